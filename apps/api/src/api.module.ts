@@ -1,0 +1,21 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { AppConfig, ConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { RedisModule, SessionModule } from '@app/common';
+import { ErrorFilter } from './http/common/error.filter';
+import { HealthController } from './http/health/health.controller';
+import { AssetsController } from './http/assets.controller';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, TerminusModule.forRoot({ logger: false })],
+      controllers: [HealthController, AssetsController],
+      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
+    };
+  }
+}

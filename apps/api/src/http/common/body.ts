@@ -1,0 +1,57 @@
+import { createParamDecorator, ExecutionContext, ValidationError, ValidationPipe } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
+import { AppError } from '@app/common';
+
+function contentType(request: FastifyRequest): string {
+  return String(request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+export function isJsonRequest(request: FastifyRequest) {
+  return contentType(request) === 'application/json';
+}
+
+export function isFormRequest(request: FastifyRequest) {
+  return contentType(request) === 'application/x-www-form-urlencoded';
+}
+
+function objectBody(request: FastifyRequest): Record<string, unknown> {
+  const body = request.body;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('invalid_request', 'The request body must be a JSON object.');
+  }
+  return body as Record<string, unknown>;
+}
+
+/** A JSON object body, validated against the parameter's DTO class by the global pipe. */
+export const JsonBody = createParamDecorator((_: unknown, ctx: ExecutionContext) => {
+  const request = ctx.switchToHttp().getRequest<FastifyRequest>();
+  if (!isJsonRequest(request)) throw new AppError('unsupported_media_type', 'Send the request body as application/json.');
+  return objectBody(request);
+});
+
+/** An application/x-www-form-urlencoded body (HTML forms). */
+export const FormBody = createParamDecorator((_: unknown, ctx: ExecutionContext) => {
+  const request = ctx.switchToHttp().getRequest<FastifyRequest>();
+  if (!isFormRequest(request)) throw new AppError('unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.');
+  return objectBody(request);
+});
+
+function describe(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((e) => {
+    const field = parent ? `${parent}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((m) => m.replace(e.property, field));
+    return [...own, ...describe(e.children ?? [], field)];
+  });
+}
+
+/** class-validator on every body: unknown fields are stripped, the first problem names the field. */
+export function createValidationPipe() {
+  return new ValidationPipe({
+    whitelist: true,
+    transform: true,
+    validateCustomDecorators: true,
+    forbidUnknownValues: false,
+    stopAtFirstError: true,
+    exceptionFactory: (errors) => new AppError('invalid_request', `Invalid field: ${describe(errors)[0] ?? 'unknown problem'}.`),
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * The contract's error codes and the HTTP status each one maps to.
+ * Domain code throws `AppError`; the API's exception filter renders it as
+ * `{error, error_description}`.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_client: 401,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  access_denied: 403,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  server_error: 500,
+  temporarily_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly status: number;
+  /** Extra response headers (e.g. WWW-Authenticate, Retry-After). */
+  headers: Record<string, string> = {};
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly description: string,
+  ) {
+    super(description);
+    this.status = ERROR_STATUS[code];
+  }
+
+  withHeader(name: string, value: string): this {
+    this.headers[name] = value;
+    return this;
+  }
+}
+
+export const notFound = (what = 'The resource') => new AppError('not_found', `${what} was not found.`);

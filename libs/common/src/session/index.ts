@@ -1,0 +1,3 @@
+export * from './session.service';
+export * from './session.module';
+export * from './login-throttle.service';

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Prefix of every Redis key and BullMQ queue (tests use one per run). */
+  redisPrefix: string;
+  relayDomain: string;
+  logLevel: string;
+  bodyLimitBytes: number;
+  codeTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  sessionTtlSeconds: number;
+  webhookBackoffMs: number;
+  allowPrivateWebhookTargets: boolean;
+  globalIdBlockSize: number;
+  login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
+  secrets: {
+    /** HMAC key of access tokens (HS256). */
+    jwtSecret: string;
+    /** Key of CSRF tokens and other cookie-bound MACs. */
+    sessionSecret: Buffer;
+    /** Key of the Global ID permutation. */
+    globalIdKey: Buffer;
+    /** AES-256-GCM key for secrets that must be read back (webhook secrets). */
+    dataEncryptionKey: Buffer;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const value = str(env, name, fallback);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be a URL, got "${value}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return value;
+}
+
+const SECRET_NAMES = ['JWT_SECRET', 'SESSION_SECRET', 'GLOBAL_ID_KEY', 'DATA_ENCRYPTION_KEY'] as const;
+type SecretName = (typeof SECRET_NAMES)[number];
+
+/**
+ * Secrets come from the environment. Outside production a missing secret is
+ * generated once and kept in SECRETS_FILE (default .data/secrets.json, not in
+ * git), so sessions and tokens survive restarts without a secret in the repo.
+ */
+function loadSecrets(env: Env, production: boolean): Record<SecretName, Buffer> {
+  const file = resolve(str(env, 'SECRETS_FILE', '.data/secrets.json'));
+  let stored: Partial<Record<SecretName, string>> = {};
+  if (!production && existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8'));
+  let generated = false;
+  const out = {} as Record<SecretName, Buffer>;
+  for (const name of SECRET_NAMES) {
+    const raw = env[name] || stored[name];
+    if (raw) {
+      const key = Buffer.from(raw, 'base64');
+      if (key.length < 32) throw new ConfigError(name, 'must be at least 32 bytes, base64-encoded');
+      out[name] = key;
+    } else if (production) {
+      throw new ConfigError(name, 'is required in production (32+ random bytes, base64)');
+    } else {
+      out[name] = randomBytes(32);
+      stored[name] = out[name].toString('base64');
+      generated = true;
+    }
+  }
+  if (generated) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
+  return out;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const nodeEnv = str(env, 'NODE_ENV', 'development') as NodeEnv;
+  if (!['development', 'production', 'test'].includes(nodeEnv)) {
+    throw new ConfigError('NODE_ENV', `must be development, production or test, got "${nodeEnv}"`);
+  }
+  const isProduction = nodeEnv === 'production';
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const publicUrl = url(env, 'PUBLIC_URL', `http://127.0.0.1:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
+  const relayDomain = str(env, 'RELAY_DOMAIN', 'loginsign.com').toLowerCase();
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(relayDomain)) {
+    throw new ConfigError('RELAY_DOMAIN', `must be a domain name, got "${relayDomain}"`);
+  }
+  const secrets = loadSecrets(env, isProduction);
+  return {
+    nodeEnv,
+    isProduction,
+    port,
+    host: str(env, 'HOST', '0.0.0.0'),
+    publicUrl,
+    databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/loginsign', ['mysql:', 'mariadb:']),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisPrefix: str(env, 'REDIS_PREFIX', 'ls'),
+    relayDomain,
+    logLevel: str(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 50 * 1024 * 1024),
+    codeTtlSeconds: int(env, 'CODE_TTL_SECONDS', 600, 1, 600),
+    accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400),
+    sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 14 * 86400, 60, 90 * 86400),
+    webhookBackoffMs: int(env, 'WEBHOOK_BACKOFF_MS', 5000, 1, 3600_000),
+    allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
+    globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
+    login: {
+      maxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 100_000),
+      maxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),
+      windowSeconds: int(env, 'LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+    },
+    secrets: {
+      jwtSecret: secrets.JWT_SECRET.toString('base64'),
+      sessionSecret: secrets.SESSION_SECRET,
+      globalIdKey: secrets.GLOBAL_ID_KEY,
+      dataEncryptionKey: secrets.DATA_ENCRYPTION_KEY.subarray(0, 32),
+    },
+  };
+}

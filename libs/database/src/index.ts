@@ -1,0 +1,3 @@
+export * from './options';
+export * from './migrate';
+export * from './database.module';

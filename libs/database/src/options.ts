@@ -1,0 +1,54 @@
+import { DataSourceOptions } from 'typeorm';
+import { createConnection } from 'mysql2/promise';
+import { AppConfig } from '@app/config';
+import { MIGRATIONS } from './migrations';
+
+/** TypeORM options shared by the apps, the migration CLI and the tests. */
+export function dataSourceOptions(config: Pick<AppConfig, 'databaseUrl'>, entities: DataSourceOptions['entities'] = []): DataSourceOptions {
+  return {
+    type: 'mysql',
+    url: config.databaseUrl,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    synchronize: false,
+    migrationsRun: false,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    entities,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    extra: { connectionLimit: 20, enableKeepAlive: true },
+  };
+}
+
+/** Database name from a mysql:// URL. */
+export function databaseName(databaseUrl: string): string {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`DATABASE_URL must name a database ([A-Za-z0-9_]+), got "${name}"`);
+  return name;
+}
+
+/** CREATE DATABASE IF NOT EXISTS, connecting without a default schema. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = databaseName(databaseUrl);
+  url.pathname = '/';
+  const conn = await createConnection({ uri: url.toString() });
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await conn.end();
+  }
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = databaseName(databaseUrl);
+  url.pathname = '/';
+  const conn = await createConnection({ uri: url.toString() });
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  } finally {
+    await conn.end();
+  }
+}

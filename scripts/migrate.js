@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// npm run migrate: creates the database when missing and applies pending migrations.
+const { root, ensureInstalled, build, checkServices } = require('./lib');
+
+async function main() {
+  ensureInstalled();
+  build();
+  await checkServices();
+  require('reflect-metadata');
+  const { loadConfig } = require(`${root}/dist/libs/config/src`);
+  const { migrate } = require(`${root}/dist/libs/database/src`);
+  await migrate(loadConfig(), (line) => console.log(`> ${line}`));
+  console.log('> database is up to date');
+}
+
+main().catch((error) => {
+  console.error(error.message || error);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig, loadConfig } from '@app/config';
+import { dropDatabase, migrate } from '@app/database';
+import { createApi } from '../../apps/api/src/bootstrap';
+
+const BASE_DB = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/loginsign_test';
+
+/** A fresh database and Redis prefix per test file, created and migrated here. */
+export async function testConfig(overrides: Record<string, string> = {}): Promise<AppConfig> {
+  const suffix = randomBytes(4).toString('hex');
+  const url = new URL(BASE_DB);
+  url.pathname = `/${url.pathname.replace(/^\//, '') || 'loginsign_test'}_${suffix}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATABASE_URL: url.toString(),
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: `lstest-${suffix}`,
+    SECRETS_FILE: `/tmp/loginsign-test-secrets-${suffix}.json`,
+    JWT_SECRET: randomBytes(32).toString('base64'),
+    SESSION_SECRET: randomBytes(32).toString('base64'),
+    GLOBAL_ID_KEY: randomBytes(32).toString('base64'),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  });
+  await migrate(config);
+  return config;
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Boots the real API on a random port against its own database. */
+export async function startApi(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const config = await testConfig(overrides);
+  const app = await createApi(config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address() as { port: number };
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  (config as { publicUrl: string }).publicUrl = baseUrl;
+  return {
+    app,
+    config,
+    baseUrl,
+    async close() {
+      await app.close();
+      await dropDatabase(config.databaseUrl);
+    },
+  };
+}
