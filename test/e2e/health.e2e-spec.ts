@@ -11,7 +11,7 @@ describe('health and error shape', () => {
     expect((await fetch(`${t.baseUrl}/health`)).status).toBe(200);
     const ready = await fetch(`${t.baseUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    const body = await ready.json();
+    const body: any = await ready.json();
     expect(body.details.mysql.status).toBe('up');
     expect(body.details.redis.status).toBe('up');
   });

@@ -1,18 +1,7 @@
 import { createParamDecorator, ExecutionContext, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
-
-function contentType(request: FastifyRequest): string {
-  return String(request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-}
-
-export function isJsonRequest(request: FastifyRequest) {
-  return contentType(request) === 'application/json';
-}
-
-export function isFormRequest(request: FastifyRequest) {
-  return contentType(request) === 'application/x-www-form-urlencoded';
-}
+import { isFormRequest, isJsonRequest } from './csrf-rules';
 
 function objectBody(request: FastifyRequest): Record<string, unknown> {
   const body = request.body;
