@@ -7,13 +7,14 @@ import { RedisModule, SessionModule } from '@app/common';
 import { ErrorFilter } from './http/common/error.filter';
 import { HealthController } from './http/health/health.controller';
 import { AssetsController } from './http/assets.controller';
+import { AccountHttpModule } from './http/account/account.module';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, TerminusModule.forRoot({ logger: false })],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, TerminusModule.forRoot({ logger: false }), AccountHttpModule],
       controllers: [HealthController, AssetsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

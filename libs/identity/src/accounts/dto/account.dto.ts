@@ -1,0 +1,35 @@
+import { IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
+import { LIMITS } from '../limits';
+
+/** Body of `POST /api/account/signup`: types and lengths; the service re-checks the trimmed values. */
+export class SignUpDto {
+  @IsString()
+  @Length(1, LIMITS.nameMax)
+  name: string;
+
+  @IsString()
+  @MaxLength(LIMITS.emailMax)
+  email: string; // format checked by the service, after trimming
+
+  @IsString()
+  @Length(LIMITS.passwordMin, LIMITS.passwordMax)
+  password: string;
+
+  @IsString()
+  @Length(1, LIMITS.regionMax)
+  region: string;
+}
+
+/** Body of `POST /api/account/login`. */
+export class LoginDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(LIMITS.emailMax)
+  email: string;
+
+  // Generous cap: old passwords may predate today's rules, but argon2 input stays bounded.
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1000)
+  password: string;
+}

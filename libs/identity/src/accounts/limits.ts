@@ -1,0 +1,8 @@
+/** Field limits of accounts (match the `users` / `user_emails` columns). */
+export const LIMITS = {
+  nameMax: 200,
+  emailMax: 320,
+  passwordMin: 8,
+  passwordMax: 200,
+  regionMax: 100,
+} as const;
