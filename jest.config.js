@@ -7,7 +7,9 @@ module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
   testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
+  transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest', { ...swc, swcrc: false }] },
+  // ESM-only client libraries used by the tests are compiled to CommonJS too.
+  transformIgnorePatterns: ['/node_modules/(?!(oauth4webapi|openid-client|jose)/)'],
   moduleNameMapper: {
     '^@app/(common|config|database|identity|developer|oauth)$': '<rootDir>/libs/$1/src',
   },

@@ -7,14 +7,16 @@ import { RedisModule, SessionModule } from '@app/common';
 import { ErrorFilter } from './http/common/error.filter';
 import { HealthController } from './http/health/health.controller';
 import { AssetsController } from './http/assets.controller';
+import { DeveloperHttpModule } from './http/developer/developer-http.module';
 import { AccountHttpModule } from './http/account/account.module';
+import { OAuthHttpModule } from './http/oauth/oauth-http.module';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, TerminusModule.forRoot({ logger: false }), AccountHttpModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule],
       controllers: [HealthController, AssetsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

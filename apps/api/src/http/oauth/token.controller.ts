@@ -1,0 +1,86 @@
+import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '@app/common';
+import { ApplicationRecord, ApplicationsService } from '@app/developer';
+import { CodesService, isSubset, parseScope, TokensService, verifyPkce } from '@app/oauth';
+import { isFormRequest } from '../common/csrf-rules';
+import { authenticateClient } from './client-auth';
+
+/** Grant types that exist in OAuth but that LoginSign clients may not use. */
+const NOT_ALLOWED_GRANTS = new Set(['client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+
+/** The token endpoint (RFC 6749 3.2, 4.1.3, 5; RFC 7636 4.5-4.6; RFC 9700). */
+@Controller('oauth')
+export class TokenController {
+  constructor(
+    private readonly applications: ApplicationsService,
+    private readonly codes: CodesService,
+    private readonly tokens: TokensService,
+  ) {}
+
+  @Post('token')
+  @HttpCode(200)
+  async token(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    const body = this.readBody(req);
+    const client = await authenticateClient(req, body, this.applications);
+    const grantType = body.grant_type;
+    if (!grantType) throw new AppError('invalid_request', 'grant_type is required.');
+    if (grantType === 'authorization_code') return this.exchangeCode(body, client);
+    if (NOT_ALLOWED_GRANTS.has(grantType)) throw new AppError('unauthorized_client', `This client may not use the ${grantType} grant.`);
+    throw new AppError('unsupported_grant_type', 'Only grant_type=authorization_code is supported.');
+  }
+
+  @Get('token')
+  wrongMethod(@Res({ passthrough: true }) reply: FastifyReply) {
+    reply.header('allow', 'POST');
+    throw new AppError('invalid_request', 'The token endpoint accepts only POST.');
+  }
+
+  /** A form body with every parameter at most once, and nothing in the query string. */
+  private readBody(req: FastifyRequest): Record<string, string> {
+    if (req.url.includes('?')) throw new AppError('invalid_request', 'Send parameters in the form body, not in the query string.');
+    if (!isFormRequest(req)) throw new AppError('invalid_request', 'Send the request as application/x-www-form-urlencoded.');
+    const body = (req.body ?? {}) as Record<string, string | string[]>;
+    const repeated = Object.entries(body).find(([, value]) => Array.isArray(value));
+    if (repeated) throw new AppError('invalid_request', `The parameter ${repeated[0]} was sent more than once.`);
+    return body as Record<string, string>;
+  }
+
+  private async exchangeCode(body: Record<string, string>, client: ApplicationRecord) {
+    if (!body.code) throw new AppError('invalid_request', 'code is required.');
+    if (!body.redirect_uri) throw new AppError('invalid_request', 'redirect_uri is required (the one sent to the authorization endpoint).');
+    const requestedScopes = body.scope !== undefined ? this.parseRequestedScope(body.scope) : null;
+
+    const redemption = await this.codes.redeem(body.code);
+    if (redemption.kind === 'replayed') {
+      // RFC 6749 4.1.2 / RFC 9700 4.5: a reused code revokes what it yielded.
+      await this.tokens.revokeGrant(redemption.grantId);
+      throw new AppError('invalid_grant', 'The authorization code has already been used.');
+    }
+    if (redemption.kind === 'invalid') throw new AppError('invalid_grant', 'The authorization code is invalid or has expired.');
+    const grant = redemption.grant;
+    if (grant.applicationId !== client.id) throw new AppError('invalid_grant', 'The authorization code was issued to another client.');
+    if (grant.redirectUri !== body.redirect_uri) throw new AppError('invalid_grant', 'redirect_uri does not match the authorization request.');
+    if (grant.codeChallenge) {
+      if (!body.code_verifier) throw new AppError('invalid_grant', 'code_verifier is required for this code.');
+      if (!verifyPkce(body.code_verifier, grant.codeChallenge)) throw new AppError('invalid_grant', 'code_verifier does not match the code_challenge.');
+    } else if (body.code_verifier !== undefined) {
+      // A verifier without an earlier challenge is a downgrade attempt (RFC 9700 2.1.1).
+      throw new AppError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge.');
+    }
+    const granted = grant.scope.split(' ');
+    if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
+
+    const token = await this.tokens.issueForGrant(grant, client.clientId, requestedScopes ?? granted);
+    return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope };
+  }
+
+  private parseRequestedScope(raw: string): string[] {
+    try {
+      return parseScope(raw);
+    } catch (error) {
+      throw new AppError('invalid_scope', (error as Error).message);
+    }
+  }
+}

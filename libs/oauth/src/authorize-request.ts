@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { ApplicationRecord, ApplicationsService } from '@app/developer';
+import { isValidS256Challenge } from './pkce';
+import { parseScope } from './scopes';
+
+/** A validated authorization request (RFC 6749 4.1.1 + RFC 7636 4.3). */
+export interface AuthorizationRequest {
+  client: ApplicationRecord;
+  redirectUri: string;
+  state?: string;
+  scopes: string[];
+  codeChallenge?: string;
+  nonce?: string;
+}
+
+/** Errors the user must see on our page: we cannot trust the redirect target. */
+export class AuthorizePageError {
+  constructor(readonly message: string) {}
+}
+
+/** Errors reported to the client at its redirect_uri (RFC 6749 4.1.2.1). */
+export class AuthorizeRedirectError {
+  constructor(
+    readonly redirectUri: string,
+    readonly error: string,
+    readonly description: string,
+    readonly state?: string,
+  ) {}
+}
+
+export type RawParams = Record<string, string | string[] | undefined>;
+
+/** The query of the success or error redirect, appended to the registered URI as-is. */
+export function redirectTo(redirectUri: string, params: Record<string, string | undefined>): string {
+  const url = new URL(redirectUri);
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.append(key, value);
+  return url.toString();
+}
+
+/** The authorize parameters a consent form carries through to the decision POST. */
+export const AUTHORIZE_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const;
+
+@Injectable()
+export class AuthorizeRequestValidator {
+  constructor(private readonly applications: ApplicationsService) {}
+
+  /**
+   * Validates in the order RFC 6749 requires: client and redirect_uri first
+   * (failures -> our error page, never a redirect), then everything else
+   * (failures -> redirect with `error` and the exact `state`).
+   */
+  async validate(params: RawParams): Promise<AuthorizationRequest> {
+    const clientId = params.client_id;
+    const redirectUri = params.redirect_uri;
+    if (Array.isArray(clientId) || Array.isArray(redirectUri)) throw new AuthorizePageError('client_id and redirect_uri may be sent only once.');
+    if (!clientId) throw new AuthorizePageError('The request is missing client_id.');
+    const client = clientId.length <= 64 ? await this.applications.findByClientId(clientId) : null;
+    if (!client) throw new AuthorizePageError('This application is not registered with LoginSign.');
+    if (!redirectUri) throw new AuthorizePageError('The request is missing redirect_uri.');
+    // Exact string comparison: no normalisation, no prefix or pattern matching.
+    if (!client.redirectUris.includes(redirectUri)) throw new AuthorizePageError('The redirect_uri is not registered for this application.');
+
+    const stateParam = params.state;
+    const state = Array.isArray(stateParam) ? undefined : stateParam;
+    const fail = (error: string, description: string) => new AuthorizeRedirectError(redirectUri, error, description, state);
+
+    const repeated = Object.entries(params).find(([, v]) => Array.isArray(v));
+    if (repeated) throw fail('invalid_request', `The parameter ${repeated[0]} was sent more than once.`);
+    const p = params as Record<string, string | undefined>;
+    if (state !== undefined && state.length > 2048) throw fail('invalid_request', 'state is too long (2048 characters at most).');
+    if (!p.response_type) throw fail('invalid_request', 'response_type is required.');
+    if (p.response_type !== 'code') throw fail('unsupported_response_type', 'Only response_type=code is supported.');
+
+    let scopes: string[];
+    try {
+      scopes = parseScope(p.scope);
+    } catch (error) {
+      throw fail('invalid_scope', (error as Error).message);
+    }
+
+    const challenge = p.code_challenge;
+    const method = p.code_challenge_method;
+    if (method !== undefined && challenge === undefined) throw fail('invalid_request', 'code_challenge_method was sent without code_challenge.');
+    if (challenge !== undefined) {
+      // A missing method means "plain" (RFC 7636 4.3), which we refuse.
+      if (method !== 'S256') throw fail('invalid_request', 'code_challenge_method must be S256 (plain is not supported).');
+      if (!isValidS256Challenge(challenge)) throw fail('invalid_request', 'code_challenge must be 43 base64url characters.');
+    }
+    if (p.nonce !== undefined && p.nonce.length > 255) throw fail('invalid_request', 'nonce is too long (255 characters at most).');
+
+    return { client, redirectUri, state, scopes, codeChallenge: challenge, nonce: p.nonce };
+  }
+}

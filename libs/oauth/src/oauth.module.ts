@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { DeveloperModule } from '@app/developer';
+import { IdentityModule } from '@app/identity';
+import { AuthorizeRequestValidator } from './authorize-request';
+import { CodesService } from './codes.service';
+import { ConnectionsService } from './connections.service';
+import { TokensService } from './tokens.service';
+
+@Module({
+  imports: [
+    DeveloperModule,
+    IdentityModule,
+    JwtModule.registerAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret, signOptions: { algorithm: 'HS256' } }),
+    }),
+  ],
+  providers: [AuthorizeRequestValidator, CodesService, ConnectionsService, TokensService],
+  exports: [AuthorizeRequestValidator, CodesService, ConnectionsService, TokensService, DeveloperModule, IdentityModule],
+})
+export class OAuthModule {}

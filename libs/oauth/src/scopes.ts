@@ -1,0 +1,22 @@
+import { AppError } from '@app/common';
+
+/** Scopes LoginSign grants today. */
+export const SUPPORTED_SCOPES = ['profile', 'email'] as const;
+export const DEFAULT_SCOPE = 'profile email';
+
+/** Space-separated scope string -> sorted unique list; unknown scopes throw invalid_scope. */
+export function parseScope(raw: string | undefined): string[] {
+  const value = raw === undefined || raw.trim() === '' ? DEFAULT_SCOPE : raw;
+  const scopes = [...new Set(value.split(' ').filter(Boolean))];
+  const unknown = scopes.filter((s) => !(SUPPORTED_SCOPES as readonly string[]).includes(s));
+  if (unknown.length) throw new AppError('invalid_scope', `Unsupported scope: ${unknown.join(' ')}.`);
+  return scopes.sort();
+}
+
+export function isSubset(requested: string[], granted: string[]): boolean {
+  return requested.every((s) => granted.includes(s));
+}
+
+export function scopeString(scopes: string[]): string {
+  return [...new Set(scopes)].sort().join(' ');
+}

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { s256 } from '@app/oauth';
+import { getPage, inputValue, postForm } from './forms';
+import { signUpUser, TestUser } from './accounts';
+
+export interface ClientApp {
+  id: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  developerCookie: string;
+}
+
+/** A developer account and one application registered through the portal's JSON API. */
+export async function createClientApp(baseUrl: string, redirectUris = ['https://client.example/cb']): Promise<ClientApp> {
+  const email = `dev-${randomBytes(5).toString('hex')}@example.com`;
+  const signup = await fetch(`${baseUrl}/api/developer/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Dev', email, password: 'developer-password-1' }),
+  });
+  if (signup.status !== 201) throw new Error(`developer signup: ${signup.status} ${await signup.text()}`);
+  const developerCookie = signup.headers.getSetCookie()[0].split(';')[0];
+  const created = await fetch(`${baseUrl}/api/developer/applications`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: developerCookie },
+    body: JSON.stringify({ name: 'Client <App>', redirectUris }),
+  });
+  if (created.status !== 201) throw new Error(`create app: ${created.status} ${await created.text()}`);
+  const app: any = await created.json();
+  return { id: app.id, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: redirectUris[0], developerCookie };
+}
+
+export function pkcePair() {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: s256(verifier) };
+}
+
+export function authorizePath(params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) query.append(k, v);
+  return `/oauth/authorize?${query}`;
+}
+
+/** Parameters of a 303 Location on the client's redirect URI. */
+export function callbackParams(res: Response): URLSearchParams {
+  const location = res.headers.get('location');
+  if (!location) throw new Error(`expected a redirect, got ${res.status}`);
+  return new URL(location).searchParams;
+}
+
+export type ShareChoice = 'relay' | 'none' | string;
+
+/**
+ * Runs GET /oauth/authorize as the user's browser would; answers the consent
+ * page (when shown) with `share` and `decision`. Returns the final redirect.
+ */
+export async function authorizeAs(
+  baseUrl: string,
+  user: TestUser,
+  params: Record<string, string | undefined>,
+  consent: { share?: ShareChoice; decision?: 'allow' | 'deny' } = {},
+): Promise<{ res: Response; consentShown: boolean }> {
+  const page = await getPage(baseUrl, authorizePath(params), user.jar);
+  if (page.res.status !== 200) return { res: page.res, consentShown: false };
+  const fields: Record<string, string> = { _csrf: page.csrf!, share: consent.share ?? 'relay', decision: consent.decision ?? 'allow' };
+  for (const name of ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce']) {
+    const value = inputValue(page.html, name);
+    if (value !== undefined) fields[name] = value;
+  }
+  const res = await postForm(baseUrl, '/oauth/authorize/decision', fields, user.jar);
+  return { res, consentShown: true };
+}
+
+export async function exchangeCode(baseUrl: string, app: ClientApp, fields: Record<string, string>, headers: Record<string, string> = {}) {
+  const res = await fetch(`${baseUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ grant_type: 'authorization_code', client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: app.redirectUri, ...fields }),
+  });
+  return { res, body: (await res.json()) as any };
+}
+
+/** A code for a fresh user (consent with `share`), with PKCE. */
+export async function codeFor(baseUrl: string, app: ClientApp, user?: TestUser, share: ShareChoice = 'relay') {
+  const who = user ?? (await signUpUser(baseUrl));
+  const pkce = pkcePair();
+  const state = randomBytes(8).toString('hex');
+  const { res } = await authorizeAs(
+    baseUrl,
+    who,
+    { response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, state, code_challenge: pkce.challenge, code_challenge_method: 'S256' },
+    { share },
+  );
+  const params = callbackParams(res);
+  if (params.get('state') !== state) throw new Error('state not echoed');
+  return { code: params.get('code')!, verifier: pkce.verifier, user: who };
+}
+
+export async function currentUser(baseUrl: string, accessToken: string) {
+  const res = await fetch(`${baseUrl}/api/user`, { headers: { authorization: `Bearer ${accessToken}` } });
+  return { res, body: (await res.json()) as any };
+}
