@@ -1,0 +1,74 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError } from '@app/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './permutation';
+
+/**
+ * Hands out Global User IDs (`^[A-Z]{2}[0-9]{4}$`), unique over every API
+ * process sharing the database.
+ *
+ * Sequence numbers are reserved in blocks from the single row of
+ * `global_id_sequence` (row lock, so two processes never get the same block),
+ * then served from memory and mapped through the keyed permutation.
+ * Numbers of a block that a process has not used when it exits are skipped
+ * forever: ids are never reused, only sometimes skipped (at most one block
+ * per process restart).
+ *
+ * Usable without Nest: `new GlobalIdService(dataSource, config)`.
+ */
+@Injectable()
+export class GlobalIdService {
+  private readonly permutation: GlobalIdPermutation;
+  private readonly blockSize: number;
+  /** The reserved block not handed out yet: [next, end). */
+  private next = 0;
+  private end = 0;
+  /** One block fetch at a time per process; concurrent callers wait on it. */
+  private fetching: Promise<void> | null = null;
+  /** Once the table says the space is used up it stays so: skip the database. */
+  private exhausted = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.permutation = new GlobalIdPermutation(config.secrets.globalIdKey);
+    this.blockSize = Math.max(1, config.globalIdBlockSize);
+  }
+
+  async allocate(): Promise<string> {
+    // A loop: the block a caller waited for may be drained by earlier waiters.
+    while (this.next >= this.end) {
+      if (this.exhausted) throw outOfIds();
+      this.fetching ??= this.fetchBlock().finally(() => {
+        this.fetching = null;
+      });
+      await this.fetching;
+    }
+    return formatGlobalId(this.permutation.permute(this.next++));
+  }
+
+  private async fetchBlock(): Promise<void> {
+    const [start, end] = await this.dataSource.transaction(async (manager) => {
+      const rows: { next_value: number | string }[] = await manager.query(
+        'SELECT next_value FROM global_id_sequence WHERE id = 1 FOR UPDATE',
+      );
+      if (rows.length === 0) throw new Error('global_id_sequence has no row 1: run the migrations');
+      const from = Number(rows[0].next_value);
+      const to = Math.min(from + this.blockSize, GLOBAL_ID_SPACE);
+      if (to > from) await manager.query('UPDATE global_id_sequence SET next_value = ? WHERE id = 1', [to]);
+      return [from, to];
+    });
+    if (start >= end) {
+      this.exhausted = true;
+      throw outOfIds();
+    }
+    this.next = start;
+    this.end = end;
+  }
+}
+
+function outOfIds(): AppError {
+  return new AppError('temporarily_unavailable', 'LoginSign has run out of Global User IDs; sign-up is closed.');
+}

@@ -1,0 +1,2 @@
+export * from './permutation';
+export * from './global-id.service';
