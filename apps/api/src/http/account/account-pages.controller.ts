@@ -16,6 +16,12 @@ function field(form: Form, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** The service's "Invalid field: password must be..." reads better on a form as "Password must be...". */
+function formMessage(error: AppError): string {
+  const text = error.description.replace(/^Invalid field: /, '');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function sendPage(reply: FastifyReply, status: number, body: string) {
   // Pages carry CSRF tokens and personal data: never cached.
   reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
@@ -56,7 +62,7 @@ export class AccountPagesController {
       return seeOther(reply, returnTo);
     } catch (error) {
       if (!(error instanceof AppError) || !['invalid_request', 'conflict', 'temporarily_unavailable'].includes(error.code)) throw error;
-      const state: FormState = { csrf: this.csrf.issue(request, reply), returnTo, name: input.name, email: input.email, region: input.region, error: error.description };
+      const state: FormState = { csrf: this.csrf.issue(request, reply), returnTo, name: input.name, email: input.email, region: input.region, error: formMessage(error) };
       sendPage(reply, error.status, signUpPage(state));
     }
   }
@@ -78,7 +84,7 @@ export class AccountPagesController {
     } catch (error) {
       if (!(error instanceof AppError) || !['invalid_credentials', 'rate_limited'].includes(error.code)) throw error;
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      sendPage(reply, error.status, loginPage({ csrf: this.csrf.issue(request, reply), returnTo, email, error: error.description }));
+      sendPage(reply, error.status, loginPage({ csrf: this.csrf.issue(request, reply), returnTo, email, error: formMessage(error) }));
     }
   }
 
