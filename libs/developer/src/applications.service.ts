@@ -1,0 +1,181 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { decrypt, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
+import { ApplicationEntity } from './entities/application.entity';
+import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkWebhookUrl } from './application-rules';
+
+/** What the rest of the system needs to know about an application (no secrets). */
+export interface ApplicationRecord {
+  id: string;
+  developerId: number;
+  name: string;
+  logoUrl: string | null;
+  clientId: string;
+  redirectUris: string[];
+  webhookUrl: string | null;
+  createdAt: Date;
+}
+
+export interface NewApplication {
+  name: string;
+  redirectUris: string[];
+  webhookUrl?: string | null;
+  logoUrl?: string | null;
+}
+
+/** Fields to change; absent = unchanged, `null` clears webhookUrl / logoUrl. */
+export interface ApplicationChanges {
+  name?: string;
+  redirectUris?: string[];
+  webhookUrl?: string | null;
+  logoUrl?: string | null;
+}
+
+/** The only moment the secrets exist in plain text outside the client. */
+export interface CreatedApplication {
+  application: ApplicationRecord;
+  clientSecret: string;
+  webhookSecret: string;
+}
+
+const APP_ID = /^app_[a-z0-9]{20}$/;
+const CLIENT_ID = /^ls_[a-z0-9]{24}$/;
+/** Longer than any secret we issue; spares hashing junk on the token path. */
+const CLIENT_SECRET_MAX = 256;
+
+const newClientId = () => `ls_${randomAlnum(24)}`;
+/** Standard Webhooks secret format. */
+const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+const toRecord = (app: ApplicationEntity): ApplicationRecord => ({
+  id: app.id,
+  developerId: app.developerId,
+  name: app.name,
+  logoUrl: app.logoUrl,
+  clientId: app.clientId,
+  redirectUris: app.redirectUris,
+  webhookUrl: app.webhookUrl,
+  createdAt: app.createdAt,
+});
+
+/**
+ * Applications (OAuth clients) of developers. Every method taking a
+ * `developerId` only sees that developer's applications: another
+ * developer's id answers 404, exactly like an unknown one.
+ */
+@Injectable()
+export class ApplicationsService {
+  constructor(
+    @InjectRepository(ApplicationEntity) private readonly apps: Repository<ApplicationEntity>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(developerId: number, input: NewApplication): Promise<CreatedApplication> {
+    const clientSecret = randomToken(32);
+    const webhookSecret = newWebhookSecret();
+    const app = this.apps.create({
+      id: randomId('app'),
+      developerId,
+      name: checkApplicationName(input.name),
+      redirectUris: checkRedirectUris(input.redirectUris),
+      webhookUrl: this.webhookUrlOrNull(input.webhookUrl),
+      logoUrl: input.logoUrl == null ? null : checkLogoUrl(input.logoUrl),
+      clientId: newClientId(),
+      clientSecretHash: sha256(clientSecret),
+      webhookSecretEnc: this.seal(webhookSecret),
+      createdAt: new Date(),
+    });
+    await this.apps.insert(app);
+    return { application: toRecord(app), clientSecret, webhookSecret };
+  }
+
+  /** Newest first. */
+  async list(developerId: number): Promise<ApplicationRecord[]> {
+    const apps = await this.apps.find({ where: { developerId }, order: { createdAt: 'DESC', id: 'DESC' } });
+    return apps.map(toRecord);
+  }
+
+  /** The developer's application, or 404 `not_found`. For every `/applications/:appId/...` route. */
+  async getOwned(developerId: number, appId: string): Promise<ApplicationRecord> {
+    return toRecord(await this.findOwned(developerId, appId));
+  }
+
+  async update(developerId: number, appId: string, changes: ApplicationChanges): Promise<ApplicationRecord> {
+    const app = await this.findOwned(developerId, appId);
+    const patch: Partial<ApplicationEntity> = {};
+    if (changes.name !== undefined) patch.name = checkApplicationName(changes.name);
+    if (changes.redirectUris !== undefined) patch.redirectUris = checkRedirectUris(changes.redirectUris);
+    if (changes.webhookUrl !== undefined) patch.webhookUrl = this.webhookUrlOrNull(changes.webhookUrl);
+    if (changes.logoUrl !== undefined) patch.logoUrl = changes.logoUrl === null ? null : checkLogoUrl(changes.logoUrl);
+    if (Object.keys(patch).length > 0) await this.apps.update({ id: app.id }, patch);
+    return toRecord({ ...app, ...patch });
+  }
+
+  /** Deletes the application; its connections and tokens go with it (ON DELETE CASCADE). */
+  async remove(developerId: number, appId: string): Promise<void> {
+    const app = await this.findOwned(developerId, appId);
+    await this.apps.delete({ id: app.id, developerId });
+  }
+
+  /** A new client secret; the old one stops working with this write. */
+  async rotateClientSecret(developerId: number, appId: string): Promise<{ clientId: string; clientSecret: string }> {
+    const app = await this.findOwned(developerId, appId);
+    const clientSecret = randomToken(32);
+    await this.apps.update({ id: app.id }, { clientSecretHash: sha256(clientSecret) });
+    return { clientId: app.clientId, clientSecret };
+  }
+
+  async rotateWebhookSecret(developerId: number, appId: string): Promise<{ webhookSecret: string }> {
+    const app = await this.findOwned(developerId, appId);
+    const webhookSecret = newWebhookSecret();
+    await this.apps.update({ id: app.id }, { webhookSecretEnc: this.seal(webhookSecret) });
+    return { webhookSecret };
+  }
+
+  /** For /oauth/authorize and /oauth/token: one lookup on the unique client_id index. */
+  async findByClientId(clientId: string): Promise<ApplicationRecord | null> {
+    const app = await this.findEntityByClientId(clientId);
+    return app ? toRecord(app) : null;
+  }
+
+  /**
+   * Client authentication on the token path: SHA-256 of the presented secret
+   * compared in constant time with the stored hash. Secrets are 256-bit
+   * random, so a fast hash suffices (no argon2/bcrypt: it would cap throughput).
+   */
+  async authenticateClient(clientId: string, clientSecret: string): Promise<ApplicationRecord | null> {
+    if (typeof clientSecret !== 'string' || clientSecret.length === 0 || clientSecret.length > CLIENT_SECRET_MAX) return null;
+    const app = await this.findEntityByClientId(clientId);
+    if (!app || !safeEqual(sha256(clientSecret), app.clientSecretHash)) return null;
+    return toRecord(app);
+  }
+
+  /** The plain webhook secret, for signing deliveries; null for an unknown application. */
+  async getWebhookSecret(appId: string): Promise<string | null> {
+    const app = await this.apps.findOne({ select: { id: true, webhookSecretEnc: true }, where: { id: appId } });
+    return app ? decrypt(this.config.secrets.dataEncryptionKey, app.webhookSecretEnc) : null;
+  }
+
+  private async findOwned(developerId: number, appId: string): Promise<ApplicationEntity> {
+    // Ids of a foreign format cannot exist: no query needed.
+    const app = typeof appId === 'string' && APP_ID.test(appId) ? await this.apps.findOneBy({ id: appId, developerId }) : null;
+    if (!app) throw notFound('The application');
+    return app;
+  }
+
+  private async findEntityByClientId(clientId: string): Promise<ApplicationEntity | null> {
+    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return null;
+    return this.apps.findOneBy({ clientId });
+  }
+
+  private webhookUrlOrNull(value: string | null | undefined): string | null {
+    return value == null ? null : checkWebhookUrl(value, !this.config.isProduction);
+  }
+
+  private seal(secret: string): string {
+    return encrypt(this.config.secrets.dataEncryptionKey, secret);
+  }
+}

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import * as argon2 from 'argon2';
+import { Repository } from 'typeorm';
+import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { DeveloperEntity } from './entities/developer.entity';
+import { DEVELOPER_LIMITS } from './dto/developer.dto';
+import { isDuplicateKey } from './db-errors';
+
+/** OWASP's argon2id baseline: 19 MiB, 2 iterations, parallelism 1. */
+export const DEVELOPER_PASSWORD_HASHING = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+/** Login throttle scope, separate from end users' logins. */
+const THROTTLE_SCOPE = 'developer';
+
+export interface DeveloperRecord {
+  id: number;
+  name: string;
+  email: string;
+  createdAt: Date;
+}
+
+export interface DeveloperSignup {
+  name: string;
+  email: string;
+  password: string;
+}
+
+// Number(): after an insert TypeORM hands back mysql2's insertId, a string for BIGINT columns.
+const toRecord = ({ id, name, email, createdAt }: DeveloperEntity): DeveloperRecord => ({ id: Number(id), name, email, createdAt });
+
+const invalidCredentials = () => new AppError('invalid_credentials', 'The email or password is incorrect.');
+
+@Injectable()
+export class DevelopersService {
+  /** Verified against when the email is unknown, so both failures cost the same time. */
+  private readonly dummyHash: Promise<string> = argon2.hash(randomToken(), DEVELOPER_PASSWORD_HASHING);
+
+  constructor(
+    @InjectRepository(DeveloperEntity) private readonly developers: Repository<DeveloperEntity>,
+    private readonly throttle: LoginThrottleService,
+  ) {}
+
+  async signup(input: DeveloperSignup): Promise<DeveloperRecord> {
+    const name = input.name.trim();
+    if (name.length < 1 || name.length > DEVELOPER_LIMITS.nameMax) {
+      throw new AppError('invalid_request', `name must be 1 to ${DEVELOPER_LIMITS.nameMax} characters.`);
+    }
+    const { passwordMin, passwordMax } = DEVELOPER_LIMITS;
+    if (input.password.length < passwordMin || input.password.length > passwordMax) {
+      throw new AppError('invalid_request', `password must be ${passwordMin} to ${passwordMax} characters.`);
+    }
+    const email = normalizeEmail(input.email);
+    // Checked first to skip the argon2 work; the unique index settles races.
+    if (await this.developers.existsBy({ email })) throw this.emailTaken();
+    const developer = this.developers.create({
+      name,
+      email,
+      passwordHash: await argon2.hash(input.password, DEVELOPER_PASSWORD_HASHING),
+      createdAt: new Date(),
+    });
+    try {
+      await this.developers.insert(developer);
+    } catch (error) {
+      if (isDuplicateKey(error)) throw this.emailTaken();
+      throw error;
+    }
+    return toRecord(developer);
+  }
+
+  /**
+   * The same 401 for an unknown email and a wrong password, in about the
+   * same time; failures count per account and per IP (429 when too many).
+   */
+  async login(emailInput: string, password: string, ip: string): Promise<DeveloperRecord> {
+    const email = normalizeEmail(emailInput);
+    await this.throttle.check(THROTTLE_SCOPE, email, ip);
+    const developer = await this.developers.findOneBy({ email });
+    // Unknown email: verify against a hash of a random secret (always false) to spend the same time.
+    const valid = await argon2.verify(developer?.passwordHash ?? (await this.dummyHash), password);
+    if (!developer || !valid) {
+      await this.throttle.recordFailure(THROTTLE_SCOPE, email, ip);
+      throw invalidCredentials();
+    }
+    await this.throttle.recordSuccess(THROTTLE_SCOPE, email, ip);
+    return toRecord(developer);
+  }
+
+  async findById(id: number): Promise<DeveloperRecord | null> {
+    const developer = await this.developers.findOneBy({ id });
+    return developer ? toRecord(developer) : null;
+  }
+
+  private emailTaken() {
+    return new AppError('conflict', 'A developer account with this email already exists.');
+  }
+}

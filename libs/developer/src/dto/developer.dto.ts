@@ -1,0 +1,45 @@
+import { Transform } from 'class-transformer';
+import { IsEmail, IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
+
+/** Field limits of developer accounts (match the `developers` columns). */
+export const DEVELOPER_LIMITS = {
+  nameMax: 200,
+  emailMax: 320,
+  passwordMin: 8,
+  passwordMax: 200,
+} as const;
+
+/** Pasted addresses often carry spaces; the service lower-cases them too (normalizeEmail). */
+const Trimmed = () => Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
+
+/** Body of `POST /api/developer/signup`: types and lengths; the service re-checks the trimmed values. */
+export class DeveloperSignupDto {
+  @IsString()
+  @Length(1, DEVELOPER_LIMITS.nameMax)
+  name: string;
+
+  @Trimmed()
+  @IsString()
+  @MaxLength(DEVELOPER_LIMITS.emailMax)
+  @IsEmail()
+  email: string;
+
+  @IsString()
+  @Length(DEVELOPER_LIMITS.passwordMin, DEVELOPER_LIMITS.passwordMax)
+  password: string;
+}
+
+/** Body of `POST /api/developer/login`. */
+export class DeveloperLoginDto {
+  @Trimmed()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(DEVELOPER_LIMITS.emailMax)
+  email: string;
+
+  // Bounded so argon2 never hashes megabytes; any other value is just a wrong password.
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1000)
+  password: string;
+}

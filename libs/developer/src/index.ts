@@ -1,0 +1,8 @@
+export * from './developer.module';
+export * from './developers.service';
+export * from './applications.service';
+export * from './application-rules';
+export * from './dto/developer.dto';
+export * from './dto/application.dto';
+export { DeveloperEntity } from './entities/developer.entity';
+export { ApplicationEntity } from './entities/application.entity';
