@@ -64,6 +64,18 @@ describe('accounts: JSON API', () => {
     expect(Number(after)).toBe(Number(before));
   });
 
+  it('lets exactly one of two concurrent sign-ups with the same email win (the other 409)', async () => {
+    const email = uniqueEmail('race');
+    const body = { name: 'Racer', email, password: 'racing password', region: 'Italy' };
+    const results = await Promise.all([1, 2, 3].map(() => post('/api/account/signup', body)));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]);
+    expect(Number(n)).toBe(1);
+    // The loser's user row was rolled back with its address.
+    const [{ racers }] = await db.query("SELECT COUNT(*) AS racers FROM users WHERE name = 'Racer'");
+    expect(Number(racers)).toBe(1);
+  });
+
   it('gives distinct users distinct Global IDs', async () => {
     const users = await Promise.all([1, 2, 3, 4, 5].map(() => signUpUser(t.baseUrl)));
     expect(new Set(users.map((u) => u.globalId)).size).toBe(5);

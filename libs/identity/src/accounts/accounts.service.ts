@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { isEmail } from 'class-validator';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
@@ -60,7 +60,7 @@ function isDuplicateEmail(error: unknown): boolean {
  * needs. Validation lives here so the JSON API and the HTML forms share it.
  */
 @Injectable()
-export class AccountsService {
+export class AccountsService implements OnModuleInit {
   private dummyHash?: Promise<string>;
 
   constructor(
@@ -70,6 +70,11 @@ export class AccountsService {
     private readonly globalIds: GlobalIdService,
     private readonly throttle: LoginThrottleService,
   ) {}
+
+  /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
+  async onModuleInit() {
+    await this.getDummyHash();
+  }
 
   /** Checks and normalises sign-up fields; throws 400 `invalid_request` naming the field. */
   validateSignUp(input: Partial<Record<keyof SignUpInput, unknown>>): SignUpInput {
