@@ -9,7 +9,9 @@ export const bigintNumber: ValueTransformer = {
 /** A Developer Portal account (table `developers`); the email is stored normalised. */
 @Entity('developers')
 export class DeveloperEntity {
-  // mysql2 (supportBigNumbers, no bigNumberStrings) returns safe integers as numbers.
+  // Read back as a number by mysql2 (supportBigNumbers without bigNumberStrings); the
+  // primary-column decorator takes no transformer, and right after an insert TypeORM
+  // sets mysql2's insertId (a string here), so DevelopersService applies Number().
   @PrimaryGeneratedColumn('increment', { type: 'bigint', unsigned: true })
   id: number;
 
