@@ -11,7 +11,7 @@ module.exports = {
   // ESM-only client libraries used by the tests are compiled to CommonJS too.
   transformIgnorePatterns: ['/node_modules/(?!(oauth4webapi|openid-client|jose)/)'],
   moduleNameMapper: {
-    '^@app/(common|config|database|identity|developer|oauth)$': '<rootDir>/libs/$1/src',
+    '^@app/([a-z]+)$': '<rootDir>/libs/$1/src',
   },
   testTimeout: 60000,
   maxWorkers: 2,

@@ -16,7 +16,7 @@ const options = { ...swc, swcrc: false, sourceMaps: 'inline' };
 
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
-  const alias = /^@app\/(common|config|database|identity|developer|oauth)$/.exec(request);
+  const alias = /^@app\/([a-z]+)$/.exec(request);
   return resolve.call(this, alias ? path.join(root, 'libs', alias[1], 'src') : request, ...rest);
 };
 

@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { RedisModule, SessionModule } from '@app/common';
+import { bullRoot, RedisModule, SessionModule } from '@app/common';
 import { ErrorFilter } from './http/common/error.filter';
 import { HealthController } from './http/health/health.controller';
 import { AssetsController } from './http/assets.controller';
@@ -16,7 +16,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule],
       controllers: [HealthController, AssetsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

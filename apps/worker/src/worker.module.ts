@@ -3,16 +3,26 @@ import { BullModule } from '@nestjs/bullmq';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { bullRoot, QUEUES, RedisModule } from '@app/common';
+import { OutboxRelay, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
 import { HousekeepingProcessor } from './jobs/housekeeping.processor';
+import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
+import { WorkerHeartbeat } from './heartbeat';
 
-/** The worker: BullMQ processors only, no HTTP. */
+/** The worker: BullMQ processors, the outbox relay, housekeeping. No HTTP. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, bullRoot(), BullModule.registerQueue({ name: QUEUES.housekeeping })],
-      providers: [HousekeepingProcessor],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        bullRoot('worker'),
+        BullModule.registerQueue({ name: QUEUES.housekeeping }),
+        WebhooksModule,
+      ],
+      providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxRelay, WorkerHeartbeat],
     };
   }
 }

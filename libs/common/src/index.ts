@@ -6,3 +6,4 @@ export * from './redis/redis.module';
 export * from './session';
 export * from './queue/queue.module';
 export * from './logger';
+export * from './cursor';

@@ -21,6 +21,12 @@ export interface AppConfig {
   accessTokenTtlSeconds: number;
   sessionTtlSeconds: number;
   webhookBackoffMs: number;
+  /** Attempts per event; by default enough for the backoff to span 24 hours. */
+  webhookMaxAttempts: number;
+  webhookTimeoutMs: number;
+  webhookConcurrency: number;
+  /** How often the worker's outbox relay looks for events not yet queued. */
+  outboxRelayIntervalMs: number;
   allowPrivateWebhookTargets: boolean;
   globalIdBlockSize: number;
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
@@ -115,6 +121,23 @@ function loadSecrets(env: Env, production: boolean): Record<SecretName, Buffer> 
   return out;
 }
 
+/** Jitter on retry delays (BullMQ: each delay is 70-100% of the exponential one). */
+export const WEBHOOK_JITTER = 0.3;
+
+/**
+ * The smallest number of attempts whose exponential backoff (base, 2x, 4x,
+ * ... at the low end of the jitter) adds up to at least 24 hours.
+ */
+export function attemptsSpanning24h(baseMs: number): number {
+  let attempts = 1;
+  let span = 0;
+  while (span < 86_400_000) {
+    span += baseMs * 2 ** (attempts - 1) * (1 - WEBHOOK_JITTER);
+    attempts++;
+  }
+  return attempts;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnv = str(env, 'NODE_ENV', 'development') as NodeEnv;
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
@@ -128,6 +151,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('RELAY_DOMAIN', `must be a domain name, got "${relayDomain}"`);
   }
   const secrets = loadSecrets(env, isProduction);
+  const webhookBackoffMs = int(env, 'WEBHOOK_BACKOFF_MS', 5000, 1, 3600_000);
   return {
     nodeEnv,
     isProduction,
@@ -143,7 +167,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     codeTtlSeconds: int(env, 'CODE_TTL_SECONDS', 600, 1, 600),
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 14 * 86400, 60, 90 * 86400),
-    webhookBackoffMs: int(env, 'WEBHOOK_BACKOFF_MS', 5000, 1, 3600_000),
+    webhookBackoffMs,
+    webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', attemptsSpanning24h(webhookBackoffMs), 1, 100),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 64, 1, 1000),
+    outboxRelayIntervalMs: int(env, 'OUTBOX_RELAY_INTERVAL_MS', 1000, 10, 60_000),
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
     login: {

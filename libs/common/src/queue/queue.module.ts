@@ -6,12 +6,20 @@ export const QUEUES = {
   housekeeping: 'housekeeping',
 } as const;
 
-/** BullMQ connection shared by API and worker (own connection, own key prefix). */
-export function bullRoot() {
+/**
+ * BullMQ's Redis connection, with its own key prefix. The API only produces:
+ * it must fail fast while Redis is down (the outbox relay catches up later)
+ * rather than queue commands in memory. The worker blocks on Redis and
+ * retries forever, as BullMQ workers require.
+ */
+export function bullRoot(role: 'producer' | 'worker') {
   return BullModule.forRootAsync({
     inject: [APP_CONFIG],
     useFactory: (config: AppConfig) => ({
-      connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+      connection:
+        role === 'producer'
+          ? { url: config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+          : { url: config.redisUrl, maxRetriesPerRequest: null },
       prefix: `${config.redisPrefix}:bull`,
     }),
   });

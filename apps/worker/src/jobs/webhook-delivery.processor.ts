@@ -1,0 +1,30 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { WEBHOOK_QUEUE, WebhookDeliveryService, WebhookJob } from '@app/webhooks';
+import { WorkerHeartbeat } from '../heartbeat';
+
+/** Delivers webhook events; BullMQ retries a thrown attempt with backoff. */
+@Processor(WEBHOOK_QUEUE)
+export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly delivery: WebhookDeliveryService,
+    private readonly heartbeat: WorkerHeartbeat,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap() {
+    this.worker.concurrency = this.config.webhookConcurrency;
+  }
+
+  async process(job: Job<WebhookJob>) {
+    try {
+      return await this.delivery.deliver(job.data.eventId, job.attemptsMade + 1, job.opts.attempts ?? 1);
+    } finally {
+      this.heartbeat.jobDone();
+    }
+  }
+}
