@@ -6,12 +6,12 @@ import { createApi } from '../../apps/api/src/bootstrap';
 
 const BASE_DB = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/loginsign_test';
 
-/** A fresh database and Redis prefix per test file, created and migrated here. */
-export async function testConfig(overrides: Record<string, string> = {}): Promise<AppConfig> {
+/** The environment of a test run: its own database, Redis prefix and secrets. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   const suffix = randomBytes(4).toString('hex');
   const url = new URL(BASE_DB);
   url.pathname = `/${url.pathname.replace(/^\//, '') || 'loginsign_test'}_${suffix}`;
-  const config = loadConfig({
+  return {
     NODE_ENV: 'test',
     PORT: '0',
     DATABASE_URL: url.toString(),
@@ -24,7 +24,16 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
-  });
+  };
+}
+
+/** A fresh database and Redis prefix per test file, created and migrated here. */
+export async function testConfig(overrides: Record<string, string> = {}): Promise<AppConfig> {
+  return migratedConfig(testEnv(overrides));
+}
+
+async function migratedConfig(env: Record<string, string>): Promise<AppConfig> {
+  const config = loadConfig(env);
   await migrate(config);
   return config;
 }
@@ -32,21 +41,26 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
 export interface TestApp {
   app: NestFastifyApplication;
   config: AppConfig;
+  /** The environment the API was configured from (give it to worker processes). */
+  env: Record<string, string>;
   baseUrl: string;
   close(): Promise<void>;
 }
 
 /** Boots the real API on a random port against its own database. */
 export async function startApi(overrides: Record<string, string> = {}): Promise<TestApp> {
-  const config = await testConfig(overrides);
+  const env = testEnv(overrides);
+  const config = await migratedConfig(env);
   const app = await createApi(config);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
   (config as { publicUrl: string }).publicUrl = baseUrl;
+  env.PUBLIC_URL = baseUrl;
   return {
     app,
     config,
+    env,
     baseUrl,
     async close() {
       await app.close();

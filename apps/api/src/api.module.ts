@@ -10,13 +10,14 @@ import { AssetsController } from './http/assets.controller';
 import { DeveloperHttpModule } from './http/developer/developer-http.module';
 import { AccountHttpModule } from './http/account/account.module';
 import { OAuthHttpModule } from './http/oauth/oauth-http.module';
+import { WebhooksHttpModule } from './http/webhooks/webhooks-http.module';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule, WebhooksHttpModule],
       controllers: [HealthController, AssetsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

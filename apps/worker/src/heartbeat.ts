@@ -2,21 +2,21 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
 import { REDIS } from '@app/common';
-import { OutboxRelay } from '@app/webhooks';
+import { OutboxRelay, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
 
-export const HEARTBEAT_KEY_PREFIX = 'worker-heartbeat:';
-const EVERY_MS = 5000;
+const EVERY_MS = 1000;
 
 /**
- * Readiness that reflects progress, not just a Redis ping: every 5 s the
+ * Readiness that reflects progress, not just a Redis ping: every second the
  * worker writes when its outbox relay last completed a pass and how many jobs
- * it finished. `GET /health/worker` on the API reads these.
+ * it finished. `GET /health/worker` on the API reads these (a worker killed
+ * without shutdown leaves a stale entry, which simply ages out of readiness).
  */
 @Injectable()
 export class WorkerHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private jobsDone = 0;
-  private readonly key = `${HEARTBEAT_KEY_PREFIX}${hostname()}:${process.pid}`;
+  private readonly field = `${hostname()}:${process.pid}`;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -34,11 +34,11 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown() {
     clearInterval(this.timer);
-    await this.redis.del(this.key).catch(() => undefined);
+    await this.redis.hdel(HEARTBEATS_KEY, this.field).catch(() => undefined);
   }
 
   private async beat() {
     const state = { pid: process.pid, at: Date.now(), relayLastPassAt: this.relay.lastPassAt, jobsDone: this.jobsDone };
-    await this.redis.set(this.key, JSON.stringify(state), 'PX', EVERY_MS * 3).catch(() => undefined);
+    await this.redis.hset(HEARTBEATS_KEY, this.field, JSON.stringify(state)).catch(() => undefined);
   }
 }

@@ -27,6 +27,10 @@ export interface AppConfig {
   webhookConcurrency: number;
   /** How often the worker's outbox relay looks for events not yet queued. */
   outboxRelayIntervalMs: number;
+  /** A pending event queued this long ago whose job is gone (Redis restarted) is queued again. */
+  outboxLostAfterSeconds: number;
+  /** BullMQ job lock; a killed worker's jobs are retried once it lapses. */
+  workerLockMs: number;
   allowPrivateWebhookTargets: boolean;
   globalIdBlockSize: number;
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
@@ -172,6 +176,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 64, 1, 1000),
     outboxRelayIntervalMs: int(env, 'OUTBOX_RELAY_INTERVAL_MS', 1000, 10, 60_000),
+    outboxLostAfterSeconds: int(env, 'OUTBOX_LOST_AFTER_SECONDS', 60, 1, 86_400),
+    workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 1000, 600_000),
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
     login: {

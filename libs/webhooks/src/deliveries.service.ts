@@ -95,6 +95,7 @@ export class WebhookDeliveriesService {
 
   /** Sends the same event (same webhook-id) again, with a fresh retry budget. */
   async redeliver(applicationId: string, eventId: string): Promise<DeliveryView> {
+    await this.view(applicationId, eventId);
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'The application has no webhook URL.');
     const result = await this.db.query(

@@ -26,3 +26,6 @@ export const WEBHOOK_QUEUE = 'webhooks';
 export interface WebhookJob {
   eventId: string;
 }
+
+/** Redis hash where each worker process writes its heartbeat (read by GET /health/worker). */
+export const WORKER_HEARTBEATS_KEY = 'worker-heartbeats';

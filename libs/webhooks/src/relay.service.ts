@@ -7,8 +7,6 @@ import { WEBHOOK_QUEUE, WebhookJob } from './events';
 import { deliveryJobOptions } from './outbox.service';
 
 const BATCH = 500;
-/** A pending event queued this long ago is checked for a lost job (Redis restarted). */
-const LOST_AFTER_SECONDS = 60;
 
 /**
  * The outbox relay (worker only): moves committed events that are not queued
@@ -44,7 +42,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.running = true;
     try {
       while ((await this.relayUnqueued()) === BATCH);
-      if (Date.now() - this.lastLostCheck > LOST_AFTER_SECONDS * 1000) {
+      if (Date.now() - this.lastLostCheck > this.config.outboxLostAfterSeconds * 1000) {
         await this.requeueLost();
         this.lastLostCheck = Date.now();
       }
@@ -73,7 +71,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   async requeueLost(): Promise<number> {
     const rows: { id: string; attempts: number }[] = await this.db.query(
       `SELECT id, attempts FROM webhook_events
-       WHERE status = 'pending' AND enqueued_at < UTC_TIMESTAMP(3) - INTERVAL ${LOST_AFTER_SECONDS} SECOND
+       WHERE status = 'pending' AND enqueued_at < UTC_TIMESTAMP(3) - INTERVAL ${this.config.outboxLostAfterSeconds} SECOND
        ORDER BY enqueued_at LIMIT ${BATCH}`,
     );
     let requeued = 0;

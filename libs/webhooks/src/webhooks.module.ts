@@ -8,6 +8,6 @@ import { WebhookDeliveriesService } from './deliveries.service';
 @Module({
   imports: [BullModule.registerQueue({ name: WEBHOOK_QUEUE })],
   providers: [WebhookOutbox, WebhookDeliveriesService],
-  exports: [WebhookOutbox, WebhookDeliveriesService],
+  exports: [BullModule, WebhookOutbox, WebhookDeliveriesService],
 })
 export class WebhooksModule {}

@@ -6,7 +6,7 @@ import { WEBHOOK_QUEUE, WebhookDeliveryService, WebhookJob } from '@app/webhooks
 import { WorkerHeartbeat } from '../heartbeat';
 
 /** Delivers webhook events; BullMQ retries a thrown attempt with backoff. */
-@Processor(WEBHOOK_QUEUE)
+@Processor(WEBHOOK_QUEUE, { autorun: false })
 export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly delivery: WebhookDeliveryService,
@@ -16,8 +16,11 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
     super();
   }
 
+  /** Started here, once the configured options are in place. */
   onApplicationBootstrap() {
+    Object.assign(this.worker.opts, { lockDuration: this.config.workerLockMs, stalledInterval: this.config.workerLockMs });
     this.worker.concurrency = this.config.webhookConcurrency;
+    void this.worker.run();
   }
 
   async process(job: Job<WebhookJob>) {

@@ -27,6 +27,16 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['invalid_request', 'The Content-Length header does not match the body.'],
 };
 
+/** MySQL or Redis unreachable: a clean 503, not a 500 (nothing was changed, the client may retry). */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
+
+function isInfrastructureOutage(error: unknown): boolean {
+  const e = error as { code?: string; name?: string; message?: string; driverError?: { code?: string } };
+  if (UNAVAILABLE_CODES.has(e?.code ?? '') || UNAVAILABLE_CODES.has(e?.driverError?.code ?? '')) return true;
+  // ioredis: commands fail with these while Redis is down.
+  return e?.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)/.test(e?.message ?? '');
+}
+
 /** Any thrown value -> the contract's error (an AppError). Unknown errors become server_error. */
 export function toAppError(error: unknown): { appError: AppError; unexpected: boolean } {
   if (error instanceof AppError) return { appError: error, unexpected: false };
@@ -44,6 +54,9 @@ export function toAppError(error: unknown): { appError: AppError; unexpected: bo
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = STATUS_CODE[status] ?? 'invalid_request';
     return { appError: new AppError(code, DEFAULT_DESCRIPTION[code] ?? 'The request is malformed.'), unexpected: false };
+  }
+  if (isInfrastructureOutage(error)) {
+    return { appError: new AppError('temporarily_unavailable', 'A backing service is unavailable. Try again shortly.').withHeader('Retry-After', '5'), unexpected: true };
   }
   return { appError: new AppError('server_error', DEFAULT_DESCRIPTION.server_error!), unexpected: true };
 }
