@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { randomAlnum, randomId } from '@app/common';
+import { WebhookOutbox } from '@app/webhooks';
 
 /** One user's relationship with one application. */
 export interface Connection {
@@ -28,11 +29,37 @@ const COLUMNS = `id, application_id, user_id, relay_local, shared_email, scope, 
 
 const isDuplicate = (error: unknown) => (error as { code?: string })?.code === 'ER_DUP_ENTRY';
 
+/** The counter of `application_user_counts` a connection is counted in. */
+export type UserCountBucket = 'active' | 'inactive' | 'blocked';
+
+export function countBucket(c: { active: boolean; blocked: boolean }): UserCountBucket {
+  return c.blocked ? 'blocked' : c.active ? 'active' : 'inactive';
+}
+
+/**
+ * Moves one connection between the per-application counters (`null` = it was
+ * created / deleted). Run it in the transaction that changes the connection,
+ * so the developer's `total` stays exact without COUNT(*) over the table.
+ */
+export async function moveUserCount(m: EntityManager, applicationId: string, from: UserCountBucket | null, to: UserCountBucket | null): Promise<void> {
+  if (from === to) return;
+  const delta = { active: 0, inactive: 0, blocked: 0 };
+  if (from) delta[from] -= 1;
+  if (to) delta[to] += 1;
+  // An upsert: applications created after the migration have no row until their first user.
+  await m.query(
+    `INSERT INTO application_user_counts (application_id, active, inactive, blocked) VALUES (?, ?, ?, ?)
+     ON DUPLICATE KEY UPDATE active = active + VALUES(active), inactive = inactive + VALUES(inactive), blocked = blocked + VALUES(blocked)`,
+    [applicationId, delta.active, delta.inactive, delta.blocked],
+  );
+}
+
 @Injectable()
 export class ConnectionsService {
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   private toConnection(row: Record<string, any>): Connection {
@@ -63,30 +90,40 @@ export class ConnectionsService {
 
   /**
    * Records the user's consent: creates the connection at the first consent
-   * (new opaque id, new relay address) or re-activates it with the union of
-   * scopes and the newly chosen address.
+   * (new opaque id, new relay address, `user_connected` event) or re-activates
+   * it with the union of scopes and the newly chosen address. The counters
+   * move in the same transaction.
    */
   async grantConsent(applicationId: string, userId: number, scopes: string[], share: EmailShare): Promise<Connection> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction(async (m) => {
+        const { connection, eventId } = await this.db.transaction(async (m) => {
           const existing = await this.find(applicationId, userId, m, true);
+          let eventId: string | null = null;
           if (existing) {
             const merged = [...new Set([...existing.scopes, ...scopes])].sort().join(' ');
-            await m.query(`UPDATE connections SET active = 1, scope = ?, shared_email = ? WHERE id = ?`, [
-              merged,
-              this.sharedEmail(share, existing.relayAddress),
-              existing.id,
-            ]);
-          } else {
-            const relayLocal = await this.reserveRelayLocal(m);
+            // The name copy is refreshed too, so the developer's search follows renames.
             await m.query(
-              `INSERT INTO connections (id, application_id, user_id, relay_local, shared_email, scope) VALUES (?, ?, ?, ?, ?, ?)`,
-              [randomId('c'), applicationId, userId, relayLocal, this.sharedEmail(share, `${relayLocal}@${this.config.relayDomain}`), scopes.join(' ')],
+              `UPDATE connections SET active = 1, scope = ?, shared_email = ?, user_name = (SELECT name FROM users WHERE id = ?) WHERE id = ?`,
+              [merged, this.sharedEmail(share, existing.relayAddress), userId, existing.id],
             );
+            await moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
+          } else {
+            const id = randomId('c');
+            const relayLocal = await this.reserveRelayLocal(m);
+            const [user] = await m.query(`SELECT global_id, name FROM users WHERE id = ?`, [userId]);
+            // Global ID and name are copied for the developer's per-application search indexes.
+            await m.query(
+              `INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+              [id, applicationId, userId, user.global_id, user.name, relayLocal, this.sharedEmail(share, `${relayLocal}@${this.config.relayDomain}`), scopes.join(' ')],
+            );
+            await moveUserCount(m, applicationId, null, 'active');
+            eventId = await this.outbox.record(m, 'user_connected', { applicationId, connectionId: id, globalId: user.global_id });
           }
-          return (await this.find(applicationId, userId, m))!;
+          return { connection: (await this.find(applicationId, userId, m))!, eventId };
         });
+        await this.outbox.dispatch([eventId]);
+        return connection;
       } catch (error) {
         // Two consents of the same user racing: the loser retries and updates.
         if (isDuplicate(error) && attempt < 2) continue;

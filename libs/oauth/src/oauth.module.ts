@@ -3,8 +3,10 @@ import { JwtModule } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
+import { WebhooksModule } from '@app/webhooks';
 import { AuthorizeRequestValidator } from './authorize-request';
 import { CodesService } from './codes.service';
+import { ConnectionAdminService } from './connection-admin.service';
 import { ConnectionsService } from './connections.service';
 import { TokensService } from './tokens.service';
 
@@ -12,12 +14,13 @@ import { TokensService } from './tokens.service';
   imports: [
     DeveloperModule,
     IdentityModule,
+    WebhooksModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
-  providers: [AuthorizeRequestValidator, CodesService, ConnectionsService, TokensService],
-  exports: [AuthorizeRequestValidator, CodesService, ConnectionsService, TokensService, DeveloperModule, IdentityModule],
+  providers: [AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService],
+  exports: [AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService, DeveloperModule, IdentityModule],
 })
 export class OAuthModule {}
