@@ -28,27 +28,20 @@ export function databaseName(databaseUrl: string): string {
   return name;
 }
 
-/** CREATE DATABASE IF NOT EXISTS, connecting without a default schema. */
-export async function ensureDatabase(databaseUrl: string): Promise<void> {
+/** Runs one statement on the server of `databaseUrl`, without selecting its database. */
+async function onServer(databaseUrl: string, sql: (name: string) => string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = databaseName(databaseUrl);
   url.pathname = '/';
   const conn = await createConnection({ uri: url.toString() });
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await conn.query(sql(name));
   } finally {
     await conn.end();
   }
 }
 
-export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = databaseName(databaseUrl);
-  url.pathname = '/';
-  const conn = await createConnection({ uri: url.toString() });
-  try {
-    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-  } finally {
-    await conn.end();
-  }
-}
+export const ensureDatabase = (databaseUrl: string) =>
+  onServer(databaseUrl, (name) => `CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+
+export const dropDatabase = (databaseUrl: string) => onServer(databaseUrl, (name) => `DROP DATABASE IF EXISTS \`${name}\``);

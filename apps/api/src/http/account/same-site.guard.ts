@@ -1,8 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError } from '@app/common';
-import { isCrossSite } from '../common/csrf-rules';
+import { refuseCrossSiteWrite } from '../common/csrf-rules';
 
 /**
  * The contract's CSRF rule for JSON account writes that may run without a
@@ -15,7 +14,8 @@ export class SameSiteGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (isCrossSite(request, this.config)) throw new AppError('forbidden', 'Cross-site requests are not allowed.');
+    // Sign-up/login are not cookie-authorised: a non-JSON body gets 415 from @JsonBody instead.
+    refuseCrossSiteWrite(request, this.config, false);
     return true;
   }
 }

@@ -3,16 +3,11 @@ import { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, Session, SessionKind, SessionService } from '@app/common';
 import { readCookie } from './cookies';
-import { isCrossSite, isJsonRequest } from './csrf-rules';
+import { refuseCrossSiteWrite } from './csrf-rules';
 
 type RequestWithSession = FastifyRequest & { session?: Session };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-function hasBody(request: FastifyRequest): boolean {
-  const length = Number(request.headers['content-length'] ?? 0);
-  return length > 0 || request.headers['transfer-encoding'] !== undefined;
-}
 
 /**
  * Guards for the cookie-authenticated JSON APIs: a live session of the right
@@ -30,12 +25,7 @@ function sessionGuard(kind: SessionKind) {
 
     async canActivate(context: ExecutionContext): Promise<boolean> {
       const request = context.switchToHttp().getRequest<RequestWithSession>();
-      if (WRITE_METHODS.has(request.method)) {
-        if (isCrossSite(request, this.config)) throw new AppError('forbidden', 'Cross-site requests are not allowed.');
-        if (hasBody(request) && !isJsonRequest(request)) {
-          throw new AppError('forbidden', 'Cookie-authenticated writes must send application/json.');
-        }
-      }
+      if (WRITE_METHODS.has(request.method)) refuseCrossSiteWrite(request, this.config, true);
       const session = await this.sessions.get(readCookie(request, this.config, kind), kind);
       if (!session) throw new AppError('unauthorized', 'Sign in first: no valid session.');
       request.session = session;

@@ -1,8 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError } from '@app/common';
-import { isCrossSite, isJsonRequest } from '../common/csrf-rules';
+import { refuseCrossSiteWrite } from '../common/csrf-rules';
 
 /**
  * The JSON CSRF rule of DeveloperSessionGuard for the portal writes that run
@@ -16,9 +15,7 @@ export class PortalWriteGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (isCrossSite(request, this.config)) throw new AppError('forbidden', 'Cross-site requests are not allowed.');
-    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !isJsonRequest(request)) throw new AppError('forbidden', 'Developer Portal writes must send application/json.');
+    refuseCrossSiteWrite(request, this.config, true);
     return true;
   }
 }
