@@ -4,6 +4,8 @@ import { AddressInfo } from 'node:net';
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   body: string;
+  /** The status the receiver answered. */
+  status?: number;
 }
 
 export interface Receiver {
@@ -35,9 +37,10 @@ export async function startReceiver(): Promise<Receiver> {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', async () => {
-      const hook = { headers: req.headers, body };
+      const hook: ReceivedWebhook = { headers: req.headers, body };
       receiver.received.push(hook);
       const status = await receiver.respond(hook, receiver.received.length);
+      hook.status = status;
       res.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
     });
   });

@@ -1,0 +1,148 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { DataSource } from 'typeorm';
+import { ConnectionAdminService } from '@app/oauth';
+import { startApi, TestApp } from '../support/harness';
+import { startReceiver, Receiver } from '../support/receiver';
+import { startWorker, WorkerProcess } from '../support/worker';
+import { createClientApp, ClientApp } from '../support/oauth';
+import { seedConnections } from '../support/seed';
+
+const FAST = { WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', OUTBOX_LOST_AFTER_SECONDS: '2', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' };
+
+async function appWithWebhook(t: TestApp, receiver: Receiver): Promise<ClientApp> {
+  const app = await createClientApp(t.baseUrl);
+  const res = await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, {
+    method: 'PATCH',
+    headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
+    body: JSON.stringify({ webhookUrl: receiver.url }),
+  });
+  expect(res.status).toBe(200);
+  return app;
+}
+
+const closeVia = (t: TestApp, app: ClientApp, connectionId: string) =>
+  fetch(`${t.baseUrl}/api/developer/applications/${app.id}/users/${connectionId}`, { method: 'DELETE', headers: { cookie: app.developerCookie } });
+
+/** Connection ids of user_account_deleted webhooks the receiver acknowledged with 2xx. */
+function acknowledgedClosures(receiver: Receiver): Set<string> {
+  return new Set(
+    receiver.received
+      .filter((h) => h.status !== undefined && h.status < 300)
+      .map((h) => JSON.parse(h.body))
+      .filter((p) => p.type === 'user_account_deleted')
+      .map((p) => p.data.connectionId),
+  );
+}
+
+async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('webhook delivery through Redis failures', () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  let redis: ChildProcess;
+  let t: TestApp;
+  let receiver: Receiver;
+  let worker: WorkerProcess;
+  let db: DataSource;
+
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const listening = () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+        socket.on('error', () => resolve(false));
+      });
+    await eventually(listening, 'redis to listen');
+  };
+
+  beforeAll(async () => {
+    await startRedis();
+    t = await startApi({ ...FAST, REDIS_URL: `redis://127.0.0.1:${port}` });
+    db = t.app.get(DataSource);
+    receiver = await startReceiver();
+    worker = await startWorker(t.env);
+  });
+  afterAll(async () => {
+    await worker?.stop('SIGKILL');
+    await receiver?.close();
+    await t?.close();
+    redis?.kill('SIGKILL');
+  });
+
+  it('delivers every committed closure after Redis crashes (losing its queue) and returns; DELETEs fail cleanly meanwhile', async () => {
+    const app = await appWithWebhook(t, receiver);
+    const ids = await seedConnections(db, app.id, 15);
+    receiver.respond = () => 500;
+
+    // 1. Redis up: 5 closures whose deliveries fail and sit in BullMQ as delayed retries.
+    for (const id of ids.slice(0, 5)) expect((await closeVia(t, app, id)).status).toBe(204);
+    await receiver.waitFor((r) => r.length >= 5);
+
+    // 2. Redis crashes: its queue (the delayed retries) is gone.
+    redis.kill('SIGKILL');
+    await once(redis, 'exit');
+
+    // 3. While it is down, HTTP DELETEs fail cleanly (503, nothing written)...
+    for (const id of ids.slice(5, 10)) {
+      const res = await closeVia(t, app, id);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as any).error).toBe('temporarily_unavailable');
+      expect(await db.query('SELECT id FROM connections WHERE id = ?', [id])).toHaveLength(1);
+    }
+    // ...and closures that need only MySQL commit (their events wait in the outbox).
+    const admin = t.app.get(ConnectionAdminService);
+    for (const id of ids.slice(10, 15)) await admin.close(app.id, id);
+
+    // 4. Redis returns, empty. Every committed closure must still reach the receiver.
+    receiver.respond = () => 200;
+    await startRedis();
+    const closed = [...ids.slice(0, 5), ...ids.slice(10, 15)];
+    await eventually(() => closed.every((id) => acknowledgedClosures(receiver).has(id)), 'every committed closure to be delivered', 40_000);
+    const pending = await db.query(`SELECT id FROM webhook_events WHERE application_id = ? AND status <> 'delivered'`, [app.id]);
+    expect(pending).toHaveLength(0);
+    const remaining = await db.query('SELECT id FROM connections WHERE application_id = ?', [app.id]);
+    expect(remaining.map((r: { id: string }) => r.id).sort()).toEqual(ids.slice(5, 10).sort());
+  });
+});
+
+describe('a burst of account closures', () => {
+  let t: TestApp;
+  let receiver: Receiver;
+  let worker: WorkerProcess;
+
+  beforeAll(async () => {
+    t = await startApi(FAST);
+    receiver = await startReceiver();
+    worker = await startWorker(t.env);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await receiver?.close();
+    await t?.close();
+  });
+
+  it('delivers exactly 1,000 distinct events for 1,000 closures, none lost', async () => {
+    const db = t.app.get(DataSource);
+    const app = await appWithWebhook(t, receiver);
+    const ids = await seedConnections(db, app.id, 1000);
+    const queue = [...ids];
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        for (let id = queue.pop(); id; id = queue.pop()) expect((await closeVia(t, app, id)).status).toBe(204);
+      }),
+    );
+    await eventually(() => acknowledgedClosures(receiver).size === 1000, '1,000 deliveries', 60_000);
+    const eventIds = new Set(receiver.received.map((h) => h.headers['webhook-id']));
+    expect(eventIds.size).toBe(1000);
+    expect(acknowledgedClosures(receiver)).toEqual(new Set(ids));
+    const [{ delivered }] = await db.query(`SELECT COUNT(*) AS delivered FROM webhook_events WHERE application_id = ? AND status = 'delivered'`, [app.id]);
+    expect(Number(delivered)).toBe(1000);
+  });
+});
