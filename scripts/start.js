@@ -61,14 +61,15 @@ async function main() {
   const localUrl = `http://127.0.0.1:${config.port}`;
   await waitReady(localUrl);
 
-  const { ensureDemo } = require('./demo');
-  const demo = await ensureDemo(localUrl, config.publicUrl);
-  console.log(`
-  LoginSign is running at ${config.publicUrl}
-  ${demo.join('\n  ')}
-
-  Press Ctrl-C to stop.
-`);
+  // Demo data is a convenience: a failure is a warning in the banner, never a reason to stop.
+  let demo;
+  try {
+    demo = await require('./demo').ensureDemo(localUrl, config.publicUrl);
+  } catch (error) {
+    demo = [`! warning: could not prepare the demo data: ${error.message || error}`];
+  }
+  const banner = [`LoginSign is running at ${config.publicUrl}`, '', ...demo, '', 'Press Ctrl-C to stop.'];
+  console.log(`\n${banner.map((line) => (line ? `  ${line}` : '')).join('\n')}\n`);
 }
 
 main().catch((error) => {
