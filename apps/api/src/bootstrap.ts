@@ -50,6 +50,10 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
       },
     },
     hsts: config.publicUrl.startsWith('https:'),
+    // Not helmet's no-referrer: with it Chromium sends `Origin: null` on our own
+    // form posts, which the CSRF check must refuse. same-origin still keeps URLs
+    // (codes, state) from leaking to other sites.
+    referrerPolicy: { policy: 'same-origin' },
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
