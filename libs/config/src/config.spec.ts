@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attemptsSpanning24h, loadConfig } from './config';
+
+const secrets = () => ({
+  JWT_SECRET: randomBytes(32).toString('base64'),
+  SESSION_SECRET: randomBytes(32).toString('base64'),
+  GLOBAL_ID_KEY: randomBytes(32).toString('base64'),
+  DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+});
+
+describe('loadConfig', () => {
+  const file = () => join(mkdtempSync(join(tmpdir(), 'ls-config-')), 'secrets.json');
+
+  it('has defaults that work on a developer machine', () => {
+    const config = loadConfig({ SECRETS_FILE: file() });
+    expect(config).toMatchObject({
+      port: 3000,
+      databaseUrl: 'mysql://root@127.0.0.1:3306/loginsign',
+      redisUrl: 'redis://127.0.0.1:6379',
+      publicUrl: 'http://127.0.0.1:3000',
+      relayDomain: 'loginsign.com',
+      webhookBackoffMs: 5000,
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'not a url'],
+    ['DATABASE_URL', 'postgres://x/y'],
+    ['REDIS_URL', 'http://127.0.0.1'],
+    ['PUBLIC_URL', 'ftp://example.com'],
+    ['RELAY_DOMAIN', 'no spaces allowed.com x'],
+    ['NODE_ENV', 'staging'],
+    ['WEBHOOK_BACKOFF_MS', '-5'],
+    ['ALLOW_PRIVATE_WEBHOOK_TARGETS', 'maybe'],
+    ['JWT_SECRET', 'c2hvcnQ='],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ SECRETS_FILE: file(), ...secrets(), [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('requires every secret from the environment in production', () => {
+    const { JWT_SECRET, ...others } = secrets();
+    expect(() => loadConfig({ NODE_ENV: 'production', ...others })).toThrow(/JWT_SECRET is required in production/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET, ...others }).isProduction).toBe(true);
+  });
+
+  it('generates development secrets once and keeps them across restarts', () => {
+    const path = file();
+    const first = loadConfig({ SECRETS_FILE: path });
+    const second = loadConfig({ SECRETS_FILE: path });
+    expect(second.secrets.jwtSecret).toBe(first.secrets.jwtSecret);
+    expect(second.secrets.globalIdKey.equals(first.secrets.globalIdKey)).toBe(true);
+    expect(Object.keys(JSON.parse(readFileSync(path, 'utf8'))).sort()).toEqual(['DATA_ENCRYPTION_KEY', 'GLOBAL_ID_KEY', 'JWT_SECRET', 'SESSION_SECRET']);
+  });
+
+  it('derives enough webhook attempts for the backoff to span 24 hours', () => {
+    for (const base of [50, 5000, 60_000]) {
+      const attempts = attemptsSpanning24h(base);
+      let span = 0;
+      for (let i = 0; i < attempts - 1; i++) span += base * 2 ** i * 0.7;
+      expect(span).toBeGreaterThanOrEqual(86_400_000);
+    }
+  });
+});
