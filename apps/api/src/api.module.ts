@@ -11,13 +11,14 @@ import { DeveloperHttpModule } from './http/developer/developer-http.module';
 import { AccountHttpModule } from './http/account/account.module';
 import { OAuthHttpModule } from './http/oauth/oauth-http.module';
 import { WebhooksHttpModule } from './http/webhooks/webhooks-http.module';
+import { OidcHttpModule } from './http/oidc/oidc-http.module';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule, WebhooksHttpModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule, WebhooksHttpModule, OidcHttpModule],
       controllers: [HealthController, AssetsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

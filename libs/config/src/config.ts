@@ -20,6 +20,12 @@ export interface AppConfig {
   codeTtlSeconds: number;
   accessTokenTtlSeconds: number;
   sessionTtlSeconds: number;
+  /** Absolute lifetime of a refresh token family, from its first token. */
+  refreshTokenTtlSeconds: number;
+  /** The id_token signing key is replaced when a token is signed with one older than this. */
+  signingKeyRotationDays: number;
+  /** How long a process keeps the active signing key and the JWKS in memory. */
+  signingKeyCacheSeconds: number;
   webhookBackoffMs: number;
   /** Attempts per event; by default enough for the backoff to span 24 hours. */
   webhookMaxAttempts: number;
@@ -171,6 +177,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     codeTtlSeconds: int(env, 'CODE_TTL_SECONDS', 600, 1, 600),
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 14 * 86400, 60, 90 * 86400),
+    refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86400, 60, 365 * 86400),
+    signingKeyRotationDays: int(env, 'SIGNING_KEY_ROTATION_DAYS', 90, 1, 3650),
+    signingKeyCacheSeconds: int(env, 'SIGNING_KEY_CACHE_SECONDS', 30, 1, 600),
     webhookBackoffMs,
     webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', attemptsSpanning24h(webhookBackoffMs), 1, 100),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),

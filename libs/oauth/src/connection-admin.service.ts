@@ -56,6 +56,19 @@ const STATUS_SQL: Record<UserStatus, string> = {
 };
 
 /**
+ * The index that yields the page already in (joined_at, id) order, named
+ * because MariaDB otherwise often prefers a `ref` on application_id and
+ * scans from the newest row down to the cursor (10,000 rows for a page
+ * 10,000 deep) instead of starting at the cursor.
+ */
+const LIST_INDEX: Record<UserStatus | 'all', string> = {
+  all: 'ix_connections_list',
+  active: 'ix_connections_status',
+  inactive: 'ix_connections_status',
+  blocked: 'ix_connections_status',
+};
+
+/**
  * The connections of one application whose Global ID, name or shared email
  * (a real address or the relay address) starts with the term.
  * Prefix matching only (`LIKE 'term%'`): each branch is a range scan of one
@@ -113,7 +126,7 @@ export class ConnectionAdminService {
       where.push('(c.joined_at < ? OR (c.joined_at = ? AND c.id < ?))');
       params.push(after.at, after.at, after.id);
     }
-    const from = search ? `(${MATCHES}) m JOIN connections c ON c.id = m.id` : 'connections c';
+    const from = search ? `(${MATCHES}) m JOIN connections c ON c.id = m.id` : `connections c FORCE INDEX (${LIST_INDEX[query.status ?? 'all']})`;
     const pageSql = `SELECT ${VIEW_COLUMNS} FROM ${from} JOIN users u ON u.id = c.user_id
       WHERE ${where.join(' AND ')} ORDER BY c.joined_at DESC, c.id DESC LIMIT ?`;
 
@@ -194,6 +207,8 @@ export class ConnectionAdminService {
         await moveUserCount(m, applicationId, countBucket(before), countBucket({ ...before, blocked: changes.blocked! }));
         // Blocking takes effect on the very next API request of the app.
         if (changes.blocked) await m.query(`UPDATE access_tokens SET revoked = 1 WHERE connection_id = ?`, [c.id]);
+        // ...and ends its refresh token families for good (unblocking does not revive them).
+        if (changes.blocked) await m.query(`UPDATE refresh_tokens SET revoked = 1 WHERE connection_id = ?`, [c.id]);
       }
       const base = { applicationId, connectionId: c.id, globalId: c.user_global_id };
       const ids: (string | null)[] = [];

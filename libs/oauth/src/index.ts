@@ -6,3 +6,4 @@ export * from './connection-admin.service';
 export * from './tokens.service';
 export * from './pkce';
 export * from './scopes';
+export * from './oidc';

@@ -1,7 +1,7 @@
 import { AppError } from '@app/common';
 
-/** Scopes LoginSign grants today. */
-export const SUPPORTED_SCOPES = ['profile', 'email'] as const;
+/** Scopes LoginSign grants today (`openid`: an id_token; `offline_access`: refresh tokens). */
+export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 export const DEFAULT_SCOPE = 'profile email';
 
 /** Space-separated scope string -> sorted unique list; unknown scopes throw invalid_scope. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import Redis from 'ioredis';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, randomToken, REDIS } from '@app/common';
 import { CodeGrant } from './codes.service';
@@ -22,11 +22,13 @@ export interface TokenProfile {
   scopes: string[];
 }
 
-interface AccessClaims {
+export interface AccessClaims {
   sub: string;
   jti: string;
   scope: string;
   client_id: string;
+  iat?: number;
+  exp?: number;
 }
 
 /**
@@ -76,6 +78,31 @@ export class TokensService {
     const ttl = this.config.codeTtlSeconds + this.config.accessTokenTtlSeconds;
     await this.redis.set(`grant-revoked:${grantId}`, '1', 'EX', ttl);
     await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?`, [grantId]);
+  }
+
+  /**
+   * One more access token of an existing grant (refresh tokens): the row is
+   * written with the caller's transaction, so it commits or rolls back with it.
+   */
+  async mintAccessToken(m: EntityManager, connectionId: string, grantId: string, scope: string, clientId: string): Promise<IssuedToken> {
+    const ttl = this.config.accessTokenTtlSeconds;
+    const jti = randomToken(16);
+    await m.query(
+      `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
+      [jti, connectionId, grantId, scope, ttl],
+    );
+    const claims: AccessClaims = { sub: connectionId, jti, scope, client_id: clientId };
+    const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, issuer: this.config.publicUrl });
+    return { accessToken, expiresIn: ttl, scope };
+  }
+
+  /** The claims of a well-signed, unexpired access token (revocation not checked); null otherwise. */
+  async verifyClaims(token: string): Promise<AccessClaims | null> {
+    try {
+      return await this.jwt.verifyAsync<AccessClaims>(token, { algorithms: ['HS256'], issuer: this.config.publicUrl });
+    } catch {
+      return null;
+    }
   }
 
   /** Verifies a bearer token and loads its connection in one indexed query; null when unusable. */

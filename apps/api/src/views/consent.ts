@@ -18,6 +18,7 @@ export interface ConsentView {
 const SCOPE_TEXT: Record<string, string> = {
   profile: 'Your name and profile picture',
   email: 'An email address (your choice below)',
+  offline_access: 'Offline access: the app stays signed in and can read this while you are away',
 };
 
 export function consentPage(v: ConsentView): string {

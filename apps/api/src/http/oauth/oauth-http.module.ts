@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { OAuthModule } from '@app/oauth';
+import { OAuthModule, OidcModule } from '@app/oauth';
 import { CsrfService } from '../common/csrf';
 import { AuthorizeController } from './authorize.controller';
 import { TokenController } from './token.controller';
@@ -7,7 +7,7 @@ import { UserController } from './user.controller';
 
 /** Sign in with LoginSign: authorize + consent, token, current user. */
 @Module({
-  imports: [OAuthModule],
+  imports: [OAuthModule, OidcModule],
   controllers: [AuthorizeController, TokenController, UserController],
   providers: [CsrfService],
 })

@@ -2,12 +2,12 @@ import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ApplicationRecord, ApplicationsService } from '@app/developer';
-import { CodesService, isSubset, parseScope, TokensService, verifyPkce } from '@app/oauth';
+import { CodesService, isSubset, OidcGrantsService, parseScope, TokensService, verifyPkce } from '@app/oauth';
 import { isFormRequest } from '../common/csrf-rules';
 import { authenticateClient } from './client-auth';
 
 /** Grant types that exist in OAuth but that LoginSign clients may not use. */
-const NOT_ALLOWED_GRANTS = new Set(['client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+const NOT_ALLOWED_GRANTS = new Set(['client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']);
 
 /** The token endpoint (RFC 6749 3.2, 4.1.3, 5; RFC 7636 4.5-4.6; RFC 9700). */
 @Controller('oauth')
@@ -16,6 +16,7 @@ export class TokenController {
     private readonly applications: ApplicationsService,
     private readonly codes: CodesService,
     private readonly tokens: TokensService,
+    private readonly oidc: OidcGrantsService,
   ) {}
 
   @Post('token')
@@ -27,8 +28,9 @@ export class TokenController {
     const grantType = body.grant_type;
     if (!grantType) throw new AppError('invalid_request', 'grant_type is required.');
     if (grantType === 'authorization_code') return this.exchangeCode(body, client);
+    if (grantType === 'refresh_token') return this.oidc.refreshGrant(body, client);
     if (NOT_ALLOWED_GRANTS.has(grantType)) throw new AppError('unauthorized_client', `This client may not use the ${grantType} grant.`);
-    throw new AppError('unsupported_grant_type', 'Only grant_type=authorization_code is supported.');
+    throw new AppError('unsupported_grant_type', 'Only grant_type=authorization_code and refresh_token are supported.');
   }
 
   @Get('token')
@@ -56,6 +58,7 @@ export class TokenController {
     if (redemption.kind === 'replayed') {
       // RFC 6749 4.1.2 / RFC 9700 4.5: a reused code revokes what it yielded.
       await this.tokens.revokeGrant(redemption.grantId);
+      await this.oidc.revokeGrant(redemption.grantId);
       throw new AppError('invalid_grant', 'The authorization code has already been used.');
     }
     if (redemption.kind === 'invalid') throw new AppError('invalid_grant', 'The authorization code is invalid or has expired.');
@@ -72,8 +75,11 @@ export class TokenController {
     const granted = grant.scope.split(' ');
     if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
 
-    const token = await this.tokens.issueForGrant(grant, client.clientId, requestedScopes ?? granted);
-    return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope };
+    const scopes = requestedScopes ?? granted;
+    const token = await this.tokens.issueForGrant(grant, client.clientId, scopes);
+    // OpenID Connect / offline_access add id_token and refresh_token; the seed's fields stay as they are.
+    const extras = await this.oidc.afterCodeExchange(grant, client, scopes, token);
+    return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...extras };
   }
 
   private parseRequestedScope(raw: string): string[] {

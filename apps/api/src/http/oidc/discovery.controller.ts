@@ -1,0 +1,70 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { FastifyReply } from 'fastify';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { ID_TOKEN_ALG, SigningKeysService, SUPPORTED_SCOPES } from '@app/oauth';
+
+const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post'];
+
+/**
+ * OpenID Connect Discovery 1.0 and RFC 8414 metadata (one document, both
+ * paths), listing only what LoginSign really does, plus the JWKS.
+ */
+@Controller('.well-known')
+export class DiscoveryController {
+  constructor(
+    private readonly keys: SigningKeysService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private metadata() {
+    const base = this.config.publicUrl;
+    return {
+      issuer: base,
+      authorization_endpoint: `${base}/oauth/authorize`,
+      token_endpoint: `${base}/oauth/token`,
+      userinfo_endpoint: `${base}/oauth/userinfo`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      revocation_endpoint: `${base}/oauth/revoke`,
+      introspection_endpoint: `${base}/oauth/introspect`,
+      end_session_endpoint: `${base}/oauth/logout`,
+      scopes_supported: [...SUPPORTED_SCOPES],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: CLIENT_AUTH,
+      revocation_endpoint_auth_methods_supported: CLIENT_AUTH,
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH,
+      // `sub` is the connection id: one per (application, user), unrelated
+      // across applications, so two apps cannot correlate a user by `sub`.
+      // That is what OIDC calls a pairwise subject identifier.
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: [ID_TOKEN_ALG],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'global_id', 'name', 'picture', 'email', 'email_verified'],
+      claims_parameter_supported: false,
+      request_parameter_supported: false,
+      request_uri_parameter_supported: false,
+    };
+  }
+
+  @Get('openid-configuration')
+  openidConfiguration(@Res({ passthrough: true }) reply: FastifyReply) {
+    reply.header('cache-control', 'public, max-age=300');
+    return this.metadata();
+  }
+
+  @Get('oauth-authorization-server')
+  authorizationServer(@Res({ passthrough: true }) reply: FastifyReply) {
+    reply.header('cache-control', 'public, max-age=300');
+    return this.metadata();
+  }
+
+  /** Active and not-yet-retired public keys (RFC 7517). */
+  @Get('jwks.json')
+  async jwks(@Res({ passthrough: true }) reply: FastifyReply) {
+    // Short: a client that sees an unknown kid refetches and must find the new key.
+    reply.header('cache-control', 'public, max-age=60');
+    await this.keys.activeKey(); // creates the first key on a fresh install (from memory otherwise)
+    return { keys: (await this.keys.publishedKeys()).map((k) => k.jwk) };
+  }
+}

@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, randomToken, REDIS, sha256 } from '@app/common';
+import { IssuedToken, TokensService } from '../tokens.service';
+import { isSubset } from '../scopes';
+
+/** The scope that lets a client get refresh tokens. */
+export const OFFLINE_ACCESS = 'offline_access';
+
+export interface FamilyStart {
+  /** The grant id of the authorization code; also access_tokens.grant_id of the family. */
+  familyId: string;
+  connectionId: string;
+  applicationId: string;
+  scope: string;
+  authTime: number;
+}
+
+export interface Refreshed {
+  access: IssuedToken;
+  refreshToken: string;
+  connectionId: string;
+  authTime: number;
+  scopes: string[];
+}
+
+/** What introspection reports about a live refresh token. */
+export interface RefreshTokenInfo {
+  connectionId: string;
+  scope: string;
+  exp: number;
+  iat: number;
+}
+
+const isDeadlock = (error: unknown) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes((error as { code?: string; driverError?: { code?: string } })?.code ?? (error as { driverError?: { code?: string } })?.driverError?.code ?? '');
+
+class Replayed extends Error {}
+
+/**
+ * Rotating refresh tokens (RFC 9700 4.14.2). Opaque 32 random bytes, stored as
+ * SHA-256. Each use marks the token used with one atomic UPDATE ... WHERE
+ * used = 0 and issues the next token of the same family in the same
+ * transaction. Presenting a used token again (a replay, or the losers of a
+ * concurrent use) revokes the whole family and its access tokens. A family
+ * lives REFRESH_TOKEN_TTL_SECONDS from its start, however often it rotates.
+ * Blocking, deleting (FK cascade) or deactivating the connection ends it.
+ */
+@Injectable()
+export class RefreshTokensService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly tokens: TokensService,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private async insert(m: EntityManager, f: FamilyStart, familyExpiresAt: Date | null): Promise<string> {
+    const token = randomToken(32);
+    const expiry = familyExpiresAt ? '?' : 'UTC_TIMESTAMP(3) + INTERVAL ? SECOND';
+    await m.query(
+      `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, family_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ${expiry})`,
+      [randomToken(16), sha256(token), f.familyId, f.connectionId, f.applicationId, f.scope, f.authTime, familyExpiresAt ?? this.config.refreshTokenTtlSeconds],
+    );
+    return token;
+  }
+
+  /** The first token of a family, after a code exchange that granted offline_access. */
+  async startFamily(f: FamilyStart): Promise<string> {
+    const token = await this.insert(this.db.manager, f, null);
+    // A code replay that raced the exchange revoked the grant before this row existed.
+    if (await this.redis.exists(`grant-revoked:${f.familyId}`)) await this.revokeFamily(f.familyId);
+    return token;
+  }
+
+  /** Kills a family: every refresh token and every access token issued from it. */
+  async revokeFamily(familyId: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.db.query(`UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ? AND revoked = 0`, [familyId]);
+        await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0`, [familyId]);
+        return;
+      } catch (error) {
+        if (!isDeadlock(error) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private async find(token: string) {
+    if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
+    const [row] = await this.db.query(
+      `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.used, r.revoked, r.family_expires_at,
+         TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat, TIMESTAMPDIFF(SECOND, '1970-01-01', r.family_expires_at) AS exp,
+         r.family_expires_at > UTC_TIMESTAMP(3) AS live, c.blocked, c.active
+       FROM refresh_tokens r JOIN connections c ON c.id = r.connection_id WHERE r.token_hash = ?`,
+      [sha256(token)],
+    );
+    return row ?? null;
+  }
+
+  /** grant_type=refresh_token (RFC 6749 6): the next token pair, or invalid_grant / invalid_scope. */
+  async refresh(token: string, applicationId: string, clientId: string, requestedScopes: string[] | null): Promise<Refreshed> {
+    const row = await this.find(token);
+    if (!row) throw new AppError('invalid_grant', 'The refresh token is invalid.');
+    if (row.application_id !== applicationId) throw new AppError('invalid_grant', 'The refresh token was issued to another client.');
+    if (Number(row.revoked)) throw new AppError('invalid_grant', 'The refresh token has been revoked.');
+    if (Number(row.used)) {
+      await this.revokeFamily(row.family_id);
+      throw new AppError('invalid_grant', 'The refresh token has already been used; its whole family is now revoked.');
+    }
+    if (!Number(row.live)) throw new AppError('invalid_grant', 'The refresh token has expired.');
+    if (Number(row.blocked) || !Number(row.active)) {
+      await this.revokeFamily(row.family_id);
+      throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
+    }
+    const granted = String(row.scope).split(' ');
+    if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
+    const scopes = requestedScopes ?? granted;
+
+    try {
+      return await this.db.transaction(async (m) => {
+        // The one atomic step: of concurrent uses exactly one sees used = 0.
+        // The others wait for its row lock, then find nothing to update.
+        const taken = await m.query(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used = 0 AND revoked = 0`, [row.id]);
+        if (taken.affectedRows !== 1) throw new Replayed();
+        const family: FamilyStart = { familyId: row.family_id, connectionId: row.connection_id, applicationId, scope: row.scope, authTime: Number(row.auth_time) };
+        const next = await this.insert(m, family, row.family_expires_at);
+        const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId);
+        return { access, refreshToken: next, connectionId: row.connection_id, authTime: family.authTime, scopes };
+      });
+    } catch (error) {
+      if (!(error instanceof Replayed)) throw error;
+      // Runs after the winner committed, so its new tokens are revoked too.
+      await this.revokeFamily(row.family_id);
+      throw new AppError('invalid_grant', 'The refresh token has already been used; its whole family is now revoked.');
+    }
+  }
+
+  /** RFC 7009 for refresh tokens: the client's own token kills its family; anything else is ignored. */
+  async revoke(token: string, applicationId: string): Promise<void> {
+    const row = await this.find(token);
+    if (row && row.application_id === applicationId) await this.revokeFamily(row.family_id);
+  }
+
+  /** RFC 7662 for refresh tokens: null unless it is the client's own and usable right now. */
+  async introspect(token: string, applicationId: string): Promise<RefreshTokenInfo | null> {
+    const row = await this.find(token);
+    if (!row || row.application_id !== applicationId) return null;
+    if (Number(row.used) || Number(row.revoked) || !Number(row.live) || Number(row.blocked) || !Number(row.active)) return null;
+    return { connectionId: row.connection_id, scope: row.scope, exp: Math.floor(Number(row.exp)), iat: Math.floor(Number(row.iat)) };
+  }
+}
