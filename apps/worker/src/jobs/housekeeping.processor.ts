@@ -7,7 +7,7 @@ import { QUEUES } from '@app/common';
 const BATCH = 1000;
 
 /**
- * Keeps tables bounded: removes expired access tokens in small batches so a
+ * Keeps tables bounded: removes expired access and refresh tokens in small batches so a
  * run never holds long locks. Scheduled every 10 minutes (one scheduler for
  * all worker processes, by BullMQ's job scheduler id).
  */
@@ -33,7 +33,13 @@ export class HousekeepingProcessor extends WorkerHost implements OnApplicationBo
       removed += result.affectedRows ?? 0;
       if ((result.affectedRows ?? 0) < BATCH) break;
     }
-    this.logger.log(`removed ${removed} expired access tokens`);
+    // Refresh tokens go with their family's absolute expiry (used ones are kept until then: replay detection).
+    for (;;) {
+      const result = await this.db.query(`DELETE FROM refresh_tokens WHERE family_expires_at < UTC_TIMESTAMP(3) LIMIT ${BATCH}`);
+      removed += result.affectedRows ?? 0;
+      if ((result.affectedRows ?? 0) < BATCH) break;
+    }
+    this.logger.log(`removed ${removed} expired access and refresh tokens`);
     return { removed };
   }
 }
