@@ -188,6 +188,39 @@ describe('Developer Portal: users of an application', () => {
       }
     });
 
+    it('walks searched and filtered lists page by page, ties broken by id, with the filtered total on every page', async () => {
+      const app = await devApp();
+      const tag = randomBytes(3).toString('hex');
+      const all: Connected[] = [];
+      for (let i = 0; i < 6; i++) all.push(await connect(app, await signUpUser(t.baseUrl, { name: `Kit ${tag} ${i}` })));
+      await connect(app); // someone else, never matched
+      for (const c of all.slice(0, 2)) await patch(app, c.connectionId, { blocked: true });
+      await db().query(`UPDATE connections SET joined_at = '2024-02-02 12:00:00.000' WHERE id IN (?)`, [all.map((c) => c.connectionId)]);
+      const byIdDesc = (cs: Connected[]) => cs.map((c) => c.connectionId).sort().reverse();
+
+      const walk = async (query: Record<string, string>) => {
+        const ids: string[] = [];
+        const totals = new Set<number>();
+        let cursor: string | null = null;
+        do {
+          const { body }: { body: any } = await list(app, { ...query, ...(cursor ? { cursor } : {}) });
+          ids.push(...body.users.map((u: { id: string }) => u.id));
+          totals.add(body.total);
+          cursor = body.nextCursor;
+        } while (cursor);
+        return { ids, totals: [...totals] };
+      };
+      expect(await walk({ search: `Kit ${tag}`, limit: '2' })).toEqual({ ids: byIdDesc(all), totals: [6] });
+      expect(await walk({ status: 'blocked', limit: '1' })).toEqual({ ids: byIdDesc(all.slice(0, 2)), totals: [2] });
+      expect(await walk({ search: `kit ${tag}`, status: 'active', limit: '3' })).toEqual({ ids: byIdDesc(all.slice(2)), totals: [4] });
+
+      // A cursor whose following rows are gone: an empty last page that still counts the matches.
+      const first = (await list(app, { search: `Kit ${tag}`, limit: '5' })).body;
+      const lastId = byIdDesc(all)[5];
+      expect((await remove(app, lastId)).status).toBe(204);
+      expect((await list(app, { search: `Kit ${tag}`, limit: '5', cursor: first.nextCursor })).body).toEqual({ users: [], total: 5, nextCursor: null });
+    });
+
     it('orders by joined desc and returns nextCursor null exactly on the last page', async () => {
       const app = await devApp();
       for (let i = 0; i < 4; i++) await connect(app);
@@ -274,6 +307,7 @@ describe('Developer Portal: users of an application', () => {
         expect(first.total).toBe(2);
         const second = (await list(app, { search: `Zora ${tag}`, limit: '1', cursor: first.nextCursor })).body;
         expect(second.nextCursor).toBeNull();
+        expect(second.total).toBe(2);
         expect([first.users[0].id, second.users[0].id].sort()).toEqual([ada.connectionId, bob.connectionId].sort());
       });
     });

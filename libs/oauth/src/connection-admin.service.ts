@@ -49,14 +49,15 @@ export interface UserChanges {
 const VIEW_COLUMNS = `c.id, c.user_global_id, u.name, u.region, c.shared_email, c.active, c.blocked, c.email_muted, c.is_forwarding,
   c.sessions, c.last_session_at, c.joined_at`;
 
+/** The rows of a status; the columns are those of `connections` (unqualified: also used inside the search branches). */
 const STATUS_SQL: Record<UserStatus, string> = {
-  active: 'c.blocked = 0 AND c.active = 1',
-  inactive: 'c.blocked = 0 AND c.active = 0',
-  blocked: 'c.blocked = 1',
+  active: 'blocked = 0 AND active = 1',
+  inactive: 'blocked = 0 AND active = 0',
+  blocked: 'blocked = 1',
 };
 
 /**
- * The index that yields the page already in (joined_at, id) order, named
+ * The index that yields the page already in (joined_at, id) order. Named,
  * because MariaDB otherwise often prefers a `ref` on application_id and
  * scans from the newest row down to the cursor (10,000 rows for a page
  * 10,000 deep) instead of starting at the cursor.
@@ -65,23 +66,46 @@ const LIST_INDEX: Record<UserStatus | 'all', string> = {
   all: 'ix_connections_list',
   active: 'ix_connections_status',
   inactive: 'ix_connections_status',
-  blocked: 'ix_connections_status',
+  blocked: 'ix_connections_blocked',
 };
+
+/** Rows after the cursor in newest-first order (spelled out: MariaDB makes no index range of `(a, b) < (?, ?)`). */
+const AFTER_CURSOR = '(joined_at < ? OR (joined_at = ? AND id < ?))';
+
+/** The searched columns and their indexes (migration 1764300000000). */
+const SEARCHED = [
+  ['user_global_id', 'ix_connections_search_gid'],
+  ['user_name', 'ix_connections_search_name'],
+  ['shared_email', 'ix_connections_search_email'],
+] as const;
 
 /**
  * The connections of one application whose Global ID, name or shared email
- * (a real address or the relay address) starts with the term.
+ * (a real address or the relay address) starts with the term, as (id, joined_at).
  * Prefix matching only (`LIKE 'term%'`): each branch is a range scan of one
- * per-application index (application_id, column), so a search reads only the
- * matching index entries even at 1M connections, where `'%term%'` would scan
- * them all.
+ * per-application index (application_id, column, blocked, active, joined_at),
+ * which also holds the status and the sort key, so a search reads only the
+ * matching index entries and no rows, even at 1M connections, where
+ * `'%term%'` would scan them all. UNION removes rows matched twice.
  */
-const MATCHES = `SELECT id FROM connections WHERE application_id = ? AND user_global_id LIKE ?
-  UNION SELECT id FROM connections WHERE application_id = ? AND user_name LIKE ?
-  UNION SELECT id FROM connections WHERE application_id = ? AND shared_email LIKE ?`;
+function matchesSql(status?: UserStatus): string {
+  const and = status ? ` AND ${STATUS_SQL[status]}` : '';
+  return SEARCHED
+    .map(([column, index]) => `SELECT id, joined_at FROM connections FORCE INDEX (${index}) WHERE application_id = ? AND ${column} LIKE ?${and}`)
+    .join(' UNION ');
+}
 
 /** The term as a LIKE prefix pattern, its wildcards (and the escape character) taken literally. */
 const likePrefix = (term: string) => `${term.replace(/[\\%_]/g, '\\$&')}%`;
+
+type Cursor = { at: Date; id: string };
+const cursorParams = (after: Cursor | null) => (after ? [after.at, after.at, after.id] : []);
+
+/** Rows of VIEW_COLUMNS (one more than the limit, to know whether a next page exists) and the filtered total. */
+interface Page {
+  rows: Record<string, any>[];
+  total: number;
+}
 
 /** The row of a connection a change needs, read under lock. */
 interface LockedConnection {
@@ -112,35 +136,57 @@ export class ConnectionAdminService {
     return this.config.secrets.sessionSecret;
   }
 
-  /** Newest `joined` first (ties: id desc), keyset-paginated; one query for the page, one for `total`. */
+  /** Newest `joined` first (ties: id desc), keyset-paginated; the page in one query, `total` with it or from the counters. */
   async list(applicationId: string, query: UserListQuery): Promise<UserList> {
     const after = query.cursor !== undefined ? decodeCursor(this.cursorKey(), query.cursor) : null;
-    const search = query.search ? likePrefix(query.search) : null;
-    const matchParams = search ? [applicationId, search, applicationId, search, applicationId, search] : [];
-
-    const where = ['c.application_id = ?'];
-    const params: unknown[] = [...matchParams, applicationId];
-    if (query.status) where.push(STATUS_SQL[query.status]);
-    if (after) {
-      // Spelled out rather than (joined_at, id) < (?, ?), which MariaDB does not turn into an index range.
-      where.push('(c.joined_at < ? OR (c.joined_at = ? AND c.id < ?))');
-      params.push(after.at, after.at, after.id);
-    }
-    const from = search ? `(${MATCHES}) m JOIN connections c ON c.id = m.id` : `connections c FORCE INDEX (${LIST_INDEX[query.status ?? 'all']})`;
-    const pageSql = `SELECT ${VIEW_COLUMNS} FROM ${from} JOIN users u ON u.id = c.user_id
-      WHERE ${where.join(' AND ')} ORDER BY c.joined_at DESC, c.id DESC LIMIT ?`;
-
-    const [rows, total] = await Promise.all([
-      this.db.query(pageSql, [...params, query.limit + 1]),
-      search ? this.countMatches(matchParams, query.status) : this.countAll(applicationId, query.status),
-    ]);
+    const { rows, total } = query.search ? await this.searchPage(applicationId, query, after) : await this.plainPage(applicationId, query, after);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
-      users: page.map((r: Record<string, any>) => this.toView(r)),
+      users: page.map((r) => this.toView(r)),
       total,
       nextCursor: rows.length > query.limit ? encodeCursor(this.cursorKey(), last.joined_at, last.id) : null,
     };
+  }
+
+  /** Without search: ids in index order from the cursor on, then their rows; `total` from the counters (O(1)). */
+  private async plainPage(applicationId: string, query: UserListQuery, after: Cursor | null): Promise<Page> {
+    const where = ['application_id = ?', ...(query.status ? [STATUS_SQL[query.status]] : []), ...(after ? [AFTER_CURSOR] : [])];
+    const [rows, total] = await Promise.all([
+      this.db.query(
+        `SELECT ${VIEW_COLUMNS} FROM (
+           SELECT id FROM connections FORCE INDEX (${LIST_INDEX[query.status ?? 'all']})
+           WHERE ${where.join(' AND ')} ORDER BY joined_at DESC, id DESC LIMIT ?
+         ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
+         ORDER BY c.joined_at DESC, c.id DESC`,
+        [applicationId, ...cursorParams(after), query.limit + 1],
+      ),
+      this.countAll(applicationId, query.status),
+    ]);
+    return { rows, total };
+  }
+
+  /**
+   * With search: one pass over the matching index entries counts them all
+   * (`total`, bounded by the prefix ranges) and picks the page; only the
+   * page's rows are read.
+   */
+  private async searchPage(applicationId: string, query: UserListQuery, after: Cursor | null): Promise<Page> {
+    const like = likePrefix(query.search!);
+    const matches = matchesSql(query.status);
+    const matchParams = [applicationId, like, applicationId, like, applicationId, like];
+    const rows = await this.db.query(
+      `SELECT ${VIEW_COLUMNS}, p.total FROM (
+         SELECT id, joined_at, total FROM (SELECT id, joined_at, COUNT(*) OVER () AS total FROM (${matches}) m) w
+         ${after ? `WHERE ${AFTER_CURSOR}` : ''} ORDER BY joined_at DESC, id DESC LIMIT ?
+       ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
+       ORDER BY c.joined_at DESC, c.id DESC`,
+      [...matchParams, ...cursorParams(after), query.limit + 1],
+    );
+    if (rows.length) return { rows, total: Number(rows[0].total) };
+    // No row after the cursor (or no match at all): count on its own.
+    const [{ n }] = await this.db.query(`SELECT COUNT(*) AS n FROM (${matches}) m`, matchParams);
+    return { rows, total: Number(n) };
   }
 
   /** O(1): the counters kept by every transaction that changes a connection. */
@@ -148,15 +194,6 @@ export class ConnectionAdminService {
     const [row] = await this.db.query(`SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?`, [applicationId]);
     if (!row) return 0;
     return status ? Number(row[status]) : Number(row.active) + Number(row.inactive) + Number(row.blocked);
-  }
-
-  /** Bounded by the prefix ranges: counts only the matching index entries. */
-  private async countMatches(matchParams: unknown[], status?: UserStatus): Promise<number> {
-    const sql = status
-      ? `SELECT COUNT(*) AS n FROM (${MATCHES}) m JOIN connections c ON c.id = m.id WHERE ${STATUS_SQL[status]}`
-      : `SELECT COUNT(*) AS n FROM (${MATCHES}) m`;
-    const [row] = await this.db.query(sql, matchParams);
-    return Number(row.n);
   }
 
   async get(applicationId: string, connectionId: string): Promise<DeveloperUserView> {
