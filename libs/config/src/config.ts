@@ -39,6 +39,21 @@ export interface AppConfig {
   workerLockMs: number;
   allowPrivateWebhookTargets: boolean;
   globalIdBlockSize: number;
+  /** Outbound SMTP (forwarded and reply mail of the relay, account mail); null = not configured. */
+  smtpUrl: string | null;
+  relay: {
+    /** Inbound SMTP port of apps/relay. */
+    smtpPort: number;
+    /** Largest accepted message (SIZE and DATA). */
+    maxBytes: number;
+    /** Accepted messages per application per minute, and per sender address per minute. */
+    ratePerApplication: number;
+    ratePerSender: number;
+    /** Delay before the first forwarding retry (then doubling), attempts, and concurrent sends per worker. */
+    backoffMs: number;
+    maxAttempts: number;
+    concurrency: number;
+  };
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
   secrets: {
     /** HMAC key of access tokens (HS256). */
@@ -189,6 +204,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 1000, 600_000),
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
+    smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : null,
+    relay: {
+      smtpPort: int(env, 'RELAY_SMTP_PORT', 2525, 0, 65535),
+      maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+      ratePerApplication: int(env, 'RELAY_RATE_PER_APP_PER_MINUTE', 1000, 1, 10_000_000),
+      ratePerSender: int(env, 'RELAY_RATE_PER_SENDER_PER_MINUTE', 300, 1, 10_000_000),
+      backoffMs: int(env, 'RELAY_BACKOFF_MS', 30_000, 1, 3600_000),
+      maxAttempts: int(env, 'RELAY_MAX_ATTEMPTS', 12, 1, 100),
+      concurrency: int(env, 'RELAY_CONCURRENCY', 16, 1, 1000),
+    },
     login: {
       maxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 100_000),
       maxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),
