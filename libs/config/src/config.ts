@@ -15,6 +15,8 @@ export interface AppConfig {
   /** Prefix of every Redis key and BullMQ queue (tests use one per run). */
   redisPrefix: string;
   relayDomain: string;
+  /** Outgoing mail (verification links); unset: written to the log and /dev/mailbox (not in production). */
+  smtpUrl: string | null;
   logLevel: string;
   bodyLimitBytes: number;
   codeTtlSeconds: number;
@@ -187,6 +189,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix: str(env, 'REDIS_PREFIX', 'ls'),
     relayDomain,
+    smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : null,
     logLevel: str(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 50 * 1024 * 1024),
     codeTtlSeconds: int(env, 'CODE_TTL_SECONDS', 600, 1, 600),
