@@ -41,8 +41,6 @@ export interface AppConfig {
   workerLockMs: number;
   allowPrivateWebhookTargets: boolean;
   globalIdBlockSize: number;
-  /** Outbound SMTP (forwarded and reply mail of the relay, account mail); null = not configured. */
-  smtpUrl: string | null;
   relay: {
     /** Inbound SMTP port of apps/relay. */
     smtpPort: number;
@@ -207,7 +205,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 1000, 600_000),
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
-    smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : null,
     relay: {
       smtpPort: int(env, 'RELAY_SMTP_PORT', 2525, 0, 65535),
       maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
