@@ -5,7 +5,7 @@ import { startApi, TestApp } from '../support/harness';
 import { createApplication, CreatedTestApplication, developerRequest, readJson, signUpDeveloper, TestDeveloper } from '../support/developer';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const PUBLIC_FIELDS = ['clientId', 'createdAt', 'id', 'logoUrl', 'name', 'redirectUris', 'webhookUrl'];
+const PUBLIC_FIELDS = ['clientId', 'createdAt', 'id', 'logoUrl', 'name', 'redirectUris', 'senderAddresses', 'senderDomains', 'webhookUrl'];
 const APPS = '/api/developer/applications';
 
 describe('Developer Portal applications', () => {
@@ -45,6 +45,8 @@ describe('Developer Portal applications', () => {
         webhookUrl: 'https://app.example.com/hooks',
         webhookSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
         logoUrl: 'https://app.example.com/logo.png',
+        senderDomains: [],
+        senderAddresses: [],
         createdAt: expect.stringMatching(ISO_UTC),
       });
       expect(Buffer.from(app.webhookSecret.slice('whsec_'.length), 'base64')).toHaveLength(32);
@@ -79,6 +81,8 @@ describe('Developer Portal applications', () => {
         clientId: app.clientId,
         redirectUris: app.redirectUris,
         webhookUrl: null,
+        senderDomains: [],
+        senderAddresses: [],
         createdAt: expect.any(Date),
       });
       expect(await service().findByClientId('nope')).toBeNull();
@@ -265,6 +269,17 @@ describe('Developer Portal applications', () => {
       expect(await service().authenticateClient(app.clientId, app.clientSecret)).not.toBeNull();
     });
 
+    it('sets the registered relay senders (lower-cased, deduplicated) and keeps them until changed', async () => {
+      const app = await createApplication(t.baseUrl, dev.cookie);
+      const res = await req('PATCH', `${APPS}/${app.id}`, { senderDomains: ['Mail.Example.com', 'mail.example.com'], senderAddresses: ['News@Example.org'] });
+      expect(res.status).toBe(200);
+      expect(await readJson(res)).toMatchObject({ senderDomains: ['mail.example.com'], senderAddresses: ['news@example.org'] });
+      await req('PATCH', `${APPS}/${app.id}`, { name: 'Other' });
+      expect(await readJson(await req('GET', `${APPS}/${app.id}`))).toMatchObject({ senderDomains: ['mail.example.com'], senderAddresses: ['news@example.org'] });
+      const cleared = await readJson(await req('PATCH', `${APPS}/${app.id}`, { senderDomains: [] }));
+      expect(cleared).toMatchObject({ senderDomains: [], senderAddresses: ['news@example.org'] });
+    });
+
     it.each([
       ['name', 5],
       ['name', null],
@@ -272,6 +287,12 @@ describe('Developer Portal applications', () => {
       ['redirectUris', null],
       ['webhookUrl', 5],
       ['logoUrl', ['https://a.example/logo.png']],
+      ['senderDomains', 'example.com'],
+      ['senderDomains', ['not a domain']],
+      ['senderDomains', ['loginsign.com']],
+      ['senderAddresses', ['not-an-address']],
+      ['senderAddresses', [5]],
+      ['senderAddresses', null],
     ])('refuses PATCH %s = %j with 400 naming the field, changing nothing', async (field, value) => {
       const app = await createApplication(t.baseUrl, dev.cookie);
       const res = await req('PATCH', `${APPS}/${app.id}`, { [field]: value });

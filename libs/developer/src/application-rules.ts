@@ -6,6 +6,10 @@ export const APPLICATION_LIMITS = {
   redirectUrisMin: 1,
   redirectUrisMax: 20,
   urlMax: 2048,
+  senderDomainsMax: 50,
+  senderAddressesMax: 100,
+  domainMax: 253,
+  emailMax: 320,
 } as const;
 
 /**
@@ -91,4 +95,47 @@ export function checkApplicationName(value: unknown): string {
     throw invalid(`name must be 1 to ${APPLICATION_LIMITS.nameMax} characters.`);
   }
   return name;
+}
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const LOCAL_PART = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$/;
+
+function senderList(value: unknown, field: string, max: number): string[] {
+  if (!Array.isArray(value)) throw invalid(`${field} must be an array of strings.`);
+  if (value.length > max) throw invalid(`${field} must hold at most ${max} entries.`);
+  return value.map((item, i) => {
+    if (typeof item !== 'string') throw invalid(`${field}[${i}] must be a string.`);
+    return item.trim().toLowerCase();
+  });
+}
+
+function notRelayDomain(domain: string, relayDomain: string, field: string) {
+  if (domain === relayDomain || domain.endsWith(`.${relayDomain}`)) throw invalid(`${field} must not be the relay domain ${relayDomain}.`);
+}
+
+/**
+ * Registered sender domains of relay mail: lower-cased host names, no
+ * duplicates, never the relay domain itself (mail would loop). A domain
+ * matches senders at exactly that domain.
+ */
+export function checkSenderDomains(value: unknown, relayDomain: string): string[] {
+  const domains = senderList(value, 'senderDomains', APPLICATION_LIMITS.senderDomainsMax);
+  domains.forEach((domain, i) => {
+    if (!DOMAIN.test(domain)) throw invalid(`senderDomains[${i}] must be a domain name such as mail.example.com.`);
+    notRelayDomain(domain, relayDomain, `senderDomains[${i}]`);
+  });
+  return [...new Set(domains)];
+}
+
+/** Registered sender addresses of relay mail: lower-cased, no duplicates, never at the relay domain. */
+export function checkSenderAddresses(value: unknown, relayDomain: string): string[] {
+  const addresses = senderList(value, 'senderAddresses', APPLICATION_LIMITS.senderAddressesMax);
+  addresses.forEach((address, i) => {
+    const at = address.lastIndexOf('@');
+    if (address.length > APPLICATION_LIMITS.emailMax || at < 1 || !LOCAL_PART.test(address.slice(0, at)) || !DOMAIN.test(address.slice(at + 1))) {
+      throw invalid(`senderAddresses[${i}] must be an email address.`);
+    }
+    notRelayDomain(address.slice(at + 1), relayDomain, `senderAddresses[${i}]`);
+  });
+  return [...new Set(addresses)];
 }

@@ -5,7 +5,7 @@ import { Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { decrypt, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationEntity } from './entities/application.entity';
-import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkWebhookUrl } from './application-rules';
+import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkSenderAddresses, checkSenderDomains, checkWebhookUrl } from './application-rules';
 
 /** What the rest of the system needs to know about an application (no secrets). */
 export interface ApplicationRecord {
@@ -16,6 +16,9 @@ export interface ApplicationRecord {
   clientId: string;
   redirectUris: string[];
   webhookUrl: string | null;
+  /** Who may send mail to the application's relay addresses (see libs/relay). */
+  senderDomains: string[];
+  senderAddresses: string[];
   createdAt: Date;
 }
 
@@ -32,6 +35,8 @@ export interface ApplicationChanges {
   redirectUris?: string[];
   webhookUrl?: string | null;
   logoUrl?: string | null;
+  senderDomains?: string[];
+  senderAddresses?: string[];
 }
 
 /** The only moment the secrets exist in plain text outside the client. */
@@ -58,6 +63,8 @@ const toRecord = (app: ApplicationEntity): ApplicationRecord => ({
   clientId: app.clientId,
   redirectUris: app.redirectUris,
   webhookUrl: app.webhookUrl,
+  senderDomains: app.senderDomains ?? [],
+  senderAddresses: app.senderAddresses ?? [],
   createdAt: app.createdAt,
 });
 
@@ -83,6 +90,8 @@ export class ApplicationsService {
       redirectUris: checkRedirectUris(input.redirectUris),
       webhookUrl: this.webhookUrlOrNull(input.webhookUrl),
       logoUrl: input.logoUrl == null ? null : checkLogoUrl(input.logoUrl),
+      senderDomains: [],
+      senderAddresses: [],
       clientId: newClientId(),
       clientSecretHash: sha256(clientSecret),
       webhookSecretEnc: this.seal(webhookSecret),
@@ -110,6 +119,8 @@ export class ApplicationsService {
     if (changes.redirectUris !== undefined) patch.redirectUris = checkRedirectUris(changes.redirectUris);
     if (changes.webhookUrl !== undefined) patch.webhookUrl = this.webhookUrlOrNull(changes.webhookUrl);
     if (changes.logoUrl !== undefined) patch.logoUrl = changes.logoUrl === null ? null : checkLogoUrl(changes.logoUrl);
+    if (changes.senderDomains !== undefined) patch.senderDomains = checkSenderDomains(changes.senderDomains, this.config.relayDomain);
+    if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
     if (Object.keys(patch).length > 0) await this.apps.update({ id: app.id }, patch);
     return toRecord({ ...app, ...patch });
   }

@@ -55,4 +55,19 @@ export class UpdateApplicationDto {
   @IsString()
   @MaxLength(APPLICATION_LIMITS.urlMax)
   logoUrl?: string | null;
+
+  /** Registered senders of relay mail (the service checks each entry). */
+  @Given()
+  @IsArray()
+  @ArrayMaxSize(APPLICATION_LIMITS.senderDomainsMax)
+  @IsString({ each: true })
+  @MaxLength(APPLICATION_LIMITS.domainMax, { each: true })
+  senderDomains?: string[];
+
+  @Given()
+  @IsArray()
+  @ArrayMaxSize(APPLICATION_LIMITS.senderAddressesMax)
+  @IsString({ each: true })
+  @MaxLength(APPLICATION_LIMITS.emailMax, { each: true })
+  senderAddresses?: string[];
 }

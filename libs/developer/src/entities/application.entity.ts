@@ -35,6 +35,14 @@ export class ApplicationEntity {
   @Column({ name: 'webhook_url', type: 'varchar', length: 2048, nullable: true })
   webhookUrl: string | null;
 
+  /** Registered senders of relay mail (lower-case domains); NULL = none. */
+  @Column({ name: 'sender_domains', type: 'text', nullable: true, transformer: jsonStringArray })
+  senderDomains: string[];
+
+  /** Registered sender addresses of relay mail (lower-case); NULL = none. */
+  @Column({ name: 'sender_addresses', type: 'text', nullable: true, transformer: jsonStringArray })
+  senderAddresses: string[];
+
   /** AES-256-GCM sealed webhook secret: it must be read back to sign deliveries. */
   @Column({ name: 'webhook_secret_enc', type: 'varchar', length: 255 })
   webhookSecretEnc: string;

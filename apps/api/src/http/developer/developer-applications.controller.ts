@@ -14,6 +14,8 @@ export function presentApplication(app: ApplicationRecord) {
     redirectUris: app.redirectUris,
     webhookUrl: app.webhookUrl,
     logoUrl: app.logoUrl,
+    senderDomains: app.senderDomains,
+    senderAddresses: app.senderAddresses,
     createdAt: isoUtc(app.createdAt),
   };
 }
