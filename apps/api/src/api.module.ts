@@ -12,13 +12,14 @@ import { AccountHttpModule } from './http/account/account.module';
 import { OAuthHttpModule } from './http/oauth/oauth-http.module';
 import { WebhooksHttpModule } from './http/webhooks/webhooks-http.module';
 import { OidcHttpModule } from './http/oidc/oidc-http.module';
+import { PortalModule } from './http/portal/portal.module';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule, WebhooksHttpModule, OidcHttpModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), DeveloperHttpModule, AccountHttpModule, OAuthHttpModule, WebhooksHttpModule, OidcHttpModule, PortalModule],
       controllers: [HealthController, AssetsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

@@ -22,5 +22,80 @@ button.danger { background: var(--danger); border-color: var(--danger); }
 table { width: 100%; border-collapse: collapse; background: #fff; }
 th, td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); font-size: 14px; }
 code { background: var(--bg); padding: 2px 4px; border-radius: 4px; }
+/* Developer Portal */
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.eyebrow { margin: 0 0 4px; color: var(--muted); font-size: 13px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; }
+.portal-nav { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; margin-bottom: 20px; padding: 10px 14px; background: #fff; border: 1px solid var(--line); border-radius: 10px; }
+.portal-home { font-weight: 700; color: var(--fg); text-decoration: none; }
+.portal-who { margin-left: auto; overflow-wrap: anywhere; }
+form.inline { display: inline; margin: 0; }
+form.inline button, .portal-nav button, td button { margin-top: 0; }
+button.small, .button.small { padding: 5px 10px; font-size: 13px; }
+button.danger-outline { background: #fff; color: var(--danger); border-color: var(--danger); }
+a.button.secondary-link { background: #fff; color: var(--accent); }
+.button.danger { background: var(--danger); border-color: var(--danger); }
+.crumbs { margin: 0 0 6px; font-size: 14px; color: var(--muted); }
+.page-head { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 12px; margin-bottom: 12px; }
+.page-head h1, .page-head .button { margin: 0; }
+.app-head { display: flex; align-items: center; gap: 12px; }
+.app-head h1 { margin: 0; overflow-wrap: anywhere; }
+.app-head p { margin: 0; }
+.logo, .logo-placeholder { width: 40px; height: 40px; border-radius: 9px; flex: none; }
+.logo-placeholder { display: grid; place-items: center; background: var(--accent); color: #fff; font-weight: 700; font-size: 20px; text-transform: uppercase; }
+.tabs { display: flex; gap: 4px; margin: 16px 0 20px; border-bottom: 1px solid var(--line); overflow-x: auto; }
+.tab { padding: 8px 14px; color: var(--muted); text-decoration: none; font-weight: 600; border-bottom: 3px solid transparent; white-space: nowrap; }
+.tab.active { color: var(--fg); border-bottom-color: var(--accent); }
+.panel { background: #fff; border: 1px solid var(--line); border-radius: 12px; padding: 20px; margin-bottom: 16px; }
+.panel h2 { font-size: 18px; margin: 0 0 12px; }
+.panel.narrow { max-width: 560px; }
+.panel.empty { text-align: center; padding: 32px 20px; }
+.danger-zone { border-color: #f0b4ae; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 16px; align-items: start; }
+.app-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; }
+.app-item { display: flex; flex-direction: column; gap: 2px; background: #fff; border: 1px solid var(--line); border-radius: 12px; padding: 14px 18px; }
+.app-item a strong { font-size: 17px; overflow-wrap: anywhere; }
+.app-links { font-size: 14px; }
+.notice { padding: 10px 14px; border-radius: 8px; margin: 0 0 16px; }
+.notice-ok { background: #e8f5ec; color: var(--ok); border: 1px solid #b7dfc3; }
+.notice-error { background: #fdecea; color: var(--danger); border: 1px solid #f0b4ae; }
+.warning { background: #fff7e0; border: 1px solid #f1d58a; border-radius: 8px; padding: 10px 14px; }
+.kv { display: grid; grid-template-columns: minmax(120px, max-content) 1fr; gap: 8px 16px; margin: 0 0 12px; }
+.kv dt { font-weight: 600; font-size: 14px; color: var(--muted); }
+.kv dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+.copy-row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.copy-row code { overflow-wrap: anywhere; }
+.copy-row button { margin-top: 0; }
+code.secret { background: #fff7e0; font-size: 15px; padding: 4px 6px; }
+code.block { display: block; width: fit-content; margin-bottom: 4px; overflow-wrap: anywhere; }
+.snippet { position: relative; }
+.snippet .copy { position: absolute; top: 8px; right: 8px; margin: 0; }
+pre.code { margin: 0; padding: 14px; background: #1d1d1f; color: #f5f5f7; border-radius: 8px; overflow-x: auto; font-size: 13px; line-height: 1.45; }
+pre.code code { background: none; padding: 0; }
+.filters { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: flex-end; margin-bottom: 8px; }
+.filters > div { flex: 1 1 200px; }
+.filters > .filter-buttons { flex: 0 0 auto; display: flex; gap: 12px; align-items: center; }
+.filters label { margin-top: 0; }
+.filters input[type=search] { width: 100%; padding: 10px 12px; border: 1px solid var(--line); border-radius: 8px; font: inherit; }
+.filters button { margin-top: 0; }
+.table-wrap { overflow-x: auto; background: #fff; border: 1px solid var(--line); border-radius: 12px; margin-bottom: 12px; }
+.table-wrap table { min-width: 100%; }
+.table-wrap th { background: #fafafa; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); white-space: nowrap; }
+.table-wrap td { vertical-align: middle; }
+.table-wrap tr:last-child td { border-bottom: 0; }
+tr.is-blocked td { background: #fff8f7; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td time, td code { white-space: nowrap; }
+.break { overflow-wrap: anywhere; }
+.actions { display: flex; gap: 6px; align-items: center; flex-wrap: nowrap; white-space: nowrap; }
+.small-link { font-size: 13px; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; white-space: nowrap; }
+.badge-ok { background: #e8f5ec; color: var(--ok); }
+.badge-off { background: #ececef; color: var(--muted); }
+.badge-danger { background: #fdecea; color: var(--danger); }
+.badge-info { background: #e6f0fc; color: var(--accent); }
+.pager { display: flex; justify-content: space-between; gap: 12px; margin: 8px 0 24px; }
+.pager a[rel=next] { margin-left: auto; }
+.excerpt { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+@media (max-width: 600px) { .portal-who { margin-left: 0; width: 100%; order: 3; } .kv { grid-template-columns: 1fr; gap: 2px; } .kv dd { margin-bottom: 8px; } }
 @media (max-width: 480px) { main.card { margin: 0; border-radius: 0; border-left: 0; border-right: 0; } }
 `;
