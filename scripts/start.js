@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm start: install, build, create + migrate the database, start the API and the worker,
+// npm start: install, build, create + migrate the database, start the API, the worker and the email relay,
 // create the demo data once, print how to try a sign-in. Ctrl-C stops everything it started.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -58,6 +58,7 @@ async function main() {
 
   run('api', 'dist/apps/api/src/main.js');
   run('worker', 'dist/apps/worker/src/main.js');
+  run('relay', 'dist/apps/relay/src/main.js');
   const localUrl = `http://127.0.0.1:${config.port}`;
   await waitReady(localUrl);
 

@@ -4,8 +4,10 @@ import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { bullRoot, QUEUES, RedisModule } from '@app/common';
 import { OutboxRelay, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
+import { RelayDelivery, RelayModule } from '@app/relay';
 import { HousekeepingProcessor } from './jobs/housekeeping.processor';
 import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
+import { RelayDeliveryProcessor } from './jobs/relay-delivery.processor';
 import { WorkerHeartbeat } from './heartbeat';
 
 /** The worker: BullMQ processors, the outbox relay, housekeeping. No HTTP. */
@@ -21,8 +23,9 @@ export class WorkerModule {
         bullRoot('worker'),
         BullModule.registerQueue({ name: QUEUES.housekeeping }),
         WebhooksModule,
+        RelayModule,
       ],
-      providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxRelay, WorkerHeartbeat],
+      providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxRelay, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
     };
   }
 }

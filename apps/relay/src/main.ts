@@ -1,0 +1,13 @@
+import { loadConfig } from '@app/config';
+import { createRelay } from './bootstrap';
+
+createRelay(loadConfig())
+  .then(({ logger, port }) => {
+    logger.info({ port }, 'LoginSign relay started');
+    // Plain line for scripts and tests that start the relay on port 0.
+    console.log(`LoginSign relay listening on port ${port}`);
+  })
+  .catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });

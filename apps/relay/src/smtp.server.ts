@@ -1,0 +1,105 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { AddressInfo } from 'node:net';
+import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AcceptedRecipient, RelayIntake, RelayRouting, SmtpRefusal } from '@app/relay';
+
+const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
+
+/**
+ * The inbound SMTP server of the relay. Every decision is taken at MAIL FROM
+ * or RCPT TO (RelayRouting); DATA only reads the message (within
+ * RELAY_MAX_BYTES), stores it and answers 250 once it is committed.
+ */
+@Injectable()
+export class RelaySmtpServer implements OnApplicationShutdown {
+  private readonly logger = new Logger('relay');
+  private server?: SMTPServer;
+  /** Accepted recipients of the transaction in progress, per session. */
+  private readonly accepted = new Map<string, AcceptedRecipient[]>();
+
+  constructor(
+    private readonly routing: RelayRouting,
+    private readonly intake: RelayIntake,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async listen(): Promise<number> {
+    const { maxBytes } = this.config.relay;
+    this.server = new SMTPServer({
+      name: this.config.relayDomain,
+      banner: 'LoginSign relay',
+      size: maxBytes,
+      authOptional: true,
+      // TLS termination and AUTH are not offered here (see README "Email relay").
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      logger: false,
+      maxClients: 1000,
+      onConnect: (session, done) => {
+        this.accepted.set(session.id, []);
+        done();
+      },
+      onClose: (session) => this.accepted.delete(session.id),
+      onMailFrom: (address, session, done) => {
+        this.accepted.set(session.id, []);
+        const args = address.args as unknown as Record<string, string> | false;
+        const declared = Number(args ? (args.SIZE ?? 0) : 0);
+        if (declared > maxBytes) return done(smtpError(552, `5.3.4 Message too big (limit ${maxBytes} bytes)`));
+        this.routing.checkSender(address.address, session.id).then(() => done(), (e) => done(this.toSmtp(e)));
+      },
+      onRcptTo: (address, session, done) => {
+        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        this.routing.route(from, address.address, session.id).then(
+          (decision) => {
+            this.accepted.get(session.id)?.push(decision);
+            done();
+          },
+          (e) => done(this.toSmtp(e)),
+        );
+      },
+      onData: (stream, session, done) => this.onData(stream, session, done),
+    });
+    this.server.on('error', (error) => this.logger.warn(`smtp: ${error.message}`));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.config.relay.smtpPort, this.config.host, () => resolve());
+    });
+    return (this.server.server.address() as AddressInfo).port;
+  }
+
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, done: (err?: Error | null, message?: string) => void) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= this.config.relay.maxBytes) chunks.push(chunk);
+    });
+    stream.on('end', () => {
+      const recipients = this.accepted.get(session.id) ?? [];
+      this.accepted.set(session.id, []);
+      if (stream.sizeExceeded || size > this.config.relay.maxBytes) {
+        this.logger.log(JSON.stringify({ decision: 'refused', code: 552, reason: 'too big', session: session.id, bytes: size }));
+        return done(smtpError(552, `5.3.4 Message too big (limit ${this.config.relay.maxBytes} bytes)`));
+      }
+      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      this.intake.accept(from, recipients, Buffer.concat(chunks), session.id).then(
+        (ids) => done(null, `2.0.0 Ok: queued as ${ids.join(',')}`),
+        (error) => {
+          this.logger.error(`could not store a message: ${(error as Error).message}`);
+          done(smtpError(451, '4.3.0 Temporary failure, try again later'));
+        },
+      );
+    });
+    stream.on('error', () => done(smtpError(451, '4.3.0 Temporary failure, try again later')));
+  }
+
+  private toSmtp(error: unknown): Error {
+    if (error instanceof SmtpRefusal) return smtpError(error.responseCode, error.message);
+    this.logger.error(`relay decision failed: ${(error as Error).message}`);
+    return smtpError(451, '4.3.0 Temporary failure, try again later');
+  }
+
+  async onApplicationShutdown() {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,32 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { RELAY_QUEUE, RelayDelivery, RelayJob } from '@app/relay';
+import { WorkerHeartbeat } from '../heartbeat';
+
+/** Sends relay mail (forwards and replies) over SMTP_URL; BullMQ retries a thrown attempt with backoff. */
+@Processor(RELAY_QUEUE, { autorun: false })
+export class RelayDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly delivery: RelayDelivery,
+    private readonly heartbeat: WorkerHeartbeat,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap() {
+    Object.assign(this.worker.opts, { lockDuration: this.config.workerLockMs, stalledInterval: this.config.workerLockMs });
+    this.worker.concurrency = this.config.relay.concurrency;
+    void this.worker.run();
+  }
+
+  async process(job: Job<RelayJob>) {
+    try {
+      return await this.delivery.deliver(job.data.messageId, job.attemptsMade + 1, job.opts.attempts ?? 1);
+    } finally {
+      this.heartbeat.jobDone();
+    }
+  }
+}

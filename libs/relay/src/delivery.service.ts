@@ -1,0 +1,179 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { createTransport, Transporter } from 'nodemailer';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { randomAlnum } from '@app/common';
+import { parseAddress, relayKey, replyAlias, replyLocalPart, srsEncode } from './addresses';
+import { headerValue, parseMailbox, rewriteForForward, rewriteForReply, splitMessage } from './message';
+import { RELAY_QUEUE, RelayJob } from './relay.constants';
+import { relayJobOptions } from './intake.service';
+
+interface MessageRow {
+  id: string;
+  kind: 'forward' | 'reply';
+  status: string;
+  application_id: string;
+  connection_id: string;
+  mail_from: string;
+  rcpt_to: string;
+  raw: Buffer | null;
+}
+
+/** A send that must not be retried (5xx from the next server, or nothing to send to). */
+class PermanentFailure extends Error {}
+
+const BATCH = 500;
+
+/**
+ * The worker side: sends stored messages over SMTP_URL (a pooled nodemailer
+ * transport), records the outcome, drops the raw message once it is
+ * delivered or given up, and sweeps stored messages whose job never made it
+ * into (or vanished from) the queue.
+ */
+@Injectable()
+export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('relay-delivery');
+  private readonly key: Buffer;
+  private transport?: Transporter;
+  private timer?: NodeJS.Timeout;
+  private sweeping = false;
+  private lastLostCheck = 0;
+
+  constructor(
+    private readonly db: DataSource,
+    @InjectQueue(RELAY_QUEUE) private readonly queue: Queue<RelayJob>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.key = relayKey(config.secrets.sessionSecret);
+  }
+
+  onApplicationBootstrap() {
+    this.timer = setInterval(() => void this.sweep(), this.config.outboxRelayIntervalMs);
+  }
+
+  onApplicationShutdown() {
+    clearInterval(this.timer);
+    this.transport?.close();
+  }
+
+  private smtp(): Transporter {
+    if (!this.config.smtpUrl) throw new Error('SMTP_URL is not set: relay mail waits in the queue');
+    this.transport ??= createTransport({ url: this.config.smtpUrl, pool: true, maxConnections: this.config.relay.concurrency, maxMessages: Infinity });
+    return this.transport;
+  }
+
+  /** One attempt. Throws to have BullMQ retry with backoff; returns when the message is settled. */
+  async deliver(messageId: string, attempt: number, maxAttempts: number): Promise<string> {
+    const [row]: MessageRow[] = await this.db.query(
+      `SELECT id, kind, status, application_id, connection_id, mail_from, rcpt_to, raw FROM relay_messages WHERE id = ?`,
+      [messageId],
+    );
+    if (!row || row.status !== 'queued' || !row.raw) return 'gone';
+    try {
+      const mail = row.kind === 'forward' ? await this.forwarded(row) : await this.reply(row);
+      await this.smtp().sendMail({ envelope: { from: mail.from, to: [mail.to] }, raw: mail.raw });
+      await this.settle(row.id, 'delivered', null);
+      this.logger.log(JSON.stringify({ decision: 'delivered', id: row.id, kind: row.kind, attempt }));
+      return 'delivered';
+    } catch (error) {
+      const e = error as Error & { responseCode?: number };
+      const text = `${e.responseCode ? `${e.responseCode} ` : ''}${e.message}`.slice(0, 500);
+      const permanent = error instanceof PermanentFailure || (e.responseCode !== undefined && e.responseCode >= 500);
+      if (permanent || attempt >= maxAttempts) {
+        await this.settle(row.id, 'failed', text);
+        this.logger.warn(JSON.stringify({ decision: 'failed', id: row.id, kind: row.kind, attempt, permanent, error: text }));
+        return 'failed';
+      }
+      await this.db.query(`UPDATE relay_messages SET attempts = attempts + 1, last_error = ? WHERE id = ?`, [text, row.id]);
+      this.logger.warn(JSON.stringify({ decision: 'retry', id: row.id, kind: row.kind, attempt, error: text }));
+      throw error;
+    }
+  }
+
+  private async settle(id: string, status: 'delivered' | 'failed', error: string | null) {
+    await this.db.query(
+      `UPDATE relay_messages SET status = ?, raw = NULL, attempts = attempts + 1, last_error = ?, delivered_at = IF(? = 'delivered', UTC_TIMESTAMP(3), NULL) WHERE id = ?`,
+      [status, error, status, id],
+    );
+  }
+
+  /** App -> user: to the user's primary address, From = the relay form of the sender. */
+  private async forwarded(row: MessageRow) {
+    const [user]: { relay_local: string; email: string | null }[] = await this.db.query(
+      `SELECT c.relay_local,
+              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND (e.verified = 1 OR e.is_primary = 1)
+               ORDER BY e.is_primary DESC, e.id LIMIT 1) AS email
+       FROM connections c WHERE c.id = ?`,
+      [row.connection_id],
+    );
+    if (!user) throw new PermanentFailure('the connection was deleted');
+    if (!user.email) throw new PermanentFailure('the user has no verified address');
+    const message = splitMessage(row.raw!);
+    const from = parseMailbox(headerValue(message, 'from'));
+    // Replies go where the sender asked for them (Reply-To), else to From, else the envelope sender.
+    const replyTarget = parseMailbox(headerValue(message, 'reply-to'))?.address ?? from?.address ?? row.mail_from;
+    const alias = replyAlias(this.key, row.connection_id, replyTarget);
+    await this.db.query(`INSERT IGNORE INTO relay_reply_aliases (alias, connection_id, sender) VALUES (?, ?, ?)`, [alias, row.connection_id, replyTarget]);
+    const raw = rewriteForForward(row.raw!, {
+      from: `${replyLocalPart(alias)}@${this.config.relayDomain}`,
+      displayName: from?.name || from?.address || replyTarget,
+      originalFrom: from?.address ?? row.mail_from,
+      messageId: row.id,
+      applicationId: row.application_id,
+    });
+    return { from: srsEncode(this.key, parseAddress(row.mail_from), this.config.relayDomain), to: user.email, raw };
+  }
+
+  /** User -> app: to the original sender, from the user's relay address; the real address removed. */
+  private async reply(row: MessageRow) {
+    const alias = parseAddress(row.rcpt_to)!.local.slice(2);
+    const [target]: { sender: string; relay_local: string; user_id: string }[] = await this.db.query(
+      `SELECT a.sender, c.relay_local, c.user_id FROM relay_reply_aliases a JOIN connections c ON c.id = a.connection_id WHERE a.alias = ?`,
+      [alias],
+    );
+    if (!target) throw new PermanentFailure('the connection was deleted');
+    const emails: { email: string }[] = await this.db.query(`SELECT email FROM user_emails WHERE user_id = ?`, [target.user_id]);
+    const relayAddress = `${target.relay_local}@${this.config.relayDomain}`;
+    const raw = rewriteForReply(row.raw!, {
+      from: relayAddress,
+      to: target.sender,
+      messageId: `${row.id}.${randomAlnum(6)}`,
+      relayDomain: this.config.relayDomain,
+      hide: [...emails.map((e) => e.email), row.mail_from],
+    });
+    return { from: relayAddress, to: target.sender, raw };
+  }
+
+  /** Queues stored messages that were never queued, and re-queues those whose job was lost. */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const fresh: { id: string }[] = await this.db.query(
+        `SELECT id FROM relay_messages WHERE status = 'queued' AND enqueued_at IS NULL ORDER BY created_at LIMIT ${BATCH}`,
+      );
+      if (fresh.length) {
+        const ids = fresh.map((r) => r.id);
+        await this.queue.addBulk(ids.map((messageId) => ({ name: 'send', data: { messageId }, opts: relayJobOptions(this.config, messageId) })));
+        await this.db.query(`UPDATE relay_messages SET enqueued_at = UTC_TIMESTAMP(3) WHERE id IN (?)`, [ids]);
+      }
+      if (Date.now() - this.lastLostCheck > this.config.outboxLostAfterSeconds * 1000) {
+        this.lastLostCheck = Date.now();
+        const old: { id: string; attempts: number }[] = await this.db.query(
+          `SELECT id, attempts FROM relay_messages WHERE status = 'queued'
+           AND enqueued_at < UTC_TIMESTAMP(3) - INTERVAL ${this.config.outboxLostAfterSeconds} SECOND ORDER BY enqueued_at LIMIT ${BATCH}`,
+        );
+        for (const row of old) {
+          if (await this.queue.getJob(row.id)) continue;
+          await this.queue.add('send', { messageId: row.id }, relayJobOptions(this.config, row.id, this.config.relay.maxAttempts - row.attempts));
+        }
+      }
+    } catch (error) {
+      this.logger.warn(`relay sweep failed, will retry: ${(error as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+export const RELAY_QUEUE = 'relay-mail';
+
+export interface RelayJob {
+  messageId: string;
+}
+
+/** What the relay decided for one accepted recipient. */
+export type RelayKind = 'forward' | 'reply' | 'muted' | 'bounce';
+
+export interface AcceptedRecipient {
+  kind: RelayKind;
+  rcpt: string;
+  applicationId: string | null;
+  connectionId: string | null;
+}
+
+/** An SMTP refusal: the code and enhanced status text the client sees. */
+export class SmtpRefusal extends Error {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+    /** For the log: which rule refused. */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}

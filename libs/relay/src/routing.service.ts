@@ -1,0 +1,135 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { REDIS } from '@app/common';
+import { Address, parseAddress, parseReplyLocal, RELAY_LOCAL, relayKey, senderRegistered, srsDecode } from './addresses';
+import { AcceptedRecipient, SmtpRefusal } from './relay.constants';
+
+const refuse = (code: number, text: string, reason: string) => new SmtpRefusal(code, text, reason);
+
+interface RouteRow {
+  local_part: string;
+  connection_id: string | null;
+  application_id: string | null;
+  is_forwarding: number | null;
+  email_muted: number | null;
+  blocked: number | null;
+  sender_domains: string | null;
+  sender_addresses: string | null;
+}
+
+interface ReplyRow {
+  connection_id: string;
+  application_id: string;
+  blocked: number;
+  sender_ok: number;
+}
+
+const list = (json: string | null): string[] => (json ? (JSON.parse(json) as string[]) : []);
+
+/**
+ * The relay's decisions (MAIL FROM and RCPT TO). One indexed query per
+ * recipient; rate limits are fixed one-minute windows in Redis, shared by
+ * every relay process. Every decision is logged, never a message body.
+ */
+@Injectable()
+export class RelayRouting {
+  private readonly logger = new Logger('relay');
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly db: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.key = relayKey(config.secrets.sessionSecret);
+  }
+
+  /** MAIL FROM: syntax and the per-sender rate. An empty sender (a bounce) is allowed here. */
+  async checkSender(mailFrom: string, session: string): Promise<void> {
+    if (!mailFrom) return;
+    const sender = parseAddress(mailFrom);
+    if (!sender) throw this.log(refuse(553, '5.1.7 Bad sender address syntax', 'bad sender'), { session, from: mailFrom });
+    if (!(await this.within(`sender:${sender.address}`, this.config.relay.ratePerSender))) {
+      throw this.log(refuse(451, '4.7.1 Too many messages from this sender, try again later', 'sender rate'), { session, from: sender.address });
+    }
+  }
+
+  /** RCPT TO: accepted (with what to do) or an SmtpRefusal. */
+  async route(mailFrom: string, rcptTo: string, session: string): Promise<AcceptedRecipient> {
+    const sender = parseAddress(mailFrom);
+    const rcpt = parseAddress(rcptTo);
+    const ctx = { session, from: sender?.address ?? '<>', rcpt: rcpt?.address ?? rcptTo };
+    if (!rcpt || rcpt.domain !== this.config.relayDomain) throw this.log(refuse(550, '5.7.1 Relaying denied', 'foreign domain'), ctx);
+
+    let accepted: AcceptedRecipient;
+    if (RELAY_LOCAL.test(rcpt.local)) accepted = await this.routeRelayAddress(sender, rcpt, ctx);
+    else if (parseReplyLocal(rcpt.local)) accepted = await this.routeReply(sender, rcpt, parseReplyLocal(rcpt.local)!, ctx);
+    else if (srsDecode(this.key, rcpt.local)) {
+      // A bounce of forwarded mail: recorded and dropped (never passed on: it names the user's mailbox).
+      if (sender) throw this.log(refuse(550, '5.7.1 Only delivery status notifications are accepted here', 'srs not a bounce'), ctx);
+      accepted = { kind: 'bounce', rcpt: rcpt.address, applicationId: null, connectionId: null };
+    } else throw this.log(refuse(550, '5.1.1 No such address', 'unknown address'), ctx);
+
+    this.logger.log(JSON.stringify({ decision: accepted.kind, ...ctx, applicationId: accepted.applicationId, connectionId: accepted.connectionId }));
+    return accepted;
+  }
+
+  private async routeRelayAddress(sender: Address | null, rcpt: Address, ctx: Record<string, string>): Promise<AcceptedRecipient> {
+    // relay_addresses keeps every local part ever issued: a row without a
+    // connection is a deleted one. One lookup on two primary/unique keys.
+    const [row]: RouteRow[] = await this.db.query(
+      `SELECT r.local_part, c.id AS connection_id, c.application_id, c.is_forwarding, c.email_muted, c.blocked,
+              a.sender_domains, a.sender_addresses
+       FROM relay_addresses r
+       LEFT JOIN connections c ON c.relay_local = r.local_part
+       LEFT JOIN applications a ON a.id = c.application_id
+       WHERE r.local_part = ?`,
+      [rcpt.local],
+    );
+    if (!row) throw this.log(refuse(550, '5.1.1 No such address', 'unknown address'), ctx);
+    if (!row.connection_id) throw this.log(refuse(550, '5.1.1 This address is no longer in use', 'deleted connection'), ctx);
+    const app = { ...ctx, applicationId: row.application_id!, connectionId: row.connection_id };
+    if (!senderRegistered(sender, list(row.sender_domains), list(row.sender_addresses))) {
+      throw this.log(refuse(550, '5.7.1 Sender not registered for this application', 'sender not registered'), app);
+    }
+    if (row.blocked) throw this.log(refuse(550, '5.7.1 Recipient blocked by the application', 'blocked'), app);
+    if (!row.is_forwarding) throw this.log(refuse(550, '5.7.1 The recipient has turned off email forwarding', 'forwarding off'), app);
+    if (!(await this.within(`app:${row.application_id}`, this.config.relay.ratePerApplication))) {
+      throw this.log(refuse(451, '4.7.1 Too many messages from this application, try again later', 'application rate'), app);
+    }
+    return { kind: row.email_muted ? 'muted' : 'forward', rcpt: rcpt.address, applicationId: row.application_id, connectionId: row.connection_id };
+  }
+
+  private async routeReply(sender: Address | null, rcpt: Address, alias: string, ctx: Record<string, string>): Promise<AcceptedRecipient> {
+    const [row]: ReplyRow[] = await this.db.query(
+      `SELECT a.connection_id, c.application_id, c.blocked,
+              (SELECT COUNT(*) FROM user_emails e WHERE e.user_id = c.user_id AND e.email = ? AND (e.verified = 1 OR e.is_primary = 1)) AS sender_ok
+       FROM relay_reply_aliases a JOIN connections c ON c.id = a.connection_id
+       WHERE a.alias = ?`,
+      [sender?.address ?? '', alias],
+    );
+    if (!row) throw this.log(refuse(550, '5.1.1 No such address', 'unknown reply alias'), ctx);
+    const app = { ...ctx, applicationId: row.application_id, connectionId: row.connection_id };
+    // Only the user may reply through their alias (it sends as their relay address).
+    if (!Number(row.sender_ok)) throw this.log(refuse(550, '5.7.1 Sender not allowed to reply through this address', 'reply from stranger'), app);
+    if (row.blocked) throw this.log(refuse(550, '5.7.1 Blocked by the application', 'blocked'), app);
+    if (!(await this.within(`app:${row.application_id}`, this.config.relay.ratePerApplication))) {
+      throw this.log(refuse(451, '4.7.1 Too many messages, try again later', 'application rate'), app);
+    }
+    return { kind: 'reply', rcpt: rcpt.address, applicationId: row.application_id, connectionId: row.connection_id };
+  }
+
+  /** Fixed one-minute window: true while the counter stays within `limit`. */
+  private async within(bucket: string, limit: number): Promise<boolean> {
+    const key = `relay:rate:${bucket}:${Math.floor(Date.now() / 60_000)}`;
+    const [[, count]] = (await this.redis.multi().incr(key).expire(key, 120).exec()) as [[Error | null, number]];
+    return count <= limit;
+  }
+
+  private log(refusal: SmtpRefusal, ctx: Record<string, string | null>): SmtpRefusal {
+    this.logger.log(JSON.stringify({ decision: 'refused', code: refusal.responseCode, reason: refusal.reason, ...ctx }));
+    return refusal;
+  }
+}

@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import { createTransport, SendMailOptions } from 'nodemailer';
+import { simpleParser } from 'mailparser';
+import { DataSource } from 'typeorm';
+import { startApi, TestApp } from '../support/harness';
+import { startWorker, WorkerProcess } from '../support/worker';
+import { RelayProcess, Sink, SinkMessage, startRelay, startSink } from '../support/relay';
+import { createClientApp, ClientApp } from '../support/oauth';
+import { seedConnections } from '../support/seed';
+
+const DOMAIN = 'loginsign.com';
+
+interface TestUser {
+  connectionId: string;
+  relay: string;
+  email: string;
+}
+
+/** The private email relay end to end: relay and worker processes, MySQL, Redis and a local SMTP sink. */
+describe('email relay', () => {
+  let t: TestApp;
+  let sink: Sink;
+  let worker: WorkerProcess;
+  let relay: RelayProcess;
+  let db: DataSource;
+  let app: ClientApp;
+  let users: TestUser[];
+
+  beforeAll(async () => {
+    sink = await startSink();
+    t = await startApi({ SMTP_URL: sink.url, RELAY_BACKOFF_MS: '300', OUTBOX_RELAY_INTERVAL_MS: '100', WORKER_LOCK_MS: '2000', RELAY_MAX_BYTES: '200000' });
+    db = t.app.get(DataSource);
+    app = await createClientApp(t.baseUrl);
+    const patched = await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example'], senderAddresses: ['news@other.example'] });
+    expect(patched.status).toBe(200);
+    const ids = await seedConnections(db, app.id, 8);
+    users = [];
+    for (const id of ids) {
+      const [row] = await db.query('SELECT user_id, relay_local FROM connections WHERE id = ?', [id]);
+      const email = `user-${randomBytes(4).toString('hex')}@real.example`;
+      await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
+      users.push({ connectionId: id, relay: `${row.relay_local}@${DOMAIN}`, email });
+    }
+    [worker, relay] = await Promise.all([startWorker(t.env), startRelay(t.env)]);
+  });
+  afterAll(async () => {
+    await relay?.stop();
+    await worker?.stop();
+    await sink?.close();
+    await t?.close();
+  });
+
+  async function portal(method: string, path: string, body?: unknown) {
+    const res = await fetch(`${t.baseUrl}${path}`, {
+      method,
+      headers: { cookie: app.developerCookie, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  async function send(mail: SendMailOptions) {
+    const transport = createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true });
+    try {
+      return await transport.sendMail({ text: 'hello', ...mail });
+    } finally {
+      transport.close();
+    }
+  }
+
+  async function refused(mail: SendMailOptions): Promise<{ responseCode: number; response: string }> {
+    const error = await send(mail).then(
+      () => null,
+      (e) => e,
+    );
+    if (!error) throw new Error('expected the relay to refuse the message');
+    return { responseCode: error.responseCode, response: String(error.response ?? error.message) };
+  }
+
+  const tag = () => `t-${randomBytes(6).toString('hex')}`;
+  const bySubject = (subject: string) => (m: SinkMessage) => m.raw.toString('latin1').includes(subject);
+
+  it('forwards to the user with subject, body, headers and attachments intact, From = relay form of the sender', async () => {
+    const [user] = users;
+    const subject = tag();
+    const attachment = randomBytes(4096);
+    await send({
+      from: '"News Team" <news@app.example>',
+      to: user.relay,
+      subject,
+      text: 'Plain body ünïcode',
+      html: '<p>HTML body</p>',
+      headers: { 'X-Custom-Header': 'kept', 'X-LoginSign-Relay': 'spoofed' },
+      attachments: [{ filename: 'data.bin', content: attachment, contentType: 'application/octet-stream' }],
+    });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    const message = sink.received.find(bySubject(subject))!;
+    expect(message.to).toEqual([user.email]);
+    expect(message.from).toMatch(new RegExp(`^srs0=[a-z2-7]{8}=[a-z2-7]{2}=app\\.example=news@${DOMAIN.replace('.', '\\.')}$`));
+    const parsed = await simpleParser(message.raw);
+    expect(parsed.subject).toBe(subject);
+    expect(parsed.text?.trim()).toBe('Plain body ünïcode');
+    expect(parsed.html).toContain('<p>HTML body</p>');
+    expect(parsed.attachments).toHaveLength(1);
+    expect(parsed.attachments[0].filename).toBe('data.bin');
+    expect(Buffer.compare(parsed.attachments[0].content, attachment)).toBe(0);
+    expect(parsed.headers.get('x-custom-header')).toBe('kept');
+    expect(parsed.from!.value[0].name).toBe('News Team');
+    expect(parsed.from!.value[0].address).toMatch(new RegExp(`^r-[a-z2-7]{26}@${DOMAIN}$`));
+    expect(parsed.headers.get('x-loginsign-relay')).toMatch(/^forwarded; id=rm_[a-z0-9]{20}; application=/);
+    expect(parsed.headers.get('x-loginsign-relay-original-from')).toBe('news@app.example');
+    expect(message.raw.toString()).not.toContain('spoofed');
+    // Delivered: the row stays as the log, without the message.
+    const [row] = await db.query("SELECT status, raw, kind FROM relay_messages WHERE connection_id = ? AND status = 'delivered' LIMIT 1", [user.connectionId]);
+    expect(row).toEqual({ status: 'delivered', raw: null, kind: 'forward' });
+  });
+
+  it('sends the user’s reply on to the original sender from the relay address; the real address appears nowhere', async () => {
+    const user = users[1];
+    const subject = tag();
+    await send({ from: 'news@other.example', to: user.relay, subject });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    const forwarded = await simpleParser(sink.received.find(bySubject(subject))!.raw);
+    const alias = forwarded.from!.value[0].address!;
+
+    const replySubject = `Re: ${subject} ${tag()}`;
+    await send({
+      from: `"Jane Real" <${user.email}>`,
+      to: alias,
+      cc: user.email,
+      replyTo: user.email,
+      subject: replySubject,
+      text: `Thanks!\n--\nJane, ${user.email.toUpperCase()}`,
+      inReplyTo: forwarded.messageId,
+    });
+    await sink.waitFor((r) => r.some(bySubject(replySubject)));
+    const reply = sink.received.find(bySubject(replySubject))!;
+    expect(reply.to).toEqual(['news@other.example']);
+    expect(reply.from).toBe(user.relay);
+    const raw = reply.raw.toString('latin1').toLowerCase();
+    expect(raw).not.toContain(user.email);
+    expect(raw).not.toContain('real.example');
+    expect(raw).not.toContain('jane real');
+    const parsed = await simpleParser(reply.raw);
+    expect(parsed.from!.value[0].address).toBe(user.relay);
+    expect((parsed.to as { value: { address: string }[] }).value[0].address).toBe('news@other.example');
+    expect(parsed.headers.get('x-loginsign-relay')).toMatch(/^reply; /);
+    expect(parsed.inReplyTo).toBe(forwarded.messageId);
+  });
+
+  it('refuses a reply through an alias from anyone but the user', async () => {
+    const user = users[1];
+    const [{ alias }] = await db.query('SELECT alias FROM relay_reply_aliases WHERE connection_id = ? LIMIT 1', [user.connectionId]);
+    const r = await refused({ from: 'news@app.example', to: `r-${alias}@${DOMAIN}`, subject: tag() });
+    expect(r.responseCode).toBe(550);
+    expect(r.response).toContain('5.7.1');
+  });
+
+  it('refuses with 550 5.7.1 when forwarding is off, and forwards again on the next message once it is on', async () => {
+    const user = users[2];
+    expect((await portal('PATCH', `/api/developer/applications/${app.id}/users/${user.connectionId}`, { isForwarding: false })).status).toBe(200);
+    const r = await refused({ from: 'news@app.example', to: user.relay, subject: tag() });
+    expect(r.responseCode).toBe(550);
+    expect(r.response).toMatch(/5\.7\.1 .*forwarding/i);
+    await portal('PATCH', `/api/developer/applications/${app.id}/users/${user.connectionId}`, { isForwarding: true });
+    const subject = tag();
+    await send({ from: 'news@app.example', to: user.relay, subject });
+    await sink.waitFor((rs) => rs.some(bySubject(subject)));
+  });
+
+  it('accepts mail to a muted address and drops it (recorded, nothing delivered)', async () => {
+    const user = users[3];
+    await db.query('UPDATE connections SET email_muted = 1 WHERE id = ?', [user.connectionId]);
+    const muted = tag();
+    const info = await send({ from: 'news@app.example', to: user.relay, subject: muted });
+    expect(info.accepted).toEqual([user.relay]);
+    // A later message to another user arrives; the muted one never does.
+    const later = tag();
+    await send({ from: 'news@app.example', to: users[0].relay, subject: later });
+    await sink.waitFor((r) => r.some(bySubject(later)));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.received.some(bySubject(muted))).toBe(false);
+    const rows = await db.query('SELECT kind, status, raw FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
+    expect(rows).toEqual([{ kind: 'muted', status: 'dropped', raw: null }]);
+  });
+
+  it('refuses with 550 5.7.1 when the developer blocked the user', async () => {
+    const user = users[4];
+    expect((await portal('PATCH', `/api/developer/applications/${app.id}/users/${user.connectionId}`, { blocked: true })).status).toBe(200);
+    const r = await refused({ from: 'news@app.example', to: user.relay, subject: tag() });
+    expect(r.responseCode).toBe(550);
+    expect(r.response).toMatch(/5\.7\.1 .*blocked/i);
+  });
+
+  it('refuses with 550 5.1.1 for a deleted connection and for an unknown address', async () => {
+    const user = users[5];
+    expect((await portal('DELETE', `/api/developer/applications/${app.id}/users/${user.connectionId}`)).status).toBe(204);
+    const deleted = await refused({ from: 'news@app.example', to: user.relay, subject: tag() });
+    expect(deleted.responseCode).toBe(550);
+    expect(deleted.response).toContain('5.1.1');
+    const unknown = await refused({ from: 'news@app.example', to: `zz${randomBytes(2).toString('hex')}@${DOMAIN}`, subject: tag() });
+    expect(unknown.responseCode).toBe(550);
+    expect(unknown.response).toContain('5.1.1');
+  });
+
+  it('never relays to another domain', async () => {
+    const r = await refused({ from: 'news@app.example', to: 'someone@gmail.example', subject: tag() });
+    expect(r.responseCode).toBe(550);
+    expect(r.response).toMatch(/5\.7\.1 Relaying denied/i);
+  });
+
+  it('refuses senders the application did not register', async () => {
+    for (const from of ['news@evil.example', 'other@other.example', 'news@sub.app.example']) {
+      const r = await refused({ from, to: users[0].relay, subject: tag() });
+      expect(r.responseCode).toBe(550);
+      expect(r.response).toMatch(/5\.7\.1 Sender not registered/i);
+    }
+  });
+
+  it('refuses a message over RELAY_MAX_BYTES', async () => {
+    const r = await refused({ from: 'news@app.example', to: users[0].relay, subject: tag(), text: 'x'.repeat(300_000) });
+    expect(r.responseCode).toBe(552);
+  });
+
+  it('keeps accepted mail while the next server is down and delivers it when it returns', async () => {
+    const port = sink.port;
+    const before = sink.received;
+    await sink.close();
+    const subject = tag();
+    await send({ from: 'news@app.example', to: users[6].relay, subject });
+    await new Promise((r) => setTimeout(r, 1500));
+    const [waiting] = await db.query('SELECT status, attempts, raw IS NOT NULL AS stored FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
+    expect(waiting.status).toBe('queued');
+    expect(Number(waiting.stored)).toBe(1);
+    expect(waiting.attempts).toBeGreaterThanOrEqual(1);
+    sink = await startSink(port);
+    await sink.waitFor((r) => r.some(bySubject(subject)), 30_000);
+    expect(before.some(bySubject(subject))).toBe(false);
+    const [done] = await db.query('SELECT status, raw FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
+    expect(done).toEqual({ status: 'delivered', raw: null });
+  });
+
+  it('records a permanent 5xx from the user’s server and does not retry it', async () => {
+    const user = users[7];
+    sink.reject.add(user.email);
+    await send({ from: 'news@app.example', to: user.relay, subject: tag() });
+    const deadline = Date.now() + 15_000;
+    let row: { status: string; attempts: number; last_error: string; raw: Buffer | null } | undefined;
+    while (Date.now() < deadline) {
+      [row] = await db.query('SELECT status, attempts, last_error, raw FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
+      if (row?.status === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row).toEqual(expect.objectContaining({ status: 'failed', attempts: 1, raw: null }));
+    expect(row!.last_error).toContain('550');
+    await new Promise((r) => setTimeout(r, 1000));
+    const [again] = await db.query('SELECT attempts FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
+    expect(again.attempts).toBe(1);
+  });
+});
