@@ -68,16 +68,16 @@ export function usersPage(developer: PortalDeveloper, csrf: string, app: PortalA
 <td><code>${u.id}</code></td>
 <td><code>${u.globalId}</code></td>
 <td class="user-name">${u.name}</td>
-<td class="break">${u.email}</td>
+<td class="email">${u.email}</td>
 <td>${u.active ? badge('active', 'ok') : badge('inactive', 'off')}</td>
 <td>${u.blocked ? badge('blocked', 'danger') : 'no'}</td>
 <td>${yesNo(u.emailMuted)}</td>
 <td class="num">${u.sessions}</td>
-<td>${formatTime(u.lastSession)}</td>
-<td>${formatTime(u.joined)}</td>
+<td>${formatTime(u.lastSession, true)}</td>
+<td>${formatTime(u.joined, true)}</td>
 <td>${u.region}</td>
 <td>${u.isForwarding ? badge('on', 'info') : badge('off', 'off')}</td>
-<td>${rowActions(app, u, csrf, filters)}</td>
+<td class="sticky-actions">${rowActions(app, u, csrf, filters)}</td>
 </tr>`,
   );
   const next = data.nextCursor ? appPath(app.id, `/users${usersQuery({ search: filters.search, status: filters.status, cursor: data.nextCursor })}`) : null;
@@ -96,9 +96,9 @@ ${notice(message)}
 <p class="muted" id="users-total">${data.total} ${data.total === 1 ? 'user' : 'users'}${filters.search || filters.status ? ' match' : ''}${filters.cursor ? ' · later page' : ''}</p>
 ${
   data.users.length
-    ? html`<div class="table-wrap"><table id="users-table">
+    ? html`<div class="table-wrap"><table id="users-table" class="dense">
 <caption class="sr-only">Users of ${app.name}</caption>
-<thead><tr><th scope="col">ID</th><th scope="col">Global ID</th><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Active</th><th scope="col">Blocked</th><th scope="col">Email muted</th><th scope="col">Sessions</th><th scope="col">Last session</th><th scope="col">Joined</th><th scope="col">Region</th><th scope="col">Forwarding</th><th scope="col">Actions</th></tr></thead>
+<thead><tr><th scope="col">ID</th><th scope="col">Global ID</th><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Active</th><th scope="col">Blocked</th><th scope="col">Email muted</th><th scope="col">Sessions</th><th scope="col">Last session</th><th scope="col">Joined</th><th scope="col">Region</th><th scope="col">Forwarding</th><th scope="col" class="sticky-actions">Actions</th></tr></thead>
 <tbody>${rows}</tbody>
 </table></div>`
     : html`<div class="panel empty"><p>${filters.search || filters.status ? 'No users match.' : 'No users yet.'}</p><p class="muted">Users appear here after they sign in to ${app.name} with LoginSign.</p></div>`

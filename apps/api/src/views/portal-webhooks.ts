@@ -69,7 +69,7 @@ export function webhooksPage(
 <td>${statusBadge(d.status)}</td>
 <td class="num">${d.attempts}</td>
 <td>${lastResult(d)}</td>
-<td>${formatTime(d.createdAt)}</td>
+<td>${formatTime(d.createdAt, true)}</td>
 <td><a href="${appPath(app.id, `/webhooks/${encodeURIComponent(d.id)}`)}" aria-label="Details of ${d.type} ${d.id}">Details</a></td>
 </tr>`,
   );

@@ -35,9 +35,11 @@ export function badge(text: string, kind: 'ok' | 'off' | 'danger' | 'info'): Saf
   return html`<span class="badge badge-${kind}">${text}</span>`;
 }
 
-export function formatTime(iso: string | null | undefined): SafeHtml {
+/** An ISO time as "2026-11-27 20:44:16 UTC"; `compact` (tables) drops the seconds, the full value stays in the title. */
+export function formatTime(iso: string | null | undefined, compact = false): SafeHtml {
   if (!iso) return html`<span class="muted">never</span>`;
-  return html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC')}</time>`;
+  const full = iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
+  return compact ? html`<time datetime="${iso}" title="${full}">${full.slice(0, 16)}</time>` : html`<time datetime="${iso}">${full}</time>`;
 }
 
 /** A value with a copy button (the button only appears when /assets/portal.js runs). */

@@ -96,6 +96,13 @@ td time, td code { white-space: nowrap; }
 .pager { display: flex; justify-content: space-between; gap: 12px; margin: 8px 0 24px; }
 .pager a[rel=next] { margin-left: auto; }
 .excerpt { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+main.wide:has(table.dense) { max-width: 1440px; }
+table.dense th, table.dense td { padding: 8px 6px; font-size: 13px; }
+table.dense th { font-size: 11px; }
+table.dense td.email { white-space: nowrap; }
+table.dense td.user-name { min-width: 110px; }
+.filters input[type=search], .filters select { height: 44px; }
+@media (min-width: 700px) { .sticky-actions { position: sticky; right: 0; background: #fff; box-shadow: -8px 0 8px -8px rgba(0,0,0,.15); } th.sticky-actions { background: #fafafa; } tr.is-blocked td.sticky-actions { background: #fff8f7; } }
 @media (max-width: 600px) { .portal-who { margin-left: 0; width: 100%; order: 3; } .kv { grid-template-columns: 1fr; gap: 2px; } .kv dd { margin-bottom: 8px; } }
 @media (max-width: 480px) { main.card { margin: 0; border-radius: 0; border-left: 0; border-right: 0; } }
 `;
