@@ -44,7 +44,15 @@ export interface UserChanges {
   isForwarding?: boolean;
   appEmail?: string;
   blocked?: boolean;
+  /** The user's own setting (account center); the developer's PATCH does not offer it. */
+  emailMuted?: boolean;
 }
+
+/**
+ * Whose connection a change may touch: the developer's application, or the
+ * end user's own account. Anything outside the scope is 404.
+ */
+export type ConnectionScope = { applicationId: string } | { userId: number };
 
 const VIEW_COLUMNS = `c.id, c.user_global_id, u.name, u.region, c.shared_email, c.active, c.blocked, c.email_muted, c.is_forwarding,
   c.sessions, c.last_session_at, c.joined_at`;
@@ -110,14 +118,20 @@ interface Page {
 /** The row of a connection a change needs, read under lock. */
 interface LockedConnection {
   id: string;
+  application_id: string;
   user_id: number;
   user_global_id: string;
   relay_local: string;
   shared_email: string | null;
   is_forwarding: number;
+  email_muted: number;
   blocked: number;
   active: number;
 }
+
+type PendingEvent = [WebhookEventType, Record<string, unknown>];
+
+const LOCK_SELECT = `SELECT id, application_id, user_id, user_global_id, relay_local, shared_email, is_forwarding, email_muted, blocked, active FROM connections`;
 
 /**
  * The developer's side of connections: list, update, close. Callers pass an
@@ -214,46 +228,96 @@ export class ConnectionAdminService {
     if (changes.isForwarding === undefined && changes.appEmail === undefined && changes.blocked === undefined) {
       throw new AppError('invalid_request', 'Send at least one of isForwarding, appEmail or blocked.');
     }
+    await this.change({ applicationId }, connectionId, changes);
+    return this.get(applicationId, connectionId);
+  }
+
+  /**
+   * The same changes made by the end user from the account center (their
+   * shared address, forwarding, mute): the one implementation the developer's
+   * PATCH uses, scoped to the user's own connections.
+   */
+  async updateForUser(userId: number, connectionId: string, changes: Omit<UserChanges, 'blocked'>): Promise<void> {
+    await this.change({ userId }, connectionId, { isForwarding: changes.isForwarding, appEmail: changes.appEmail, emailMuted: changes.emailMuted });
+  }
+
+  /** Locks, changes and records the events in one transaction; dispatches them after commit. */
+  private async change(scope: ConnectionScope, connectionId: string, changes: UserChanges): Promise<void> {
     const eventIds = await this.db.transaction(async (m) => {
-      const c = await this.lock(m, applicationId, connectionId);
-      const set: Record<string, unknown> = {};
-      const events: [WebhookEventType, Record<string, unknown>][] = [];
-
-      if (changes.isForwarding !== undefined && changes.isForwarding !== !!c.is_forwarding) {
-        set.is_forwarding = changes.isForwarding;
-        events.push(['email_forwarding_changed', { isForwarding: changes.isForwarding }]);
-      }
-      if (changes.appEmail !== undefined) {
-        const email = await this.shareableEmail(m, c, changes.appEmail);
-        if (email !== c.shared_email) {
-          set.shared_email = email;
-          events.push(['user_email_changed', { email }]);
-        }
-      }
-      const blocking = changes.blocked !== undefined && changes.blocked !== !!c.blocked;
-      if (blocking) {
-        set.blocked = changes.blocked;
-        events.push([changes.blocked ? 'user_blocked' : 'user_unblocked', {}]);
-      }
-      if (events.length === 0) return [] as (string | null)[];
-
-      const columns = Object.keys(set);
-      await m.query(`UPDATE connections SET ${columns.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`, [...columns.map((k) => set[k]), c.id]);
-      if (blocking) {
-        const before = { active: !!c.active, blocked: !!c.blocked };
-        await moveUserCount(m, applicationId, countBucket(before), countBucket({ ...before, blocked: changes.blocked! }));
-        // Blocking takes effect on the very next API request of the app.
-        if (changes.blocked) await m.query(`UPDATE access_tokens SET revoked = 1 WHERE connection_id = ?`, [c.id]);
-        // ...and ends its refresh token families for good (unblocking does not revive them).
-        if (changes.blocked) await m.query(`UPDATE refresh_tokens SET revoked = 1 WHERE connection_id = ?`, [c.id]);
-      }
-      const base = { applicationId, connectionId: c.id, globalId: c.user_global_id };
-      const ids: (string | null)[] = [];
-      for (const [type, data] of events) ids.push(await this.outbox.record(m, type, { ...base, ...data }));
-      return ids;
+      const c = await this.lock(m, scope, connectionId);
+      return this.applyChanges(m, c, changes);
     });
     await this.outbox.dispatch(eventIds);
-    return this.get(applicationId, connectionId);
+  }
+
+  private async applyChanges(m: EntityManager, c: LockedConnection, changes: UserChanges): Promise<(string | null)[]> {
+    const applicationId = c.application_id;
+    const set: Record<string, unknown> = {};
+    const events: PendingEvent[] = [];
+
+    if (changes.isForwarding !== undefined && changes.isForwarding !== !!c.is_forwarding) {
+      set.is_forwarding = changes.isForwarding;
+      events.push(['email_forwarding_changed', { isForwarding: changes.isForwarding }]);
+    }
+    if (changes.emailMuted !== undefined && changes.emailMuted !== !!c.email_muted) {
+      set.email_muted = changes.emailMuted;
+      events.push(['email_muted_changed', { emailMuted: changes.emailMuted }]);
+    }
+    if (changes.appEmail !== undefined) {
+      const email = await this.shareableEmail(m, c, changes.appEmail);
+      if (email !== c.shared_email) {
+        set.shared_email = email;
+        events.push(['user_email_changed', { email }]);
+      }
+    }
+    const blocking = changes.blocked !== undefined && changes.blocked !== !!c.blocked;
+    if (blocking) {
+      set.blocked = changes.blocked;
+      events.push([changes.blocked ? 'user_blocked' : 'user_unblocked', {}]);
+    }
+    if (events.length === 0) return [];
+
+    const columns = Object.keys(set);
+    await m.query(`UPDATE connections SET ${columns.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`, [...columns.map((k) => set[k]), c.id]);
+    if (blocking) {
+      const before = { active: !!c.active, blocked: !!c.blocked };
+      await moveUserCount(m, applicationId, countBucket(before), countBucket({ ...before, blocked: changes.blocked! }));
+      // Blocking takes effect on the very next API request of the app,
+      // and ends its refresh token families for good (unblocking does not revive them).
+      if (changes.blocked) await this.revokeTokens(m, c.id);
+    }
+    return this.recordAll(m, c, events);
+  }
+
+  /**
+   * The user's "Stop using LoginSign with this app": the consent ends
+   * (`active` false, so the next sign-in asks again), every access token and
+   * refresh token family of the connection is revoked, the counters move and
+   * the app gets `user_consent_revoked`. Already revoked: nothing happens.
+   */
+  async revokeConsent(userId: number, connectionId: string): Promise<void> {
+    const eventIds = await this.db.transaction(async (m) => {
+      const c = await this.lock(m, { userId }, connectionId);
+      if (!c.active) return [];
+      await m.query(`UPDATE connections SET active = 0 WHERE id = ?`, [c.id]);
+      await this.revokeTokens(m, c.id);
+      const before = { active: true, blocked: !!c.blocked };
+      await moveUserCount(m, c.application_id, countBucket(before), countBucket({ ...before, active: false }));
+      return this.recordAll(m, c, [['user_consent_revoked', {}]]);
+    });
+    await this.outbox.dispatch(eventIds);
+  }
+
+  /**
+   * A linked address the user removes stops being shared: connections that
+   * saw it see the relay address instead (`user_email_changed`). Runs in the
+   * caller's transaction; returns the events to dispatch after commit.
+   */
+  async unshareAddress(m: EntityManager, userId: number, email: string): Promise<(string | null)[]> {
+    const rows: LockedConnection[] = await m.query(`${LOCK_SELECT} WHERE user_id = ? AND shared_email = ? FOR UPDATE`, [userId, email]);
+    const ids: (string | null)[] = [];
+    for (const c of rows) ids.push(...(await this.applyChanges(m, c, { appEmail: `${c.relay_local}@${this.config.relayDomain}` })));
+    return ids;
   }
 
   /**
@@ -262,23 +326,47 @@ export class ConnectionAdminService {
    * relay_addresses, so a later sign-in gets a fresh connection and address.
    */
   async close(applicationId: string, connectionId: string): Promise<void> {
-    const eventId = await this.db.transaction(async (m) => {
-      const c = await this.lock(m, applicationId, connectionId);
-      const id = await this.outbox.record(m, 'user_account_deleted', { applicationId, connectionId: c.id, globalId: c.user_global_id });
-      await m.query(`DELETE FROM connections WHERE id = ?`, [c.id]);
-      await moveUserCount(m, applicationId, countBucket({ active: !!c.active, blocked: !!c.blocked }), null);
-      return id;
-    });
-    await this.outbox.dispatch([eventId]);
+    const eventIds = await this.db.transaction(async (m) => this.closeLocked(m, await this.lock(m, { applicationId }, connectionId)));
+    await this.outbox.dispatch(eventIds);
   }
 
-  private async lock(m: EntityManager, applicationId: string, connectionId: string): Promise<LockedConnection> {
-    const [row] = await m.query(
-      `SELECT id, user_id, user_global_id, relay_local, shared_email, is_forwarding, blocked, active
-       FROM connections WHERE id = ? AND application_id = ? FOR UPDATE`,
-      [connectionId, applicationId],
-    );
-    if (!row) throw notFound('The user');
+  /**
+   * Every connection of a user closed as in `close` (`user_account_deleted`
+   * to each app), in the caller's transaction: the account deletion.
+   * Returns the events to dispatch after commit.
+   */
+  async closeAllForUser(m: EntityManager, userId: number): Promise<(string | null)[]> {
+    const rows: LockedConnection[] = await m.query(`${LOCK_SELECT} WHERE user_id = ? ORDER BY id FOR UPDATE`, [userId]);
+    const ids: (string | null)[] = [];
+    for (const c of rows) ids.push(...(await this.closeLocked(m, c)));
+    return ids;
+  }
+
+  private async closeLocked(m: EntityManager, c: LockedConnection): Promise<(string | null)[]> {
+    const ids = await this.recordAll(m, c, [['user_account_deleted', {}]]);
+    await m.query(`DELETE FROM connections WHERE id = ?`, [c.id]);
+    await moveUserCount(m, c.application_id, countBucket({ active: !!c.active, blocked: !!c.blocked }), null);
+    return ids;
+  }
+
+  private async revokeTokens(m: EntityManager, connectionId: string): Promise<void> {
+    await m.query(`UPDATE access_tokens SET revoked = 1 WHERE connection_id = ? AND revoked = 0`, [connectionId]);
+    await m.query(`UPDATE refresh_tokens SET revoked = 1 WHERE connection_id = ? AND revoked = 0`, [connectionId]);
+  }
+
+  private async recordAll(m: EntityManager, c: LockedConnection, events: PendingEvent[]): Promise<(string | null)[]> {
+    const base = { applicationId: c.application_id, connectionId: c.id, globalId: c.user_global_id };
+    const ids: (string | null)[] = [];
+    for (const [type, data] of events) ids.push(await this.outbox.record(m, type, { ...base, ...data }));
+    return ids;
+  }
+
+  private async lock(m: EntityManager, scope: ConnectionScope, connectionId: string): Promise<LockedConnection> {
+    const [row] =
+      'applicationId' in scope
+        ? await m.query(`${LOCK_SELECT} WHERE id = ? AND application_id = ? FOR UPDATE`, [connectionId, scope.applicationId])
+        : await m.query(`${LOCK_SELECT} WHERE id = ? AND user_id = ? FOR UPDATE`, [connectionId, scope.userId]);
+    if (!row) throw notFound('applicationId' in scope ? 'The user' : 'The app');
     return row;
   }
 

@@ -3,6 +3,7 @@ export * from './authorize-request';
 export * from './codes.service';
 export * from './connections.service';
 export * from './connection-admin.service';
+export * from './account-center.service';
 export * from './tokens.service';
 export * from './pkce';
 export * from './scopes';

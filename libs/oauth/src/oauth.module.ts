@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
 import { WebhooksModule } from '@app/webhooks';
+import { AccountCenterService } from './account-center.service';
 import { AuthorizeRequestValidator } from './authorize-request';
 import { CodesService } from './codes.service';
 import { ConnectionAdminService } from './connection-admin.service';
@@ -20,7 +21,7 @@ import { TokensService } from './tokens.service';
       useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
-  providers: [AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService],
-  exports: [AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService, DeveloperModule, IdentityModule],
+  providers: [AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService],
+  exports: [AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService, DeveloperModule, IdentityModule],
 })
 export class OAuthModule {}

@@ -59,30 +59,3 @@ ${csrfField(state.csrf)}
 <p class="muted">New to LoginSign? <a href="${linkWithReturnTo('/signup', state.returnTo)}">Create an account</a></p>`,
   });
 }
-
-export interface AccountView {
-  name: string;
-  globalId: string;
-  region: string;
-  emails: { email: string; verified: boolean; isPrimary: boolean }[];
-}
-
-export function accountPage(account: AccountView, csrf: string): string {
-  return page({
-    title: 'Your account',
-    body: html`<h1>Your account</h1>
-<dl>
-<dt>Name</dt><dd id="account-name">${account.name}</dd>
-<dt>Global ID</dt><dd id="account-global-id"><code>${account.globalId}</code></dd>
-<dt>Country or region</dt><dd id="account-region">${account.region}</dd>
-<dt>Linked email addresses</dt>
-<dd><ul id="account-emails">${account.emails.map(
-      (e) => html`<li>${e.email}${e.isPrimary ? ' (primary)' : ''}${e.verified ? '' : ' (not verified)'}</li>`,
-    )}</ul></dd>
-</dl>
-<form method="post" action="/logout">
-${csrfField(csrf)}
-<button type="submit" class="secondary">Sign out</button>
-</form>`,
-  });
-}

@@ -104,5 +104,21 @@ table.dense td.user-name { min-width: 110px; }
 .filters input[type=search], .filters select { height: 44px; }
 @media (min-width: 700px) { .sticky-actions { position: sticky; right: 0; background: #fff; box-shadow: -8px 0 8px -8px rgba(0,0,0,.15); } th.sticky-actions { background: #fafafa; } tr.is-blocked td.sticky-actions { background: #fff8f7; } }
 @media (max-width: 600px) { .portal-who { margin-left: 0; width: 100%; order: 3; } .kv { grid-template-columns: 1fr; gap: 2px; } .kv dd { margin-bottom: 8px; } }
+/* Account center (shares .tabs, .panel, .notice, .badge, .kv with the portal) */
+.account { max-width: 760px; margin: 0 auto; }
+.account-head { display: flex; justify-content: space-between; align-items: center; gap: 12px; flex-wrap: wrap; }
+.account-head p { margin: 0; }
+.account-head button { margin-top: 0; }
+.items { list-style: none; margin: 0; padding: 0; }
+.items li { display: flex; justify-content: space-between; align-items: center; gap: 12px; flex-wrap: wrap; padding: 12px 0; border-bottom: 1px solid var(--line); }
+.items li:last-child { border-bottom: 0; }
+.items button, .items .button, .setting button { margin-top: 0; }
+.avatar { width: 56px; height: 56px; border-radius: 50%; object-fit: cover; flex: none; display: grid; place-items: center; background: var(--accent); color: #fff; font-weight: 700; font-size: 22px; }
+.profile, .app-line { display: flex; gap: 14px; align-items: center; }
+.app-line h1 { margin: 0; overflow-wrap: anywhere; }
+.setting { display: flex; justify-content: space-between; align-items: center; gap: 12px; flex-wrap: wrap; padding: 10px 0; border-bottom: 1px solid var(--line); }
+.setting:last-child { border-bottom: 0; }
+.setting p { margin: 4px 0 0; }
+.mail pre { white-space: pre-wrap; overflow-wrap: anywhere; font: 14px/1.5 ui-monospace, Menlo, Consolas, monospace; margin: 0; }
 @media (max-width: 480px) { main.card { margin: 0; border-radius: 0; border-left: 0; border-right: 0; } }
 `;

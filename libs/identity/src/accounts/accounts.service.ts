@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { isEmail } from 'class-validator';
-import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEntity } from './entities/user.entity';
@@ -11,6 +11,8 @@ import { hashPassword, verifyPassword } from './password';
 
 /** Throttle scope of end-user logins (developers have their own). */
 const THROTTLE_SCOPE = 'user';
+/** Throttle scope of password confirmations by a signed-in user (password change, account deletion). */
+const CONFIRM_SCOPE = 'user-confirm';
 
 export interface SignUpInput {
   name: string;
@@ -31,6 +33,14 @@ export interface UserProfile {
   id: number;
   globalId: string;
   name: string;
+  image: string | null;
+  region: string;
+}
+
+/** What the account center's profile form changes. */
+export interface ProfileInput {
+  name: string;
+  /** An https URL, or "" / null for none. */
   image: string | null;
   region: string;
 }
@@ -131,6 +141,70 @@ export class AccountsService implements OnModuleInit {
     }
     await this.throttle.recordSuccess(THROTTLE_SCOPE, normalized, ip);
     return { id: user.id, globalId: user.globalId, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized };
+  }
+
+  /** Checks and normalises profile fields; throws 400 `invalid_request` naming the field. */
+  validateProfile(input: Partial<Record<keyof ProfileInput, unknown>>): ProfileInput {
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    const name = text(input.name).trim();
+    const region = text(input.region).trim();
+    const rawImage = text(input.image).trim();
+    if (length(name) < 1 || length(name) > LIMITS.nameMax) throw invalid(`Invalid field: name must be 1 to ${LIMITS.nameMax} characters.`);
+    if (length(region) < 1 || length(region) > LIMITS.regionMax) throw invalid(`Invalid field: region must be a country name of 1 to ${LIMITS.regionMax} characters.`);
+    let image: string | null = null;
+    if (rawImage !== '') {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(rawImage);
+      } catch {
+        parsed = null;
+      }
+      if (!parsed || parsed.protocol !== 'https:' || parsed.username || parsed.password || rawImage.length > 2048 || /[\s\x00-\x1f]/.test(rawImage)) {
+        throw invalid('Invalid field: image must be an https:// URL (or empty for none).');
+      }
+      image = parsed.href;
+    }
+    return { name, image, region };
+  }
+
+  /**
+   * Saves the profile in the caller's transaction; returns the user's Global
+   * ID and whether the name changed (denormalised copies must follow).
+   */
+  async updateProfile(m: EntityManager, userId: number, input: Partial<Record<keyof ProfileInput, unknown>>): Promise<{ nameChanged: boolean; profile: ProfileInput }> {
+    const profile = this.validateProfile(input);
+    const [row] = await m.query(`SELECT name FROM users WHERE id = ? FOR UPDATE`, [userId]);
+    if (!row) throw new AppError('not_found', 'The account was not found.');
+    await m.query(`UPDATE users SET name = ?, image = ?, region = ? WHERE id = ?`, [profile.name, profile.image, profile.region, userId]);
+    return { nameChanged: row.name !== profile.name, profile };
+  }
+
+  /**
+   * A signed-in user re-enters their password (password change, account
+   * deletion): argon2 check, throttled per account and IP like logins.
+   * 400 `invalid_request` when wrong (the session is valid; only the
+   * confirmation failed).
+   */
+  async confirmPassword(userId: number, password: unknown, ip: string): Promise<void> {
+    const key = `uid:${userId}`;
+    await this.throttle.check(CONFIRM_SCOPE, key, ip);
+    const user = await this.users.findOne({ where: { id: userId } });
+    const ok = !!user && typeof password === 'string' && password.length <= LIMITS.passwordMax * 4 && (await verifyPassword(user.passwordHash, password));
+    if (!ok) {
+      await this.throttle.recordFailure(CONFIRM_SCOPE, key, ip);
+      throw invalid('Your current password is not correct.');
+    }
+    await this.throttle.recordSuccess(CONFIRM_SCOPE, key, ip);
+  }
+
+  /** Replaces the password after confirming the current one. Signing out other sessions is the caller's part. */
+  async changePassword(userId: number, current: unknown, next: unknown, ip: string): Promise<void> {
+    const password = typeof next === 'string' ? next : '';
+    if (length(password) < LIMITS.passwordMin || length(password) > LIMITS.passwordMax) {
+      throw invalid(`Invalid field: new password must be ${LIMITS.passwordMin} to ${LIMITS.passwordMax} characters.`);
+    }
+    await this.confirmPassword(userId, current, ip);
+    await this.users.update({ id: userId }, { passwordHash: await hashPassword(password) });
   }
 
   async getUser(userId: number): Promise<UserProfile | null> {

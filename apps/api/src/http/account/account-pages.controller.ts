@@ -4,7 +4,7 @@ import { AppError } from '@app/common';
 import { AccountsService } from '@app/identity';
 import { FormBody } from '../common/body';
 import { CsrfService } from '../common/csrf';
-import { accountPage, FormState, loginPage, signUpPage } from '../../views/account-pages';
+import { FormState, loginPage, signUpPage } from '../../views/account-pages';
 import { safeReturnTo } from './return-to';
 import { UserSessions } from './user-sessions';
 
@@ -32,7 +32,7 @@ function seeOther(reply: FastifyReply, location: string) {
   reply.status(303).header('cache-control', 'no-store').header('location', location).send();
 }
 
-/** The end-user pages: sign-up, login, logout and a minimal account page. */
+/** The end-user pages: sign-up, login, logout (the account center is AccountCenterController). */
 @Controller()
 export class AccountPagesController {
   constructor(
@@ -93,14 +93,5 @@ export class AccountPagesController {
     this.csrf.verify(request, form._csrf);
     await this.sessions.end(request, reply);
     seeOther(reply, '/login');
-  }
-
-  @Get('account')
-  async account(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const session = await this.sessions.current(request);
-    const account = session ? await this.accounts.getAccount(session.subjectId) : null;
-    if (!account) return seeOther(reply, '/login?return_to=/account');
-    const emails = await this.accounts.linkedEmails(account.id);
-    sendPage(reply, 200, accountPage({ ...account, emails }, this.csrf.issue(request, reply)));
   }
 }

@@ -1,0 +1,136 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { notFound } from '@app/common';
+import { AccountsService, LinkedEmailsService } from '@app/identity';
+import { WebhookOutbox } from '@app/webhooks';
+import { ConnectionAdminService } from './connection-admin.service';
+
+/** One app the user signed in to, as the account center shows it. */
+export interface AccountAppView {
+  connectionId: string;
+  appName: string;
+  logoUrl: string | null;
+  joined: Date;
+  lastUsed: Date | null;
+  /** The address the app sees: the relay address, a linked address, or null. */
+  sharedEmail: string | null;
+  relayAddress: string;
+  isForwarding: boolean;
+  emailMuted: boolean;
+  /** The user's consent stands (false after "Stop using LoginSign with this app"). */
+  active: boolean;
+  scopes: string[];
+}
+
+/** The email choice for one app: the relay address, a linked address, or none. */
+export type ShareChoice = 'relay' | 'none' | string;
+
+const APP_COLUMNS = `c.id, c.relay_local, c.shared_email, c.scope, c.is_forwarding, c.email_muted, c.active, c.last_session_at, c.joined_at,
+  a.name AS app_name, a.logo_url`;
+
+/**
+ * The end user's account center: the changes that cross identity and
+ * connections (profile name copies, removing a shared address, revoking an
+ * app, deleting the account). Connection changes go through
+ * ConnectionAdminService, the implementation the Developer Portal uses too.
+ */
+@Injectable()
+export class AccountCenterService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly accounts: AccountsService,
+    private readonly linkedEmails: LinkedEmailsService,
+    private readonly connections: ConnectionAdminService,
+    private readonly outbox: WebhookOutbox,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The user's apps, most recently joined first. */
+  async listApps(userId: number): Promise<AccountAppView[]> {
+    const rows = await this.db.query(
+      `SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.user_id = ? ORDER BY c.active DESC, c.joined_at DESC, c.id DESC`,
+      [userId],
+    );
+    return rows.map((r: Record<string, any>) => this.toView(r));
+  }
+
+  async getApp(userId: number, connectionId: string): Promise<AccountAppView> {
+    const [row] = await this.db.query(`SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.id = ? AND c.user_id = ?`, [
+      String(connectionId).slice(0, 64),
+      userId,
+    ]);
+    if (!row) throw notFound('The app');
+    return this.toView(row);
+  }
+
+  /** Name, image, region; the connections' copy of the name follows in the same transaction. */
+  async updateProfile(userId: number, input: Record<string, unknown>): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const { nameChanged, profile } = await this.accounts.updateProfile(m, userId, input);
+      if (nameChanged) await m.query(`UPDATE connections SET user_name = ? WHERE user_id = ?`, [profile.name, userId]);
+    });
+  }
+
+  /** Removes a linked address; apps that saw it see the relay address from now on (`user_email_changed`). */
+  async removeEmail(userId: number, email: string): Promise<void> {
+    const eventIds = await this.db.transaction(async (m) => {
+      const removed = await this.linkedEmails.remove(m, userId, email);
+      return removed ? this.connections.unshareAddress(m, userId, email.trim().toLowerCase()) : [];
+    });
+    await this.outbox.dispatch(eventIds);
+  }
+
+  /** Which address one app sees (`user_email_changed` when it changes). */
+  async shareEmail(userId: number, connectionId: string, share: ShareChoice): Promise<void> {
+    const app = await this.getApp(userId, connectionId);
+    const appEmail = share === 'relay' ? app.relayAddress : share === 'none' ? '' : share;
+    await this.connections.updateForUser(userId, connectionId, { appEmail });
+  }
+
+  async setForwarding(userId: number, connectionId: string, isForwarding: boolean): Promise<void> {
+    await this.connections.updateForUser(userId, connectionId, { isForwarding });
+  }
+
+  async setMuted(userId: number, connectionId: string, emailMuted: boolean): Promise<void> {
+    await this.connections.updateForUser(userId, connectionId, { emailMuted });
+  }
+
+  async revokeApp(userId: number, connectionId: string): Promise<void> {
+    await this.connections.revokeConsent(userId, connectionId);
+  }
+
+  /**
+   * Deletes the account after the password is confirmed: every connection is
+   * closed (`user_account_deleted` to each app) in the transaction that
+   * deletes the user (linked addresses, pending links, tokens go by cascade);
+   * the events are dispatched after commit. The Global ID is never reused
+   * (the sequence only moves forward); the addresses are free to sign up again.
+   * Signing out the sessions is the caller's part.
+   */
+  async deleteAccount(userId: number, password: unknown, ip: string): Promise<void> {
+    await this.accounts.confirmPassword(userId, password, ip);
+    const eventIds = await this.db.transaction(async (m) => {
+      const ids = await this.connections.closeAllForUser(m, userId);
+      await m.query(`DELETE FROM users WHERE id = ?`, [userId]);
+      return ids;
+    });
+    await this.outbox.dispatch(eventIds);
+  }
+
+  private toView(r: Record<string, any>): AccountAppView {
+    return {
+      connectionId: r.id,
+      appName: r.app_name,
+      logoUrl: r.logo_url,
+      joined: r.joined_at,
+      lastUsed: r.last_session_at,
+      sharedEmail: r.shared_email,
+      relayAddress: `${r.relay_local}@${this.config.relayDomain}`,
+      isForwarding: !!r.is_forwarding,
+      emailMuted: !!r.email_muted,
+      active: !!r.active,
+      scopes: r.scope ? String(r.scope).split(' ') : [],
+    };
+  }
+}
