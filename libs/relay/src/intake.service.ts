@@ -36,9 +36,12 @@ export class RelayIntake {
       const sends = r.kind === 'forward' || r.kind === 'reply';
       return { id: randomId('rm'), sends, values: [r.kind, sends ? 'queued' : 'dropped', r.applicationId, r.connectionId, mailFrom.toLowerCase(), r.rcpt, raw.length, sends ? raw : null] };
     });
-    const placeholders = rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+    // enqueued_at is set in the same write (one commit per message): should
+    // the queueing below fail, the worker's sweep finds the row without a job
+    // after OUTBOX_LOST_AFTER_SECONDS and queues it.
+    const placeholders = rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))').join(', ');
     await this.db.query(
-      `INSERT INTO relay_messages (id, kind, status, application_id, connection_id, mail_from, rcpt_to, size_bytes, raw) VALUES ${placeholders}`,
+      `INSERT INTO relay_messages (id, kind, status, application_id, connection_id, mail_from, rcpt_to, size_bytes, raw, enqueued_at) VALUES ${placeholders}`,
       rows.flatMap((r) => [r.id, ...r.values]),
     );
     for (const [i, r] of rows.entries()) {
@@ -48,9 +51,8 @@ export class RelayIntake {
     if (queued.length) {
       try {
         await this.queue.addBulk(queued.map((messageId) => ({ name: 'send', data: { messageId }, opts: relayJobOptions(this.config, messageId) })));
-        await this.db.query(`UPDATE relay_messages SET enqueued_at = UTC_TIMESTAMP(3) WHERE id IN (?)`, [queued]);
       } catch (error) {
-        // Stored: the worker's sweep queues it.
+        // Stored and committed: the worker's sweep of lost jobs queues it.
         this.logger.warn(`could not queue ${queued.length} message(s) now, the sweep will: ${(error as Error).message}`);
       }
     }
