@@ -58,9 +58,9 @@ export interface DeleteView extends AccountChrome {
 
 const TABS: [AccountTab, string, string][] = [
   ['profile', '/account', 'Profile'],
-  ['emails', '/account/emails', 'Email addresses'],
-  ['apps', '/account/apps', 'Apps using LoginSign'],
-  ['security', '/account/security', 'Password & security'],
+  ['emails', '/account/emails', 'Emails'],
+  ['apps', '/account/apps', 'Apps'],
+  ['security', '/account/security', 'Security'],
 ];
 
 /** `2023-07-19 14:30 UTC` in a <time> element. */
