@@ -3,6 +3,7 @@ import { signUpUser, TestUser, uniqueEmail } from '../support/accounts';
 import { createApplication, signUpDeveloper } from '../support/developer';
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
+import { startSink } from '../support/relay';
 import { authorizeAs, callbackParams, ClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
 
 const REDIRECT_URI = 'https://client.example/cb';
@@ -329,6 +330,33 @@ describe('Account center (/account)', () => {
       expect((await submit(user, '/account/emails', '/account/emails/remove', { email: user.email })).status).toBe(303);
       const last = await submit(user, '/account/emails', '/account/emails/remove', { email: second });
       expect(last.status).toBe(400);
+    });
+
+    it('sends the link over SMTP_URL (nodemailer) when it is configured, and not to the dev mailbox', async () => {
+      const sink = await startSink();
+      const api = await startApi({ SMTP_URL: sink.url });
+      try {
+        const user = await signUpUser(api.baseUrl);
+        const email = uniqueEmail('smtp');
+        const page = await getPage(api.baseUrl, '/account/emails', user.jar);
+        expect(page.html).not.toContain('/dev/mailbox');
+        const res = await postForm(api.baseUrl, '/account/emails', { _csrf: page.csrf!, email }, user.jar);
+        expect(res.status).toBe(303);
+        await sink.waitFor((r) => r.some((m) => m.to.includes(email)));
+        const mail = sink.received.find((m) => m.to.includes(email))!;
+        const text = mail.raw.toString('utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+        expect(text).toMatch(/^Subject: Confirm your email address for LoginSign/m);
+        const link = /(http:\/\/\S+\/account\/emails\/verify\?token=[A-Za-z0-9_-]{43})/.exec(text)![1];
+        expect(link.startsWith(api.baseUrl)).toBe(true);
+        const mailbox = await getPage(api.baseUrl, '/dev/mailbox', new CookieJar());
+        expect(mailbox.html).not.toContain(email);
+        const confirm = await getPage(api.baseUrl, new URL(link).pathname + new URL(link).search, user.jar);
+        expect(confirm.res.status).toBe(200);
+        expect(confirm.html).toContain(email);
+      } finally {
+        await api.close();
+        await sink.close();
+      }
     });
 
     it('/dev/mailbox lists mail newest first and is 404 in production', async () => {
