@@ -67,6 +67,7 @@ describe('Developer Portal in a real browser', () => {
     await page.reload();
     await page.waitForURL(`${t.baseUrl}/developer/apps/${appId}`);
     expect(await page.content()).not.toContain(clientSecret);
+    await screenshot(page, 'portal-settings');
 
     // A user signs in to the app (consent, code, token).
     const client: ClientApp = { id: appId, clientId, clientSecret, redirectUri: REDIRECT_URI, developerCookie: '' };
@@ -101,6 +102,7 @@ describe('Developer Portal in a real browser', () => {
     // Close the account, through its confirmation page.
     await (await userRow(page, user.globalId)).getByRole('link', { name: /^Manage Ada Lovelace/ }).click();
     await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
+    await screenshot(page, 'portal-user-detail');
     await page.getByRole('link', { name: 'Close account…' }).click();
     await page.getByRole('heading', { name: /Close the account of Ada Lovelace/ }).waitFor();
     await page.getByRole('button', { name: 'Close account' }).click();
