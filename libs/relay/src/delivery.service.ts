@@ -19,6 +19,10 @@ interface MessageRow {
   mail_from: string;
   rcpt_to: string;
   raw: Buffer | null;
+  /** The connection's relay local part (null: the connection was deleted). */
+  relay_local: string | null;
+  /** The user's primary (else first verified) address. */
+  user_email: string | null;
 }
 
 /** A send that must not be retried (5xx from the next server, or nothing to send to). */
@@ -67,7 +71,10 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
   /** One attempt. Throws to have BullMQ retry with backoff; returns when the message is settled. */
   async deliver(messageId: string, attempt: number, maxAttempts: number): Promise<string> {
     const [row]: MessageRow[] = await this.db.query(
-      `SELECT id, kind, status, application_id, connection_id, mail_from, rcpt_to, raw FROM relay_messages WHERE id = ?`,
+      `SELECT m.id, m.kind, m.status, m.application_id, m.connection_id, m.mail_from, m.rcpt_to, m.raw, c.relay_local,
+              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND (e.verified = 1 OR e.is_primary = 1)
+               ORDER BY e.is_primary DESC, e.id LIMIT 1) AS user_email
+       FROM relay_messages m LEFT JOIN connections c ON c.id = m.connection_id WHERE m.id = ?`,
       [messageId],
     );
     if (!row || row.status !== 'queued' || !row.raw) return 'gone';
@@ -101,15 +108,8 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
 
   /** App -> user: to the user's primary address, From = the relay form of the sender. */
   private async forwarded(row: MessageRow) {
-    const [user]: { relay_local: string; email: string | null }[] = await this.db.query(
-      `SELECT c.relay_local,
-              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND (e.verified = 1 OR e.is_primary = 1)
-               ORDER BY e.is_primary DESC, e.id LIMIT 1) AS email
-       FROM connections c WHERE c.id = ?`,
-      [row.connection_id],
-    );
-    if (!user) throw new PermanentFailure('the connection was deleted');
-    if (!user.email) throw new PermanentFailure('the user has no verified address');
+    if (!row.relay_local) throw new PermanentFailure('the connection was deleted');
+    if (!row.user_email) throw new PermanentFailure('the user has no verified address');
     const message = splitMessage(row.raw!);
     const from = parseMailbox(headerValue(message, 'from'));
     // Replies go where the sender asked for them (Reply-To), else to From, else the envelope sender.
@@ -123,7 +123,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
       messageId: row.id,
       applicationId: row.application_id,
     });
-    return { from: srsEncode(this.key, parseAddress(row.mail_from), this.config.relayDomain), to: user.email, raw };
+    return { from: srsEncode(this.key, parseAddress(row.mail_from), this.config.relayDomain), to: row.user_email, raw };
   }
 
   /** User -> app: to the original sender, from the user's relay address; the real address removed. */
