@@ -269,6 +269,30 @@ describe('Account center (/account)', () => {
       expect((await getPage(t.baseUrl, `/account/emails/verify?token=${second}`, user.jar)).res.status).toBe(200);
     });
 
+    it('one link, five concurrent confirmations: exactly one links the address', async () => {
+      const user = await signUpUser(t.baseUrl);
+      const email = uniqueEmail('race');
+      await submit(user, '/account/emails', '/account/emails', { email });
+      const token = new URL(await mailedLink(email)).searchParams.get('token')!;
+      const jar = new CookieJar();
+      const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
+      const results = await Promise.all(Array.from({ length: 5 }, () => postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar)));
+      expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
+      expect((await db().query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))[0].n).toBe(1);
+    });
+
+    it('limits verification mails to 10 a day per account (429 after)', async () => {
+      const user = await signUpUser(t.baseUrl);
+      // Asking again for the same address, or cancelling it, still counts.
+      const same = uniqueEmail('same');
+      for (let i = 0; i < 4; i++) expect((await submit(user, '/account/emails', '/account/emails', { email: same })).status).toBe(303);
+      expect((await submit(user, '/account/emails', '/account/emails/remove', { email: same })).status).toBe(303);
+      for (let i = 4; i < 10; i++) expect((await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail(`n${i}`) })).status).toBe(303);
+      const res = await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail('eleven') });
+      expect(res.status).toBe(429);
+      expect(await res.text()).toContain('Too many verification emails');
+    });
+
     it('refuses bad, taken and own addresses', async () => {
       const user = await signUpUser(t.baseUrl);
       const other = await signUpUser(t.baseUrl);

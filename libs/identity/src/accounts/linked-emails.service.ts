@@ -68,8 +68,8 @@ export class LinkedEmailsService {
     if (Number(n) >= EMAIL_LINKS_PER_DAY) throw new AppError('rate_limited', 'Too many verification emails today. Try again tomorrow.');
     const token = randomToken(32);
     await this.db.transaction(async (m) => {
-      // The previous link for this address stops working.
-      await m.query(`DELETE FROM email_verifications WHERE user_id = ? AND email = ? AND used_at IS NULL`, [userId, email]);
+      // The previous link for this address stops working (expired, not deleted: it still counts towards the daily limit).
+      await this.expirePending(m, userId, email);
       await m.query(
         `INSERT INTO email_verifications (user_id, email, token_hash, expires_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
         [userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS],
@@ -114,7 +114,7 @@ export class LinkedEmailsService {
       if (existing) await m.query(`UPDATE user_emails SET verified = 1 WHERE id = ?`, [existing.id]);
       else await m.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 0)`, [userId, email]);
       // Any other pending link of the same address of this user is moot now.
-      await m.query(`DELETE FROM email_verifications WHERE user_id = ? AND email = ? AND used_at IS NULL`, [userId, email]);
+      await this.expirePending(m, userId, email);
       return { userId, email };
     });
   }
@@ -129,14 +129,23 @@ export class LinkedEmailsService {
     const rows = await m.query(`SELECT id, email, is_primary, verified FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
     const row = rows.find((r: any) => r.email === email);
     if (!row) {
-      const cancelled = await m.query(`DELETE FROM email_verifications WHERE user_id = ? AND email = ? AND used_at IS NULL`, [userId, email]);
-      if (cancelled.affectedRows === 0) throw new AppError('not_found', 'This address is not linked to your account.');
+      const cancelled = await this.expirePending(m, userId, email);
+      if (cancelled === 0) throw new AppError('not_found', 'This address is not linked to your account.');
       return false;
     }
     if (row.is_primary) throw new AppError('invalid_request', 'This is your primary address. Make another linked address primary first.');
     if (rows.length <= 1) throw new AppError('invalid_request', 'Your account needs at least one email address.');
     await m.query(`DELETE FROM user_emails WHERE id = ?`, [row.id]);
     return true;
+  }
+
+  /** Ends the live links of one pending address; returns how many there were. */
+  private async expirePending(m: EntityManager, userId: number, email: string): Promise<number> {
+    const result = await m.query(
+      `UPDATE email_verifications SET expires_at = UTC_TIMESTAMP(3) WHERE user_id = ? AND email = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
+      [userId, email],
+    );
+    return result.affectedRows;
   }
 
   /** Makes a linked address the primary one (where relayed mail is forwarded). */
