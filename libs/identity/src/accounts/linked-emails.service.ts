@@ -112,7 +112,15 @@ export class LinkedEmailsService {
         throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
       }
       if (existing) await m.query(`UPDATE user_emails SET verified = 1 WHERE id = ?`, [existing.id]);
-      else await m.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 0)`, [userId, email]);
+      else {
+        await m.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 0)`, [userId, email]).catch((error) => {
+          // A sign-up with this address committed between our read and the insert.
+          if ((error as { code?: string })?.code === 'ER_DUP_ENTRY' || (error as { driverError?: { code?: string } })?.driverError?.code === 'ER_DUP_ENTRY') {
+            throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
+          }
+          throw error;
+        });
+      }
       // Any other pending link of the same address of this user is moot now.
       await this.expirePending(m, userId, email);
       return { userId, email };
