@@ -74,6 +74,8 @@ export class CpuSampler {
   private startWall = 0;
   private startCpu = new Map<string, number>();
   private startMachine = { busy: 0, iowait: 0 };
+  /** Length of the last start()..stop() window. */
+  seconds = 0;
 
   constructor(private readonly groups: Record<string, number[]>) {}
 
@@ -94,7 +96,7 @@ export class CpuSampler {
 
   /** Cores used per group, `machine` (all processes) and `iowait` (cores idle waiting for disk I/O). */
   stop(): Record<string, number> {
-    const seconds = (performance.now() - this.startWall) / 1000;
+    const seconds = (this.seconds = (performance.now() - this.startWall) / 1000);
     const out: Record<string, number> = {};
     for (const [name, value] of this.read()) out[name] = (value - (this.startCpu.get(name) ?? 0)) / seconds;
     const machine = machineCpu();

@@ -458,13 +458,14 @@ function report(results: PhaseResult[]): void {
   const [a, b, c] = results;
   const rows: string[][] = [];
   const row = (r: PhaseResult, figure: string, value: string, target: string, met: boolean) =>
-    rows.push([r.key, figure, value, target, verdict(met), ms(r.p50), ms(r.p99), mb(r.window.rssPeak), fmt(r.errors)]);
+    rows.push([r.key, figure, value, target, verdict(met), ms(r.p50), ms(r.p99), `${fmt((r.window.cpu.api / r.rate) * 1e6)} us`, mb(r.window.rssPeak), fmt(r.errors)]);
   row(a, 'GET /api/user', `${fmt(a.rate)} req/s`, `>= ${fmt(TARGET.userRps)} req/s`, a.rate >= TARGET.userRps);
   row(a, 'GET /api/user p99', ms(a.p99), `< ${TARGET.userP99Ms} ms`, a.p99 < TARGET.userP99Ms);
   row(b, 'POST /oauth/token (200s)', `${fmt(b.rate)} /s`, `>= ${fmt(TARGET.exchangesPerSecond)} /s`, b.rate >= TARGET.exchangesPerSecond);
   row(c, 'full returning sign-ins', `${fmt(c.rate)} /s`, `>= ${fmt(TARGET.signInsPerSecond)} /s`, c.rate >= TARGET.signInsPerSecond);
   console.log('');
-  printTable(['', 'figure', 'result', 'target', 'verdict', 'p50', 'p99', 'API peak RSS', 'errors'], rows);
+  printTable(['', 'figure', 'result', 'target', 'verdict', 'p50', 'p99', 'API CPU/op', 'API peak RSS', 'errors'], rows);
+  console.log("API CPU/op: the API process's CPU time per request / exchange / sign-in (1 s / this = the ceiling of one fully busy API core)");
   console.log('');
   console.log(`machine: ${CPU_COUNT} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; ${codeState()}`);
   console.log('API: 1 process (node dist/apps/api/src/main.js), NODE_ENV=production, LOG_LEVEL=warn; load generator (autocannon) in this process on the same machine');

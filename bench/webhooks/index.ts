@@ -189,7 +189,16 @@ async function run(db: Awaited<ReturnType<typeof createConnection>>): Promise<nu
   const workerRss = rss.stop();
 
   // ------------------------------------------------------------ verify + latency
-  const created = (await db.query(`SELECT id, created_at FROM webhook_events`))[0] as { id: string; created_at: Date }[];
+  const created = (await db.query(`SELECT id, created_at, enqueued_at FROM webhook_events`))[0] as { id: string; created_at: Date; enqueued_at: Date | null }[];
+  // When the relay had queued the last event (all rows are queued by it: enqueued_at was NULL).
+  const lastQueuedAt = Math.max(...created.map((r) => r.enqueued_at?.getTime() ?? NaN));
+  // The busiest second of deliveries (first arrivals), the steady-state capacity of the worker.
+  const perSecond = new Map<number, number>();
+  for (const hook of receiver.first.values()) {
+    const second = Math.floor((hook.at - firstInsertAt) / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  const busiestSecond = Math.max(...perSecond.values());
   const createdAt = new Map(created.map((r) => [r.id, r.created_at.getTime()]));
   const inserted = new Set(ids);
   const latencies: number[] = [];
@@ -228,11 +237,14 @@ async function run(db: Awaited<ReturnType<typeof createConnection>>): Promise<nu
     [
       ['events/s, first INSERT -> last 2xx', `${fmt(rate)} /s`, `>= ${fmt(TARGET_EVENTS_PER_SECOND)} /s`, verdict(rate >= TARGET_EVENTS_PER_SECOND)],
       ['time, first INSERT -> last 2xx', `${seconds.toFixed(2)} s`, '', ''],
+      ['time, first INSERT -> relay queued all', `${((lastQueuedAt - firstInsertAt) / 1000).toFixed(2)} s`, '', ''],
+      ['busiest second of deliveries', `${fmt(busiestSecond)} /s`, '', ''],
       ['latency p50 (receipt - created_at)', ms(p50), '', ''],
       ['latency p99 (receipt - created_at)', ms(p99), '', ''],
       ['latency max', ms(Math.max(...latencies)), '', ''],
       ...checks.map((c) => [c.name, c.value, c.want, c.ok ? 'ok' : 'FAIL']),
       ['extra requests (same webhook-id again)', fmt(duplicates), '', ''],
+      ['worker CPU per event', `${fmt((cores.worker * cpu.seconds * 1e6) / EVENTS)} us`, '', ''],
       ['worker peak RSS', mb(workerRss), '', ''],
     ],
   );
