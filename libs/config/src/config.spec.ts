@@ -52,7 +52,7 @@ describe('loadConfig', () => {
     const path = file();
     const first = loadConfig({ SECRETS_FILE: path });
     const second = loadConfig({ SECRETS_FILE: path });
-    expect(second.secrets.jwtSecret).toBe(first.secrets.jwtSecret);
+    expect(second.secrets.jwtSecret.export().equals(first.secrets.jwtSecret.export())).toBe(true);
     expect(second.secrets.globalIdKey.equals(first.secrets.globalIdKey)).toBe(true);
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8'))).sort()).toEqual(['DATA_ENCRYPTION_KEY', 'GLOBAL_ID_KEY', 'JWT_SECRET', 'SESSION_SECRET']);
   });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -57,7 +57,7 @@ export interface AppConfig {
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
   secrets: {
     /** HMAC key of access tokens (HS256). */
-    jwtSecret: string;
+    jwtSecret: KeyObject;
     /** Key of CSRF tokens and other cookie-bound MACs. */
     sessionSecret: Buffer;
     /** Key of the Global ID permutation. */
@@ -220,7 +220,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       windowSeconds: int(env, 'LOGIN_WINDOW_SECONDS', 900, 1, 86400),
     },
     secrets: {
-      jwtSecret: secrets.JWT_SECRET.toString('base64'),
+      // A KeyObject, not a string: jsonwebtoken would otherwise try to parse a
+      // string or Buffer as a PEM public key on every sign and verify (~0.4 ms).
+      jwtSecret: createSecretKey(secrets.JWT_SECRET),
       sessionSecret: secrets.SESSION_SECRET,
       globalIdKey: secrets.GLOBAL_ID_KEY,
       dataEncryptionKey: secrets.DATA_ENCRYPTION_KEY.subarray(0, 32),

@@ -28,6 +28,12 @@ export type EmailShare = { kind: 'relay' } | { kind: 'none' } | { kind: 'address
 const COLUMNS = `id, application_id, user_id, relay_local, shared_email, scope, is_forwarding, email_muted, blocked, active, sessions, last_session_at, joined_at`;
 
 const isDuplicate = (error: unknown) => (error as { code?: string })?.code === 'ER_DUP_ENTRY';
+/**
+ * Two first consents of one user race (duplicate key), or two first consents
+ * to one application deadlock on the unique index's gap locks: both are safe
+ * to retry from the start of the transaction.
+ */
+const isRetryable = (error: unknown) => isDuplicate(error) || (error as { code?: string })?.code === 'ER_LOCK_DEADLOCK';
 
 /** The counter of `application_user_counts` a connection is counted in. */
 export type UserCountBucket = 'active' | 'inactive' | 'blocked';
@@ -126,7 +132,7 @@ export class ConnectionsService {
         return connection;
       } catch (error) {
         // Two consents of the same user racing: the loser retries and updates.
-        if (isDuplicate(error) && attempt < 2) continue;
+        if (isRetryable(error) && attempt < 4) continue;
         throw error;
       }
     }

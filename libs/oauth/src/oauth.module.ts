@@ -18,7 +18,8 @@ import { TokensService } from './tokens.service';
     WebhooksModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret, signOptions: { algorithm: 'HS256' } }),
+      // @nestjs/jwt types the secret as string | Buffer; jsonwebtoken takes a KeyObject as is.
+      useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret as unknown as Buffer, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
   providers: [AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService],
