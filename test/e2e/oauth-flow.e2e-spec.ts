@@ -115,6 +115,17 @@ describe('Sign in with LoginSign, end to end', () => {
     expect(profiles[0].email).not.toBe(profiles[1].email);
   });
 
+  it('lets many users give their first consent to one app at the same time', async () => {
+    const users = await Promise.all(Array.from({ length: 12 }, () => signUpUser(t.baseUrl)));
+    const results = await Promise.all(
+      users.map((user) => authorizeAs(t.baseUrl, user, { response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, state: 'c' })),
+    );
+    for (const { res, consentShown } of results) {
+      expect(consentShown).toBe(true);
+      expect(callbackParams(res).get('code')).toBeTruthy();
+    }
+  });
+
   it('redirects a visitor without a session to the login page and back', async () => {
     const path = authorizePath({ response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, state: 's' });
     const res = await fetch(`${t.baseUrl}${path}`, { redirect: 'manual' });

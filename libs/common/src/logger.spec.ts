@@ -8,3 +8,23 @@ describe('redactUrl', () => {
     expect(redactUrl('/oauth/authorize?client_id=a&code_challenge=E9M')).toBe('/oauth/authorize?client_id=a&code_challenge=E9M');
   });
 });
+
+describe('createLogger', () => {
+  it('logs database errors without their SQL or parameters', () => {
+    const lines: string[] = [];
+    const { createLogger } = require('./logger');
+    const pino = require('pino');
+    const logger = createLogger({ logLevel: 'info' } as never, 'test');
+    const sink = pino({ serializers: { err: logger[pino.symbols.serializersSym].err } }, { write: (l: string) => lines.push(l) });
+    const error = Object.assign(new Error('Duplicate entry'), {
+      code: 'ER_DUP_ENTRY',
+      sql: "INSERT INTO users (password_hash) VALUES ('$argon2id$secret')",
+      parameters: ['$argon2id$secret'],
+      driverError: { code: 'ER_DUP_ENTRY', errno: 1062, sqlMessage: "Duplicate entry 'someone@example.com'" },
+    });
+    sink.error({ err: error }, 'failed');
+    expect(lines.join('')).toContain('ER_DUP_ENTRY');
+    expect(lines.join('')).not.toContain('argon2id');
+    expect(lines.join('')).not.toContain('someone@example.com');
+  });
+});

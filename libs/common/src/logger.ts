@@ -9,18 +9,27 @@ export function redactUrl(url: string): string {
   return url.replace(SECRET_PARAMS, '$1[REDACTED]');
 }
 
+/**
+ * Errors without the SQL text and its parameters: a failed INSERT would
+ * otherwise log what it tried to write (hashes, addresses, token ids).
+ */
+function serializeError(error: Error) {
+  const { sql, parameters, query, driverError, ...rest } = pino.stdSerializers.err(error) as Record<string, any>;
+  return driverError ? { ...rest, driverError: { code: driverError.code, errno: driverError.errno } } : rest;
+}
+
 /** Structured JSON logs; credentials in headers and URLs are redacted. */
 export function createLogger(config: AppConfig, name: string): Logger {
   return pino({
     name,
     level: config.logLevel,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.client_secret', '*.code', '*.token'],
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.client_secret', '*.access_token', '*.refresh_token'],
       censor: '[REDACTED]',
     },
     serializers: {
       req: (req: { id: string; method: string; url: string; ip?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url), ip: req.ip }),
-      err: pino.stdSerializers.err,
+      err: serializeError,
     },
   });
 }

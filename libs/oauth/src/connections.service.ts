@@ -104,7 +104,11 @@ export class ConnectionsService {
     for (let attempt = 0; ; attempt++) {
       try {
         const { connection, eventId } = await this.db.transaction(async (m) => {
-          const existing = await this.find(applicationId, userId, m, true);
+          // Lock only a row that exists: FOR UPDATE on a missing key takes a gap
+          // lock on the unique index, and concurrent first consents to one
+          // application then deadlock on each other's inserts.
+          const seen = await this.find(applicationId, userId, m);
+          const existing = seen && (await this.find(applicationId, userId, m, true));
           let eventId: string | null = null;
           if (existing) {
             const merged = [...new Set([...existing.scopes, ...scopes])].sort().join(' ');
@@ -132,8 +136,8 @@ export class ConnectionsService {
         return connection;
       } catch (error) {
         // Two consents of the same user racing: the loser retries and updates.
-        if (isRetryable(error) && attempt < 4) continue;
-        throw error;
+        if (!isRetryable(error) || attempt >= 5) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
       }
     }
   }
