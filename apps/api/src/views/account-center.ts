@@ -1,3 +1,4 @@
+import type { AccountAppView } from '@app/oauth';
 import { html, SafeHtml } from './html';
 import { csrfField, page } from './layout';
 
@@ -29,18 +30,7 @@ export interface EmailsView extends AccountChrome {
   addValue?: string;
 }
 
-export interface AppSummary {
-  connectionId: string;
-  appName: string;
-  logoUrl: string | null;
-  joined: Date;
-  lastUsed: Date | null;
-  sharedEmail: string | null;
-  relayAddress: string;
-  isForwarding: boolean;
-  emailMuted: boolean;
-  active: boolean;
-}
+export type AppSummary = AccountAppView;
 
 export interface AppsView extends AccountChrome {
   apps: AppSummary[];

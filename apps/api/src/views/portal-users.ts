@@ -1,22 +1,10 @@
+import type { DeveloperUserView } from '@app/oauth';
 import { html, SafeHtml } from './html';
 import { csrfField } from './layout';
 import { appHeader, appPath, badge, formatTime, notice, PortalApp, PortalDeveloper, portalPage } from './portal';
 
-/** A user row as the JSON API returns it (DeveloperUserView). */
-export interface PortalUser {
-  id: string;
-  globalId: string;
-  name: string;
-  email: string;
-  active: boolean;
-  blocked: boolean;
-  emailMuted: boolean;
-  isForwarding: boolean;
-  sessions: number;
-  lastSession: string | null;
-  joined: string;
-  region: string;
-}
+/** A user row exactly as the JSON API returns it. */
+export type PortalUser = DeveloperUserView;
 
 /** The list's filters, carried through every row action so the page comes back as it was. */
 export interface UserFilters {

@@ -1,3 +1,4 @@
+import type { DeliveryView } from '@app/webhooks';
 import { html, SafeHtml } from './html';
 import { csrfField } from './layout';
 import { appHeader, appPath, badge, formatTime, notice, PortalApp, PortalDeveloper, portalPage } from './portal';
@@ -8,16 +9,7 @@ export interface PortalEndpoint {
   disabledAt: string | null;
 }
 
-export interface PortalDelivery {
-  id: string;
-  type: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  createdAt: string | null;
-  deliveredAt: string | null;
-}
+export type PortalDelivery = DeliveryView;
 
 export interface PortalAttempt {
   attempt: number;

@@ -3,7 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ApplicationRecord, ApplicationsService } from '@app/developer';
 import { CodesService, isSubset, OidcGrantsService, parseScope, TokensService, verifyPkce } from '@app/oauth';
-import { isFormRequest } from '../common/csrf-rules';
+import { readClientForm } from './client-form';
 import { authenticateClient } from './client-auth';
 
 /** Grant types that exist in OAuth but that LoginSign clients may not use. */
@@ -23,7 +23,7 @@ export class TokenController {
   @HttpCode(200)
   async token(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    const body = this.readBody(req);
+    const body = readClientForm(req);
     const client = await authenticateClient(req, body, this.applications);
     const grantType = body.grant_type;
     if (!grantType) throw new AppError('invalid_request', 'grant_type is required.');
@@ -37,16 +37,6 @@ export class TokenController {
   wrongMethod(@Res({ passthrough: true }) reply: FastifyReply) {
     reply.header('allow', 'POST');
     throw new AppError('invalid_request', 'The token endpoint accepts only POST.');
-  }
-
-  /** A form body with every parameter at most once, and nothing in the query string. */
-  private readBody(req: FastifyRequest): Record<string, string> {
-    if (req.url.includes('?')) throw new AppError('invalid_request', 'Send parameters in the form body, not in the query string.');
-    if (!isFormRequest(req)) throw new AppError('invalid_request', 'Send the request as application/x-www-form-urlencoded.');
-    const body = (req.body ?? {}) as Record<string, string | string[]>;
-    const repeated = Object.entries(body).find(([, value]) => Array.isArray(value));
-    if (repeated) throw new AppError('invalid_request', `The parameter ${repeated[0]} was sent more than once.`);
-    return body as Record<string, string>;
   }
 
   private async exchangeCode(body: Record<string, string>, client: ApplicationRecord) {

@@ -1,9 +1,7 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { AppError } from '@app/common';
 import { TokensService } from '@app/oauth';
-
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+import { requireBearer } from './bearer';
 
 /** `GET /api/user`: the profile of the bearer token's connection (RFC 6750). */
 @Controller('api')
@@ -12,18 +10,7 @@ export class UserController {
 
   @Get('user')
   async currentUser(@Req() req: FastifyRequest) {
-    const header = req.headers.authorization;
-    if (!header) {
-      throw new AppError('invalid_token', 'An access token is required (Authorization: Bearer ...).').withHeader('WWW-Authenticate', 'Bearer realm="LoginSign"');
-    }
-    const match = BEARER.exec(header);
-    const profile = match ? await this.tokens.authenticate(match[1]) : null;
-    if (!profile) {
-      throw new AppError('invalid_token', 'The access token is invalid, expired or revoked.').withHeader(
-        'WWW-Authenticate',
-        'Bearer realm="LoginSign", error="invalid_token", error_description="The access token is invalid, expired or revoked"',
-      );
-    }
+    const profile = await requireBearer(req, this.tokens);
     return {
       id: profile.connectionId,
       globalId: profile.globalId,

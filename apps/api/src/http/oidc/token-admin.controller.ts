@@ -4,7 +4,7 @@ import { AppError } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { TokenAdminService } from '@app/oauth';
 import { authenticateClient } from '../oauth/client-auth';
-import { readClientForm } from './client-form';
+import { readClientForm } from '../oauth/client-form';
 
 /**
  * Revocation (RFC 7009) and introspection (RFC 7662), authenticated like the

@@ -2,8 +2,7 @@ import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ClaimsService, TokensService } from '@app/oauth';
-
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+import { invalidToken, requireBearer } from '../oauth/bearer';
 
 /** OIDC Core 5.3: the standard claims of the bearer token's connection, per its scopes. */
 @Controller('oauth')
@@ -26,18 +25,7 @@ export class UserInfoController {
 
   private async userinfo(req: FastifyRequest, reply: FastifyReply) {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    const header = req.headers.authorization;
-    if (!header) {
-      throw new AppError('invalid_token', 'An access token is required (Authorization: Bearer ...).').withHeader('WWW-Authenticate', 'Bearer realm="LoginSign"');
-    }
-    const match = BEARER.exec(header);
-    const profile = match ? await this.tokens.authenticate(match[1]) : null;
-    if (!profile) {
-      throw new AppError('invalid_token', 'The access token is invalid, expired or revoked.').withHeader(
-        'WWW-Authenticate',
-        'Bearer realm="LoginSign", error="invalid_token", error_description="The access token is invalid, expired or revoked"',
-      );
-    }
+    const profile = await requireBearer(req, this.tokens);
     if (!profile.scopes.includes('openid')) {
       throw new AppError('insufficient_scope', 'The access token was not granted the openid scope.').withHeader(
         'WWW-Authenticate',
@@ -45,7 +33,7 @@ export class UserInfoController {
       );
     }
     const claims = await this.claims.forConnection(profile.connectionId, profile.scopes);
-    if (!claims) throw new AppError('invalid_token', 'The access token is invalid, expired or revoked.').withHeader('WWW-Authenticate', 'Bearer realm="LoginSign", error="invalid_token"');
+    if (!claims) throw invalidToken();
     return claims;
   }
 }
