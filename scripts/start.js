@@ -57,7 +57,10 @@ async function main() {
   await migrate(config, (line) => console.log(`> ${line}`));
 
   run('api', 'dist/apps/api/src/main.js');
-  run('worker', 'dist/apps/worker/src/main.js');
+  // API_PROCESSES > 1: main.js is a node:cluster primary that forks them. WORKER_PROCESSES copies of the worker.
+  const workers = Number(process.env.WORKER_PROCESSES || 1);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`WORKER_PROCESSES must be a whole number from 1 to 64, got "${process.env.WORKER_PROCESSES}"`);
+  for (let i = 1; i <= workers; i++) run(workers > 1 ? `worker ${i}` : 'worker', 'dist/apps/worker/src/main.js');
   run('relay', 'dist/apps/relay/src/main.js');
   const localUrl = `http://127.0.0.1:${config.port}`;
   await waitReady(localUrl);

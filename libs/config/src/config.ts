@@ -41,6 +41,10 @@ export interface AppConfig {
   workerLockMs: number;
   allowPrivateWebhookTargets: boolean;
   globalIdBlockSize: number;
+  /** API processes (node:cluster workers sharing the port) started by apps/api/src/main.ts. */
+  apiProcesses: number;
+  /** Housekeeping removes webhook attempts, delivered webhook events and relay message logs older than this. */
+  webhookLogRetentionDays: number;
   relay: {
     /** Inbound SMTP port of apps/relay. */
     smtpPort: number;
@@ -205,6 +209,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 1000, 600_000),
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
+    apiProcesses: int(env, 'API_PROCESSES', 1, 1, 256),
+    webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     relay: {
       smtpPort: int(env, 'RELAY_SMTP_PORT', 2525, 0, 65535),
       maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
