@@ -1,0 +1,97 @@
+// The worker's housekeeping job on seeded rows: only what is expired or older
+// than the retention goes; batches of 1,000 repeat until nothing is left.
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { HousekeepingProcessor } from '../../apps/worker/src/jobs/housekeeping.processor';
+import { startApi, TestApp } from '../support/harness';
+import { createClientApp } from '../support/oauth';
+import { seedConnections } from '../support/seed';
+
+const id22 = () => randomBytes(16).toString('base64url').slice(0, 22);
+const ago = (days: number) => new Date(Date.now() - days * 86_400_000);
+const ahead = (days: number) => new Date(Date.now() + days * 86_400_000);
+
+describe('housekeeping', () => {
+  let t: TestApp;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    t = await startApi({ WEBHOOK_LOG_RETENTION_DAYS: '30' });
+    db = t.app.get(DataSource);
+  });
+  afterAll(() => t?.close());
+
+  it('removes expired tokens, codes and old delivery logs in batches, and nothing else', async () => {
+    const app = await createClientApp(t.baseUrl);
+    const [connectionId] = await seedConnections(db, app.id, 1);
+    const [{ user_id: userId }] = await db.query('SELECT user_id FROM connections WHERE id = ?', [connectionId]);
+
+    // Access tokens: 1,500 expired (some revoked: crosses one batch), 1 live, 1 revoked but live.
+    const tokens = (rows: { expires: Date; revoked: number; tag: string }[]) =>
+      db.query(
+        `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at, revoked) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(',')}`,
+        rows.flatMap((r) => [id22(), connectionId, id22(), r.tag, r.expires, r.revoked]),
+      );
+    await tokens(Array.from({ length: 1500 }, (_, i) => ({ expires: ago(1), revoked: i % 3 === 0 ? 1 : 0, tag: 'old' })));
+    await tokens([
+      { expires: ahead(1), revoked: 0, tag: 'live' },
+      { expires: ahead(1), revoked: 1, tag: 'live-revoked' },
+    ]);
+
+    const refresh = (expires: Date, scope: string) =>
+      db.query(
+        `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, family_expires_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
+        [id22(), randomBytes(32), id22(), connectionId, app.id, scope, expires],
+      );
+    await refresh(ago(1), 'old');
+    await refresh(ahead(1), 'live');
+
+    const verification = (expires: Date, email: string) =>
+      db.query('INSERT INTO email_verifications (user_id, email, token_hash, expires_at) VALUES (?, ?, ?, ?)', [userId, email, randomBytes(32), expires]);
+    await verification(ago(1), 'old@example.com');
+    await verification(ahead(1), 'live@example.com');
+
+    // Webhook events: delivered and old (goes, with its attempts), delivered and recent, pending and old, failed and old.
+    const event = async (tag: string, status: string, created: Date) => {
+      const id = `ev_${tag}`;
+      await db.query('INSERT INTO webhook_events (id, application_id, type, payload, status, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, app.id, 'ping', '{}', status, created]);
+      await db.query('INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, created_at) VALUES (?, 1, ?, 200, 5, ?)', [id, 'https://x.example/h', created]);
+      return id;
+    };
+    await event('old_delivered', 'delivered', ago(31));
+    await event('new_delivered', 'delivered', ago(29));
+    await event('old_pending', 'pending', ago(31));
+    await event('old_failed', 'failed', ago(31));
+
+    const relay = (id: string, status: string, created: Date) =>
+      db.query('INSERT INTO relay_messages (id, kind, status, mail_from, rcpt_to, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, 'inbound', status, 'a@b.c', 'x@loginsign.com', created]);
+    await relay('rm_old_delivered', 'delivered', ago(31));
+    await relay('rm_old_failed', 'failed', ago(40));
+    await relay('rm_old_queued', 'queued', ago(31));
+    await relay('rm_new_delivered', 'delivered', ago(2));
+
+    const processor = new HousekeepingProcessor(db, {} as Queue, t.config);
+    const result = await processor.process();
+    expect(result.tables).toEqual({
+      access_tokens: 1500,
+      refresh_tokens: 1,
+      email_verifications: 1,
+      // The three attempts older than the retention (their events' status does not matter for the log).
+      webhook_attempts: 3,
+      webhook_events: 1,
+      relay_messages: 2,
+    });
+
+    const col = async (sql: string) => (await db.query(sql)).map((r: Record<string, string>) => Object.values(r)[0]).sort();
+    expect(await col('SELECT scope FROM access_tokens')).toEqual(['live', 'live-revoked']);
+    expect(await col('SELECT scope FROM refresh_tokens')).toEqual(['live']);
+    expect(await col('SELECT email FROM email_verifications')).toEqual(['live@example.com']);
+    expect(await col('SELECT id FROM webhook_events')).toEqual(['ev_new_delivered', 'ev_old_failed', 'ev_old_pending']);
+    expect(await col('SELECT event_id FROM webhook_attempts')).toEqual(['ev_new_delivered']);
+    expect(await col('SELECT id FROM relay_messages')).toEqual(['rm_new_delivered', 'rm_old_queued']);
+
+    // A second run finds nothing.
+    expect((await processor.process()).removed).toBe(0);
+  });
+});
