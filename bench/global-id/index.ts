@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/config';
 import { dataSourceOptions, dropDatabase, migrate } from '@app/database';
 import { GLOBAL_ID_SPACE, GlobalIdService } from '../../libs/identity/src/global-id';
+import { writeFigures } from '../lib/results';
 
 const COUNT = 100_000;
 const CONCURRENCY = 50; // concurrent sign-ups in one API process
@@ -90,6 +91,19 @@ async function main(): Promise<void> {
     if (Math.abs(end - start) / start > 0.2) failures.push('the two rates differ by more than 20%');
     if (after !== 'temporarily_unavailable') failures.push('allocation past the end did not fail with temporarily_unavailable');
     if (Number(row.next_value) !== GLOBAL_ID_SPACE) failures.push('the sequence moved past the end of the space');
+    writeFigures('global-id', [
+      { key: 'start_rps', label: 'global-id allocations/s, start of the space', value: start, unit: '/s' },
+      { key: 'end_rps', label: 'global-id allocations/s, end of the space', value: end, unit: '/s' },
+      {
+        key: 'end_start_ratio',
+        label: 'global-id rate end / start',
+        value: end / start,
+        unit: 'x',
+        target: 'within 0.8-1.2',
+        met: Math.abs(end - start) / start <= 0.2,
+        note: failures.length ? failures.join('; ') : undefined,
+      },
+    ]);
     for (const f of failures) console.log(`FAIL: ${f}`);
     if (!failures.length) console.log('OK: allocation cost does not depend on how full the space is');
     process.exitCode = failures.length ? 1 : 0;

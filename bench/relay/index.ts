@@ -20,6 +20,7 @@ import { CpuSampler, describeCpu, fmt, mapConcurrent, ms, percentile, sleep, ver
 import { findServerPids, runBench, startService } from '../lib/processes';
 import { benchEnv, buildAndCheck, databaseUrl, deleteRedisPrefix, dropDatabase, freePort, freshDatabase, parseArgs, uniqueRedisPrefix } from '../lib/setup';
 import { printTable } from '../lib/table';
+import { writeFigures } from '../lib/results';
 
 const args = parseArgs();
 const MESSAGES = args.num('messages', 5000);
@@ -163,6 +164,17 @@ async function main(): Promise<number> {
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; ${codeState()}`);
   console.log(`command: npm run bench:relay -- --messages=${MESSAGES} --users=${USERS} --concurrency=${CONCURRENCY}  (1 relay, 1 worker, RELAY_CONCURRENCY=${env.RELAY_CONCURRENCY ?? '16 (default)'})`);
   console.log(`CPU during the run: ${describeCpu(cores, cpus().length)}`);
+  writeFigures('relay', [
+    {
+      key: 'messages_rps',
+      label: 'relay messages/s (SMTP in -> forwarded)',
+      value: rate,
+      unit: '/s',
+      target: `>= ${TARGET} /s`,
+      met: rate >= TARGET,
+      note: `p99 latency ${ms(percentile(latencies, 99))}, refused ${refused}`,
+    },
+  ]);
   return refused === 0 ? 0 : 1;
 }
 

@@ -22,6 +22,7 @@ import { findServerPids, runBench, Service, startService, waitHttpOk } from '../
 import { profileDir, WindowProfiler } from '../lib/profile';
 import { benchEnv, buildAndCheck, databaseUrl, deleteRedisPrefix, dropDatabase, freePort, freshDatabase, parseArgs, uniqueRedisPrefix } from '../lib/setup';
 import { printTable } from '../lib/table';
+import { writeFigures } from '../lib/results';
 
 const args = parseArgs();
 const USERS = args.num('users', 200);
@@ -549,6 +550,15 @@ async function main(): Promise<number> {
 
   const results = [await phaseUser(tokens), await phaseToken(), await phaseSignIn()];
   report(results);
+  const [a, b, c] = results;
+  const cpuNote = (r: PhaseResult) => `p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, API CPU/op ${fmt((r.window.cpu.api / r.rate) * 1e6)} us`;
+  writeFigures('signin', [
+    { key: 'user_rps', label: 'GET /api/user', value: a.rate, unit: 'req/s', target: `>= ${fmt(TARGET.userRps)} req/s`, met: a.rate >= TARGET.userRps, note: cpuNote(a) },
+    { key: 'user_p99', label: 'GET /api/user p99', value: a.p99, unit: 'ms', target: `< ${TARGET.userP99Ms} ms`, met: a.p99 < TARGET.userP99Ms },
+    { key: 'api_rss', label: 'API peak RSS under load', value: Math.max(a.window.rssPeak, b.window.rssPeak, c.window.rssPeak) / 1048576, unit: 'MB', target: '< 250 MB', met: Math.max(a.window.rssPeak, b.window.rssPeak, c.window.rssPeak) / 1048576 < 250 },
+    { key: 'token_rps', label: 'POST /oauth/token (code exchange)', value: b.rate, unit: '/s', target: `>= ${fmt(TARGET.exchangesPerSecond)} /s`, met: b.rate >= TARGET.exchangesPerSecond, note: cpuNote(b) },
+    { key: 'signin_rps', label: 'returning sign-in (authorize -> token -> /api/user)', value: c.rate, unit: '/s', target: `>= ${fmt(TARGET.signInsPerSecond)} /s`, met: c.rate >= TARGET.signInsPerSecond, note: cpuNote(c) },
+  ]);
   const errors = results.reduce((n, r) => n + r.errors, 0);
   if (errors) {
     console.log(`\nERROR: ${fmt(errors)} request(s) did not get the expected answer (see "not ok" above)`);

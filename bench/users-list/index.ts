@@ -14,11 +14,10 @@ import path from 'node:path';
 import { createPool, Pool } from 'mysql2/promise';
 import { loadConfig } from '@app/config';
 import { dropDatabase, migrate } from '@app/database';
-import { randomAlnum } from '@app/common';
-import { formatGlobalId, GlobalIdPermutation } from '../../libs/identity/src/global-id/permutation';
+import { ROWS_PER_INSERT, seedUsers } from '../lib/bulk-seed';
+import { Figure, writeFigures } from '../lib/results';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
-const ROWS_PER_INSERT = 5_000;
 const KEEP = process.argv.includes('--keep');
 /** Measures a database kept by an earlier --keep run (same BENCH_USERS) instead of seeding a new one. */
 const REUSE = process.argv.includes('--reuse');
@@ -56,172 +55,6 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
 }
 
 // ---- data -------------------------------------------------------------------
-
-const FIRST = ['Olivia', 'Liam', 'Emma', 'Noah', 'Amelia', 'Oliver', 'Sophia', 'Elijah', 'Mia', 'Lucas', 'Hannah', 'Mateo', 'Lena', 'Jonas',
-  'Chloe', 'Hugo', 'Yuki', 'Haruto', 'Aisha', 'Omar', 'Fatima', 'Ali', 'Priya', 'Arjun', 'Sofia', 'Diego', 'Valentina', 'Santiago', 'Ingrid',
-  'Lars', 'Zofia', 'Jakub', 'Chiara', 'Marco', 'Ana', 'Joao', 'Elif', 'Emre', 'Nia', 'Kwame', 'Mei', 'Wei', 'Sara', 'David', 'Nora', 'Finn',
-  'Ida', 'Emil', 'Alice', 'Louis'];
-const LAST = ['Smith', 'Johnson', 'Williams', 'Brown', 'Garcia', 'Miller', 'Davis', 'Martinez', 'Lopez', 'Wilson', 'Anderson', 'Taylor', 'Thomas',
-  'Moore', 'Martin', 'Lee', 'Thompson', 'White', 'Harris', 'Clark', 'Lewis', 'Robinson', 'Walker', 'Young', 'Allen', 'King', 'Wright', 'Scott',
-  'Torres', 'Nguyen', 'Hill', 'Flores', 'Green', 'Adams', 'Nelson', 'Baker', 'Hall', 'Rivera', 'Campbell', 'Mitchell', 'Carter', 'Roberts',
-  'Mueller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Rossi', 'Russo', 'Ferrari',
-  'Esposito', 'Bianchi', 'Romano', 'Dubois', 'Durand', 'Leroy', 'Moreau', 'Simon', 'Laurent', 'Lefebvre', 'Michel', 'Kowalski', 'Nowak',
-  'Wisniewski', 'Tanaka', 'Suzuki', 'Takahashi', 'Watanabe', 'Ito', 'Kim', 'Park', 'Choi', 'Jung', 'Kang', 'Cho', 'Singh', 'Kumar',
-  'Sharma', 'Patel', 'Gupta', 'Silva', 'Santos', 'Oliveira', 'Souza', 'Pereira', 'Costa', 'Jensen', 'Nielsen', 'Hansen', 'Larsen',
-  'Andersen', 'Yilmaz', 'Kaya', 'Demir', 'Sahin'];
-const REGIONS = ['Germany', 'United States', 'France', 'United Kingdom', 'Japan', 'Brazil', 'India', 'Italy', 'Spain', 'Poland', 'Canada', 'Korea'];
-
-/** Deterministic PRNG (mulberry32), so every run seeds the same data. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Global IDs as sign-up hands them out: sequence number i through the keyed permutation. */
-const permutation = new GlobalIdPermutation(config.secrets.globalIdKey);
-const globalId = (i: number) => formatGlobalId(permutation.permute(i));
-
-/** A unique relay local part per i (1,000,000,007 is coprime to 36^6). */
-const relayLocal = (i: number) => (((i + 1) * 1_000_000_007) % 36 ** 6).toString(36).padStart(6, '0');
-
-const sqlTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
-
-const SPAN_MS = 3 * 365 * 86_400_000; // joined over the last three years
-const NOW_MS = Date.now();
-const START_MS = NOW_MS - SPAN_MS - 86_400_000;
-
-type Bucket = 'active' | 'inactive' | 'blocked';
-
-/** Everything about user i (id i + 1), a pure function of i so each table can be written in its own key order. */
-function person(i: number) {
-  const rand = prng(i * 7919 + 17);
-  const first = FIRST[Math.floor(rand() * FIRST.length)];
-  const last = LAST[Math.floor(rand() * LAST.length)];
-  const joined = START_MS + Math.floor(((i + rand()) / USERS) * SPAN_MS); // user i joined after user i - 1
-  const local = relayLocal(i);
-  const email = `${first}.${last}.${i + 1}@example.com`.toLowerCase();
-  const share = rand();
-  const blocked = rand() < 0.02;
-  const active = rand() < 0.95;
-  const sessions = Math.floor(rand() * 200);
-  return {
-    id: i + 1,
-    globalId: globalId(i),
-    name: `${first} ${last}`,
-    region: REGIONS[i % REGIONS.length],
-    email,
-    local,
-    joined,
-    // 70% hide their email (relay address), 20% share their own, 10% share nothing.
-    sharedEmail: share < 0.7 ? `${local}@${config.relayDomain}` : share < 0.9 ? email : null,
-    isForwarding: rand() < 0.95,
-    emailMuted: rand() < 0.03,
-    blocked,
-    active,
-    sessions,
-    lastSession: sessions ? joined + Math.floor(rand() * (NOW_MS - joined)) : null,
-    bucket: (blocked ? 'blocked' : active ? 'active' : 'inactive') as Bucket,
-  };
-}
-
-interface TableLoad {
-  table: string;
-  columns: string;
-  /** The order of i in which rows are written: the table's primary key order. */
-  order: (count: number) => Iterable<number>;
-  row: (i: number) => unknown[];
-}
-
-const ascending = function* (count: number) {
-  for (let i = 0; i < count; i++) yield i;
-};
-/** The i's sorted by a key of theirs (for tables whose primary key is random). */
-const sortedBy = (key: (i: number) => string) => (count: number) => {
-  const keys = Array.from({ length: count }, (_, i) => key(i));
-  return Array.from({ length: count }, (_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : 1));
-};
-
-/**
- * Bulk load fast on a small buffer pool: rows go in primary-key order, and the
- * secondary indexes are dropped first and rebuilt (sorted) afterwards from
- * SHOW CREATE TABLE, which is then checked to be exactly what the migrations made.
- */
-async function bulkLoad(pool: Pool, spec: TableLoad): Promise<void> {
-  const started = Date.now();
-  const [[{ 'Create Table': ddl }]] = (await pool.query(`SHOW CREATE TABLE ${spec.table}`)) as any;
-  const keys = [...ddl.matchAll(/^\s*((?:UNIQUE )?KEY `(\w+)` \(.*\)),?$/gm)].map((m) => ({ definition: m[1], name: m[2] }));
-  if (keys.length) await pool.query(`ALTER TABLE ${spec.table} ${keys.map((k) => `DROP KEY ${k.name}`).join(', ')}`);
-  let rows: unknown[][] = [];
-  let done = 0;
-  const flush = async () => {
-    await pool.query(`INSERT INTO ${spec.table} (${spec.columns}) VALUES ?`, [rows]);
-    done += rows.length;
-    rows = [];
-    if (done % 200_000 === 0) console.log(`  ${spec.table}: ${fmt(done)} rows, ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  };
-  for (const i of spec.order(USERS)) {
-    rows.push(spec.row(i));
-    if (rows.length === ROWS_PER_INSERT) await flush();
-  }
-  if (rows.length) await flush();
-  if (keys.length) await pool.query(`ALTER TABLE ${spec.table} ${keys.map((k) => `ADD ${k.definition}`).join(', ')}`);
-  const [[after]] = (await pool.query(`SHOW CREATE TABLE ${spec.table}`)) as any;
-  const schema = (create: string) => create.replace(/ AUTO_INCREMENT=\d+/, '');
-  if (schema(after['Create Table']) !== schema(ddl)) throw new Error(`${spec.table}: the rebuilt indexes differ from the migrated schema`);
-  console.log(`  ${spec.table}: ${fmt(done)} rows + ${keys.length} secondary indexes in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-}
-
-async function seed(pool: Pool, applicationId: string): Promise<void> {
-  const started = Date.now();
-  const counts: Record<Bucket, number> = { active: 0, inactive: 0, blocked: 0 };
-  await bulkLoad(pool, {
-    table: 'users',
-    columns: 'id, global_id, name, region, password_hash, created_at',
-    order: ascending,
-    // '!' is no argon2 hash: nobody can log in as these users.
-    row: (i) => {
-      const p = person(i);
-      return [p.id, p.globalId, p.name, p.region, '!', sqlTime(p.joined - 60_000)];
-    },
-  });
-  await bulkLoad(pool, {
-    table: 'user_emails',
-    columns: 'user_id, email, verified, is_primary',
-    order: ascending,
-    row: (i) => [i + 1, person(i).email, 1, 1],
-  });
-  await bulkLoad(pool, {
-    table: 'relay_addresses',
-    columns: 'local_part, created_at',
-    order: sortedBy(relayLocal),
-    row: (i) => [relayLocal(i), sqlTime(person(i).joined)],
-  });
-  const connectionIds = Array.from({ length: USERS }, () => `c_${randomAlnum(20)}`);
-  await bulkLoad(pool, {
-    table: 'connections',
-    columns: `id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope,
-      is_forwarding, email_muted, blocked, active, sessions, last_session_at, joined_at`,
-    order: sortedBy((i) => connectionIds[i]),
-    row: (i) => {
-      const p = person(i);
-      counts[p.bucket]++;
-      return [
-        connectionIds[i], applicationId, p.id, p.globalId, p.name, p.local, p.sharedEmail, 'email profile',
-        p.isForwarding, p.emailMuted, p.blocked, p.active, p.sessions, p.lastSession === null ? null : sqlTime(p.lastSession), sqlTime(p.joined),
-      ];
-    },
-  });
-  await pool.query('INSERT INTO application_user_counts (application_id, active, inactive, blocked) VALUES (?, ?, ?, ?)', [
-    applicationId, counts.active, counts.inactive, counts.blocked,
-  ]);
-  await pool.query('UPDATE global_id_sequence SET next_value = ? WHERE id = 1', [USERS]);
-  await pool.query('ANALYZE TABLE users, user_emails, relay_addresses, connections');
-  console.log(`> seeded in ${((Date.now() - started) / 1000).toFixed(0)} s: ${fmt(counts.active)} active, ${fmt(counts.inactive)} inactive, ${fmt(counts.blocked)} blocked`);
-}
 
 // ---- measuring --------------------------------------------------------------
 
@@ -286,7 +119,7 @@ async function developerAndApp(base: string, pool: Pool): Promise<{ cookie: stri
   const { id: appId } = (await created.json()) as { id: string };
   if (!appId) throw new Error(`could not create the application: ${created.status}`);
   console.log(`> seeding ${fmt(USERS)} users, linked addresses, relay addresses and connections (${fmt(ROWS_PER_INSERT)} rows per INSERT)`);
-  await seed(pool, appId);
+  await seedUsers(pool, { applicationId: appId, count: USERS, globalIdKey: config.secrets.globalIdKey, relayDomain: config.relayDomain, fresh: true });
   return { cookie, appId };
 }
 
@@ -327,6 +160,7 @@ async function main(): Promise<void> {
 
     console.log(`> each scenario: on a quiet machine (other jobs under 0.3 of ${cpus().length} cores, waiting up to 2 min), ${SECONDS} s with ${CONCURRENCY.join(' and ')} concurrent clients (after a 2 s warm-up); p50 / p95 / p99 in ms`);
     const table = [];
+    const figures: Figure[] = [];
     let missed = 0;
     for (const [name, query] of scenarios) {
       const { total, users } = await get(query);
@@ -342,6 +176,14 @@ async function main(): Promise<void> {
         row[`${connections} client${connections > 1 ? 's' : ''}`] = `${r.p50.toFixed(1)} / ${r.p95.toFixed(1)} / ${r.p99.toFixed(1)}  (${fmt(r.perSecond)}/s)`;
         p95 = Math.max(p95, r.p95);
       }
+      figures.push({
+        key: `p95_${figures.length}`,
+        label: `user list at ${fmt(USERS)}: ${name}, p95 (worst of ${CONCURRENCY.join('/')} clients)`,
+        value: p95,
+        unit: 'ms',
+        target: `< ${TARGET_P95_MS} ms`,
+        met: p95 < TARGET_P95_MS,
+      });
       row['other jobs (cores)'] = others.toFixed(2);
       row[`p95 < ${TARGET_P95_MS} ms`] = p95 < TARGET_P95_MS ? 'yes' : 'NO';
       if (p95 >= TARGET_P95_MS) missed++;
@@ -350,6 +192,7 @@ async function main(): Promise<void> {
     console.table(table);
     console.log(`> total of the first page: ${fmt(first.total)}; ${missed ? `${missed} scenario(s) missed` : 'every scenario met'} the target`);
     if (first.total !== USERS) throw new Error(`total is ${first.total}, expected ${USERS}`);
+    writeFigures('users-list', figures);
     await fetch(`${base}/api/developer/logout`, { method: 'POST', headers: { cookie } });
   } finally {
     await pool.end();

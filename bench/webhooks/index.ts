@@ -25,6 +25,7 @@ import { findServerPids, runBench, Service, startService, waitHttpOk } from '../
 import { profileDir, WindowProfiler } from '../lib/profile';
 import { benchEnv, buildAndCheck, databaseUrl, deleteRedisPrefix, dropDatabase, freePort, freshDatabase, parseArgs, uniqueRedisPrefix } from '../lib/setup';
 import { printTable } from '../lib/table';
+import { writeFigures } from '../lib/results';
 
 const args = parseArgs();
 const EVENTS = args.num('events', 10_000);
@@ -271,6 +272,17 @@ async function run(db: Awaited<ReturnType<typeof createConnection>>): Promise<nu
     console.log('  (BENCH_PROFILE=1 adds a CPU profile of the worker: self time per package and function)');
   }
   const failed = checks.filter((c) => !c.ok);
+  writeFigures('webhooks', [
+    {
+      key: 'events_rps',
+      label: 'webhook events/s, 1 worker (first INSERT -> last 2xx)',
+      value: rate,
+      unit: '/s',
+      target: `>= ${fmt(TARGET_EVENTS_PER_SECOND)} /s`,
+      met: rate >= TARGET_EVENTS_PER_SECOND,
+      note: `p99 latency ${ms(p99)}, worker CPU/event ${fmt((cores.worker * cpu.seconds * 1e6) / EVENTS)} us, worker RSS ${mb(workerRss)}${failed.length ? '; CHECKS FAILED' : ''}`,
+    },
+  ]);
   if (failed.length) {
     console.log(`\nERROR: ${failed.map((c) => c.name).join('; ')} not as expected (statuses: ${JSON.stringify(statuses)}, unknown ids: ${unknown})`);
     return 1;

@@ -1,0 +1,280 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --only=signin,webhooks]
+// Builds, then runs every benchmark in sequence (each prepares its own database
+// and Redis prefix and starts the API / worker it needs in production mode),
+// 3 times each (--quick: once), plus a bare node:http server answering a fixed
+// /api/user JSON, measured with autocannon in the same run (the baseline
+// /api/user is compared to). Writes docs/benchmarks.md: machine, date, each
+// figure as the median with min-max, its target, a one-line reading.
+// Each run's full output goes to bench-results/<bench>-<n>.log.
+'use strict';
+const { spawn, fork } = require('node:child_process');
+const { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { root, ensureInstalled, build, checkServices } = require('./lib');
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const only = (argv.find((a) => a.startsWith('--only=')) ?? '').slice('--only='.length).split(',').filter(Boolean);
+const RUNS = QUICK ? 1 : 3;
+const OUT_DIR = path.join(root, 'bench-results');
+const DOC = path.join(root, 'docs', 'benchmarks.md');
+const CONNECTIONS = 50; // as bench:signin's GET /api/user phase
+const BASELINE_SECONDS = QUICK ? 5 : 10;
+
+/** name, npm script file, extra args/env per run (users-list seeds 1M rows once and reuses them). */
+const BENCHES = [
+  { name: 'global-id', file: 'bench/global-id/index.ts' },
+  { name: 'signin', file: 'bench/signin/index.ts' },
+  {
+    name: 'users-list',
+    file: 'bench/users-list/index.ts',
+    args: (run, runs) => (runs === 1 ? [] : run === 1 ? ['--keep'] : ['--reuse']),
+    env: QUICK ? { BENCH_SECONDS: '3' } : {},
+    after: (runs) => (runs > 1 ? dropDatabase('loginsign_bench_users') : null),
+  },
+  { name: 'webhooks', file: 'bench/webhooks/index.ts' },
+  { name: 'relay', file: 'bench/relay/index.ts' },
+].filter((b) => only.length === 0 || only.includes(b.name) || only.includes('baseline'));
+
+const started = Date.now();
+const elapsed = () => {
+  const s = Math.round((Date.now() - started) / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+};
+const log = (line) => console.log(`[bench ${elapsed()}] ${line}`);
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function fmt(value, unit) {
+  if (unit === 'x') return value.toFixed(3);
+  if (unit === 'ms') return value < 10 ? value.toFixed(1) : value.toFixed(0);
+  return Math.round(value).toLocaleString('en');
+}
+
+async function dropDatabase(name) {
+  const mysql = require('mysql2/promise');
+  const url = new URL(process.env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/loginsign');
+  url.pathname = '/';
+  const conn = await mysql.createConnection({ uri: url.toString() });
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  } finally {
+    await conn.end();
+  }
+}
+
+async function machine() {
+  const mysql = require('mysql2/promise');
+  const Redis = require('ioredis');
+  const url = new URL(process.env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/loginsign');
+  url.pathname = '/';
+  let db = '?';
+  let redis = '?';
+  try {
+    const conn = await mysql.createConnection({ uri: url.toString() });
+    const [rows] = await conn.query('SELECT VERSION() AS v');
+    db = rows[0].v;
+    await conn.end();
+  } catch {}
+  try {
+    const client = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await client.connect();
+    const info = await client.info('server');
+    redis = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
+    client.disconnect();
+  } catch {}
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    model: cpus[0]?.model ?? '?',
+    memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    node: process.version,
+    db: /mariadb/i.test(db) ? `MariaDB ${db}` : `MySQL ${db}`,
+    redis: `Redis ${redis}`,
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+/** Runs one bench once; streams its output to a log file and shows its progress lines. */
+function runOnce(bench, run, runs) {
+  return new Promise((resolve) => {
+    const jsonFile = path.join(OUT_DIR, `${bench.name}-${run}.json`);
+    const logFile = path.join(OUT_DIR, `${bench.name}-${run}.log`);
+    rmSync(jsonFile, { force: true });
+    const args = [path.join(root, 'scripts/run-ts.js'), bench.file, ...(bench.args ? bench.args(run, runs) : [])];
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, ...(bench.env ?? {}), BENCH_JSON: jsonFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let partial = '';
+    const onData = (chunk) => {
+      output += chunk;
+      partial += chunk;
+      const lines = partial.split('\n');
+      partial = lines.pop();
+      // Progress: the bench's own "> step" lines and warnings, prefixed.
+      for (const line of lines) if (/^(> |WARNING|ERROR|FAIL)/.test(line.trim()) || /\d rows|signed up \d|consented \d|signed in \d/.test(line)) log(`${bench.name} ${run}/${runs}: ${line.trim().slice(0, 160)}`);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      writeFileSync(logFile, output);
+      const result = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : null;
+      if (code !== 0) log(`${bench.name} ${run}/${runs}: exited ${code} (log: ${path.relative(root, logFile)})`);
+      resolve({ code, result, logFile });
+    });
+  });
+}
+
+/** The bare node:http baseline: a child process answering a fixed /api/user JSON; autocannon from here. */
+async function baseline() {
+  const autocannon = require('autocannon');
+  const server = fork(path.join(__dirname, 'bench-baseline-server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise((resolve) => server.once('message', (m) => resolve(m.port)));
+  const values = [];
+  const p99s = [];
+  try {
+    // Warm-up, then the measured runs.
+    await new Promise((resolve, reject) =>
+      autocannon({ url: `http://127.0.0.1:${port}/api/user`, connections: CONNECTIONS, duration: 2, headers: { authorization: 'Bearer x' } }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+    for (let run = 1; run <= RUNS; run++) {
+      const result = await new Promise((resolve, reject) =>
+        autocannon(
+          { url: `http://127.0.0.1:${port}/api/user`, connections: CONNECTIONS, duration: BASELINE_SECONDS, headers: { authorization: 'Bearer x' } },
+          (e, r) => (e ? reject(e) : resolve(r)),
+        ),
+      );
+      const rate = result['2xx'] / result.duration;
+      values.push(rate);
+      p99s.push(result.latency.p99);
+      log(`baseline ${run}/${RUNS}: ${Math.round(rate).toLocaleString('en')} req/s, p99 ${result.latency.p99} ms`);
+    }
+  } finally {
+    server.kill('SIGTERM');
+  }
+  return { values, p99s };
+}
+
+function reading(fig) {
+  if (fig.target === undefined) return 'context for the figure below/above';
+  const met = fig.metRuns.filter(Boolean).length;
+  if (met === fig.metRuns.length) return 'met in every run';
+  if (met === 0) return `missed in every run (see docs/performance.md for where the time goes)`;
+  return `met in ${met} of ${fig.metRuns.length} runs: close to the target on this machine`;
+}
+
+function writeDoc(info, base, results, failures) {
+  const date = new Date().toISOString().replace('T', ' ').replace(/\..*/, ' UTC');
+  const rows = [];
+  const push = (label, values, unit, target, readingText) => {
+    const med = median(values);
+    const range = values.length > 1 ? `${fmt(Math.min(...values), unit)} - ${fmt(Math.max(...values), unit)}` : '(1 run)';
+    rows.push(`| ${label} | ${fmt(med, unit)} ${unit} | ${range} | ${target ?? ''} | ${readingText} |`);
+  };
+  const baseMed = median(base.values);
+  push('bare node:http, fixed /api/user JSON (baseline)', base.values, 'req/s', '', `the ceiling of this machine for one Node process with autocannon beside it`);
+  for (const bench of results) {
+    const figs = new Map();
+    for (const run of bench.runs) {
+      for (const f of run.result?.figures ?? []) {
+        if (!figs.has(f.key)) figs.set(f.key, { ...f, values: [], metRuns: [] });
+        const g = figs.get(f.key);
+        g.values.push(f.value);
+        g.metRuns.push(f.met);
+        if (f.note) g.note = f.note;
+      }
+    }
+    if (figs.size === 0) {
+      rows.push(`| ${bench.name} | - | - | - | no figures: every run failed (see bench-results/${bench.name}-*.log) |`);
+      continue;
+    }
+    for (const f of figs.values()) {
+      const met = f.metRuns.every(Boolean) ? 'met' : f.metRuns.some(Boolean) ? 'partly met' : 'MISSED';
+      push(f.label, f.values, f.unit, f.target ? `${f.target} (${met})` : '', `${reading(f)}${f.note ? `; last run: ${f.note}` : ''}`);
+      if (bench.name === 'signin' && f.key === 'user_rps') {
+        const ratios = f.values.map((v, i) => v / (base.values[i] ?? baseMed));
+        const ok = ratios.map((r) => r >= 0.25);
+        push(
+          'GET /api/user as a share of the bare baseline',
+          ratios.map((r) => r * 100),
+          '%',
+          `>= 25% (${ok.every(Boolean) ? 'met' : ok.some(Boolean) ? 'partly met' : 'MISSED'})`,
+          'API work per request vs. an empty Node server on the same machine',
+        );
+      }
+    }
+  }
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${date} (${RUNS === 1 ? '1 run per figure: --quick, no median' : `median of ${RUNS} runs, min - max beside it`}).`,
+    '',
+    '## Machine',
+    '',
+    `- ${info.cores} cores (${info.model}), ${info.memory} memory, ${info.os}`,
+    `- Node ${info.node}, ${info.db}, ${info.redis}`,
+    '- Load generator (autocannon), API, worker, MariaDB and Redis all share this machine.',
+    '',
+    '## Figures',
+    '',
+    '| figure | median | min - max | target | reading |',
+    '|---|---:|---:|---|---|',
+    ...rows,
+    '',
+    '## How they were measured',
+    '',
+    '- `bench:global-id`: 100,000 Global ID allocations at the start and at the end of the id space (50 concurrent, one process, MariaDB).',
+    `- \`bench:signin\`: one production API process; autocannon with 50 connections: GET /api/user with valid tokens, POST /oauth/token with fresh codes, and the 3-request returning-user sign-in. The baseline is a bare \`node:http\` server answering the same-size JSON, measured the same way (${BASELINE_SECONDS} s, 50 connections) in this run.`,
+    '- `bench:users-list`: 1,000,000 connections of one application (bulk-seeded), each scenario 1 and 10 concurrent clients; the figure is the worse p95 of the two.',
+    '- `bench:webhooks`: 10,000 events inserted at once, one worker process, delivered to a local receiver.',
+    '- `bench:relay`: messages sent over SMTP to relay addresses, forwarded by one worker to a local sink.',
+    '- Each run\'s full output (with CPU split per process, and profiles when `BENCH_PROFILE=1`) is in `bench-results/` (not committed). Where the time goes: `docs/performance.md`.',
+    '',
+  ];
+  if (failures.length) lines.push('## Runs that failed', '', ...failures.map((f) => `- ${f}`), '');
+  mkdirSync(path.dirname(DOC), { recursive: true });
+  writeFileSync(DOC, `${lines.join('\n')}`);
+}
+
+async function main() {
+  ensureInstalled();
+  log('building (SWC: apps + libs -> dist)');
+  build();
+  await checkServices();
+  mkdirSync(OUT_DIR, { recursive: true });
+  const info = await machine();
+  log(`machine: ${info.cores} cores, ${info.memory}, node ${info.node}, ${info.db}, ${info.redis}; ${RUNS} run(s) per bench`);
+  log(`baseline: bare node:http /api/user, ${CONNECTIONS} connections, ${BASELINE_SECONDS} s x ${RUNS}`);
+  const base = await baseline();
+  const results = [];
+  const failures = [];
+  for (const bench of BENCHES) {
+    const runs = [];
+    for (let run = 1; run <= RUNS; run++) {
+      log(`${bench.name} ${run}/${RUNS}: starting (npm run bench:${bench.name})`);
+      const r = await runOnce(bench, run, RUNS);
+      runs.push(r);
+      if (r.code !== 0) failures.push(`${bench.name} run ${run}: exit code ${r.code}, see ${path.relative(root, r.logFile)}`);
+      for (const f of r.result?.figures ?? []) log(`${bench.name} ${run}/${RUNS}: ${f.label}: ${fmt(f.value, f.unit)} ${f.unit}${f.target ? ` (target ${f.target})` : ''}`);
+    }
+    if (bench.after) await bench.after(RUNS);
+    results.push({ name: bench.name, runs });
+  }
+  writeDoc(info, base, results, failures);
+  log(`wrote ${path.relative(root, DOC)}`);
+  process.stdout.write(readFileSync(DOC, 'utf8'));
+}
+
+main().catch((error) => {
+  console.error(error.stack || error);
+  process.exit(1);
+});
