@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { startApi, TestApp } from '../support/harness';
 import { startReceiver, Receiver } from '../support/receiver';
 import { startWorker, WorkerProcess } from '../support/worker';
-import { createClientApp } from '../support/oauth';
+import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 
 /** Webhook delivery through the real worker process (Standard Webhooks). */
 describe('webhooks', () => {
@@ -11,7 +11,7 @@ describe('webhooks', () => {
   let receiver: Receiver;
   let worker: WorkerProcess;
   let db: DataSource;
-  let app: { id: string; developerCookie: string; webhookSecret: string };
+  let app: { id: string; developerCookie: string; webhookSecret: string; client: Awaited<ReturnType<typeof createClientApp>> };
 
   beforeAll(async () => {
     t = await startApi({ WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' });
@@ -24,7 +24,7 @@ describe('webhooks', () => {
     });
     const { webhookSecret } = (await patched.json()) as any;
     await api('PATCH', `/api/developer/applications/${client.id}`, client.developerCookie, { webhookUrl: receiver.url });
-    app = { id: client.id, developerCookie: client.developerCookie, webhookSecret };
+    app = { id: client.id, developerCookie: client.developerCookie, webhookSecret, client };
     worker = await startWorker(t.env);
   });
   afterAll(async () => {
@@ -69,6 +69,40 @@ describe('webhooks', () => {
     expect(payload.data).toEqual({ applicationId: app.id });
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(hook.body, hook.headers as Record<string, string>)).toThrow();
     await waitForStatus(body.id, 'delivered');
+  });
+
+  it('closes an account: 204, the old token stops working, and a signed user_account_deleted arrives', async () => {
+    const { code, verifier, user } = await codeFor(t.baseUrl, app.client);
+    const { body: token } = await exchangeCode(t.baseUrl, app.client, { code, code_verifier: verifier });
+    const { body: profile } = await currentUser(t.baseUrl, token.access_token);
+    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'user_connected'));
+    const closed = await api('DELETE', `/api/developer/applications/${app.id}/users/${profile.id}`, app.developerCookie);
+    expect(closed.status).toBe(204);
+    expect((await currentUser(t.baseUrl, token.access_token)).res.status).toBe(401);
+    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'user_account_deleted'));
+    const hook = receiver.received.find((h) => JSON.parse(h.body).type === 'user_account_deleted')!;
+    const payload = new Webhook(app.webhookSecret).verify(hook.body, hook.headers as Record<string, string>) as any;
+    expect(payload.data).toEqual({ applicationId: app.id, connectionId: profile.id, globalId: user.globalId });
+    expect(new Date(payload.timestamp).toISOString()).toBe(payload.timestamp);
+  });
+
+  it('finishes the delivery in flight when the worker gets SIGTERM', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    receiver.respond = async () => {
+      await held;
+      return 200;
+    };
+    const { body } = await ping();
+    await receiver.waitFor((r) => r.length === 1);
+    const stopping = worker.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(worker.child.exitCode).toBeNull(); // still finishing the active job
+    release();
+    await stopping;
+    expect(await status(body.id)).toBe('delivered');
+    expect(receiver.received).toHaveLength(1);
+    worker = await startWorker(t.env);
   });
 
   it('retries 500 twice then delivers on 200, with the same webhook-id each time, and logs every attempt', async () => {

@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { decrypt } from '@app/common';
-import { safePost } from './safe-post';
+import { PostResult, safePost } from './safe-post';
 import { signWebhook } from './signing';
 
 export type DeliveryOutcome = 'delivered' | 'skipped' | 'failed';
+type EventStatus = 'pending' | 'delivered' | 'failed';
 
 /**
  * One delivery attempt of one event: sign, POST, record the attempt, move the
@@ -31,7 +32,7 @@ export class WebhookDeliveryService {
     );
     if (!event || event.status !== 'pending') return 'skipped';
     if (!event.webhook_url || event.webhook_disabled_at) {
-      await this.finish(eventId, 'failed', null, 'the webhook endpoint is disabled or removed');
+      await this.setState(this.db.manager, eventId, 'failed', null, 'the webhook endpoint is disabled or removed');
       this.logger.log(`event ${eventId} (${event.type}) not sent: endpoint disabled`);
       return 'failed';
     }
@@ -50,47 +51,59 @@ export class WebhookDeliveryService {
       event.payload,
       { timeoutMs: this.config.webhookTimeoutMs, allowPrivate: this.config.allowPrivateWebhookTargets },
     );
-    await this.db.query(
-      `INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [eventId, attempt, event.webhook_url, result.statusCode, result.durationMs, result.error, result.responseExcerpt],
-    );
     const code = result.statusCode;
+    const error = result.error ?? (code !== null && code >= 200 && code < 300 ? null : `HTTP ${code}`);
     const outcome = `event ${eventId} (${event.type}) attempt ${attempt}/${maxAttempts}: ${code ?? result.error} in ${result.durationMs} ms`;
+    const record = (status: EventStatus, lastError: string | null, disableEndpoint = false) =>
+      this.recordAttempt(event, attempt, result, status, lastError, disableEndpoint);
 
-    if (code !== null && code >= 200 && code < 300) {
-      await this.finish(eventId, 'delivered', code, null);
+    if (error === null) {
+      await record('delivered', null);
       this.logger.log(`${outcome}: delivered`);
       return 'delivered';
     }
     if (code === 410) {
       // 410 Gone: the receiver asks us to stop (Standard Webhooks).
-      await this.db.query(`UPDATE applications SET webhook_disabled_at = UTC_TIMESTAMP(3) WHERE id = ?`, [event.application_id]);
-      await this.finish(eventId, 'failed', code, 'endpoint answered 410 Gone: disabled');
+      await record('failed', 'endpoint answered 410 Gone: disabled', true);
       this.logger.warn(`${outcome}: endpoint disabled`);
       throw new UnrecoverableError('endpoint answered 410 Gone');
     }
     if (result.error?.startsWith('blocked') || result.error === 'invalid webhook URL') {
-      await this.finish(eventId, 'failed', null, result.error);
+      await record('failed', error);
       this.logger.warn(`${outcome}: refused`);
-      throw new UnrecoverableError(result.error);
+      throw new UnrecoverableError(error);
     }
-    const error = result.error ?? `HTTP ${code}`;
     if (attempt >= maxAttempts) {
-      await this.finish(eventId, 'failed', code, error);
+      await record('failed', error);
       this.logger.warn(`${outcome}: failed for good`);
       throw new UnrecoverableError(error);
     }
-    await this.db.query(`UPDATE webhook_events SET attempts = attempts + 1, last_status_code = ?, last_error = ? WHERE id = ?`, [
-      code,
-      error.slice(0, 500),
-      eventId,
-    ]);
+    await record('pending', error);
     this.logger.log(`${outcome}: will retry`);
     throw new Error(error);
   }
 
-  private async finish(eventId: string, status: 'delivered' | 'failed', code: number | null, error: string | null) {
-    await this.db.query(
+  /** The attempt's log row and the event's new state, in one commit. */
+  private recordAttempt(
+    event: { id: string; application_id: string; webhook_url: string },
+    attempt: number,
+    result: PostResult,
+    status: EventStatus,
+    lastError: string | null,
+    disableEndpoint: boolean,
+  ) {
+    return this.db.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [event.id, attempt, event.webhook_url, result.statusCode, result.durationMs, result.error, result.responseExcerpt],
+      );
+      await this.setState(m, event.id, status, result.statusCode, lastError);
+      if (disableEndpoint) await m.query(`UPDATE applications SET webhook_disabled_at = UTC_TIMESTAMP(3) WHERE id = ?`, [event.application_id]);
+    });
+  }
+
+  private async setState(m: EntityManager, eventId: string, status: EventStatus, code: number | null, error: string | null) {
+    await m.query(
       `UPDATE webhook_events SET status = ?, attempts = attempts + 1, last_status_code = ?, last_error = ?,
          delivered_at = IF(? = 'delivered', UTC_TIMESTAMP(3), NULL)
        WHERE id = ?`,

@@ -1,9 +1,10 @@
-import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { QUEUES } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { ManagedWorkerHost } from './managed-worker-host';
 
 const BATCH = 1000;
 
@@ -26,7 +27,7 @@ export interface HousekeepingResult {
  * job scheduler id, so M worker processes do not run it M times).
  */
 @Processor(QUEUES.housekeeping)
-export class HousekeepingProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger('housekeeping');
 
   constructor(

@@ -1,13 +1,14 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { RELAY_QUEUE, RelayDelivery, RelayJob } from '@app/relay';
 import { WorkerHeartbeat } from '../heartbeat';
+import { ManagedWorkerHost } from './managed-worker-host';
 
 /** Sends relay mail (forwards and replies) over SMTP_URL; BullMQ retries a thrown attempt with backoff. */
 @Processor(RELAY_QUEUE, { autorun: false })
-export class RelayDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class RelayDeliveryProcessor extends ManagedWorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly delivery: RelayDelivery,
     private readonly heartbeat: WorkerHeartbeat,
@@ -17,9 +18,7 @@ export class RelayDeliveryProcessor extends WorkerHost implements OnApplicationB
   }
 
   onApplicationBootstrap() {
-    Object.assign(this.worker.opts, { lockDuration: this.config.workerLockMs, stalledInterval: this.config.workerLockMs });
-    this.worker.concurrency = this.config.relay.concurrency;
-    void this.worker.run();
+    this.startWorker(this.config, this.config.relay.concurrency);
   }
 
   async process(job: Job<RelayJob>) {

@@ -1,13 +1,14 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { WEBHOOK_QUEUE, WebhookDeliveryService, WebhookJob } from '@app/webhooks';
 import { WorkerHeartbeat } from '../heartbeat';
+import { ManagedWorkerHost } from './managed-worker-host';
 
 /** Delivers webhook events; BullMQ retries a thrown attempt with backoff. */
 @Processor(WEBHOOK_QUEUE, { autorun: false })
-export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class WebhookDeliveryProcessor extends ManagedWorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly delivery: WebhookDeliveryService,
     private readonly heartbeat: WorkerHeartbeat,
@@ -16,11 +17,8 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
     super();
   }
 
-  /** Started here, once the configured options are in place. */
   onApplicationBootstrap() {
-    Object.assign(this.worker.opts, { lockDuration: this.config.workerLockMs, stalledInterval: this.config.workerLockMs });
-    this.worker.concurrency = this.config.webhookConcurrency;
-    void this.worker.run();
+    this.startWorker(this.config, this.config.webhookConcurrency);
   }
 
   async process(job: Job<WebhookJob>) {
