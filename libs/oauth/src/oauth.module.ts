@@ -10,6 +10,7 @@ import { CodesService } from './codes.service';
 import { ConnectionAdminService } from './connection-admin.service';
 import { ConnectionsService } from './connections.service';
 import { TokensService } from './tokens.service';
+import { AuthzVersion } from './token-cache';
 
 @Module({
   imports: [
@@ -22,7 +23,7 @@ import { TokensService } from './tokens.service';
       useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret as unknown as Buffer, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
-  providers: [AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService],
+  providers: [AuthzVersion, AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService],
   exports: [AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService, DeveloperModule, IdentityModule],
 })
 export class OAuthModule {}

@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, randomToken, REDIS } from '@app/common';
 import { CodeGrant } from './codes.service';
+import { AuthzVersion, TokenLookupCache } from './token-cache';
 
 export interface IssuedToken {
   accessToken: string;
@@ -22,7 +23,17 @@ export interface TokenProfile {
   scopes: string[];
 }
 
-export interface AccessClaims {
+export /** What one token lookup reads (cached per token id). */
+interface TokenRow {
+  id: string;
+  shared_email: string | null;
+  global_id: string;
+  name: string;
+  image: string | null;
+  expires_at: Date;
+}
+
+interface AccessClaims {
   sub: string;
   jti: string;
   scope: string;
@@ -43,7 +54,10 @@ export class TokensService {
     private readonly jwt: JwtService,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly authzVersion: AuthzVersion,
   ) {}
+
+  private readonly lookups = new TokenLookupCache<TokenRow>();
 
   /** Exchanges a redeemed code: one session of the connection, one access token. */
   async issueForGrant(grant: CodeGrant, clientId: string, scopes: string[]): Promise<IssuedToken> {
@@ -113,16 +127,24 @@ export class TokensService {
     } catch {
       return null;
     }
-    const rows = await this.db.query(
-      `SELECT c.id, c.shared_email, u.global_id, u.name, u.image
-       FROM access_tokens t
-       JOIN connections c ON c.id = t.connection_id
-       JOIN users u ON u.id = c.user_id
-       WHERE t.id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
-      [claims.jti],
-    );
-    if (rows.length === 0 || rows[0].id !== claims.sub) return null;
-    const row = rows[0];
+    // Answered from memory while nothing that could change the answer has
+    // happened since it was cached (authz_version, kept by triggers).
+    const version = await this.authzVersion.current();
+    let row = this.lookups.get(claims.jti, version);
+    if (!row) {
+      const rows = await this.db.query(
+        `SELECT c.id, c.shared_email, u.global_id, u.name, u.image, t.expires_at
+         FROM access_tokens t
+         JOIN connections c ON c.id = t.connection_id
+         JOIN users u ON u.id = c.user_id
+         WHERE t.id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
+        [claims.jti],
+      );
+      if (rows.length === 0) return null;
+      row = rows[0] as TokenRow;
+      this.lookups.set(claims.jti, row, version, new Date(row.expires_at).getTime());
+    }
+    if (row.id !== claims.sub) return null;
     return {
       connectionId: row.id,
       globalId: row.global_id,

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+/**
+ * Reads `authz_version` (moved by triggers on every change that can affect a
+ * token lookup) with coalescing: callers share one query, but a caller never
+ * joins a query that was already in flight when it arrived. So any change
+ * committed before a request arrived is seen by that request, while
+ * concurrent requests cost one round trip between them.
+ */
+@Injectable()
+export class AuthzVersion {
+  private running: Promise<number> | null = null;
+  private queued: Promise<number> | null = null;
+
+  constructor(private readonly db: DataSource) {}
+
+  current(): Promise<number> {
+    if (!this.running) return this.start();
+    if (!this.queued) {
+      const next = () => {
+        this.queued = null;
+        return this.start();
+      };
+      this.queued = this.running.then(next, next);
+    }
+    return this.queued;
+  }
+
+  private start(): Promise<number> {
+    const read: Promise<number> = this.db.query('SELECT version FROM authz_version WHERE id = 1').then((rows: { version: string | number }[]) => Number(rows[0].version));
+    this.running = read;
+    const clear = () => {
+      if (this.running === read) this.running = null;
+    };
+    read.then(clear, clear);
+    return read;
+  }
+}
+
+interface Entry<T> {
+  value: T;
+  version: number;
+  expiresAt: number;
+}
+
+const MAX_ENTRIES = 100_000;
+
+/**
+ * In-process cache of token lookups, valid while `authz_version` has not
+ * moved and the token has not expired. Bounded: the oldest entries go first.
+ */
+export class TokenLookupCache<T> {
+  private readonly entries = new Map<string, Entry<T>>();
+
+  get(tokenId: string, version: number): T | undefined {
+    const entry = this.entries.get(tokenId);
+    if (!entry) return undefined;
+    if (entry.version !== version || entry.expiresAt <= Date.now()) {
+      this.entries.delete(tokenId);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(tokenId: string, value: T, version: number, expiresAt: number): void {
+    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(tokenId, { value, version, expiresAt });
+  }
+}
