@@ -31,5 +31,8 @@ if (!target) {
   console.error('usage: node scripts/run-ts.js <file.ts> [args...]');
   process.exit(2);
 }
+// A node:cluster primary (API_PROCESSES > 1) forks its workers through this script too.
+const cluster = require('node:cluster');
+if (cluster.isPrimary) cluster.setupPrimary({ exec: __filename, args: process.argv.slice(2) });
 process.argv.splice(1, 1); // the script sees itself as argv[1]
 require(path.resolve(target));

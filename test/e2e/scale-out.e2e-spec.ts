@@ -2,6 +2,7 @@
 // PUBLIC_URL, one database, one Redis prefix) and two worker processes. Sign-ups,
 // sign-ins and account closures go through both APIs at once; nothing may be
 // allocated twice, counted twice or lost.
+import { execFileSync } from 'node:child_process';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/config';
 import { dataSourceOptions, dropDatabase, migrate } from '@app/database';
@@ -149,5 +150,55 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
 
     // Both worker processes are alive (neither crashed under the shared queues).
     for (const w of workers) expect(w.child.exitCode).toBeNull();
+  }, 90_000);
+});
+
+describe('API_PROCESSES=2: one node:cluster primary, two API processes on one port', () => {
+  const childrenOf = (pid: number): number[] => {
+    try {
+      return execFileSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => Number(l.trim()))
+        .filter(Boolean);
+    } catch {
+      return []; // ps exits 1 when there is none
+    }
+  };
+  let env: Record<string, string>;
+  let api: ApiProcess | undefined;
+
+  afterAll(async () => {
+    await api?.stop('SIGKILL').catch(() => undefined);
+    if (env) await dropDatabase(env.DATABASE_URL);
+  });
+
+  it('serves from both, replaces a crashed one, and stops them all on SIGTERM', async () => {
+    const port = await freePort();
+    env = testEnv({ PUBLIC_URL: `http://127.0.0.1:${port}` });
+    await migrate(loadConfig(env));
+    api = await startApiProcess(env, port, 2);
+    const primary = api.child.pid!;
+    await eventually(() => childrenOf(primary).length === 2, 'two API processes', 30_000);
+    const [first, second] = childrenOf(primary);
+
+    // Both answer: wait until both listen (the primary hands connections out round-robin).
+    await eventually(async () => {
+      const results = await Promise.all(Array.from({ length: 6 }, () => fetch(`${api!.baseUrl}/health/ready`).then((r) => r.status)));
+      return results.every((s) => s === 200);
+    }, 'both processes ready', 30_000);
+
+    // A crashed process is replaced; the port keeps answering.
+    process.kill(first, 'SIGKILL');
+    await eventually(() => {
+      const now = childrenOf(primary);
+      return now.length === 2 && !now.includes(first) && now.includes(second);
+    }, 'a replacement process', 30_000);
+    await eventually(async () => (await fetch(`${api!.baseUrl}/health/ready`).catch(() => null))?.status === 200, 'the port to answer', 30_000);
+
+    // SIGTERM to the primary stops every child, then the primary itself.
+    const children = childrenOf(primary);
+    await api.stop('SIGTERM');
+    expect(api.child.exitCode).toBe(0);
+    for (const pid of children) expect(() => process.kill(pid, 0)).toThrow();
   }, 90_000);
 });

@@ -29,10 +29,10 @@ export function freePort(): Promise<number> {
  * load balancer) on `port`, with the test's environment; resolves once
  * /health/ready answers 200.
  */
-export async function startApiProcess(env: Record<string, string>, port: number): Promise<ApiProcess> {
+export async function startApiProcess(env: Record<string, string>, port: number, processes = 1): Promise<ApiProcess> {
   const child = spawn(process.execPath, [path.join(root, 'scripts/run-ts.js'), path.join(root, 'apps/api/src/main.ts')], {
     cwd: root,
-    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), API_PROCESSES: '1', LOG_LEVEL: process.env.TEST_API_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), API_PROCESSES: String(processes), LOG_LEVEL: process.env.TEST_API_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
