@@ -1,46 +1,17 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
+import { AppProcess, startAppProcess } from './app-process';
 
-const root = path.resolve(__dirname, '../..');
-
-export interface RelayProcess {
-  child: ChildProcess;
-  port: number;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-  output(): string;
-}
+export type RelayProcess = AppProcess & { port: number };
 
 /** Starts apps/relay as a real child process on a random port. */
 export async function startRelay(env: Record<string, string>): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'scripts/run-ts.js'), path.join(root, 'apps/relay/src/main.ts')], {
-    cwd: root,
-    env: { ...process.env, ...env, RELAY_SMTP_PORT: env.RELAY_SMTP_PORT ?? '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_WORKER_LOG_LEVEL ?? 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const started = Date.now();
-  let match: RegExpExecArray | null;
-  while (!(match = /LoginSign relay listening on port (\d+)/.exec(output))) {
-    if (child.exitCode !== null) throw new Error(`relay exited early:\n${output}`);
-    if (Date.now() - started > 30_000) throw new Error(`relay did not start in 30 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    child,
-    port: Number(match[1]),
-    output: () => output,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      await exited;
-    },
-  };
+  const relay = await startAppProcess(
+    'relay',
+    { ...env, RELAY_SMTP_PORT: env.RELAY_SMTP_PORT ?? '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_WORKER_LOG_LEVEL ?? 'info' },
+    (output) => Number(/LoginSign relay listening on port (\d+)/.exec(output)?.[1] ?? 0),
+  );
+  return Object.assign(relay, { port: relay.ready });
 }
 
 export interface SinkMessage {
