@@ -255,6 +255,7 @@ function writeDoc(info, base, results, failures) {
     '- `bench:users-list`: 1,000,000 connections of one application (bulk-seeded), each scenario 1 and 10 concurrent clients; the figure is the worse p95 of the two.',
     '- `bench:webhooks`: 10,000 events inserted at once, one worker process, delivered to a local receiver.',
     '- `bench:relay`: messages sent over SMTP to relay addresses, forwarded by one worker to a local sink.',
+    '- `bench:housekeeping` (run on its own, it takes minutes): table and Redis key counts before and after 100,000 sign-ins and the housekeeping job, in [table-sizes.md](table-sizes.md).',
     '- Each run\'s full output (with CPU split per process, and profiles when `BENCH_PROFILE=1`) is in `bench-results/` (not committed). Where the time goes: `docs/performance.md`.',
     '',
   ];
