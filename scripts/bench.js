@@ -172,7 +172,7 @@ async function baseline() {
 const WHY = {
   'signin/user_rps': 'per request: JWT verify, the shared authz_version read, helmet headers, JSON; API, autocannon and MariaDB share 2 cores (docs/performance.md)',
   'signin/user_p99': 'queueing behind the same per-request MySQL round trip at saturation (50 connections on one API thread)',
-  'signin/api_rss': 'not profiled yet (heap snapshot needed; docs/performance.md, Memory)',
+  'signin/api_rss': 'V8 heap headroom, not live data: the same load peaks at 250-254 MB with NODE_OPTIONS=--max-old-space-size=128 at equal throughput; default kept to avoid out-of-memory crashes (docs/performance.md, Memory)',
   'signin/token_rps': 'two MySQL writes + Redis Lua per exchange through the TypeORM query builder; needs fewer round trips (docs/performance.md)',
   'signin/signin_rps': 'three requests, each with MySQL/Redis round trips; bound by the /api/user and token costs above',
   'webhooks': 'at the target, not above it: one worker thread is ~75-80% busy, a third of it socket writes to MySQL and Redis (one job fetch, one event read, one commit per delivery); more throughput = more worker processes (docs/scaling.md)',
