@@ -4,11 +4,10 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError } from '@app/common';
 import { ApplicationRecord, ApplicationsService, CreateApplicationDto, UpdateApplicationDto } from '@app/developer';
 import { FormBody } from '../common/body';
-import { CsrfService } from '../common/csrf';
 import { presentApplication } from '../developer/developer-applications.controller';
 import { AppFormValues, appPath, appSettingsPage, appsListPage, credentialsPage, deleteAppPage, newAppPage, PortalApp } from '../../views/portal';
 import { integratePage } from '../../views/portal-integrate';
-import { field, Form, formMessage, PORTAL_HOME, PortalContext, PortalErrorFilter, PortalSessions, SecretReveal, seeOther, sendPage, validated } from './portal-support';
+import { field, Form, formMessage, PORTAL_HOME, PortalErrorFilter, PortalSessions, SecretReveal, seeOther, sendPage, validated } from './portal-support';
 
 const MESSAGES: Record<string, string> = {
   saved: 'Changes saved.',
@@ -52,33 +51,27 @@ export class PortalAppsController {
   constructor(
     private readonly apps: ApplicationsService,
     private readonly sessions: PortalSessions,
-    private readonly csrf: CsrfService,
     private readonly reveal: SecretReveal,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private async context(request: FastifyRequest, reply: FastifyReply, form?: Form): Promise<PortalContext> {
-    const signedIn = await this.sessions.require(request);
-    if (form) this.csrf.verify(request, form._csrf);
-    return { ...signedIn, csrf: this.csrf.issue(request, reply) };
-  }
 
   @Get()
   async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
-    const { developer, csrf } = await this.context(request, reply);
+    const { developer, csrf } = await this.sessions.context(request, reply);
     const apps = (await this.apps.list(developer.id)).map(present);
     sendPage(reply, 200, appsListPage(developer, csrf, apps, message(done)));
   }
 
   @Get('new')
   async newForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const { developer, csrf } = await this.context(request, reply);
+    const { developer, csrf } = await this.sessions.context(request, reply);
     sendPage(reply, 200, newAppPage(developer, csrf));
   }
 
   @Post()
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
-    const { session, developer, csrf } = await this.context(request, reply, form);
+    const { session, developer, csrf } = await this.sessions.context(request, reply, form);
     const values = formValues(form);
     try {
       const body = await validated(CreateApplicationDto, asJsonBody(values));
@@ -93,14 +86,14 @@ export class PortalAppsController {
 
   @Get(':appId')
   async settings(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query('done') done: unknown) {
-    const { developer, csrf } = await this.context(request, reply);
+    const { developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
     sendPage(reply, 200, appSettingsPage(developer, csrf, app, { message: message(done) }));
   }
 
   @Post(':appId')
   async update(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
-    const { developer, csrf } = await this.context(request, reply, form);
+    const { developer, csrf } = await this.sessions.context(request, reply, form);
     const app = present(await this.apps.getOwned(developer.id, appId));
     const values = formValues(form);
     try {
@@ -115,7 +108,7 @@ export class PortalAppsController {
   /** The page right after creation or rotation: the secrets, once. */
   @Get(':appId/credentials')
   async credentials(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
-    const { session, developer, csrf } = await this.context(request, reply);
+    const { session, developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
     const secrets = await this.reveal.take(session, app.id);
     if (!secrets) return seeOther(reply, appPath(app.id));
@@ -124,7 +117,7 @@ export class PortalAppsController {
 
   @Post(':appId/client-secret')
   async rotateClientSecret(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
-    const { session, developer } = await this.context(request, reply, form);
+    const { session, developer } = await this.sessions.context(request, reply, form);
     const { clientSecret } = await this.apps.rotateClientSecret(developer.id, appId);
     await this.reveal.put(session, appId, { kind: 'client', clientSecret });
     seeOther(reply, appPath(appId, '/credentials'));
@@ -132,7 +125,7 @@ export class PortalAppsController {
 
   @Post(':appId/webhook-secret')
   async rotateWebhookSecret(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
-    const { session, developer } = await this.context(request, reply, form);
+    const { session, developer } = await this.sessions.context(request, reply, form);
     const { webhookSecret } = await this.apps.rotateWebhookSecret(developer.id, appId);
     await this.reveal.put(session, appId, { kind: 'webhook', webhookSecret });
     seeOther(reply, appPath(appId, '/credentials'));
@@ -140,21 +133,21 @@ export class PortalAppsController {
 
   @Get(':appId/delete')
   async confirmDelete(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
-    const { developer, csrf } = await this.context(request, reply);
+    const { developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
     sendPage(reply, 200, deleteAppPage(developer, csrf, app));
   }
 
   @Post(':appId/delete')
   async remove(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
-    const { developer } = await this.context(request, reply, form);
+    const { developer } = await this.sessions.context(request, reply, form);
     await this.apps.remove(developer.id, appId);
     seeOther(reply, `${PORTAL_HOME}?done=deleted`);
   }
 
   @Get(':appId/integrate')
   async integrate(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
-    const { developer, csrf } = await this.context(request, reply);
+    const { developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
     sendPage(reply, 200, integratePage(developer, csrf, { publicUrl: this.config.publicUrl, app }));
   }

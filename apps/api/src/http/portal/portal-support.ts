@@ -3,12 +3,14 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, decrypt, encrypt, REDIS, Session, SessionService, sha256Hex } from '@app/common';
-import { DeveloperRecord, DevelopersService } from '@app/developer';
+import { ApplicationsService, DeveloperRecord, DevelopersService } from '@app/developer';
 import { createValidationPipe } from '../common/body';
 import { sendError } from '../common/error.filter';
 import { clearSessionCookie, readCookie, setSessionCookie } from '../common/cookies';
 import { safeReturnTo } from '../account/return-to';
-import { RevealedSecrets } from '../../views/portal';
+import { CsrfService } from '../common/csrf';
+import { presentApplication } from '../developer/developer-applications.controller';
+import { PortalApp, RevealedSecrets } from '../../views/portal';
 
 export type Form = Record<string, unknown>;
 
@@ -64,8 +66,23 @@ export class PortalSessions {
   constructor(
     private readonly sessions: SessionService,
     private readonly developers: DevelopersService,
+    private readonly apps: ApplicationsService,
+    private readonly csrf: CsrfService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Every portal page and action: the signed-in developer, the form's CSRF check, a token for the next form. */
+  async context(request: FastifyRequest, reply: FastifyReply, form?: Form): Promise<PortalContext> {
+    const signedIn = await this.require(request);
+    if (form) this.csrf.verify(request, form._csrf);
+    return { ...signedIn, csrf: this.csrf.issue(request, reply) };
+  }
+
+  /** The same for pages of one application, which must be the developer's (else 404). */
+  async appContext(request: FastifyRequest, reply: FastifyReply, appId: string, form?: Form): Promise<PortalContext & { app: PortalApp }> {
+    const context = await this.context(request, reply, form);
+    return { ...context, app: presentApplication(await this.apps.getOwned(context.developer.id, appId)) };
+  }
 
   current(request: FastifyRequest): Promise<Session | null> {
     return this.sessions.get(readCookie(request, this.config, 'developer'), 'developer');

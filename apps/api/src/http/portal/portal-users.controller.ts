@@ -1,15 +1,12 @@
 import { Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
-import { ApplicationsService } from '@app/developer';
 import { ConnectionAdminService, USER_STATUSES, UserStatus } from '@app/oauth';
 import { FormBody } from '../common/body';
-import { CsrfService } from '../common/csrf';
-import { presentApplication } from '../developer/developer-applications.controller';
 import { UpdateUserDto } from '../developer/developer-users.controller';
 import { appPath, PortalApp } from '../../views/portal';
 import { closeUserPage, userDetailPage, UserFilters, usersPage, usersQuery } from '../../views/portal-users';
-import { field, Form, formMessage, PortalContext, PortalErrorFilter, PortalSessions, seeOther, sendPage, validated } from './portal-support';
+import { field, Form, formMessage, PortalErrorFilter, PortalSessions, seeOther, sendPage, validated } from './portal-support';
 
 const PAGE_SIZE = 25;
 const SEARCH_MAX = 320;
@@ -47,22 +44,14 @@ function filtersFrom(source: Record<string, unknown>): UserFilters {
 @UseFilters(PortalErrorFilter)
 export class PortalUsersController {
   constructor(
-    private readonly apps: ApplicationsService,
     private readonly users: ConnectionAdminService,
     private readonly sessions: PortalSessions,
-    private readonly csrf: CsrfService,
   ) {}
 
-  private async context(request: FastifyRequest, reply: FastifyReply, appId: string, form?: Form): Promise<PortalContext & { app: PortalApp }> {
-    const signedIn = await this.sessions.require(request);
-    if (form) this.csrf.verify(request, form._csrf);
-    const app = presentApplication(await this.apps.getOwned(signedIn.developer.id, appId));
-    return { ...signedIn, app, csrf: this.csrf.issue(request, reply) };
-  }
 
   @Get()
   async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
-    const { developer, csrf, app } = await this.context(request, reply, appId);
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const filters = filtersFrom(query);
     const data = await this.users.list(app.id, { limit: PAGE_SIZE, search: filters.search, status: filters.status as UserStatus | undefined, cursor: filters.cursor });
     sendPage(reply, 200, usersPage(developer, csrf, app, data, filters, message(query.done)));
@@ -70,14 +59,14 @@ export class PortalUsersController {
 
   @Get(':connectionId')
   async detail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
-    const { developer, csrf, app } = await this.context(request, reply, appId);
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const user = await this.users.get(app.id, connectionId);
     sendPage(reply, 200, userDetailPage(developer, csrf, app, user, filtersFrom(query), { message: message(query.done) }));
   }
 
   @Post(':connectionId/block')
   async block(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
-    const { app } = await this.context(request, reply, appId, form);
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
     const blocked = field(form, 'blocked') === 'true';
     await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { blocked }));
     this.back(reply, app, connectionId, form, blocked ? 'blocked' : 'unblocked');
@@ -85,7 +74,7 @@ export class PortalUsersController {
 
   @Post(':connectionId/forwarding')
   async forwarding(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
-    const { app } = await this.context(request, reply, appId, form);
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
     const isForwarding = field(form, 'isForwarding') === 'true';
     await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { isForwarding }));
     this.back(reply, app, connectionId, form, isForwarding ? 'forwarding_on' : 'forwarding_off');
@@ -94,7 +83,7 @@ export class PortalUsersController {
   /** `appEmail`: the relay address, a linked address, or "" (also the "Stop sharing" button) = none. */
   @Post(':connectionId/email')
   async email(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
-    const { developer, csrf, app } = await this.context(request, reply, appId, form);
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId, form);
     const appEmail = field(form, 'stop') ? '' : field(form, 'appEmail').trim();
     try {
       await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { appEmail }));
@@ -108,14 +97,14 @@ export class PortalUsersController {
 
   @Get(':connectionId/close')
   async confirmClose(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
-    const { developer, csrf, app } = await this.context(request, reply, appId);
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const user = await this.users.get(app.id, connectionId);
     sendPage(reply, 200, closeUserPage(developer, csrf, app, user, filtersFrom(query)));
   }
 
   @Post(':connectionId/close')
   async close(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
-    const { app } = await this.context(request, reply, appId, form);
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.users.close(app.id, connectionId);
     this.back(reply, app, connectionId, { ...form, from: 'list' }, 'closed');
   }

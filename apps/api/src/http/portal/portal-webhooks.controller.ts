@@ -1,13 +1,10 @@
 import { Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { ApplicationsService } from '@app/developer';
 import { WebhookDeliveriesService } from '@app/webhooks';
 import { FormBody } from '../common/body';
-import { CsrfService } from '../common/csrf';
-import { presentApplication } from '../developer/developer-applications.controller';
 import { appPath, PortalApp } from '../../views/portal';
 import { deliveryPage, webhooksPage } from '../../views/portal-webhooks';
-import { Form, PortalContext, PortalErrorFilter, PortalSessions, seeOther, sendPage } from './portal-support';
+import { Form, PortalErrorFilter, PortalSessions, seeOther, sendPage } from './portal-support';
 
 const PAGE_SIZE = 25;
 
@@ -27,22 +24,14 @@ const message = (key: unknown) => (typeof key === 'string' ? MESSAGES[key] : und
 @UseFilters(PortalErrorFilter)
 export class PortalWebhooksController {
   constructor(
-    private readonly apps: ApplicationsService,
     private readonly deliveries: WebhookDeliveriesService,
     private readonly sessions: PortalSessions,
-    private readonly csrf: CsrfService,
   ) {}
 
-  private async context(request: FastifyRequest, reply: FastifyReply, appId: string, form?: Form): Promise<PortalContext & { app: PortalApp }> {
-    const signedIn = await this.sessions.require(request);
-    if (form) this.csrf.verify(request, form._csrf);
-    const app = presentApplication(await this.apps.getOwned(signedIn.developer.id, appId));
-    return { ...signedIn, app, csrf: this.csrf.issue(request, reply) };
-  }
 
   @Get()
   async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
-    const { developer, csrf, app } = await this.context(request, reply, appId);
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const cursor = typeof query.cursor === 'string' && query.cursor ? query.cursor : undefined;
     const [endpoint, data] = await Promise.all([this.deliveries.endpoint(app.id), this.deliveries.list(app.id, PAGE_SIZE, cursor)]);
     sendPage(reply, 200, webhooksPage(developer, csrf, app, endpoint, data, cursor, message(query.done)));
@@ -50,21 +39,21 @@ export class PortalWebhooksController {
 
   @Post('test')
   async ping(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
-    const { app } = await this.context(request, reply, appId, form);
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.deliveries.ping(app.id);
     seeOther(reply, appPath(app.id, '/webhooks?done=ping'));
   }
 
   @Get(':deliveryId')
   async detail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @Query('done') done: unknown) {
-    const { developer, csrf, app } = await this.context(request, reply, appId);
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const delivery = await this.deliveries.get(app.id, deliveryId);
     sendPage(reply, 200, deliveryPage(developer, csrf, app, delivery, message(done)));
   }
 
   @Post(':deliveryId/redeliver')
   async redeliver(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @FormBody() form: Form) {
-    const { app } = await this.context(request, reply, appId, form);
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.deliveries.redeliver(app.id, deliveryId);
     seeOther(reply, appPath(app.id, `/webhooks/${encodeURIComponent(deliveryId)}?done=redelivered`));
   }
