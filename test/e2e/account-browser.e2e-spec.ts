@@ -1,24 +1,20 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Browser } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { authorizePath, ClientApp, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
-import { launchChromium, screenshot } from '../support/browser';
+import { launchChromium, screenshot, startCallbackServer } from '../support/browser';
 
 /** The account center in real Chromium, with the keyboard and mouse only (no JavaScript on our pages). */
 describe('account center in a real browser', () => {
   let t: TestApp;
   let browser: Browser;
-  let callback: Server;
+  let callback: Awaited<ReturnType<typeof startCallbackServer>>;
   let app: ClientApp;
 
   beforeAll(async () => {
     t = await startApi();
-    callback = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Client app callback</h1>'));
-    callback.listen(0, '127.0.0.1');
-    await new Promise((r) => callback.once('listening', r));
-    app = await createClientApp(t.baseUrl, [`http://127.0.0.1:${(callback.address() as AddressInfo).port}/cb`]);
+    callback = await startCallbackServer();
+    app = await createClientApp(t.baseUrl, [callback.url]);
     browser = await launchChromium();
   });
   afterAll(async () => {

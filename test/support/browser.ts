@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 
@@ -17,4 +19,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = path.resolve(__dirname, '../../test-results/screenshots');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
+/** A stand-in for a client app's redirect URI: answers every request with a small page. */
+export async function startCallbackServer(): Promise<{ url: string; close(): void }> {
+  const server = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Client app callback</h1>'));
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`, close: () => server.close() };
 }
