@@ -8,7 +8,6 @@ import { FastifyInstance } from 'fastify';
 import { AppConfig } from '@app/config';
 import { ApiModule } from './api.module';
 import { createLogger, PinoNestLogger } from '@app/common';
-import { sendError } from './http/common/error.filter';
 import { createValidationPipe } from './http/common/body';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
@@ -20,7 +19,6 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     trustProxy: config.isProduction,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: config.nodeEnv === 'test',
     routerOptions: { ignoreTrailingSlash: false },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
@@ -29,8 +27,8 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   });
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
 
-  // Errors raised by Fastify itself (body parsing, size limit) get the contract's shape too.
-  fastify.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  // Errors raised by Fastify itself (body parsing, size limit) reach Nest's error
+  // handler, hence ErrorFilter, which maps their codes (http/common/errors.ts).
   // Any other Content-Type is read as text so the endpoint can answer 415 (or 403 for CSRF) itself.
   fastify.removeContentTypeParser('text/plain');
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
