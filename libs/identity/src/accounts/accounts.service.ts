@@ -112,8 +112,10 @@ export class AccountsService implements OnModuleInit {
     try {
       const id = await this.dataSource.transaction(async (em) => {
         const user = await em.save(em.create(UserEntity, { globalId, name, region, image: null, passwordHash }));
-        // The sign-up address counts as verified and is the primary one.
-        // TODO: confirm it by an emailed link once mail delivery exists.
+        // The contract links the sign-up address from the start (addresses added
+        // later only once their emailed link is followed). `verified` stands for
+        // "linked" here: this address was never confirmed by a link, a gap noted
+        // for OIDC's email_verified.
         await em.save(em.create(UserEmailEntity, { userId: Number(user.id), email, verified: true, isPrimary: true }));
         return Number(user.id);
       });
