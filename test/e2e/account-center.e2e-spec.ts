@@ -91,6 +91,9 @@ describe('Account center (/account)', () => {
     const done = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: confirm.csrf!, token: inputValue(confirm.html, 'token')! }, user.jar);
     expect(done.status).toBe(303);
     expect(done.headers.get('location')).toBe('/account/emails?done=verified');
+    // Confirmed by its owner: what OpenID Connect's email_verified reports.
+    const [row] = await db().query('SELECT confirmed_at FROM user_emails WHERE email = ?', [email]);
+    expect(row.confirmed_at).toBeInstanceOf(Date);
   }
 
   describe('pages', () => {

@@ -114,8 +114,8 @@ export class AccountsService implements OnModuleInit {
         const user = await em.save(em.create(UserEntity, { globalId, name, region, image: null, passwordHash }));
         // The contract links the sign-up address from the start (addresses added
         // later only once their emailed link is followed). `verified` stands for
-        // "linked" here: this address was never confirmed by a link, a gap noted
-        // for OIDC's email_verified.
+        // "linked"; `confirmed_at` stays empty until a link confirms an address,
+        // and only that makes OpenID Connect report email_verified.
         await em.save(em.create(UserEmailEntity, { userId: Number(user.id), email, verified: true, isPrimary: true }));
         return Number(user.id);
       });

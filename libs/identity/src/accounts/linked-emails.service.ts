@@ -111,9 +111,9 @@ export class LinkedEmailsService {
       if (existing && Number(existing.user_id) !== userId) {
         throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
       }
-      if (existing) await m.query(`UPDATE user_emails SET verified = 1 WHERE id = ?`, [existing.id]);
+      if (existing) await m.query(`UPDATE user_emails SET verified = 1, confirmed_at = UTC_TIMESTAMP(3) WHERE id = ?`, [existing.id]);
       else {
-        await m.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 0)`, [userId, email]).catch((error) => {
+        await m.query(`INSERT INTO user_emails (user_id, email, verified, confirmed_at, is_primary) VALUES (?, ?, 1, UTC_TIMESTAMP(3), 0)`, [userId, email]).catch((error) => {
           // A sign-up with this address committed between our read and the insert.
           if ((error as { code?: string })?.code === 'ER_DUP_ENTRY' || (error as { driverError?: { code?: string } })?.driverError?.code === 'ER_DUP_ENTRY') {
             throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
