@@ -47,6 +47,18 @@ function waitForPort(host, port, timeoutMs = 1000) {
   });
 }
 
+/** A TCP port free on 127.0.0.1 right now (benches and tests start servers on it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Fails with a helpful message when MySQL or Redis is not reachable. */
 async function checkServices(env = process.env) {
   const db = new URL(env.DATABASE_URL || 'mysql://root@127.0.0.1:3306/loginsign');
@@ -64,4 +76,4 @@ async function checkServices(env = process.env) {
   }
 }
 
-module.exports = { root, ensureInstalled, build, checkServices, waitForPort };
+module.exports = { root, ensureInstalled, build, checkServices, waitForPort, freePort };

@@ -1,7 +1,6 @@
 // Environment of a bench: its own database and Redis prefix, fresh random
 // secrets and production settings for the API and worker it starts.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import { dropDatabase, migrate } from '@app/database';
 import { root } from './processes';
@@ -12,7 +11,11 @@ const scripts = require(`${root}/scripts/lib`) as {
   ensureInstalled(): void;
   build(): void;
   checkServices(env?: NodeJS.ProcessEnv): Promise<void>;
+  freePort(): Promise<number>;
 };
+
+/** A TCP port free on 127.0.0.1 right now. */
+export const freePort = scripts.freePort;
 
 export interface BenchArgs {
   keep: boolean;
@@ -63,17 +66,6 @@ export async function freshDatabase(url: string): Promise<void> {
 
 export { dropDatabase };
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const secret = () => randomBytes(32).toString('base64');
 

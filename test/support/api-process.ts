@@ -1,19 +1,12 @@
-import { createServer } from 'node:net';
+import path from 'node:path';
 import { AppProcess, startAppProcess } from './app-process';
 
 export type ApiProcess = AppProcess & { baseUrl: string };
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port free on 127.0.0.1 right now (shared with the benches: scripts/lib.js). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const freePort: () => Promise<number> = require(path.resolve(__dirname, '../../scripts/lib')).freePort;
+
 
 /**
  * Starts apps/api as a real child process (like a second machine behind a
