@@ -8,7 +8,7 @@ import { FastifyInstance } from 'fastify';
 import { AppConfig } from '@app/config';
 import { ApiModule } from './api.module';
 import { createLogger, PinoNestLogger } from '@app/common';
-import { createValidationPipe } from './http/common/body';
+import { createValidationPipe } from './shared/body';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
@@ -28,7 +28,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
 
   // Errors raised by Fastify itself (body parsing, size limit) reach Nest's error
-  // handler, hence ErrorFilter, which maps their codes (http/common/errors.ts).
+  // handler, hence ErrorFilter, which maps their codes (shared/errors.ts).
   // Any other Content-Type is read as text so the endpoint can answer 415 (or 403 for CSRF) itself.
   fastify.removeContentTypeParser('text/plain');
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));

@@ -1,0 +1,59 @@
+import { Controller, Get, Header, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, Session } from '@app/common';
+import { AccountsService, LoginDto, SignUpDto } from '@app/identity';
+import { JsonBody } from '../shared/body';
+import { isJsonRequest } from '../shared/csrf-rules';
+import { CurrentSession, UserSessionGuard } from '../shared/session-auth';
+import { SameSiteGuard } from './same-site.guard';
+import { UserSessions } from './user-sessions';
+
+/** JSON equivalents of the sign-up and login pages, for scripts and native clients. */
+@Controller('api/account')
+export class AccountApiController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly sessions: UserSessions,
+  ) {}
+
+  @Post('signup')
+  @HttpCode(201)
+  @Header('cache-control', 'no-store')
+  @UseGuards(SameSiteGuard)
+  async signUp(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @JsonBody() body: SignUpDto) {
+    const account = await this.accounts.signUp(body);
+    await this.sessions.start(request, reply, account.id);
+    return { globalId: account.globalId, name: account.name, email: account.email };
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @UseGuards(SameSiteGuard)
+  async login(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @JsonBody() body: LoginDto) {
+    const account = await this.accounts.verifyLogin(body.email, body.password, request.ip);
+    await this.sessions.start(request, reply, account.id);
+    return { globalId: account.globalId, name: account.name, email: account.email };
+  }
+
+  /** Always 204, signed in or not: logging out twice is not an error. */
+  @Post('logout')
+  @HttpCode(204)
+  @UseGuards(SameSiteGuard)
+  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if ((length > 0 || request.headers['transfer-encoding'] !== undefined) && !isJsonRequest(request)) {
+      throw new AppError('forbidden', 'Cookie-authenticated writes must send application/json.');
+    }
+    await this.sessions.end(request, reply);
+  }
+
+  @Get('me')
+  @Header('cache-control', 'no-store')
+  @UseGuards(UserSessionGuard)
+  async me(@CurrentSession() session: Session) {
+    const account = await this.accounts.getAccount(session.subjectId);
+    if (!account) throw new AppError('unauthorized', 'Sign in first: no valid session.');
+    return { globalId: account.globalId, name: account.name, email: account.email, image: account.image, region: account.region };
+  }
+}

@@ -1,0 +1,97 @@
+import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '@app/common';
+import { AccountsService } from '@app/identity';
+import { FormBody } from '../shared/body';
+import { CsrfService } from '../shared/csrf.service';
+import { FormState, loginPage, signUpPage } from './account-pages.view';
+import { safeReturnTo } from './return-to';
+import { UserSessions } from './user-sessions';
+
+type Form = Record<string, unknown>;
+
+/** A form field as one string (a repeated field counts as missing). */
+function field(form: Form, name: string): string {
+  const value = form[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/** The service's "Invalid field: password must be..." reads better on a form as "Password must be...". */
+function formMessage(error: AppError): string {
+  const text = error.description.replace(/^Invalid field: /, '');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function sendPage(reply: FastifyReply, status: number, body: string) {
+  // Pages carry CSRF tokens and personal data: never cached.
+  reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+}
+
+/** After a credentials POST the browser must GET the next page: 303. */
+function seeOther(reply: FastifyReply, location: string) {
+  reply.status(303).header('cache-control', 'no-store').header('location', location).send();
+}
+
+/** The end-user pages: sign-up, login, logout (the account center is AccountCenterController). */
+@Controller()
+export class AccountPagesController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly sessions: UserSessions,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Get()
+  async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    seeOther(reply, (await this.sessions.current(request)) ? '/account' : '/login');
+  }
+
+  @Get('signup')
+  signUpForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('return_to') returnTo: unknown) {
+    sendPage(reply, 200, signUpPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo) }));
+  }
+
+  @Post('signup')
+  async signUp(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    const returnTo = safeReturnTo(form.return_to);
+    const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password'), region: field(form, 'region') };
+    try {
+      const account = await this.accounts.signUp(input);
+      await this.sessions.start(request, reply, account.id);
+      return seeOther(reply, returnTo);
+    } catch (error) {
+      if (!(error instanceof AppError) || !['invalid_request', 'conflict', 'temporarily_unavailable'].includes(error.code)) throw error;
+      const state: FormState = { csrf: this.csrf.issue(request, reply), returnTo, name: input.name, email: input.email, region: input.region, error: formMessage(error) };
+      sendPage(reply, error.status, signUpPage(state));
+    }
+  }
+
+  @Get('login')
+  loginForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('return_to') returnTo: unknown) {
+    sendPage(reply, 200, loginPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo) }));
+  }
+
+  @Post('login')
+  async login(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    const returnTo = safeReturnTo(form.return_to);
+    const email = field(form, 'email');
+    try {
+      const account = await this.accounts.verifyLogin(email, field(form, 'password'), request.ip);
+      await this.sessions.start(request, reply, account.id);
+      return seeOther(reply, returnTo);
+    } catch (error) {
+      if (!(error instanceof AppError) || !['invalid_credentials', 'rate_limited'].includes(error.code)) throw error;
+      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+      sendPage(reply, error.status, loginPage({ csrf: this.csrf.issue(request, reply), returnTo, email, error: formMessage(error) }));
+    }
+  }
+
+  @Post('logout')
+  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    await this.sessions.end(request, reply);
+    seeOther(reply, '/login');
+  }
+}

@@ -1,0 +1,38 @@
+import { Module } from '@nestjs/common';
+import { DeveloperModule } from '@app/developer';
+import { OAuthModule } from '@app/oauth';
+import { WebhooksModule } from '@app/webhooks';
+import { CsrfService } from '../shared/csrf.service';
+import { DeveloperAccountController } from './developer-account.controller';
+import { DeveloperApplicationsController } from './developer-applications.controller';
+import { DeveloperUsersController } from './developer-users.controller';
+import { DeveloperWebhooksController } from './developer-webhooks.controller';
+import { PortalAccountController } from './portal-account.controller';
+import { PortalAppsController } from './portal-apps.controller';
+import { PortalAssetsController } from './portal-assets.controller';
+import { PortalUsersController } from './portal-users.controller';
+import { PortalWebhooksController } from './portal-webhooks.controller';
+import { PortalWriteGuard } from './portal-write.guard';
+import { PortalSessions, SecretReveal } from './portal-support';
+
+/**
+ * The Developer Portal: its pages (`/developer`, server-rendered forms) and
+ * its JSON API (`/api/developer`: accounts, applications, their users and
+ * webhooks), over the same services and the same developer session.
+ */
+@Module({
+  imports: [DeveloperModule, OAuthModule, WebhooksModule],
+  controllers: [
+    DeveloperAccountController,
+    DeveloperApplicationsController,
+    DeveloperUsersController,
+    DeveloperWebhooksController,
+    PortalAccountController,
+    PortalAppsController,
+    PortalUsersController,
+    PortalWebhooksController,
+    PortalAssetsController,
+  ],
+  providers: [CsrfService, PortalWriteGuard, PortalSessions, SecretReveal],
+})
+export class DeveloperHttpModule {}

@@ -1,0 +1,89 @@
+import { Controller, Delete, Get, HttpCode, Param, Patch, Query, UseGuards } from '@nestjs/common';
+import { IsBoolean, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { AppError, Session } from '@app/common';
+import { ApplicationsService } from '@app/developer';
+import { ConnectionAdminService, USER_STATUSES, UserListQuery, UserStatus } from '@app/oauth';
+import { JsonBody } from '../shared/body';
+import { CurrentSession, DeveloperSessionGuard } from '../shared/session-auth';
+
+/** Present, or absent; `null` is a wrong type. */
+const Given = () => ValidateIf((_, value) => value !== undefined);
+
+/** Body of `PATCH .../users/:connectionId`; at least one field (checked by the service). */
+export class UpdateUserDto {
+  @Given()
+  @IsBoolean()
+  isForwarding?: boolean;
+
+  @Given()
+  @IsString()
+  @MaxLength(320)
+  appEmail?: string;
+
+  @Given()
+  @IsBoolean()
+  blocked?: boolean;
+}
+
+const SEARCH_MAX = 320;
+
+function invalid(description: string): AppError {
+  return new AppError('invalid_request', description);
+}
+
+/** `limit`, `cursor`, `search`, `status` of the list; a repeated or malformed one is 400. */
+function parseListQuery(query: Record<string, unknown>): UserListQuery {
+  const { limit, cursor, search, status } = query;
+  for (const [name, value] of Object.entries({ limit, cursor, search, status })) {
+    if (value !== undefined && typeof value !== 'string') throw invalid(`${name} must be given once, as a string.`);
+  }
+  const parsed: UserListQuery = { limit: 50 };
+  if (limit !== undefined) {
+    if (!/^\d{1,3}$/.test(limit as string) || Number(limit) < 1 || Number(limit) > 100) throw invalid('limit must be a whole number from 1 to 100.');
+    parsed.limit = Number(limit);
+  }
+  if (cursor !== undefined) parsed.cursor = cursor as string;
+  if (search !== undefined) {
+    const term = (search as string).trim();
+    if ([...term].length > SEARCH_MAX) throw invalid(`search must be at most ${SEARCH_MAX} characters.`);
+    if (term) parsed.search = term;
+  }
+  if (status !== undefined) {
+    if (!USER_STATUSES.includes(status as UserStatus)) throw invalid(`status must be one of ${USER_STATUSES.join(', ')}.`);
+    parsed.status = status as UserStatus;
+  }
+  return parsed;
+}
+
+/** Developer Portal: the users connected to one of the developer's applications. */
+@Controller('api/developer/applications/:appId/users')
+@UseGuards(DeveloperSessionGuard)
+export class DeveloperUsersController {
+  constructor(
+    private readonly apps: ApplicationsService,
+    private readonly users: ConnectionAdminService,
+  ) {}
+
+  /** 404 unless the session's developer owns the application. */
+  private async owned(session: Session, appId: string): Promise<string> {
+    return (await this.apps.getOwned(session.subjectId, appId)).id;
+  }
+
+  @Get()
+  async list(@CurrentSession() session: Session, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
+    const applicationId = await this.owned(session, appId);
+    return this.users.list(applicationId, parseListQuery(query));
+  }
+
+  @Patch(':connectionId')
+  async update(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @JsonBody() body: UpdateUserDto) {
+    const applicationId = await this.owned(session, appId);
+    return this.users.update(applicationId, connectionId, { isForwarding: body.isForwarding, appEmail: body.appEmail, blocked: body.blocked });
+  }
+
+  @Delete(':connectionId')
+  @HttpCode(204)
+  async remove(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('connectionId') connectionId: string) {
+    await this.users.close(await this.owned(session, appId), connectionId);
+  }
+}

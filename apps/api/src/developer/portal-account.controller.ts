@@ -1,0 +1,75 @@
+import { Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '@app/common';
+import { DeveloperLoginDto, DeveloperSignupDto, DevelopersService } from '@app/developer';
+import { FormBody } from '../shared/body';
+import { CsrfService } from '../shared/csrf.service';
+import { developerLoginPage, developerSignupPage } from './portal.view';
+import { field, Form, formMessage, PORTAL_HOME, portalReturnTo, PortalErrorFilter, PortalSessions, seeOther, sendPage, validated } from './portal-support';
+
+/** Developer Portal pages: sign-up, sign-in, sign-out (DevelopersService, as the JSON API). */
+@Controller('developer')
+@UseFilters(PortalErrorFilter)
+export class PortalAccountController {
+  constructor(
+    private readonly developers: DevelopersService,
+    private readonly sessions: PortalSessions,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Get()
+  async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    seeOther(reply, (await this.sessions.current(request)) ? PORTAL_HOME : '/developer/login');
+  }
+
+  @Get('signup')
+  signupForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    sendPage(reply, 200, developerSignupPage({ csrf: this.csrf.issue(request, reply) }));
+  }
+
+  @Post('signup')
+  async signup(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password') };
+    try {
+      const developer = await this.developers.signup(await validated(DeveloperSignupDto, input));
+      await this.sessions.start(request, reply, developer.id);
+      seeOther(reply, PORTAL_HOME);
+    } catch (error) {
+      if (!(error instanceof AppError) || !['invalid_request', 'conflict'].includes(error.code)) throw error;
+      sendPage(reply, error.status, developerSignupPage({ csrf: this.csrf.issue(request, reply), name: input.name, email: input.email, error: formMessage(error) }));
+    }
+  }
+
+  @Get('login')
+  loginForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('return_to') returnTo: unknown) {
+    const target = portalReturnTo(returnTo);
+    sendPage(reply, 200, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target }));
+  }
+
+  /** Throttled and answered exactly like `POST /api/developer/login` (DevelopersService.login). */
+  @Post('login')
+  async login(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    const target = portalReturnTo(form.return_to);
+    const email = field(form, 'email');
+    try {
+      const input = await validated(DeveloperLoginDto, { email, password: field(form, 'password') });
+      const developer = await this.developers.login(input.email, input.password, request.ip);
+      await this.sessions.start(request, reply, developer.id);
+      seeOther(reply, target);
+    } catch (error) {
+      if (!(error instanceof AppError) || !['invalid_request', 'invalid_credentials', 'rate_limited'].includes(error.code)) throw error;
+      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+      const message = error.code === 'invalid_request' ? 'Enter your email and password.' : formMessage(error);
+      sendPage(reply, error.status, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target, email, error: message }));
+    }
+  }
+
+  @Post('logout')
+  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    await this.sessions.end(request, reply);
+    seeOther(reply, '/developer/login');
+  }
+}

@@ -1,0 +1,154 @@
+import { Controller, Get, Inject, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError } from '@app/common';
+import { ApplicationRecord, ApplicationsService, CreateApplicationDto, UpdateApplicationDto } from '@app/developer';
+import { FormBody } from '../shared/body';
+import { presentApplication } from './developer-applications.controller';
+import { AppFormValues, appPath, appSettingsPage, appsListPage, credentialsPage, deleteAppPage, newAppPage, PortalApp } from './portal.view';
+import { integratePage } from './portal-integrate.view';
+import { field, Form, formMessage, PORTAL_HOME, PortalErrorFilter, PortalSessions, SecretReveal, seeOther, sendPage, validated } from './portal-support';
+
+const MESSAGES: Record<string, string> = {
+  saved: 'Changes saved.',
+  deleted: 'Application deleted.',
+};
+
+const message = (key: unknown) => (typeof key === 'string' ? MESSAGES[key] : undefined);
+
+/** The application object as the JSON API presents it. */
+const present = (app: ApplicationRecord): PortalApp => presentApplication(app);
+
+/** The API's field names as the form's labels say them ("redirectUris[0]" -> "Redirect URI 1"). */
+function appFormMessage(error: AppError): string {
+  const text = formMessage(error)
+    .replace(/\bredirectUris\[(\d+)\]/gi, (_, i) => `Redirect URI ${Number(i) + 1}`)
+    .replace(/\bredirectUris\b/gi, 'Redirect URIs')
+    .replace(/\bwebhookUrl\b/gi, 'Webhook URL')
+    .replace(/\blogoUrl\b/gi, 'Logo URL')
+    .replace(/^Name\b/, 'Application name');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function formValues(form: Form): AppFormValues {
+  return { name: field(form, 'name'), redirectUris: field(form, 'redirectUris'), webhookUrl: field(form, 'webhookUrl'), logoUrl: field(form, 'logoUrl') };
+}
+
+/** The form as the JSON body would be: redirect URIs one per line, an empty optional URL = none. */
+function asJsonBody(values: AppFormValues): Record<string, unknown> {
+  return {
+    name: values.name,
+    redirectUris: (values.redirectUris ?? '').split(/\r?\n/).map((u) => u.trim()).filter(Boolean),
+    webhookUrl: values.webhookUrl?.trim() ? values.webhookUrl.trim() : null,
+    logoUrl: values.logoUrl?.trim() ? values.logoUrl.trim() : null,
+  };
+}
+
+/** Developer Portal pages for applications: list, create, settings, secrets, delete, integrate. */
+@Controller('developer/apps')
+@UseFilters(PortalErrorFilter)
+export class PortalAppsController {
+  constructor(
+    private readonly apps: ApplicationsService,
+    private readonly sessions: PortalSessions,
+    private readonly reveal: SecretReveal,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+
+  @Get()
+  async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
+    const { developer, csrf } = await this.sessions.context(request, reply);
+    const apps = (await this.apps.list(developer.id)).map(present);
+    sendPage(reply, 200, appsListPage(developer, csrf, apps, message(done)));
+  }
+
+  @Get('new')
+  async newForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const { developer, csrf } = await this.sessions.context(request, reply);
+    sendPage(reply, 200, newAppPage(developer, csrf));
+  }
+
+  @Post()
+  async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+    const { session, developer, csrf } = await this.sessions.context(request, reply, form);
+    const values = formValues(form);
+    try {
+      const body = await validated(CreateApplicationDto, asJsonBody(values));
+      const { application, clientSecret, webhookSecret } = await this.apps.create(developer.id, body);
+      await this.reveal.put(session, application.id, { kind: 'created', clientSecret, webhookSecret });
+      seeOther(reply, appPath(application.id, '/credentials'));
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'invalid_request') throw error;
+      sendPage(reply, 400, newAppPage(developer, csrf, values, appFormMessage(error)));
+    }
+  }
+
+  @Get(':appId')
+  async settings(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query('done') done: unknown) {
+    const { developer, csrf } = await this.sessions.context(request, reply);
+    const app = present(await this.apps.getOwned(developer.id, appId));
+    sendPage(reply, 200, appSettingsPage(developer, csrf, app, { message: message(done) }));
+  }
+
+  @Post(':appId')
+  async update(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+    const { developer, csrf } = await this.sessions.context(request, reply, form);
+    const app = present(await this.apps.getOwned(developer.id, appId));
+    const values = formValues(form);
+    try {
+      await this.apps.update(developer.id, app.id, await validated(UpdateApplicationDto, asJsonBody(values)));
+      seeOther(reply, appPath(app.id, '?done=saved'));
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'invalid_request') throw error;
+      sendPage(reply, 400, appSettingsPage(developer, csrf, app, { error: appFormMessage(error), values }));
+    }
+  }
+
+  /** The page right after creation or rotation: the secrets, once. */
+  @Get(':appId/credentials')
+  async credentials(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
+    const { session, developer, csrf } = await this.sessions.context(request, reply);
+    const app = present(await this.apps.getOwned(developer.id, appId));
+    const secrets = await this.reveal.take(session, app.id);
+    if (!secrets) return seeOther(reply, appPath(app.id));
+    sendPage(reply, 200, credentialsPage(developer, csrf, app, secrets));
+  }
+
+  @Post(':appId/client-secret')
+  async rotateClientSecret(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+    const { session, developer } = await this.sessions.context(request, reply, form);
+    const { clientSecret } = await this.apps.rotateClientSecret(developer.id, appId);
+    await this.reveal.put(session, appId, { kind: 'client', clientSecret });
+    seeOther(reply, appPath(appId, '/credentials'));
+  }
+
+  @Post(':appId/webhook-secret')
+  async rotateWebhookSecret(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+    const { session, developer } = await this.sessions.context(request, reply, form);
+    const { webhookSecret } = await this.apps.rotateWebhookSecret(developer.id, appId);
+    await this.reveal.put(session, appId, { kind: 'webhook', webhookSecret });
+    seeOther(reply, appPath(appId, '/credentials'));
+  }
+
+  @Get(':appId/delete')
+  async confirmDelete(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
+    const { developer, csrf } = await this.sessions.context(request, reply);
+    const app = present(await this.apps.getOwned(developer.id, appId));
+    sendPage(reply, 200, deleteAppPage(developer, csrf, app));
+  }
+
+  @Post(':appId/delete')
+  async remove(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+    const { developer } = await this.sessions.context(request, reply, form);
+    await this.apps.remove(developer.id, appId);
+    seeOther(reply, `${PORTAL_HOME}?done=deleted`);
+  }
+
+  @Get(':appId/integrate')
+  async integrate(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
+    const { developer, csrf } = await this.sessions.context(request, reply);
+    const app = present(await this.apps.getOwned(developer.id, appId));
+    sendPage(reply, 200, integratePage(developer, csrf, { publicUrl: this.config.publicUrl, app }));
+  }
+}

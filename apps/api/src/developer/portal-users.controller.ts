@@ -1,0 +1,119 @@
+import { Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '@app/common';
+import { ConnectionAdminService, USER_STATUSES, UserStatus } from '@app/oauth';
+import { FormBody } from '../shared/body';
+import { UpdateUserDto } from './developer-users.controller';
+import { appPath, PortalApp } from './portal.view';
+import { closeUserPage, userDetailPage, UserFilters, usersPage, usersQuery } from './portal-users.view';
+import { field, Form, formMessage, PortalErrorFilter, PortalSessions, seeOther, sendPage, validated } from './portal-support';
+
+const PAGE_SIZE = 25;
+const SEARCH_MAX = 320;
+
+const MESSAGES: Record<string, string> = {
+  blocked: 'User blocked: their tokens were revoked and they cannot sign in to this app.',
+  unblocked: 'User unblocked.',
+  forwarding_on: 'Email forwarding turned on.',
+  forwarding_off: 'Email forwarding turned off.',
+  email: 'Shared address updated.',
+  closed: 'Account closed.',
+};
+
+const message = (key: unknown) => (typeof key === 'string' ? MESSAGES[key] : undefined);
+
+/** The list's filters from a query or a form; a bad value is dropped (a page, not an API: no 400 for a typo). */
+function filtersFrom(source: Record<string, unknown>): UserFilters {
+  const one = (name: string) => (typeof source[name] === 'string' ? (source[name] as string) : '');
+  const search = one('search').trim().slice(0, SEARCH_MAX);
+  const status = one('status');
+  const cursor = one('cursor');
+  return {
+    search: search || undefined,
+    status: USER_STATUSES.includes(status as UserStatus) ? status : undefined,
+    cursor: /^[A-Za-z0-9_.-]{1,512}$/.test(cursor) ? cursor : undefined,
+  };
+}
+
+/**
+ * Developer Portal pages for an application's users: the JSON API's list,
+ * PATCH and DELETE through the same ConnectionAdminService, after the same
+ * ownership check (another developer's app or connection: 404).
+ */
+@Controller('developer/apps/:appId/users')
+@UseFilters(PortalErrorFilter)
+export class PortalUsersController {
+  constructor(
+    private readonly users: ConnectionAdminService,
+    private readonly sessions: PortalSessions,
+  ) {}
+
+
+  @Get()
+  async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
+    const filters = filtersFrom(query);
+    const data = await this.users.list(app.id, { limit: PAGE_SIZE, search: filters.search, status: filters.status as UserStatus | undefined, cursor: filters.cursor });
+    sendPage(reply, 200, usersPage(developer, csrf, app, data, filters, message(query.done)));
+  }
+
+  @Get(':connectionId')
+  async detail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
+    const user = await this.users.get(app.id, connectionId);
+    sendPage(reply, 200, userDetailPage(developer, csrf, app, user, filtersFrom(query), { message: message(query.done) }));
+  }
+
+  @Post(':connectionId/block')
+  async block(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
+    const blocked = field(form, 'blocked') === 'true';
+    await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { blocked }));
+    this.back(reply, app, connectionId, form, blocked ? 'blocked' : 'unblocked');
+  }
+
+  @Post(':connectionId/forwarding')
+  async forwarding(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
+    const isForwarding = field(form, 'isForwarding') === 'true';
+    await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { isForwarding }));
+    this.back(reply, app, connectionId, form, isForwarding ? 'forwarding_on' : 'forwarding_off');
+  }
+
+  /** `appEmail`: the relay address, a linked address, or "" (also the "Stop sharing" button) = none. */
+  @Post(':connectionId/email')
+  async email(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId, form);
+    const appEmail = field(form, 'stop') ? '' : field(form, 'appEmail').trim();
+    try {
+      await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { appEmail }));
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'invalid_request') throw error;
+      const user = await this.users.get(app.id, connectionId);
+      return sendPage(reply, 400, userDetailPage(developer, csrf, app, user, filtersFrom(form), { error: formMessage(error) }));
+    }
+    this.back(reply, app, connectionId, { ...form, from: 'detail' }, 'email');
+  }
+
+  @Get(':connectionId/close')
+  async confirmClose(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
+    const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
+    const user = await this.users.get(app.id, connectionId);
+    sendPage(reply, 200, closeUserPage(developer, csrf, app, user, filtersFrom(query)));
+  }
+
+  @Post(':connectionId/close')
+  async close(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
+    await this.users.close(app.id, connectionId);
+    this.back(reply, app, connectionId, { ...form, from: 'list' }, 'closed');
+  }
+
+  /** 303 to the page the action came from, with its filters and a message. */
+  private back(reply: FastifyReply, app: PortalApp, connectionId: string, form: Form, done: string) {
+    const query = usersQuery(filtersFrom(form));
+    const sep = query ? '&' : '?';
+    const path = field(form, 'from') === 'detail' ? `/users/${encodeURIComponent(connectionId)}` : '/users';
+    seeOther(reply, appPath(app.id, `${path}${query}${sep}done=${done}`));
+  }
+}

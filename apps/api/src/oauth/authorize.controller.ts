@@ -1,0 +1,158 @@
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, Session, SessionService } from '@app/common';
+import { AccountsService } from '@app/identity';
+import {
+  AUTHORIZE_PARAMS,
+  AuthorizationRequest,
+  AuthorizePageError,
+  AuthorizeRedirectError,
+  AuthorizeRequestValidator,
+  CodesService,
+  ConnectionsService,
+  EmailShare,
+  isSubset,
+  RawParams,
+  redirectTo,
+} from '@app/oauth';
+import { FormBody } from '../shared/body';
+import { readCookie } from '../shared/cookies';
+import { CsrfService } from '../shared/csrf.service';
+import { errorPage } from '../shared/layout';
+import { consentPage } from './consent.view';
+
+/**
+ * The authorization endpoint (RFC 6749 4.1 + RFC 7636): login redirect,
+ * consent page, remembered consent, and the decision form.
+ */
+@Controller('oauth')
+export class AuthorizeController {
+  constructor(
+    private readonly validator: AuthorizeRequestValidator,
+    private readonly codes: CodesService,
+    private readonly connections: ConnectionsService,
+    private readonly accounts: AccountsService,
+    private readonly sessions: SessionService,
+    private readonly csrf: CsrfService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get('authorize')
+  async authorize(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    reply.header('cache-control', 'no-store');
+    const params = req.query as RawParams;
+    const request = await this.validate(params, reply);
+    if (!request) return;
+    const session = await this.userSession(req);
+    if (!session) return reply.redirect(`/login?return_to=${encodeURIComponent(req.url)}`, 303);
+
+    const connection = await this.connections.find(request.client.id, session.subjectId);
+    if (connection?.blocked) return this.redirectError(reply, request, 'access_denied', 'The application has blocked this account.');
+    // Remembered consent: the same or fewer scopes than the user already granted.
+    if (connection && connection.active && isSubset(request.scopes, connection.scopes)) {
+      return this.redirectWithCode(reply, request, connection.id, session);
+    }
+    return this.renderConsent(req, reply, request, session, params);
+  }
+
+  @Post('authorize/decision')
+  async decide(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @FormBody() body: Record<string, string | string[] | undefined>) {
+    reply.header('cache-control', 'no-store');
+    this.csrf.verify(req, body._csrf);
+    const params: RawParams = {};
+    for (const name of AUTHORIZE_PARAMS) if (body[name] !== undefined) params[name] = body[name];
+    const request = await this.validate(params, reply);
+    if (!request) return;
+    const session = await this.userSession(req);
+    if (!session) {
+      const query = new URLSearchParams(params as Record<string, string>).toString();
+      return reply.redirect(`/login?return_to=${encodeURIComponent(`/oauth/authorize?${query}`)}`, 303);
+    }
+    if (body.decision === 'deny') return this.redirectError(reply, request, 'access_denied', 'The user declined to sign in.');
+    if (body.decision !== 'allow') return this.redirectError(reply, request, 'invalid_request', 'The consent decision is missing.');
+
+    const existing = await this.connections.find(request.client.id, session.subjectId);
+    if (existing?.blocked) return this.redirectError(reply, request, 'access_denied', 'The application has blocked this account.');
+    const share = await this.parseShare(session.subjectId, body.share);
+    if (!share) {
+      return this.renderConsent(req, reply, request, session, params, 'Choose one of the offered email options.');
+    }
+    const connection = await this.connections.grantConsent(request.client.id, session.subjectId, request.scopes, share);
+    return this.redirectWithCode(reply, request, connection.id, session);
+  }
+
+  private async userSession(req: FastifyRequest): Promise<Session | null> {
+    return this.sessions.get(readCookie(req, this.config, 'user'), 'user');
+  }
+
+  /** Validates, or answers the failure (error page or error redirect) and returns null. */
+  private async validate(params: RawParams, reply: FastifyReply): Promise<AuthorizationRequest | null> {
+    try {
+      return await this.validator.validate(params);
+    } catch (error) {
+      if (error instanceof AuthorizePageError) {
+        reply.status(400).type('text/html; charset=utf-8').send(errorPage('This sign-in link is not valid', error.message));
+        return null;
+      }
+      if (error instanceof AuthorizeRedirectError) {
+        reply.redirect(redirectTo(error.redirectUri, { error: error.error, error_description: error.description, state: error.state }), 303);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  private redirectError(reply: FastifyReply, request: AuthorizationRequest, error: string, description: string) {
+    return reply.redirect(redirectTo(request.redirectUri, { error, error_description: description, state: request.state }), 303);
+  }
+
+  private async redirectWithCode(reply: FastifyReply, request: AuthorizationRequest, connectionId: string, session: Session) {
+    const code = await this.codes.issue({
+      applicationId: request.client.id,
+      connectionId,
+      redirectUri: request.redirectUri,
+      scope: request.scopes.join(' '),
+      codeChallenge: request.codeChallenge,
+      nonce: request.nonce,
+      authTime: session.authTime,
+    });
+    return reply.redirect(redirectTo(request.redirectUri, { code, state: request.state }), 303);
+  }
+
+  /** `share` is `relay`, `none`, or one of the user's verified linked addresses. */
+  private async parseShare(userId: number, share: unknown): Promise<EmailShare | null> {
+    if (share === undefined || share === 'relay') return { kind: 'relay' };
+    if (share === 'none') return { kind: 'none' };
+    if (typeof share !== 'string') return null;
+    const linked = await this.accounts.linkedEmails(userId);
+    const match = linked.find((e) => e.verified && e.email === share.trim().toLowerCase());
+    return match ? { kind: 'address', email: match.email } : null;
+  }
+
+  private async renderConsent(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    request: AuthorizationRequest,
+    session: Session,
+    params: RawParams,
+    error?: string,
+  ) {
+    const [user, linked] = await Promise.all([this.accounts.getUser(session.subjectId), this.accounts.linkedEmails(session.subjectId)]);
+    if (!user) throw new AppError('unauthorized', 'Your account no longer exists.');
+    const carried: Record<string, string> = {};
+    for (const name of AUTHORIZE_PARAMS) if (typeof params[name] === 'string') carried[name] = params[name] as string;
+    const html = consentPage({
+      appName: request.client.name,
+      logoUrl: request.client.logoUrl,
+      userName: user.name,
+      scopes: request.scopes,
+      emails: linked.filter((e) => e.verified).map((e) => e.email),
+      relayDomain: this.config.relayDomain,
+      params: carried,
+      csrf: this.csrf.issue(req, reply),
+      error,
+    });
+    return reply.status(error ? 400 : 200).type('text/html; charset=utf-8').send(html);
+  }
+}

@@ -1,0 +1,88 @@
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { SessionService } from '@app/common';
+import { ApplicationsService } from '@app/developer';
+import { ConnectionsService, IdTokensService, redirectTo } from '@app/oauth';
+import { clearSessionCookie, readCookie } from '../shared/cookies';
+import { CsrfService } from '../shared/csrf.service';
+import { confirmLogoutPage, signedOutPage } from './logout.view';
+import { errorPage } from '../shared/layout';
+
+type Params = Record<string, string | string[] | undefined>;
+
+/**
+ * OpenID Connect RP-Initiated Logout 1.0 at `/oauth/logout` (GET or form POST).
+ *
+ * - With a valid `id_token_hint` (our signature, our issuer; an expired one is
+ *   fine), the LoginSign session of the browser ends when it belongs to the
+ *   user the hint names, and the browser goes back to
+ *   `post_logout_redirect_uri` only when it is exactly one of the client's
+ *   registered redirect URIs (LoginSign has no separate post-logout list: the
+ *   app's `redirectUris` are its allowed post-logout URIs), with `state`.
+ * - Anything else never redirects: an invalid hint is an error page; no hint
+ *   asks the user to confirm (so a foreign page cannot sign users out).
+ */
+@Controller('oauth')
+export class LogoutController {
+  constructor(
+    private readonly idTokens: IdTokensService,
+    private readonly applications: ApplicationsService,
+    private readonly connections: ConnectionsService,
+    private readonly sessions: SessionService,
+    private readonly csrf: CsrfService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get('logout')
+  get(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    return this.logout(req, reply, (req.query ?? {}) as Params);
+  }
+
+  @Post('logout')
+  post(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+    const body = req.body && typeof req.body === 'object' ? (req.body as Params) : {};
+    return this.logout(req, reply, body);
+  }
+
+  private send(reply: FastifyReply, status: number, body: string) {
+    reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+  }
+
+  private async logout(req: FastifyRequest, reply: FastifyReply, params: Params) {
+    const repeated = Object.entries(params).find(([, v]) => Array.isArray(v));
+    if (repeated) return this.send(reply, 400, errorPage('This sign-out link is not valid', `The parameter ${repeated[0]} was sent more than once.`));
+    const p = params as Record<string, string | undefined>;
+    const session = await this.sessions.get(readCookie(req, this.config, 'user'), 'user');
+
+    if (!p.id_token_hint) {
+      if (!session) return this.send(reply, 200, signedOutPage());
+      return this.send(reply, 200, confirmLogoutPage(this.csrf.issue(req, reply)));
+    }
+
+    const hint = await this.idTokens.verifyIgnoringExpiry(p.id_token_hint);
+    const client = hint ? await this.applications.findByClientId(hint.aud) : null;
+    if (!hint || !client) return this.send(reply, 400, errorPage('This sign-out link is not valid', 'The id_token_hint is not a valid LoginSign ID token.'));
+    if (p.client_id !== undefined && p.client_id !== hint.aud) {
+      return this.send(reply, 400, errorPage('This sign-out link is not valid', 'client_id does not match the id_token_hint.'));
+    }
+
+    if (session) {
+      const connection = await this.connections.find(client.id, session.subjectId);
+      if (connection && connection.id === hint.sub) {
+        await this.sessions.destroy(session);
+        clearSessionCookie(reply, this.config, 'user');
+      }
+    }
+
+    const target = p.post_logout_redirect_uri;
+    if (target !== undefined) {
+      // Exact string match against the app's registered redirect URIs: no open redirect.
+      if (client.redirectUris.includes(target)) {
+        return reply.status(303).header('cache-control', 'no-store').header('location', redirectTo(target, { state: p.state })).send();
+      }
+      return this.send(reply, 400, signedOutPage(`We did not send you back to ${client.name}: its return address is not registered.`));
+    }
+    return this.send(reply, 200, signedOutPage());
+  }
+}
