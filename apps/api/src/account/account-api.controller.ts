@@ -3,17 +3,17 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, Session } from '@app/common';
 import { AccountsService, LoginDto, SignUpDto } from '@app/identity';
 import { JsonBody } from '../shared/body';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { isJsonRequest } from '../shared/csrf-rules';
 import { CurrentSession, UserSessionGuard } from '../shared/session-auth';
 import { SameSiteGuard } from './same-site.guard';
-import { UserSessions } from './user-sessions';
 
 /** JSON equivalents of the sign-up and login pages, for scripts and native clients. */
 @Controller('api/account')
 export class AccountApiController {
   constructor(
     private readonly accounts: AccountsService,
-    private readonly sessions: UserSessions,
+    private readonly sessions: CookieSessionService,
   ) {}
 
   @Post('signup')
@@ -22,7 +22,7 @@ export class AccountApiController {
   @UseGuards(SameSiteGuard)
   async signUp(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @JsonBody() body: SignUpDto) {
     const account = await this.accounts.signUp(body);
-    await this.sessions.start(request, reply, account.id);
+    await this.sessions.start(request, reply, 'user', account.id);
     return { globalId: account.globalId, name: account.name, email: account.email };
   }
 
@@ -32,7 +32,7 @@ export class AccountApiController {
   @UseGuards(SameSiteGuard)
   async login(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @JsonBody() body: LoginDto) {
     const account = await this.accounts.verifyLogin(body.email, body.password, request.ip);
-    await this.sessions.start(request, reply, account.id);
+    await this.sessions.start(request, reply, 'user', account.id);
     return { globalId: account.globalId, name: account.name, email: account.email };
   }
 
@@ -45,7 +45,7 @@ export class AccountApiController {
     if ((length > 0 || request.headers['transfer-encoding'] !== undefined) && !isJsonRequest(request)) {
       throw new AppError('forbidden', 'Cookie-authenticated writes must send application/json.');
     }
-    await this.sessions.end(request, reply);
+    await this.sessions.end(request, reply, 'user');
   }
 
   @Get('me')

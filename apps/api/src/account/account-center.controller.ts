@@ -4,7 +4,11 @@ import { AppError, Session, SessionService } from '@app/common';
 import { AccountsService, LinkedEmailsService, MailerService } from '@app/identity';
 import { AccountCenterService } from '@app/oauth';
 import { FormBody } from '../shared/body';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
+import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
+import { field, Form, formMessage, seeOther, sendPage } from '../shared/pages';
+import { SignInRequired } from '../shared/sign-in-redirect.filter';
 import {
   AccountChrome,
   accountDeletedPage,
@@ -17,26 +21,12 @@ import {
   securityPage,
   verifyEmailPage,
 } from './account-center.view';
-import { UserSessions } from './user-sessions';
-
-type Form = Record<string, unknown>;
-
-function field(form: Form, name: string): string {
-  const value = form[name];
-  return typeof value === 'string' ? value : '';
-}
 
 /** A hidden `true`/`false` field of a toggle button. */
 function flag(form: Form, name: string): boolean {
   const value = field(form, name);
   if (value !== 'true' && value !== 'false') throw new AppError('invalid_request', `The form field ${name} must be true or false.`);
   return value === 'true';
-}
-
-/** The service's "Invalid field: name must be..." reads better on a form as "Name must be...". */
-function formMessage(error: AppError): string {
-  const text = error.description.replace(/^Invalid field: /, '');
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** Errors a form shows next to its fields (anything else is an error page). */
@@ -46,14 +36,6 @@ function formError(error: unknown, reply: FastifyReply): AppError {
   if (!(error instanceof AppError) || !FORM_ERRORS.has(error.code)) throw error;
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
   return error;
-}
-
-function sendPage(reply: FastifyReply, status: number, body: string) {
-  reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
-}
-
-function seeOther(reply: FastifyReply, location: string) {
-  reply.status(303).header('cache-control', 'no-store').header('location', location).send();
 }
 
 /** Fixed confirmations shown after a 303 (`?done=key`): never text taken from the request. */
@@ -101,42 +83,39 @@ export class AccountCenterController {
     private readonly linkedEmails: LinkedEmailsService,
     private readonly center: AccountCenterService,
     private readonly mailer: MailerService,
-    private readonly userSessions: UserSessions,
+    private readonly cookieSessions: CookieSessionService,
     private readonly sessions: SessionService,
     private readonly csrf: CsrfService,
   ) {}
 
-  /** The signed-in user, or null after answering with a 303 to the login page. */
-  private async signedIn(request: FastifyRequest, reply: FastifyReply, returnTo: string, done?: unknown): Promise<Signed | null> {
-    const session = await this.userSessions.current(request);
-    const account = session ? await this.accounts.getAccount(session.subjectId) : null;
-    if (!session || !account) {
-      seeOther(reply, `/login?return_to=${returnTo}`);
-      return null;
-    }
+  /** The signed-in user (the session PageSessionGuard found) and the page chrome. */
+  private async signedIn(request: FastifyRequest, reply: FastifyReply, done?: unknown): Promise<Signed> {
+    const session = sessionOf(request);
+    const account = await this.accounts.getAccount(session.subjectId);
+    if (!account) throw new SignInRequired(signInLocation('user', request));
     const chrome: AccountChrome = { csrf: this.csrf.issue(request, reply), name: account.name, globalId: account.globalId, notice: notice(done) };
     return { session, chrome, account };
   }
 
-  /** For POSTs: CSRF first, then the session (none: back to the login page). */
-  private async signedInPost(request: FastifyRequest, reply: FastifyReply, form: Form, returnTo: string): Promise<Signed | null> {
+  /** For POSTs: the form's CSRF check, then the signed-in user. */
+  private async signedInPost(request: FastifyRequest, reply: FastifyReply, form: Form): Promise<Signed> {
     this.csrf.verify(request, form._csrf);
-    return this.signedIn(request, reply, returnTo);
+    return this.signedIn(request, reply);
   }
 
   // Profile
 
+  @PageSession('user')
   @Get()
   async profile(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
-    const s = await this.signedIn(request, reply, '/account', done);
-    if (!s) return;
+    const s = await this.signedIn(request, reply, done);
     sendPage(reply, 200, profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region }));
   }
 
+  @PageSession('user')
   @Post('profile')
   async saveProfile(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
-    const s = await this.signedInPost(request, reply, form, '/account');
-    if (!s) return;
+    const s = await this.signedInPost(request, reply, form);
     const input = { name: field(form, 'name'), image: field(form, 'image'), region: field(form, 'region') };
     try {
       await this.center.updateProfile(s.account.id, input);
@@ -149,17 +128,17 @@ export class AccountCenterController {
 
   // Password & security
 
+  @PageSession('user')
   @Get('security')
   async security(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
-    const s = await this.signedIn(request, reply, '/account/security', done);
-    if (!s) return;
+    const s = await this.signedIn(request, reply, done);
     sendPage(reply, 200, securityPage(s.chrome));
   }
 
+  @PageSession('user')
   @Post('password')
   async changePassword(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
-    const s = await this.signedInPost(request, reply, form, '/account/security');
-    if (!s) return;
+    const s = await this.signedInPost(request, reply, form);
     try {
       await this.accounts.changePassword(s.account.id, form.current_password, form.new_password, request.ip);
     } catch (error) {
@@ -171,18 +150,18 @@ export class AccountCenterController {
     seeOther(reply, '/account/security?done=password');
   }
 
+  @PageSession('user')
   @Get('delete')
   async deleteForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const s = await this.signedIn(request, reply, '/account/delete');
-    if (!s) return;
+    const s = await this.signedIn(request, reply);
     const apps = await this.center.listApps(s.account.id);
     sendPage(reply, 200, deletePage({ ...s.chrome, apps: apps.map((a) => a.appName) }));
   }
 
+  @PageSession('user')
   @Post('delete')
   async deleteAccount(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
-    const s = await this.signedInPost(request, reply, form, '/account/delete');
-    if (!s) return;
+    const s = await this.signedInPost(request, reply, form);
     try {
       await this.center.deleteAccount(s.account.id, form.password, request.ip);
     } catch (error) {
@@ -191,7 +170,7 @@ export class AccountCenterController {
       return sendPage(reply, e.status, deletePage({ ...s.chrome, apps: apps.map((a) => a.appName), error: formMessage(e) }));
     }
     await this.sessions.destroyAll('user', s.account.id);
-    await this.userSessions.end(request, reply);
+    await this.cookieSessions.end(request, reply, 'user');
     seeOther(reply, '/account/deleted');
   }
 
@@ -207,17 +186,17 @@ export class AccountCenterController {
     return emailsPage({ ...s.chrome, linked, pending, devMailbox: this.mailer.usesDevMailbox, ...extra });
   }
 
+  @PageSession('user')
   @Get('emails')
   async emails(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
-    const s = await this.signedIn(request, reply, '/account/emails', done);
-    if (!s) return;
+    const s = await this.signedIn(request, reply, done);
     sendPage(reply, 200, await this.emailsView(s));
   }
 
+  @PageSession('user')
   @Post('emails')
   async addEmail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
-    const s = await this.signedInPost(request, reply, form, '/account/emails');
-    if (!s) return;
+    const s = await this.signedInPost(request, reply, form);
     try {
       await this.linkedEmails.requestLink(s.account.id, field(form, 'email'));
       seeOther(reply, '/account/emails?done=email-sent');
@@ -227,10 +206,10 @@ export class AccountCenterController {
     }
   }
 
+  @PageSession('user')
   @Post('emails/remove')
   async removeEmail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
-    const s = await this.signedInPost(request, reply, form, '/account/emails');
-    if (!s) return;
+    const s = await this.signedInPost(request, reply, form);
     try {
       await this.center.removeEmail(s.account.id, field(form, 'email'));
       seeOther(reply, '/account/emails?done=email-removed');
@@ -240,10 +219,10 @@ export class AccountCenterController {
     }
   }
 
+  @PageSession('user')
   @Post('emails/primary')
   async makePrimary(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
-    const s = await this.signedInPost(request, reply, form, '/account/emails');
-    if (!s) return;
+    const s = await this.signedInPost(request, reply, form);
     try {
       await this.linkedEmails.setPrimary(s.account.id, field(form, 'email'));
       seeOther(reply, '/account/emails?done=primary');
@@ -270,17 +249,17 @@ export class AccountCenterController {
       const e = formError(error, reply);
       return sendPage(reply, e.status, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: '', email: null, error: e.description }));
     }
-    const session = await this.userSessions.current(request);
+    const session = await this.cookieSessions.current(request, 'user');
     if (session?.subjectId === result.userId) return seeOther(reply, '/account/emails?done=verified');
     sendPage(reply, 200, emailVerifiedPage(result.email));
   }
 
   // Apps using LoginSign
 
+  @PageSession('user')
   @Get('apps')
   async apps(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
-    const s = await this.signedIn(request, reply, '/account/apps', done);
-    if (!s) return;
+    const s = await this.signedIn(request, reply, done);
     sendPage(reply, 200, appsPage({ ...s.chrome, apps: await this.center.listApps(s.account.id) }));
   }
 
@@ -289,19 +268,18 @@ export class AccountCenterController {
     return appPage({ ...s.chrome, app, emails: linked.map((e) => e.email), error });
   }
 
+  @PageSession('user')
   @Get('apps/:id')
   async app(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @Query('done') done: unknown) {
-    const path = connectionPath(id);
-    const s = await this.signedIn(request, reply, path, done);
-    if (!s) return;
+    connectionPath(id);
+    const s = await this.signedIn(request, reply, done);
     sendPage(reply, 200, await this.appView(s, id));
   }
 
   /** Runs one change of an app's settings; 303 back to its page, or the page with the error. */
   private async appChange(request: FastifyRequest, reply: FastifyReply, id: string, form: Form, change: (userId: number) => Promise<string>) {
     const path = connectionPath(id);
-    const s = await this.signedInPost(request, reply, form, path);
-    if (!s) return;
+    const s = await this.signedInPost(request, reply, form);
     try {
       const done = await change(s.account.id);
       seeOther(reply, `${path}?done=${done}`);
@@ -312,6 +290,7 @@ export class AccountCenterController {
     }
   }
 
+  @PageSession('user')
   @Post('apps/:id/email')
   async appEmail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
     await this.appChange(request, reply, id, form, async (userId) => {
@@ -322,6 +301,7 @@ export class AccountCenterController {
     });
   }
 
+  @PageSession('user')
   @Post('apps/:id/forwarding')
   async forwarding(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
     await this.appChange(request, reply, id, form, async (userId) => {
@@ -331,6 +311,7 @@ export class AccountCenterController {
     });
   }
 
+  @PageSession('user')
   @Post('apps/:id/mute')
   async mute(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
     await this.appChange(request, reply, id, form, async (userId) => {
@@ -340,6 +321,7 @@ export class AccountCenterController {
     });
   }
 
+  @PageSession('user')
   @Post('apps/:id/revoke')
   async revoke(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
     await this.appChange(request, reply, id, form, async (userId) => {

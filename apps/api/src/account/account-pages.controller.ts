@@ -3,47 +3,24 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { AccountsService } from '@app/identity';
 import { FormBody } from '../shared/body';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
+import { field, Form, formMessage, seeOther, sendPage } from '../shared/pages';
+import { safeReturnTo } from '../shared/return-to';
 import { FormState, loginPage, signUpPage } from './account-pages.view';
-import { safeReturnTo } from './return-to';
-import { UserSessions } from './user-sessions';
-
-type Form = Record<string, unknown>;
-
-/** A form field as one string (a repeated field counts as missing). */
-function field(form: Form, name: string): string {
-  const value = form[name];
-  return typeof value === 'string' ? value : '';
-}
-
-/** The service's "Invalid field: password must be..." reads better on a form as "Password must be...". */
-function formMessage(error: AppError): string {
-  const text = error.description.replace(/^Invalid field: /, '');
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function sendPage(reply: FastifyReply, status: number, body: string) {
-  // Pages carry CSRF tokens and personal data: never cached.
-  reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
-}
-
-/** After a credentials POST the browser must GET the next page: 303. */
-function seeOther(reply: FastifyReply, location: string) {
-  reply.status(303).header('cache-control', 'no-store').header('location', location).send();
-}
 
 /** The end-user pages: sign-up, login, logout (the account center is AccountCenterController). */
 @Controller()
 export class AccountPagesController {
   constructor(
     private readonly accounts: AccountsService,
-    private readonly sessions: UserSessions,
+    private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
   ) {}
 
   @Get()
   async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    seeOther(reply, (await this.sessions.current(request)) ? '/account' : '/login');
+    seeOther(reply, (await this.sessions.current(request, 'user')) ? '/account' : '/login');
   }
 
   @Get('signup')
@@ -58,7 +35,7 @@ export class AccountPagesController {
     const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password'), region: field(form, 'region') };
     try {
       const account = await this.accounts.signUp(input);
-      await this.sessions.start(request, reply, account.id);
+      await this.sessions.start(request, reply, 'user', account.id);
       return seeOther(reply, returnTo);
     } catch (error) {
       if (!(error instanceof AppError) || !['invalid_request', 'conflict', 'temporarily_unavailable'].includes(error.code)) throw error;
@@ -79,7 +56,7 @@ export class AccountPagesController {
     const email = field(form, 'email');
     try {
       const account = await this.accounts.verifyLogin(email, field(form, 'password'), request.ip);
-      await this.sessions.start(request, reply, account.id);
+      await this.sessions.start(request, reply, 'user', account.id);
       return seeOther(reply, returnTo);
     } catch (error) {
       if (!(error instanceof AppError) || !['invalid_credentials', 'rate_limited'].includes(error.code)) throw error;
@@ -91,7 +68,7 @@ export class AccountPagesController {
   @Post('logout')
   async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
-    await this.sessions.end(request, reply);
+    await this.sessions.end(request, reply, 'user');
     seeOther(reply, '/login');
   }
 }

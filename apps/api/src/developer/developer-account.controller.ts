@@ -1,10 +1,9 @@
-import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, isoUtc, Session, SessionService } from '@app/common';
+import { AppError, isoUtc, Session } from '@app/common';
 import { DeveloperLoginDto, DeveloperRecord, DeveloperSignupDto, DevelopersService } from '@app/developer';
 import { JsonBody } from '../shared/body';
-import { clearSessionCookie, readCookie, setSessionCookie } from '../shared/cookies';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CurrentSession, DeveloperSessionGuard } from '../shared/session-auth';
 import { PortalWriteGuard } from './portal-write.guard';
 
@@ -15,15 +14,14 @@ const summary = (d: DeveloperRecord) => ({ id: d.id, name: d.name, email: d.emai
 export class DeveloperAccountController {
   constructor(
     private readonly developers: DevelopersService,
-    private readonly sessions: SessionService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: CookieSessionService,
   ) {}
 
   @Post('signup')
   @UseGuards(PortalWriteGuard)
   async signup(@JsonBody() body: DeveloperSignupDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const developer = await this.developers.signup(body);
-    await this.startSession(request, reply, developer.id);
+    await this.sessions.start(request, reply, 'developer', developer.id);
     return summary(developer);
   }
 
@@ -32,7 +30,7 @@ export class DeveloperAccountController {
   @UseGuards(PortalWriteGuard)
   async login(@JsonBody() body: DeveloperLoginDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const developer = await this.developers.login(body.email, body.password, request.ip);
-    await this.startSession(request, reply, developer.id);
+    await this.sessions.start(request, reply, 'developer', developer.id);
     return summary(developer);
   }
 
@@ -41,8 +39,7 @@ export class DeveloperAccountController {
   @HttpCode(204)
   @UseGuards(PortalWriteGuard)
   async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    await this.endCurrentSession(request);
-    clearSessionCookie(reply, this.config, 'developer');
+    await this.sessions.end(request, reply, 'developer');
   }
 
   @Get('me')
@@ -51,17 +48,5 @@ export class DeveloperAccountController {
     const developer = await this.developers.findById(session.subjectId);
     if (!developer) throw new AppError('unauthorized', 'Sign in first: no valid session.');
     return { ...summary(developer), createdAt: isoUtc(developer.createdAt) };
-  }
-
-  /** Always a fresh session id (no fixation); a session the browser already had is ended. */
-  private async startSession(request: FastifyRequest, reply: FastifyReply, developerId: number) {
-    await this.endCurrentSession(request);
-    const session = await this.sessions.create('developer', developerId);
-    setSessionCookie(reply, this.config, 'developer', session.id);
-  }
-
-  private async endCurrentSession(request: FastifyRequest) {
-    const current = await this.sessions.get(readCookie(request, this.config, 'developer'), 'developer');
-    if (current) await this.sessions.destroy(current);
   }
 }

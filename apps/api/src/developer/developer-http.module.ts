@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DeveloperModule } from '@app/developer';
 import { OAuthModule } from '@app/oauth';
 import { WebhooksModule } from '@app/webhooks';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { DeveloperAccountController } from './developer-account.controller';
 import { DeveloperApplicationsController } from './developer-applications.controller';
@@ -13,7 +14,8 @@ import { PortalAssetsController } from './portal-assets.controller';
 import { PortalUsersController } from './portal-users.controller';
 import { PortalWebhooksController } from './portal-webhooks.controller';
 import { PortalWriteGuard } from './portal-write.guard';
-import { PortalSessions, SecretReveal } from './portal-support';
+import { PortalContextService } from './portal-context.service';
+import { SecretReveal } from './secret-reveal';
 
 /**
  * The Developer Portal: its pages (`/developer`, server-rendered forms) and
@@ -33,6 +35,6 @@ import { PortalSessions, SecretReveal } from './portal-support';
     PortalWebhooksController,
     PortalAssetsController,
   ],
-  providers: [CsrfService, PortalWriteGuard, PortalSessions, SecretReveal],
+  providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal],
 })
 export class DeveloperHttpModule {}

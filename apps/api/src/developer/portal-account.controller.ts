@@ -1,25 +1,26 @@
-import { Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { DeveloperLoginDto, DeveloperSignupDto, DevelopersService } from '@app/developer';
 import { FormBody } from '../shared/body';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { developerLoginPage, developerSignupPage } from './portal.view';
-import { field, Form, formMessage, PORTAL_HOME, portalReturnTo, PortalErrorFilter, PortalSessions, seeOther, sendPage, validated } from './portal-support';
+import { PORTAL_HOME, portalReturnTo } from '../shared/return-to';
+import { field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
 
 /** Developer Portal pages: sign-up, sign-in, sign-out (DevelopersService, as the JSON API). */
 @Controller('developer')
-@UseFilters(PortalErrorFilter)
 export class PortalAccountController {
   constructor(
     private readonly developers: DevelopersService,
-    private readonly sessions: PortalSessions,
+    private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
   ) {}
 
   @Get()
   async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    seeOther(reply, (await this.sessions.current(request)) ? PORTAL_HOME : '/developer/login');
+    seeOther(reply, (await this.sessions.current(request, 'developer')) ? PORTAL_HOME : '/developer/login');
   }
 
   @Get('signup')
@@ -33,7 +34,7 @@ export class PortalAccountController {
     const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password') };
     try {
       const developer = await this.developers.signup(await validated(DeveloperSignupDto, input));
-      await this.sessions.start(request, reply, developer.id);
+      await this.sessions.start(request, reply, 'developer', developer.id);
       seeOther(reply, PORTAL_HOME);
     } catch (error) {
       if (!(error instanceof AppError) || !['invalid_request', 'conflict'].includes(error.code)) throw error;
@@ -56,7 +57,7 @@ export class PortalAccountController {
     try {
       const input = await validated(DeveloperLoginDto, { email, password: field(form, 'password') });
       const developer = await this.developers.login(input.email, input.password, request.ip);
-      await this.sessions.start(request, reply, developer.id);
+      await this.sessions.start(request, reply, 'developer', developer.id);
       seeOther(reply, target);
     } catch (error) {
       if (!(error instanceof AppError) || !['invalid_request', 'invalid_credentials', 'rate_limited'].includes(error.code)) throw error;
@@ -69,7 +70,7 @@ export class PortalAccountController {
   @Post('logout')
   async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
-    await this.sessions.end(request, reply);
+    await this.sessions.end(request, reply, 'developer');
     seeOther(reply, '/developer/login');
   }
 }

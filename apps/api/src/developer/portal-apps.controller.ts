@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError } from '@app/common';
@@ -7,7 +7,11 @@ import { FormBody } from '../shared/body';
 import { presentApplication } from './developer-applications.controller';
 import { AppFormValues, appPath, appSettingsPage, appsListPage, credentialsPage, deleteAppPage, newAppPage, PortalApp } from './portal.view';
 import { integratePage } from './portal-integrate.view';
-import { field, Form, formMessage, PORTAL_HOME, PortalErrorFilter, PortalSessions, SecretReveal, seeOther, sendPage, validated } from './portal-support';
+import { PORTAL_HOME } from '../shared/return-to';
+import { field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { PageSession } from '../shared/page-session.guard';
+import { PortalContextService } from './portal-context.service';
+import { SecretReveal } from './secret-reveal';
 
 const MESSAGES: Record<string, string> = {
   saved: 'Changes saved.',
@@ -46,11 +50,11 @@ function asJsonBody(values: AppFormValues): Record<string, unknown> {
 
 /** Developer Portal pages for applications: list, create, settings, secrets, delete, integrate. */
 @Controller('developer/apps')
-@UseFilters(PortalErrorFilter)
+@PageSession('developer')
 export class PortalAppsController {
   constructor(
     private readonly apps: ApplicationsService,
-    private readonly sessions: PortalSessions,
+    private readonly sessions: PortalContextService,
     private readonly reveal: SecretReveal,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

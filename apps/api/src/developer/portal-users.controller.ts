@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ConnectionAdminService, USER_STATUSES, UserStatus } from '@app/oauth';
@@ -6,7 +6,9 @@ import { FormBody } from '../shared/body';
 import { UpdateUserDto } from './developer-users.controller';
 import { appPath, PortalApp } from './portal.view';
 import { closeUserPage, userDetailPage, UserFilters, usersPage, usersQuery } from './portal-users.view';
-import { field, Form, formMessage, PortalErrorFilter, PortalSessions, seeOther, sendPage, validated } from './portal-support';
+import { field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { PageSession } from '../shared/page-session.guard';
+import { PortalContextService } from './portal-context.service';
 
 const PAGE_SIZE = 25;
 const SEARCH_MAX = 320;
@@ -41,11 +43,11 @@ function filtersFrom(source: Record<string, unknown>): UserFilters {
  * ownership check (another developer's app or connection: 404).
  */
 @Controller('developer/apps/:appId/users')
-@UseFilters(PortalErrorFilter)
+@PageSession('developer')
 export class PortalUsersController {
   constructor(
     private readonly users: ConnectionAdminService,
-    private readonly sessions: PortalSessions,
+    private readonly sessions: PortalContextService,
   ) {}
 
 

@@ -1,10 +1,12 @@
-import { Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { WebhookDeliveriesService } from '@app/webhooks';
 import { FormBody } from '../shared/body';
-import { appPath, PortalApp } from './portal.view';
+import { appPath } from './portal.view';
 import { deliveryPage, webhooksPage } from './portal-webhooks.view';
-import { Form, PortalErrorFilter, PortalSessions, seeOther, sendPage } from './portal-support';
+import { Form, seeOther, sendPage } from '../shared/pages';
+import { PageSession } from '../shared/page-session.guard';
+import { PortalContextService } from './portal-context.service';
 
 const PAGE_SIZE = 25;
 
@@ -21,11 +23,11 @@ const message = (key: unknown) => (typeof key === 'string' ? MESSAGES[key] : und
  * all through WebhookDeliveriesService (as the JSON API).
  */
 @Controller('developer/apps/:appId/webhooks')
-@UseFilters(PortalErrorFilter)
+@PageSession('developer')
 export class PortalWebhooksController {
   constructor(
     private readonly deliveries: WebhookDeliveriesService,
-    private readonly sessions: PortalSessions,
+    private readonly sessions: PortalContextService,
   ) {}
 
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, Session, SessionService } from '@app/common';
+import { AppError, Session } from '@app/common';
 import { AccountsService } from '@app/identity';
 import {
   AUTHORIZE_PARAMS,
@@ -17,7 +17,7 @@ import {
   redirectTo,
 } from '@app/oauth';
 import { FormBody } from '../shared/body';
-import { readCookie } from '../shared/cookies';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { errorPage } from '../shared/layout';
 import { consentPage } from './consent.view';
@@ -33,7 +33,7 @@ export class AuthorizeController {
     private readonly codes: CodesService,
     private readonly connections: ConnectionsService,
     private readonly accounts: AccountsService,
-    private readonly sessions: SessionService,
+    private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -44,7 +44,7 @@ export class AuthorizeController {
     const params = req.query as RawParams;
     const request = await this.validate(params, reply);
     if (!request) return;
-    const session = await this.userSession(req);
+    const session = await this.sessions.current(req, 'user');
     if (!session) return reply.redirect(`/login?return_to=${encodeURIComponent(req.url)}`, 303);
 
     const connection = await this.connections.find(request.client.id, session.subjectId);
@@ -64,7 +64,7 @@ export class AuthorizeController {
     for (const name of AUTHORIZE_PARAMS) if (body[name] !== undefined) params[name] = body[name];
     const request = await this.validate(params, reply);
     if (!request) return;
-    const session = await this.userSession(req);
+    const session = await this.sessions.current(req, 'user');
     if (!session) {
       const query = new URLSearchParams(params as Record<string, string>).toString();
       return reply.redirect(`/login?return_to=${encodeURIComponent(`/oauth/authorize?${query}`)}`, 303);
@@ -80,10 +80,6 @@ export class AuthorizeController {
     }
     const connection = await this.connections.grantConsent(request.client.id, session.subjectId, request.scopes, share);
     return this.redirectWithCode(reply, request, connection.id, session);
-  }
-
-  private async userSession(req: FastifyRequest): Promise<Session | null> {
-    return this.sessions.get(readCookie(req, this.config, 'user'), 'user');
   }
 
   /** Validates, or answers the failure (error page or error redirect) and returns null. */

@@ -1,10 +1,8 @@
-import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { APP_CONFIG, AppConfig } from '@app/config';
-import { SessionService } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { ConnectionsService, IdTokensService, redirectTo } from '@app/oauth';
-import { clearSessionCookie, readCookie } from '../shared/cookies';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { confirmLogoutPage, signedOutPage } from './logout.view';
 import { errorPage } from '../shared/layout';
@@ -29,9 +27,8 @@ export class LogoutController {
     private readonly idTokens: IdTokensService,
     private readonly applications: ApplicationsService,
     private readonly connections: ConnectionsService,
-    private readonly sessions: SessionService,
+    private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('logout')
@@ -53,7 +50,7 @@ export class LogoutController {
     const repeated = Object.entries(params).find(([, v]) => Array.isArray(v));
     if (repeated) return this.send(reply, 400, errorPage('This sign-out link is not valid', `The parameter ${repeated[0]} was sent more than once.`));
     const p = params as Record<string, string | undefined>;
-    const session = await this.sessions.get(readCookie(req, this.config, 'user'), 'user');
+    const session = await this.sessions.current(req, 'user');
 
     if (!p.id_token_hint) {
       if (!session) return this.send(reply, 200, signedOutPage());
@@ -70,8 +67,7 @@ export class LogoutController {
     if (session) {
       const connection = await this.connections.find(client.id, session.subjectId);
       if (connection && connection.id === hint.sub) {
-        await this.sessions.destroy(session);
-        clearSessionCookie(reply, this.config, 'user');
+        await this.sessions.end(req, reply, 'user');
       }
     }
 

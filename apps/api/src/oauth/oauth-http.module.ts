@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { OAuthModule, OidcModule } from '@app/oauth';
+import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { AuthorizeController } from './authorize.controller';
 import { DiscoveryController } from './discovery.controller';
@@ -17,6 +18,6 @@ import { UserController } from './user.controller';
 @Module({
   imports: [OAuthModule, OidcModule],
   controllers: [AuthorizeController, TokenController, TokenAdminController, UserController, UserInfoController, DiscoveryController, LogoutController],
-  providers: [CsrfService],
+  providers: [CookieSessionService, CsrfService],
 })
 export class OAuthHttpModule {}

@@ -1,8 +1,8 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, Session, SessionKind, SessionService } from '@app/common';
-import { readCookie } from './cookies';
+import { AppError, Session, SessionKind } from '@app/common';
+import { CookieSessionService } from './cookie-session.service';
 import { refuseCrossSiteWrite } from './csrf-rules';
 
 type RequestWithSession = FastifyRequest & { session?: Session };
@@ -19,14 +19,14 @@ function sessionGuard(kind: SessionKind) {
   @Injectable()
   class SessionGuard implements CanActivate {
     constructor(
-      readonly sessions: SessionService,
+      readonly cookieSessions: CookieSessionService,
       @Inject(APP_CONFIG) readonly config: AppConfig,
     ) {}
 
     async canActivate(context: ExecutionContext): Promise<boolean> {
       const request = context.switchToHttp().getRequest<RequestWithSession>();
       if (WRITE_METHODS.has(request.method)) refuseCrossSiteWrite(request, this.config, true);
-      const session = await this.sessions.get(readCookie(request, this.config, kind), kind);
+      const session = await this.cookieSessions.current(request, kind);
       if (!session) throw new AppError('unauthorized', 'Sign in first: no valid session.');
       request.session = session;
       return true;
@@ -38,7 +38,7 @@ function sessionGuard(kind: SessionKind) {
 export const DeveloperSessionGuard = sessionGuard('developer');
 export const UserSessionGuard = sessionGuard('user');
 
-/** The session the guard attached. */
+/** The session the guard (this one or PageSessionGuard) attached. */
 export const CurrentSession = createParamDecorator((_: unknown, ctx: ExecutionContext): Session => {
   return ctx.switchToHttp().getRequest<RequestWithSession>().session!;
 });

@@ -15,7 +15,10 @@ export function safeReturnTo(value: unknown): string {
   return value;
 }
 
-/** `/login?return_to=...` (no parameter for the default). */
-export function withReturnTo(path: string, returnTo: string): string {
-  return returnTo === DEFAULT_RETURN_TO ? path : `${path}?${new URLSearchParams({ return_to: returnTo })}`;
+export const PORTAL_HOME = '/developer/apps';
+
+/** `return_to` of the portal login: a same-origin path inside the portal, else the apps list. */
+export function portalReturnTo(value: unknown): string {
+  const path = safeReturnTo(value);
+  return /^\/developer(\/|\?|$)/.test(path) ? path : PORTAL_HOME;
 }
