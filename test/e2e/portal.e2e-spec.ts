@@ -503,6 +503,20 @@ describe('Developer Portal pages', () => {
       expect(table.html).toContain('<td class="user-name">&lt;script&gt;alert(1)&lt;/script&gt;</td>');
     });
 
+    it('shows only its own fixed notices: ?done=constructor (or any inherited name) prints nothing', async () => {
+      const dev = await signUpDeveloperByForm();
+      const app = await createAppByForm(dev.jar);
+      const pages = ['/developer/apps', `/developer/apps/${app.id}`, `/developer/apps/${app.id}/users`, `/developer/apps/${app.id}/webhooks`];
+      for (const path of pages) {
+        for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+          const page = await get(`${path}?done=${key}`, dev.jar);
+          expect(page.res.status).toBe(200);
+          expect(page.html).not.toContain('native code');
+          expect(page.html).not.toContain('class="notice');
+        }
+      }
+    });
+
     it('refuses a form without a valid _csrf or from another site (403), and sends an anonymous POST to the login', async () => {
       const dev = await signUpDeveloperByForm();
       const app = await createAppByForm(dev.jar);

@@ -7,7 +7,7 @@ import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
-import { field, Form, formMessage, seeOther, sendPage } from '../shared/pages';
+import { doneNotice, field, Form, formMessage, seeOther, sendPage } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-redirect.filter';
 import {
   AccountChrome,
@@ -54,9 +54,7 @@ const NOTICES: Record<string, string> = {
   revoked: 'You stopped using LoginSign with this app. It was told, and its access ended.',
 };
 
-function notice(done: unknown): string | undefined {
-  return typeof done === 'string' && Object.hasOwn(NOTICES, done) ? NOTICES[done] : undefined;
-}
+const notice = (done: unknown) => doneNotice(NOTICES, done);
 
 /** Connection ids are opaque `c_...` strings; anything else cannot exist. */
 function connectionPath(id: string): string {

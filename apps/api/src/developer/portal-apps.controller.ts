@@ -8,7 +8,7 @@ import { presentApplication } from './developer-applications.controller';
 import { AppFormValues, appPath, appSettingsPage, appsListPage, credentialsPage, deleteAppPage, newAppPage, PortalApp } from './portal.view';
 import { integratePage } from './portal-integrate.view';
 import { PORTAL_HOME } from '../shared/return-to';
-import { field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { doneNotice, field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
@@ -18,7 +18,7 @@ const MESSAGES: Record<string, string> = {
   deleted: 'Application deleted.',
 };
 
-const message = (key: unknown) => (typeof key === 'string' ? MESSAGES[key] : undefined);
+const message = (key: unknown) => doneNotice(MESSAGES, key);
 
 /** The application object as the JSON API presents it. */
 const present = (app: ApplicationRecord): PortalApp => presentApplication(app);

@@ -6,7 +6,7 @@ import { FormBody } from '../shared/body';
 import { UpdateUserDto } from './developer-users.controller';
 import { appPath, PortalApp } from './portal.view';
 import { closeUserPage, userDetailPage, UserFilters, usersPage, usersQuery } from './portal-users.view';
-import { field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { doneNotice, field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 
@@ -22,7 +22,7 @@ const MESSAGES: Record<string, string> = {
   closed: 'Account closed.',
 };
 
-const message = (key: unknown) => (typeof key === 'string' ? MESSAGES[key] : undefined);
+const message = (key: unknown) => doneNotice(MESSAGES, key);
 
 /** The list's filters from a query or a form; a bad value is dropped (a page, not an API: no 400 for a typo). */
 function filtersFrom(source: Record<string, unknown>): UserFilters {

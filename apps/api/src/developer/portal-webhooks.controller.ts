@@ -4,7 +4,7 @@ import { WebhookDeliveriesService } from '@app/webhooks';
 import { FormBody } from '../shared/body';
 import { appPath } from './portal.view';
 import { deliveryPage, webhooksPage } from './portal-webhooks.view';
-import { Form, seeOther, sendPage } from '../shared/pages';
+import { doneNotice, Form, seeOther, sendPage } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 
@@ -15,7 +15,7 @@ const MESSAGES: Record<string, string> = {
   redelivered: 'Queued for redelivery.',
 };
 
-const message = (key: unknown) => (typeof key === 'string' ? MESSAGES[key] : undefined);
+const message = (key: unknown) => doneNotice(MESSAGES, key);
 
 /**
  * Developer Portal pages for an application's webhooks: endpoint state,

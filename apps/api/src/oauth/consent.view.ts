@@ -41,7 +41,7 @@ ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
 <p>${v.appName} will receive:</p>
 <ul>
 <li>Your LoginSign Global ID</li>
-${v.scopes.filter((s) => SCOPE_TEXT[s]).map((s) => html`<li>${SCOPE_TEXT[s]}</li>`)}
+${v.scopes.filter((s) => Object.hasOwn(SCOPE_TEXT, s)).map((s) => html`<li>${SCOPE_TEXT[s]}</li>`)}
 </ul>
 <form method="post" action="/oauth/authorize/decision">
 ${csrfField(v.csrf)}

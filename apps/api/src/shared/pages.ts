@@ -31,3 +31,12 @@ const pipe = createValidationPipe();
 export async function validated<T extends object>(metatype: new () => T, value: Record<string, unknown>): Promise<T> {
   return (await pipe.transform(value, { type: 'body', metatype })) as T;
 }
+
+/**
+ * The confirmation for `?done=key`: fixed text from `notices`, never text
+ * taken from the request. Only the map's own keys count (`constructor` or
+ * `__proto__` are not notices).
+ */
+export function doneNotice(notices: Readonly<Record<string, string>>, key: unknown): string | undefined {
+  return typeof key === 'string' && Object.hasOwn(notices, key) ? notices[key] : undefined;
+}
