@@ -32,6 +32,12 @@ export class AppError extends Error {
   readonly status: number;
   /** Extra response headers (e.g. WWW-Authenticate, Retry-After). */
   headers: Record<string, string> = {};
+  /**
+   * The input field the error is about, as the request names it (a body
+   * property path such as `redirectUris[0]`), so a form can say it in its own
+   * words. Not part of the JSON error response.
+   */
+  field?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -43,6 +49,11 @@ export class AppError extends Error {
 
   withHeader(name: string, value: string): this {
     this.headers[name] = value;
+    return this;
+  }
+
+  withField(field: string): this {
+    this.field = field;
     return this;
   }
 }

@@ -1,13 +1,13 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, Session, SessionService } from '@app/common';
+import { AppError, ErrorCode, Session, SessionService } from '@app/common';
 import { AccountsService, LinkedEmailsService, MailerService } from '@app/identity';
 import { AccountCenterService } from '@app/oauth';
 import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
-import { doneNotice, field, Form, formMessage, seeOther, sendPage } from '../shared/pages';
+import { doneNotice, field, Form, formError, formMessage, seeOther, sendPage } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-redirect.filter';
 import {
   AccountChrome,
@@ -30,13 +30,7 @@ function flag(form: Form, name: string): boolean {
 }
 
 /** Errors a form shows next to its fields (anything else is an error page). */
-const FORM_ERRORS = new Set(['invalid_request', 'conflict', 'rate_limited', 'not_found', 'temporarily_unavailable']);
-
-function formError(error: unknown, reply: FastifyReply): AppError {
-  if (!(error instanceof AppError) || !FORM_ERRORS.has(error.code)) throw error;
-  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-  return error;
-}
+const FORM_ERRORS: ErrorCode[] = ['invalid_request', 'conflict', 'rate_limited', 'not_found', 'temporarily_unavailable'];
 
 /** Fixed confirmations shown after a 303 (`?done=key`): never text taken from the request. */
 const NOTICES: Record<string, string> = {
@@ -119,7 +113,7 @@ export class AccountCenterController {
       await this.center.updateProfile(s.account.id, input);
       seeOther(reply, '/account?done=profile');
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       sendPage(reply, e.status, profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region, form: input, error: formMessage(e) }));
     }
   }
@@ -140,7 +134,7 @@ export class AccountCenterController {
     try {
       await this.accounts.changePassword(s.account.id, form.current_password, form.new_password, request.ip);
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       return sendPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }));
     }
     // Everyone else who had the old password is signed out; this browser stays.
@@ -163,7 +157,7 @@ export class AccountCenterController {
     try {
       await this.center.deleteAccount(s.account.id, form.password, request.ip);
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       const apps = await this.center.listApps(s.account.id);
       return sendPage(reply, e.status, deletePage({ ...s.chrome, apps: apps.map((a) => a.appName), error: formMessage(e) }));
     }
@@ -199,7 +193,7 @@ export class AccountCenterController {
       await this.linkedEmails.requestLink(s.account.id, field(form, 'email'));
       seeOther(reply, '/account/emails?done=email-sent');
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       sendPage(reply, e.status, await this.emailsView(s, { error: formMessage(e), addValue: field(form, 'email') }));
     }
   }
@@ -212,7 +206,7 @@ export class AccountCenterController {
       await this.center.removeEmail(s.account.id, field(form, 'email'));
       seeOther(reply, '/account/emails?done=email-removed');
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       sendPage(reply, e.status, await this.emailsView(s, { error: formMessage(e) }));
     }
   }
@@ -225,7 +219,7 @@ export class AccountCenterController {
       await this.linkedEmails.setPrimary(s.account.id, field(form, 'email'));
       seeOther(reply, '/account/emails?done=primary');
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       sendPage(reply, e.status, await this.emailsView(s, { error: formMessage(e) }));
     }
   }
@@ -244,7 +238,7 @@ export class AccountCenterController {
     try {
       result = await this.linkedEmails.verify(form.token);
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       return sendPage(reply, e.status, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: '', email: null, error: e.description }));
     }
     const session = await this.cookieSessions.current(request, 'user');
@@ -282,7 +276,7 @@ export class AccountCenterController {
       const done = await change(s.account.id);
       seeOther(reply, `${path}?done=${done}`);
     } catch (error) {
-      const e = formError(error, reply);
+      const e = formError(error, reply, FORM_ERRORS);
       if (e.code === 'not_found') throw e;
       sendPage(reply, e.status, await this.appView(s, id, formMessage(e)));
     }

@@ -1,11 +1,10 @@
 import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '@app/common';
 import { AccountsService } from '@app/identity';
 import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
-import { field, Form, formMessage, seeOther, sendPage } from '../shared/pages';
+import { field, Form, formError, formMessage, seeOther, sendPage } from '../shared/pages';
 import { safeReturnTo } from '../shared/return-to';
 import { FormState, loginPage, signUpPage } from './account-pages.view';
 
@@ -38,9 +37,9 @@ export class AccountPagesController {
       await this.sessions.start(request, reply, 'user', account.id);
       return seeOther(reply, returnTo);
     } catch (error) {
-      if (!(error instanceof AppError) || !['invalid_request', 'conflict', 'temporarily_unavailable'].includes(error.code)) throw error;
-      const state: FormState = { csrf: this.csrf.issue(request, reply), returnTo, name: input.name, email: input.email, region: input.region, error: formMessage(error) };
-      sendPage(reply, error.status, signUpPage(state));
+      const e = formError(error, reply, ['invalid_request', 'conflict', 'temporarily_unavailable']);
+      const state: FormState = { csrf: this.csrf.issue(request, reply), returnTo, name: input.name, email: input.email, region: input.region, error: formMessage(e) };
+      sendPage(reply, e.status, signUpPage(state));
     }
   }
 
@@ -59,9 +58,8 @@ export class AccountPagesController {
       await this.sessions.start(request, reply, 'user', account.id);
       return seeOther(reply, returnTo);
     } catch (error) {
-      if (!(error instanceof AppError) || !['invalid_credentials', 'rate_limited'].includes(error.code)) throw error;
-      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      sendPage(reply, error.status, loginPage({ csrf: this.csrf.issue(request, reply), returnTo, email, error: formMessage(error) }));
+      const e = formError(error, reply, ['invalid_credentials', 'rate_limited']);
+      sendPage(reply, e.status, loginPage({ csrf: this.csrf.issue(request, reply), returnTo, email, error: formMessage(e) }));
     }
   }
 

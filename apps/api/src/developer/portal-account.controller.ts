@@ -1,13 +1,12 @@
 import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '@app/common';
 import { DeveloperLoginDto, DeveloperSignupDto, DevelopersService } from '@app/developer';
 import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { developerLoginPage, developerSignupPage } from './portal.view';
 import { PORTAL_HOME, portalReturnTo } from '../shared/return-to';
-import { field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { field, Form, formError, formMessage, seeOther, sendPage, validated } from '../shared/pages';
 
 /** Developer Portal pages: sign-up, sign-in, sign-out (DevelopersService, as the JSON API). */
 @Controller('developer')
@@ -37,8 +36,8 @@ export class PortalAccountController {
       await this.sessions.start(request, reply, 'developer', developer.id);
       seeOther(reply, PORTAL_HOME);
     } catch (error) {
-      if (!(error instanceof AppError) || !['invalid_request', 'conflict'].includes(error.code)) throw error;
-      sendPage(reply, error.status, developerSignupPage({ csrf: this.csrf.issue(request, reply), name: input.name, email: input.email, error: formMessage(error) }));
+      const e = formError(error, reply, ['invalid_request', 'conflict']);
+      sendPage(reply, e.status, developerSignupPage({ csrf: this.csrf.issue(request, reply), name: input.name, email: input.email, error: formMessage(e) }));
     }
   }
 
@@ -60,10 +59,9 @@ export class PortalAccountController {
       await this.sessions.start(request, reply, 'developer', developer.id);
       seeOther(reply, target);
     } catch (error) {
-      if (!(error instanceof AppError) || !['invalid_request', 'invalid_credentials', 'rate_limited'].includes(error.code)) throw error;
-      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      const message = error.code === 'invalid_request' ? 'Enter your email and password.' : formMessage(error);
-      sendPage(reply, error.status, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target, email, error: message }));
+      const e = formError(error, reply, ['invalid_request', 'invalid_credentials', 'rate_limited']);
+      const message = e.code === 'invalid_request' ? 'Enter your email and password.' : formMessage(e);
+      sendPage(reply, e.status, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target, email, error: message }));
     }
   }
 

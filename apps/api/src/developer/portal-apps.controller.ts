@@ -1,14 +1,13 @@
 import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError } from '@app/common';
 import { ApplicationRecord, ApplicationsService, CreateApplicationDto, UpdateApplicationDto } from '@app/developer';
 import { FormBody } from '../shared/body';
 import { presentApplication } from './developer-applications.controller';
 import { AppFormValues, appPath, appSettingsPage, appsListPage, credentialsPage, deleteAppPage, newAppPage, PortalApp } from './portal.view';
 import { integratePage } from './portal-integrate.view';
 import { PORTAL_HOME } from '../shared/return-to';
-import { doneNotice, field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { doneNotice, field, FieldLabels, Form, formError, formMessage, seeOther, sendPage, validated } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
@@ -24,15 +23,13 @@ const message = (key: unknown) => doneNotice(MESSAGES, key);
 const present = (app: ApplicationRecord): PortalApp => presentApplication(app);
 
 /** The API's field names as the form's labels say them ("redirectUris[0]" -> "Redirect URI 1"). */
-function appFormMessage(error: AppError): string {
-  const text = formMessage(error)
-    .replace(/\bredirectUris\[(\d+)\]/gi, (_, i) => `Redirect URI ${Number(i) + 1}`)
-    .replace(/\bredirectUris\b/gi, 'Redirect URIs')
-    .replace(/\bwebhookUrl\b/gi, 'Webhook URL')
-    .replace(/\blogoUrl\b/gi, 'Logo URL')
-    .replace(/^Name\b/, 'Application name');
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
+const APP_LABELS: FieldLabels = {
+  name: 'Application name',
+  redirectUris: 'Redirect URIs',
+  'redirectUris[]': 'Redirect URI',
+  webhookUrl: 'Webhook URL',
+  logoUrl: 'Logo URL',
+};
 
 function formValues(form: Form): AppFormValues {
   return { name: field(form, 'name'), redirectUris: field(form, 'redirectUris'), webhookUrl: field(form, 'webhookUrl'), logoUrl: field(form, 'logoUrl') };
@@ -83,8 +80,8 @@ export class PortalAppsController {
       await this.reveal.put(session, application.id, { kind: 'created', clientSecret, webhookSecret });
       seeOther(reply, appPath(application.id, '/credentials'));
     } catch (error) {
-      if (!(error instanceof AppError) || error.code !== 'invalid_request') throw error;
-      sendPage(reply, 400, newAppPage(developer, csrf, values, appFormMessage(error)));
+      const e = formError(error, reply, ['invalid_request']);
+      sendPage(reply, e.status, newAppPage(developer, csrf, values, formMessage(e, APP_LABELS)));
     }
   }
 
@@ -104,8 +101,8 @@ export class PortalAppsController {
       await this.apps.update(developer.id, app.id, await validated(UpdateApplicationDto, asJsonBody(values)));
       seeOther(reply, appPath(app.id, '?done=saved'));
     } catch (error) {
-      if (!(error instanceof AppError) || error.code !== 'invalid_request') throw error;
-      sendPage(reply, 400, appSettingsPage(developer, csrf, app, { error: appFormMessage(error), values }));
+      const e = formError(error, reply, ['invalid_request']);
+      sendPage(reply, e.status, appSettingsPage(developer, csrf, app, { error: formMessage(e, APP_LABELS), values }));
     }
   }
 

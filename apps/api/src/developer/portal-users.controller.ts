@@ -1,12 +1,11 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '@app/common';
 import { ConnectionAdminService, USER_STATUSES, UserStatus } from '@app/oauth';
 import { FormBody } from '../shared/body';
 import { UpdateUserDto } from './developer-users.controller';
 import { appPath, PortalApp } from './portal.view';
 import { closeUserPage, userDetailPage, UserFilters, usersPage, usersQuery } from './portal-users.view';
-import { doneNotice, field, Form, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { doneNotice, field, Form, formError, formMessage, seeOther, sendPage, validated } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 
@@ -90,9 +89,9 @@ export class PortalUsersController {
     try {
       await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { appEmail }));
     } catch (error) {
-      if (!(error instanceof AppError) || error.code !== 'invalid_request') throw error;
+      const e = formError(error, reply, ['invalid_request']);
       const user = await this.users.get(app.id, connectionId);
-      return sendPage(reply, 400, userDetailPage(developer, csrf, app, user, filtersFrom(form), { error: formMessage(error) }));
+      return sendPage(reply, e.status, userDetailPage(developer, csrf, app, user, filtersFrom(form), { error: formMessage(e) }));
     }
     this.back(reply, app, connectionId, { ...form, from: 'detail' }, 'email');
   }

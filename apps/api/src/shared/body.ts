@@ -25,10 +25,11 @@ export const FormBody = createParamDecorator((_: unknown, ctx: ExecutionContext)
   return objectBody(request);
 });
 
-function describe(errors: ValidationError[], parent = ''): string[] {
+/** Each problem with the field it is about (a property path such as `redirectUris[0]`). */
+function describe(errors: ValidationError[], parent = ''): { field: string; message: string }[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((m) => m.replace(e.property, field));
+    const own = Object.values(e.constraints ?? {}).map((m) => ({ field, message: m.replace(e.property, field) }));
     return [...own, ...describe(e.children ?? [], field)];
   });
 }
@@ -41,6 +42,10 @@ export function createValidationPipe() {
     validateCustomDecorators: true,
     forbidUnknownValues: false,
     stopAtFirstError: true,
-    exceptionFactory: (errors) => new AppError('invalid_request', `Invalid field: ${describe(errors)[0] ?? 'unknown problem'}.`),
+    exceptionFactory: (errors) => {
+      const first = describe(errors)[0];
+      if (!first) return new AppError('invalid_request', 'Invalid field: unknown problem.');
+      return new AppError('invalid_request', `Invalid field: ${first.message}.`).withField(first.field);
+    },
   });
 }

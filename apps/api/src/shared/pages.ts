@@ -1,5 +1,5 @@
 import { FastifyReply } from 'fastify';
-import { AppError } from '@app/common';
+import { AppError, ErrorCode } from '@app/common';
 import { createValidationPipe } from './body';
 
 export type Form = Record<string, unknown>;
@@ -10,10 +10,37 @@ export function field(form: Form, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-/** "Invalid field: password must be..." reads better on a form as "Password must be...". */
-export function formMessage(error: AppError): string {
-  const text = error.description.replace(/^Invalid field: /, '');
+/** How a form labels its fields: `name` -> "Application name"; `redirectUris[]` labels `redirectUris[0]` as "Redirect URI 1". */
+export type FieldLabels = Readonly<Record<string, string>>;
+
+function fieldLabel(field: string, labels: FieldLabels): string {
+  if (Object.hasOwn(labels, field)) return labels[field];
+  const item = /^(\w+)\[(\d+)\]$/.exec(field);
+  const list = item ? `${item[1]}[]` : '';
+  return item && Object.hasOwn(labels, list) ? `${labels[list]} ${Number(item[2]) + 1}` : field;
+}
+
+/**
+ * The one mapping from an input error to the sentence a form shows: the
+ * field in the form's words, then the problem, as a sentence.
+ * "Invalid field: redirectUris[0] must use https" -> "Redirect URI 1 must use https".
+ * The field is `AppError.field`, else the first word of the description.
+ */
+export function formMessage(error: AppError, labels: FieldLabels = {}): string {
+  let text = error.description.replace(/^Invalid field: /, '');
+  const field = error.field ?? /^[A-Za-z]\w*(?:\[\d+\])?(?= )/.exec(text)?.[0];
+  if (field && text.includes(field)) text = text.replace(field, fieldLabel(field, labels));
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * An error a form shows next to its fields when its code is one of `codes`
+ * (with its headers, e.g. Retry-After); anything else goes on to the error page.
+ */
+export function formError(error: unknown, reply: FastifyReply, codes: readonly ErrorCode[]): AppError {
+  if (!(error instanceof AppError) || !codes.includes(error.code)) throw error;
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return error;
 }
 
 /** Pages carry CSRF tokens, secrets and personal data: never cached. */
