@@ -7,7 +7,7 @@ import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
-import { doneNotice, field, Form, formError, formMessage, seeOther, sendPage } from '../shared/pages';
+import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-redirect.filter';
 import {
   AccountChrome,
@@ -99,22 +99,22 @@ export class AccountCenterController {
 
   @PageSession('user')
   @Get()
-  async profile(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
+  async profile(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    sendPage(reply, 200, profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region }));
+    return renderPage(reply, 200, profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region }));
   }
 
   @PageSession('user')
   @Post('profile')
-  async saveProfile(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async saveProfile(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     const input = { name: field(form, 'name'), image: field(form, 'image'), region: field(form, 'region') };
     try {
       await this.center.updateProfile(s.account.id, input);
-      seeOther(reply, '/account?done=profile');
+      return seeOther(reply, '/account?done=profile');
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      sendPage(reply, e.status, profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region, form: input, error: formMessage(e) }));
+      return renderPage(reply, e.status, profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region, form: input, error: formMessage(e) }));
     }
   }
 
@@ -122,53 +122,53 @@ export class AccountCenterController {
 
   @PageSession('user')
   @Get('security')
-  async security(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
+  async security(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    sendPage(reply, 200, securityPage(s.chrome));
+    return renderPage(reply, 200, securityPage(s.chrome));
   }
 
   @PageSession('user')
   @Post('password')
-  async changePassword(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async changePassword(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     try {
       await this.accounts.changePassword(s.account.id, form.current_password, form.new_password, request.ip);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      return sendPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }));
+      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }));
     }
     // Everyone else who had the old password is signed out; this browser stays.
     await this.sessions.destroyAll('user', s.account.id, s.session.id);
-    seeOther(reply, '/account/security?done=password');
+    return seeOther(reply, '/account/security?done=password');
   }
 
   @PageSession('user')
   @Get('delete')
-  async deleteForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+  async deleteForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const s = await this.signedIn(request, reply);
     const apps = await this.center.listApps(s.account.id);
-    sendPage(reply, 200, deletePage({ ...s.chrome, apps: apps.map((a) => a.appName) }));
+    return renderPage(reply, 200, deletePage({ ...s.chrome, apps: apps.map((a) => a.appName) }));
   }
 
   @PageSession('user')
   @Post('delete')
-  async deleteAccount(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async deleteAccount(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     try {
       await this.center.deleteAccount(s.account.id, form.password, request.ip);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
       const apps = await this.center.listApps(s.account.id);
-      return sendPage(reply, e.status, deletePage({ ...s.chrome, apps: apps.map((a) => a.appName), error: formMessage(e) }));
+      return renderPage(reply, e.status, deletePage({ ...s.chrome, apps: apps.map((a) => a.appName), error: formMessage(e) }));
     }
     await this.sessions.destroyAll('user', s.account.id);
     await this.cookieSessions.end(request, reply, 'user');
-    seeOther(reply, '/account/deleted');
+    return seeOther(reply, '/account/deleted');
   }
 
   @Get('deleted')
-  deleted(@Res() reply: FastifyReply) {
-    sendPage(reply, 200, accountDeletedPage());
+  deleted(@Res({ passthrough: true }) reply: FastifyReply) {
+    return renderPage(reply, 200, accountDeletedPage());
   }
 
   // Email addresses
@@ -180,79 +180,79 @@ export class AccountCenterController {
 
   @PageSession('user')
   @Get('emails')
-  async emails(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
+  async emails(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    sendPage(reply, 200, await this.emailsView(s));
+    return renderPage(reply, 200, await this.emailsView(s));
   }
 
   @PageSession('user')
   @Post('emails')
-  async addEmail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async addEmail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     try {
       await this.linkedEmails.requestLink(s.account.id, field(form, 'email'));
-      seeOther(reply, '/account/emails?done=email-sent');
+      return seeOther(reply, '/account/emails?done=email-sent');
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      sendPage(reply, e.status, await this.emailsView(s, { error: formMessage(e), addValue: field(form, 'email') }));
+      return renderPage(reply, e.status, await this.emailsView(s, { error: formMessage(e), addValue: field(form, 'email') }));
     }
   }
 
   @PageSession('user')
   @Post('emails/remove')
-  async removeEmail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async removeEmail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     try {
       await this.center.removeEmail(s.account.id, field(form, 'email'));
-      seeOther(reply, '/account/emails?done=email-removed');
+      return seeOther(reply, '/account/emails?done=email-removed');
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      sendPage(reply, e.status, await this.emailsView(s, { error: formMessage(e) }));
+      return renderPage(reply, e.status, await this.emailsView(s, { error: formMessage(e) }));
     }
   }
 
   @PageSession('user')
   @Post('emails/primary')
-  async makePrimary(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async makePrimary(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     try {
       await this.linkedEmails.setPrimary(s.account.id, field(form, 'email'));
-      seeOther(reply, '/account/emails?done=primary');
+      return seeOther(reply, '/account/emails?done=primary');
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      sendPage(reply, e.status, await this.emailsView(s, { error: formMessage(e) }));
+      return renderPage(reply, e.status, await this.emailsView(s, { error: formMessage(e) }));
     }
   }
 
   /** The emailed link: a confirmation page (no session needed: the link itself is the proof). */
   @Get('emails/verify')
-  async verifyForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('token') token: unknown) {
+  async verifyForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('token') token: unknown) {
     const email = await this.linkedEmails.peek(token);
-    sendPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: String(token ?? ''), email }));
+    return renderPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: String(token ?? ''), email }));
   }
 
   @Post('emails/verify')
-  async verify(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async verify(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
     let result: { userId: number; email: string };
     try {
       result = await this.linkedEmails.verify(form.token);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      return sendPage(reply, e.status, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: '', email: null, error: e.description }));
+      return renderPage(reply, e.status, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: '', email: null, error: e.description }));
     }
     const session = await this.cookieSessions.current(request, 'user');
     if (session?.subjectId === result.userId) return seeOther(reply, '/account/emails?done=verified');
-    sendPage(reply, 200, emailVerifiedPage(result.email));
+    return renderPage(reply, 200, emailVerifiedPage(result.email));
   }
 
   // Apps using LoginSign
 
   @PageSession('user')
   @Get('apps')
-  async apps(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
+  async apps(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    sendPage(reply, 200, appsPage({ ...s.chrome, apps: await this.center.listApps(s.account.id) }));
+    return renderPage(reply, 200, appsPage({ ...s.chrome, apps: await this.center.listApps(s.account.id) }));
   }
 
   private async appView(s: Signed, connectionId: string, error?: string) {
@@ -262,10 +262,10 @@ export class AccountCenterController {
 
   @PageSession('user')
   @Get('apps/:id')
-  async app(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @Query('done') done: unknown) {
+  async app(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string, @Query('done') done: unknown) {
     connectionPath(id);
     const s = await this.signedIn(request, reply, done);
-    sendPage(reply, 200, await this.appView(s, id));
+    return renderPage(reply, 200, await this.appView(s, id));
   }
 
   /** Runs one change of an app's settings; 303 back to its page, or the page with the error. */
@@ -274,18 +274,18 @@ export class AccountCenterController {
     const s = await this.signedInPost(request, reply, form);
     try {
       const done = await change(s.account.id);
-      seeOther(reply, `${path}?done=${done}`);
+      return seeOther(reply, `${path}?done=${done}`);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
       if (e.code === 'not_found') throw e;
-      sendPage(reply, e.status, await this.appView(s, id, formMessage(e)));
+      return renderPage(reply, e.status, await this.appView(s, id, formMessage(e)));
     }
   }
 
   @PageSession('user')
   @Post('apps/:id/email')
-  async appEmail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
-    await this.appChange(request, reply, id, form, async (userId) => {
+  async appEmail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
+    return this.appChange(request, reply, id, form, async (userId) => {
       const share = field(form, 'share');
       if (!share) throw new AppError('invalid_request', 'Choose which email the app should see.');
       await this.center.shareEmail(userId, id, share);
@@ -295,8 +295,8 @@ export class AccountCenterController {
 
   @PageSession('user')
   @Post('apps/:id/forwarding')
-  async forwarding(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
-    await this.appChange(request, reply, id, form, async (userId) => {
+  async forwarding(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
+    return this.appChange(request, reply, id, form, async (userId) => {
       const on = flag(form, 'isForwarding');
       await this.center.setForwarding(userId, id, on);
       return on ? 'forwarding-on' : 'forwarding-off';
@@ -305,8 +305,8 @@ export class AccountCenterController {
 
   @PageSession('user')
   @Post('apps/:id/mute')
-  async mute(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
-    await this.appChange(request, reply, id, form, async (userId) => {
+  async mute(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
+    return this.appChange(request, reply, id, form, async (userId) => {
       const muted = flag(form, 'emailMuted');
       await this.center.setMuted(userId, id, muted);
       return muted ? 'muted' : 'unmuted';
@@ -315,8 +315,8 @@ export class AccountCenterController {
 
   @PageSession('user')
   @Post('apps/:id/revoke')
-  async revoke(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
-    await this.appChange(request, reply, id, form, async (userId) => {
+  async revoke(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
+    return this.appChange(request, reply, id, form, async (userId) => {
       await this.center.revokeApp(userId, id);
       return 'revoked';
     });

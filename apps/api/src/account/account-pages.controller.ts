@@ -4,7 +4,7 @@ import { AccountsService } from '@app/identity';
 import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
-import { field, Form, formError, formMessage, seeOther, sendPage } from '../shared/pages';
+import { field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { safeReturnTo } from '../shared/return-to';
 import { FormState, loginPage, signUpPage } from './account-pages.view';
 
@@ -18,17 +18,17 @@ export class AccountPagesController {
   ) {}
 
   @Get()
-  async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    seeOther(reply, (await this.sessions.current(request, 'user')) ? '/account' : '/login');
+  async home(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return seeOther(reply, (await this.sessions.current(request, 'user')) ? '/account' : '/login');
   }
 
   @Get('signup')
-  signUpForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('return_to') returnTo: unknown) {
-    sendPage(reply, 200, signUpPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo) }));
+  signUpForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('return_to') returnTo: unknown) {
+    return renderPage(reply, 200, signUpPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo) }));
   }
 
   @Post('signup')
-  async signUp(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async signUp(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
     const returnTo = safeReturnTo(form.return_to);
     const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password'), region: field(form, 'region') };
@@ -39,17 +39,17 @@ export class AccountPagesController {
     } catch (error) {
       const e = formError(error, reply, ['invalid_request', 'conflict', 'temporarily_unavailable']);
       const state: FormState = { csrf: this.csrf.issue(request, reply), returnTo, name: input.name, email: input.email, region: input.region, error: formMessage(e) };
-      sendPage(reply, e.status, signUpPage(state));
+      return renderPage(reply, e.status, signUpPage(state));
     }
   }
 
   @Get('login')
-  loginForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('return_to') returnTo: unknown) {
-    sendPage(reply, 200, loginPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo) }));
+  loginForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('return_to') returnTo: unknown) {
+    return renderPage(reply, 200, loginPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo) }));
   }
 
   @Post('login')
-  async login(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async login(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
     const returnTo = safeReturnTo(form.return_to);
     const email = field(form, 'email');
@@ -59,14 +59,14 @@ export class AccountPagesController {
       return seeOther(reply, returnTo);
     } catch (error) {
       const e = formError(error, reply, ['invalid_credentials', 'rate_limited']);
-      sendPage(reply, e.status, loginPage({ csrf: this.csrf.issue(request, reply), returnTo, email, error: formMessage(e) }));
+      return renderPage(reply, e.status, loginPage({ csrf: this.csrf.issue(request, reply), returnTo, email, error: formMessage(e) }));
     }
   }
 
   @Post('logout')
-  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
     await this.sessions.end(request, reply, 'user');
-    seeOther(reply, '/login');
+    return seeOther(reply, '/login');
   }
 }

@@ -1,5 +1,4 @@
-import { Controller, Get, Res } from '@nestjs/common';
-import { FastifyReply } from 'fastify';
+import { Controller, Get, Header } from '@nestjs/common';
 import { AppError } from '@app/common';
 import { MailerService } from '@app/identity';
 import { devMailboxPage } from './account-center.view';
@@ -13,9 +12,10 @@ export class DevMailboxController {
   constructor(private readonly mailer: MailerService) {}
 
   @Get('mailbox')
-  async mailbox(@Res() reply: FastifyReply) {
+  @Header('cache-control', 'no-store')
+  @Header('content-type', 'text/html; charset=utf-8')
+  async mailbox() {
     if (!this.mailer.devMailboxEnabled) throw new AppError('not_found', 'No such page.');
-    const mails = await this.mailer.devMailbox();
-    reply.status(200).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(devMailboxPage(mails));
+    return devMailboxPage(await this.mailer.devMailbox());
   }
 }

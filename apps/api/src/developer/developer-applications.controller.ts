@@ -1,5 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Res, UseGuards } from '@nestjs/common';
-import { FastifyReply } from 'fastify';
+import { Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { isoUtc, Session } from '@app/common';
 import { ApplicationRecord, ApplicationsService, CreateApplicationDto, UpdateApplicationDto } from '@app/developer';
 import { JsonBody } from '../shared/body';
@@ -20,19 +19,17 @@ export function presentApplication(app: ApplicationRecord) {
   };
 }
 
-/** Responses that carry a secret must not be cached anywhere. */
-const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
-
 /** Developer Portal: the session's developer manages their applications. */
 @Controller('api/developer/applications')
 @UseGuards(DeveloperSessionGuard)
 export class DeveloperApplicationsController {
   constructor(private readonly apps: ApplicationsService) {}
 
+  /** Responses that carry a secret must not be cached anywhere. */
   @Post()
-  async create(@CurrentSession() session: Session, @JsonBody() body: CreateApplicationDto, @Res({ passthrough: true }) reply: FastifyReply) {
+  @Header('cache-control', 'no-store')
+  async create(@CurrentSession() session: Session, @JsonBody() body: CreateApplicationDto) {
     const { application, clientSecret, webhookSecret } = await this.apps.create(session.subjectId, body);
-    noStore(reply);
     const { createdAt, ...fields } = presentApplication(application);
     return { ...fields, clientSecret, webhookSecret, createdAt };
   }
@@ -60,15 +57,15 @@ export class DeveloperApplicationsController {
 
   @Post(':appId/client-secret')
   @HttpCode(200)
-  async rotateClientSecret(@CurrentSession() session: Session, @Param('appId') appId: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    noStore(reply);
+  @Header('cache-control', 'no-store')
+  async rotateClientSecret(@CurrentSession() session: Session, @Param('appId') appId: string) {
     return this.apps.rotateClientSecret(session.subjectId, appId);
   }
 
   @Post(':appId/webhook-secret')
   @HttpCode(200)
-  async rotateWebhookSecret(@CurrentSession() session: Session, @Param('appId') appId: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    noStore(reply);
+  @Header('cache-control', 'no-store')
+  async rotateWebhookSecret(@CurrentSession() session: Session, @Param('appId') appId: string) {
     return this.apps.rotateWebhookSecret(session.subjectId, appId);
   }
 }

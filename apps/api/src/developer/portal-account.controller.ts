@@ -6,7 +6,7 @@ import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { developerLoginPage, developerSignupPage } from './portal.view';
 import { PORTAL_HOME, portalReturnTo } from '../shared/return-to';
-import { field, Form, formError, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { field, Form, formError, formMessage, renderPage, seeOther, validated } from '../shared/pages';
 
 /** Developer Portal pages: sign-up, sign-in, sign-out (DevelopersService, as the JSON API). */
 @Controller('developer')
@@ -18,38 +18,38 @@ export class PortalAccountController {
   ) {}
 
   @Get()
-  async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    seeOther(reply, (await this.sessions.current(request, 'developer')) ? PORTAL_HOME : '/developer/login');
+  async home(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return seeOther(reply, (await this.sessions.current(request, 'developer')) ? PORTAL_HOME : '/developer/login');
   }
 
   @Get('signup')
-  signupForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    sendPage(reply, 200, developerSignupPage({ csrf: this.csrf.issue(request, reply) }));
+  signupForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return renderPage(reply, 200, developerSignupPage({ csrf: this.csrf.issue(request, reply) }));
   }
 
   @Post('signup')
-  async signup(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async signup(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
     const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password') };
     try {
       const developer = await this.developers.signup(await validated(DeveloperSignupDto, input));
       await this.sessions.start(request, reply, 'developer', developer.id);
-      seeOther(reply, PORTAL_HOME);
+      return seeOther(reply, PORTAL_HOME);
     } catch (error) {
       const e = formError(error, reply, ['invalid_request', 'conflict']);
-      sendPage(reply, e.status, developerSignupPage({ csrf: this.csrf.issue(request, reply), name: input.name, email: input.email, error: formMessage(e) }));
+      return renderPage(reply, e.status, developerSignupPage({ csrf: this.csrf.issue(request, reply), name: input.name, email: input.email, error: formMessage(e) }));
     }
   }
 
   @Get('login')
-  loginForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('return_to') returnTo: unknown) {
+  loginForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('return_to') returnTo: unknown) {
     const target = portalReturnTo(returnTo);
-    sendPage(reply, 200, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target }));
+    return renderPage(reply, 200, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target }));
   }
 
   /** Throttled and answered exactly like `POST /api/developer/login` (DevelopersService.login). */
   @Post('login')
-  async login(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async login(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
     const target = portalReturnTo(form.return_to);
     const email = field(form, 'email');
@@ -57,18 +57,18 @@ export class PortalAccountController {
       const input = await validated(DeveloperLoginDto, { email, password: field(form, 'password') });
       const developer = await this.developers.login(input.email, input.password, request.ip);
       await this.sessions.start(request, reply, 'developer', developer.id);
-      seeOther(reply, target);
+      return seeOther(reply, target);
     } catch (error) {
       const e = formError(error, reply, ['invalid_request', 'invalid_credentials', 'rate_limited']);
       const message = e.code === 'invalid_request' ? 'Enter your email and password.' : formMessage(e);
-      sendPage(reply, e.status, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target, email, error: message }));
+      return renderPage(reply, e.status, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target, email, error: message }));
     }
   }
 
   @Post('logout')
-  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
     await this.sessions.end(request, reply, 'developer');
-    seeOther(reply, '/developer/login');
+    return seeOther(reply, '/developer/login');
   }
 }

@@ -7,7 +7,7 @@ import { presentApplication } from './developer-applications.controller';
 import { AppFormValues, appPath, appSettingsPage, appsListPage, credentialsPage, deleteAppPage, newAppPage, PortalApp } from './portal.view';
 import { integratePage } from './portal-integrate.view';
 import { PORTAL_HOME } from '../shared/return-to';
-import { doneNotice, field, FieldLabels, Form, formError, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { doneNotice, field, FieldLabels, Form, formError, formMessage, renderPage, seeOther, validated } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
@@ -58,98 +58,98 @@ export class PortalAppsController {
 
 
   @Get()
-  async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('done') done: unknown) {
+  async list(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const { developer, csrf } = await this.sessions.context(request, reply);
     const apps = (await this.apps.list(developer.id)).map(present);
-    sendPage(reply, 200, appsListPage(developer, csrf, apps, message(done)));
+    return renderPage(reply, 200, appsListPage(developer, csrf, apps, message(done)));
   }
 
   @Get('new')
-  async newForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+  async newForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const { developer, csrf } = await this.sessions.context(request, reply);
-    sendPage(reply, 200, newAppPage(developer, csrf));
+    return renderPage(reply, 200, newAppPage(developer, csrf));
   }
 
   @Post()
-  async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @FormBody() form: Form) {
+  async create(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const { session, developer, csrf } = await this.sessions.context(request, reply, form);
     const values = formValues(form);
     try {
       const body = await validated(CreateApplicationDto, asJsonBody(values));
       const { application, clientSecret, webhookSecret } = await this.apps.create(developer.id, body);
       await this.reveal.put(session, application.id, { kind: 'created', clientSecret, webhookSecret });
-      seeOther(reply, appPath(application.id, '/credentials'));
+      return seeOther(reply, appPath(application.id, '/credentials'));
     } catch (error) {
       const e = formError(error, reply, ['invalid_request']);
-      sendPage(reply, e.status, newAppPage(developer, csrf, values, formMessage(e, APP_LABELS)));
+      return renderPage(reply, e.status, newAppPage(developer, csrf, values, formMessage(e, APP_LABELS)));
     }
   }
 
   @Get(':appId')
-  async settings(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query('done') done: unknown) {
+  async settings(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Query('done') done: unknown) {
     const { developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
-    sendPage(reply, 200, appSettingsPage(developer, csrf, app, { message: message(done) }));
+    return renderPage(reply, 200, appSettingsPage(developer, csrf, app, { message: message(done) }));
   }
 
   @Post(':appId')
-  async update(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+  async update(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
     const { developer, csrf } = await this.sessions.context(request, reply, form);
     const app = present(await this.apps.getOwned(developer.id, appId));
     const values = formValues(form);
     try {
       await this.apps.update(developer.id, app.id, await validated(UpdateApplicationDto, asJsonBody(values)));
-      seeOther(reply, appPath(app.id, '?done=saved'));
+      return seeOther(reply, appPath(app.id, '?done=saved'));
     } catch (error) {
       const e = formError(error, reply, ['invalid_request']);
-      sendPage(reply, e.status, appSettingsPage(developer, csrf, app, { error: formMessage(e, APP_LABELS), values }));
+      return renderPage(reply, e.status, appSettingsPage(developer, csrf, app, { error: formMessage(e, APP_LABELS), values }));
     }
   }
 
   /** The page right after creation or rotation: the secrets, once. */
   @Get(':appId/credentials')
-  async credentials(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
+  async credentials(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string) {
     const { session, developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
     const secrets = await this.reveal.take(session, app.id);
     if (!secrets) return seeOther(reply, appPath(app.id));
-    sendPage(reply, 200, credentialsPage(developer, csrf, app, secrets));
+    return renderPage(reply, 200, credentialsPage(developer, csrf, app, secrets));
   }
 
   @Post(':appId/client-secret')
-  async rotateClientSecret(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+  async rotateClientSecret(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
     const { session, developer } = await this.sessions.context(request, reply, form);
     const { clientSecret } = await this.apps.rotateClientSecret(developer.id, appId);
     await this.reveal.put(session, appId, { kind: 'client', clientSecret });
-    seeOther(reply, appPath(appId, '/credentials'));
+    return seeOther(reply, appPath(appId, '/credentials'));
   }
 
   @Post(':appId/webhook-secret')
-  async rotateWebhookSecret(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+  async rotateWebhookSecret(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
     const { session, developer } = await this.sessions.context(request, reply, form);
     const { webhookSecret } = await this.apps.rotateWebhookSecret(developer.id, appId);
     await this.reveal.put(session, appId, { kind: 'webhook', webhookSecret });
-    seeOther(reply, appPath(appId, '/credentials'));
+    return seeOther(reply, appPath(appId, '/credentials'));
   }
 
   @Get(':appId/delete')
-  async confirmDelete(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
+  async confirmDelete(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string) {
     const { developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
-    sendPage(reply, 200, deleteAppPage(developer, csrf, app));
+    return renderPage(reply, 200, deleteAppPage(developer, csrf, app));
   }
 
   @Post(':appId/delete')
-  async remove(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+  async remove(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
     const { developer } = await this.sessions.context(request, reply, form);
     await this.apps.remove(developer.id, appId);
-    seeOther(reply, `${PORTAL_HOME}?done=deleted`);
+    return seeOther(reply, `${PORTAL_HOME}?done=deleted`);
   }
 
   @Get(':appId/integrate')
-  async integrate(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string) {
+  async integrate(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string) {
     const { developer, csrf } = await this.sessions.context(request, reply);
     const app = present(await this.apps.getOwned(developer.id, appId));
-    sendPage(reply, 200, integratePage(developer, csrf, { publicUrl: this.config.publicUrl, app }));
+    return renderPage(reply, 200, integratePage(developer, csrf, { publicUrl: this.config.publicUrl, app }));
   }
 }

@@ -5,7 +5,7 @@ import { FormBody } from '../shared/body';
 import { UpdateUserDto } from './developer-users.controller';
 import { appPath, PortalApp } from './portal.view';
 import { closeUserPage, userDetailPage, UserFilters, usersPage, usersQuery } from './portal-users.view';
-import { doneNotice, field, Form, formError, formMessage, seeOther, sendPage, validated } from '../shared/pages';
+import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther, validated } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 
@@ -51,39 +51,39 @@ export class PortalUsersController {
 
 
   @Get()
-  async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
+  async list(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const filters = filtersFrom(query);
     const data = await this.users.list(app.id, { limit: PAGE_SIZE, search: filters.search, status: filters.status as UserStatus | undefined, cursor: filters.cursor });
-    sendPage(reply, 200, usersPage(developer, csrf, app, data, filters, message(query.done)));
+    return renderPage(reply, 200, usersPage(developer, csrf, app, data, filters, message(query.done)));
   }
 
   @Get(':connectionId')
-  async detail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
+  async detail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const user = await this.users.get(app.id, connectionId);
-    sendPage(reply, 200, userDetailPage(developer, csrf, app, user, filtersFrom(query), { message: message(query.done) }));
+    return renderPage(reply, 200, userDetailPage(developer, csrf, app, user, filtersFrom(query), { message: message(query.done) }));
   }
 
   @Post(':connectionId/block')
-  async block(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async block(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     const blocked = field(form, 'blocked') === 'true';
     await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { blocked }));
-    this.back(reply, app, connectionId, form, blocked ? 'blocked' : 'unblocked');
+    return this.back(reply, app, connectionId, form, blocked ? 'blocked' : 'unblocked');
   }
 
   @Post(':connectionId/forwarding')
-  async forwarding(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async forwarding(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     const isForwarding = field(form, 'isForwarding') === 'true';
     await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { isForwarding }));
-    this.back(reply, app, connectionId, form, isForwarding ? 'forwarding_on' : 'forwarding_off');
+    return this.back(reply, app, connectionId, form, isForwarding ? 'forwarding_on' : 'forwarding_off');
   }
 
   /** `appEmail`: the relay address, a linked address, or "" (also the "Stop sharing" button) = none. */
   @Post(':connectionId/email')
-  async email(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async email(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId, form);
     const appEmail = field(form, 'stop') ? '' : field(form, 'appEmail').trim();
     try {
@@ -91,23 +91,23 @@ export class PortalUsersController {
     } catch (error) {
       const e = formError(error, reply, ['invalid_request']);
       const user = await this.users.get(app.id, connectionId);
-      return sendPage(reply, e.status, userDetailPage(developer, csrf, app, user, filtersFrom(form), { error: formMessage(e) }));
+      return renderPage(reply, e.status, userDetailPage(developer, csrf, app, user, filtersFrom(form), { error: formMessage(e) }));
     }
-    this.back(reply, app, connectionId, { ...form, from: 'detail' }, 'email');
+    return this.back(reply, app, connectionId, { ...form, from: 'detail' }, 'email');
   }
 
   @Get(':connectionId/close')
-  async confirmClose(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
+  async confirmClose(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const user = await this.users.get(app.id, connectionId);
-    sendPage(reply, 200, closeUserPage(developer, csrf, app, user, filtersFrom(query)));
+    return renderPage(reply, 200, closeUserPage(developer, csrf, app, user, filtersFrom(query)));
   }
 
   @Post(':connectionId/close')
-  async close(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async close(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.users.close(app.id, connectionId);
-    this.back(reply, app, connectionId, { ...form, from: 'list' }, 'closed');
+    return this.back(reply, app, connectionId, { ...form, from: 'list' }, 'closed');
   }
 
   /** 303 to the page the action came from, with its filters and a message. */
@@ -115,6 +115,6 @@ export class PortalUsersController {
     const query = usersQuery(filtersFrom(form));
     const sep = query ? '&' : '?';
     const path = field(form, 'from') === 'detail' ? `/users/${encodeURIComponent(connectionId)}` : '/users';
-    seeOther(reply, appPath(app.id, `${path}${query}${sep}done=${done}`));
+    return seeOther(reply, appPath(app.id, `${path}${query}${sep}done=${done}`));
   }
 }

@@ -4,7 +4,7 @@ import { WebhookDeliveriesService } from '@app/webhooks';
 import { FormBody } from '../shared/body';
 import { appPath } from './portal.view';
 import { deliveryPage, webhooksPage } from './portal-webhooks.view';
-import { doneNotice, Form, seeOther, sendPage } from '../shared/pages';
+import { doneNotice, Form, renderPage, seeOther } from '../shared/pages';
 import { PageSession } from '../shared/page-session.guard';
 import { PortalContextService } from './portal-context.service';
 
@@ -32,31 +32,31 @@ export class PortalWebhooksController {
 
 
   @Get()
-  async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
+  async list(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const cursor = typeof query.cursor === 'string' && query.cursor ? query.cursor : undefined;
     const [endpoint, data] = await Promise.all([this.deliveries.endpoint(app.id), this.deliveries.list(app.id, PAGE_SIZE, cursor)]);
-    sendPage(reply, 200, webhooksPage(developer, csrf, app, endpoint, data, cursor, message(query.done)));
+    return renderPage(reply, 200, webhooksPage(developer, csrf, app, endpoint, data, cursor, message(query.done)));
   }
 
   @Post('test')
-  async ping(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
+  async ping(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @FormBody() form: Form) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.deliveries.ping(app.id);
-    seeOther(reply, appPath(app.id, '/webhooks?done=ping'));
+    return seeOther(reply, appPath(app.id, '/webhooks?done=ping'));
   }
 
   @Get(':deliveryId')
-  async detail(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @Query('done') done: unknown) {
+  async detail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @Query('done') done: unknown) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const delivery = await this.deliveries.get(app.id, deliveryId);
-    sendPage(reply, 200, deliveryPage(developer, csrf, app, delivery, message(done)));
+    return renderPage(reply, 200, deliveryPage(developer, csrf, app, delivery, message(done)));
   }
 
   @Post(':deliveryId/redeliver')
-  async redeliver(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @FormBody() form: Form) {
+  async redeliver(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @FormBody() form: Form) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.deliveries.redeliver(app.id, deliveryId);
-    seeOther(reply, appPath(app.id, `/webhooks/${encodeURIComponent(deliveryId)}?done=redelivered`));
+    return seeOther(reply, appPath(app.id, `/webhooks/${encodeURIComponent(deliveryId)}?done=redelivered`));
   }
 }

@@ -20,6 +20,7 @@ import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { errorPage } from '../shared/layout';
+import { renderPage, seeOther } from '../shared/pages';
 import { consentPage } from './consent.view';
 
 /**
@@ -39,13 +40,14 @@ export class AuthorizeController {
   ) {}
 
   @Get('authorize')
-  async authorize(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+  async authorize(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     reply.header('cache-control', 'no-store');
     const params = req.query as RawParams;
-    const request = await this.validate(params, reply);
-    if (!request) return;
+    const validated = await this.validate(params, reply);
+    if (!('request' in validated)) return validated.answer;
+    const request = validated.request;
     const session = await this.sessions.current(req, 'user');
-    if (!session) return reply.redirect(`/login?return_to=${encodeURIComponent(req.url)}`, 303);
+    if (!session) return seeOther(reply, `/login?return_to=${encodeURIComponent(req.url)}`);
 
     const connection = await this.connections.find(request.client.id, session.subjectId);
     if (connection?.blocked) return this.redirectError(reply, request, 'access_denied', 'The application has blocked this account.');
@@ -57,17 +59,18 @@ export class AuthorizeController {
   }
 
   @Post('authorize/decision')
-  async decide(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @FormBody() body: Record<string, string | string[] | undefined>) {
+  async decide(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() body: Record<string, string | string[] | undefined>) {
     reply.header('cache-control', 'no-store');
     this.csrf.verify(req, body._csrf);
     const params: RawParams = {};
     for (const name of AUTHORIZE_PARAMS) if (body[name] !== undefined) params[name] = body[name];
-    const request = await this.validate(params, reply);
-    if (!request) return;
+    const validated = await this.validate(params, reply);
+    if (!('request' in validated)) return validated.answer;
+    const request = validated.request;
     const session = await this.sessions.current(req, 'user');
     if (!session) {
       const query = new URLSearchParams(params as Record<string, string>).toString();
-      return reply.redirect(`/login?return_to=${encodeURIComponent(`/oauth/authorize?${query}`)}`, 303);
+      return seeOther(reply, `/login?return_to=${encodeURIComponent(`/oauth/authorize?${query}`)}`);
     }
     if (body.decision === 'deny') return this.redirectError(reply, request, 'access_denied', 'The user declined to sign in.');
     if (body.decision !== 'allow') return this.redirectError(reply, request, 'invalid_request', 'The consent decision is missing.');
@@ -82,25 +85,23 @@ export class AuthorizeController {
     return this.redirectWithCode(reply, request, connection.id, session);
   }
 
-  /** Validates, or answers the failure (error page or error redirect) and returns null. */
-  private async validate(params: RawParams, reply: FastifyReply): Promise<AuthorizationRequest | null> {
+  /** Validates; a failure becomes the answer (an error page or an error redirect). */
+  private async validate(params: RawParams, reply: FastifyReply): Promise<{ request: AuthorizationRequest } | { answer: string | void }> {
     try {
-      return await this.validator.validate(params);
+      return { request: await this.validator.validate(params) };
     } catch (error) {
       if (error instanceof AuthorizePageError) {
-        reply.status(400).type('text/html; charset=utf-8').send(errorPage('This sign-in link is not valid', error.message));
-        return null;
+        return { answer: renderPage(reply, 400, errorPage('This sign-in link is not valid', error.message)) };
       }
       if (error instanceof AuthorizeRedirectError) {
-        reply.redirect(redirectTo(error.redirectUri, { error: error.error, error_description: error.description, state: error.state }), 303);
-        return null;
+        return { answer: seeOther(reply, redirectTo(error.redirectUri, { error: error.error, error_description: error.description, state: error.state })) };
       }
       throw error;
     }
   }
 
   private redirectError(reply: FastifyReply, request: AuthorizationRequest, error: string, description: string) {
-    return reply.redirect(redirectTo(request.redirectUri, { error, error_description: description, state: request.state }), 303);
+    return seeOther(reply, redirectTo(request.redirectUri, { error, error_description: description, state: request.state }));
   }
 
   private async redirectWithCode(reply: FastifyReply, request: AuthorizationRequest, connectionId: string, session: Session) {
@@ -113,7 +114,7 @@ export class AuthorizeController {
       nonce: request.nonce,
       authTime: session.authTime,
     });
-    return reply.redirect(redirectTo(request.redirectUri, { code, state: request.state }), 303);
+    return seeOther(reply, redirectTo(request.redirectUri, { code, state: request.state }));
   }
 
   /** `share` is `relay`, `none`, or one of the user's verified linked addresses. */
@@ -149,6 +150,6 @@ export class AuthorizeController {
       csrf: this.csrf.issue(req, reply),
       error,
     });
-    return reply.status(error ? 400 : 200).type('text/html; charset=utf-8').send(html);
+    return renderPage(reply, error ? 400 : 200, html);
   }
 }

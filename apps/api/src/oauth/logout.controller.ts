@@ -6,6 +6,7 @@ import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { confirmLogoutPage, signedOutPage } from './logout.view';
 import { errorPage } from '../shared/layout';
+import { renderPage, seeOther } from '../shared/pages';
 
 type Params = Record<string, string | string[] | undefined>;
 
@@ -32,36 +33,32 @@ export class LogoutController {
   ) {}
 
   @Get('logout')
-  get(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+  get(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.logout(req, reply, (req.query ?? {}) as Params);
   }
 
   @Post('logout')
-  post(@Req() req: FastifyRequest, @Res() reply: FastifyReply) {
+  post(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const body = req.body && typeof req.body === 'object' ? (req.body as Params) : {};
     return this.logout(req, reply, body);
   }
 
-  private send(reply: FastifyReply, status: number, body: string) {
-    reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
-  }
-
   private async logout(req: FastifyRequest, reply: FastifyReply, params: Params) {
     const repeated = Object.entries(params).find(([, v]) => Array.isArray(v));
-    if (repeated) return this.send(reply, 400, errorPage('This sign-out link is not valid', `The parameter ${repeated[0]} was sent more than once.`));
+    if (repeated) return renderPage(reply, 400, errorPage('This sign-out link is not valid', `The parameter ${repeated[0]} was sent more than once.`));
     const p = params as Record<string, string | undefined>;
     const session = await this.sessions.current(req, 'user');
 
     if (!p.id_token_hint) {
-      if (!session) return this.send(reply, 200, signedOutPage());
-      return this.send(reply, 200, confirmLogoutPage(this.csrf.issue(req, reply)));
+      if (!session) return renderPage(reply, 200, signedOutPage());
+      return renderPage(reply, 200, confirmLogoutPage(this.csrf.issue(req, reply)));
     }
 
     const hint = await this.idTokens.verifyIgnoringExpiry(p.id_token_hint);
     const client = hint ? await this.applications.findByClientId(hint.aud) : null;
-    if (!hint || !client) return this.send(reply, 400, errorPage('This sign-out link is not valid', 'The id_token_hint is not a valid LoginSign ID token.'));
+    if (!hint || !client) return renderPage(reply, 400, errorPage('This sign-out link is not valid', 'The id_token_hint is not a valid LoginSign ID token.'));
     if (p.client_id !== undefined && p.client_id !== hint.aud) {
-      return this.send(reply, 400, errorPage('This sign-out link is not valid', 'client_id does not match the id_token_hint.'));
+      return renderPage(reply, 400, errorPage('This sign-out link is not valid', 'client_id does not match the id_token_hint.'));
     }
 
     if (session) {
@@ -75,10 +72,10 @@ export class LogoutController {
     if (target !== undefined) {
       // Exact string match against the app's registered redirect URIs: no open redirect.
       if (client.redirectUris.includes(target)) {
-        return reply.status(303).header('cache-control', 'no-store').header('location', redirectTo(target, { state: p.state })).send();
+        return seeOther(reply, redirectTo(target, { state: p.state }));
       }
-      return this.send(reply, 400, signedOutPage(`We did not send you back to ${client.name}: its return address is not registered.`));
+      return renderPage(reply, 400, signedOutPage(`We did not send you back to ${client.name}: its return address is not registered.`));
     }
-    return this.send(reply, 200, signedOutPage());
+    return renderPage(reply, 200, signedOutPage());
   }
 }

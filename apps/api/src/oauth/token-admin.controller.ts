@@ -1,5 +1,5 @@
-import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { TokenAdminService } from '@app/oauth';
@@ -17,8 +17,7 @@ export class TokenAdminController {
     private readonly admin: TokenAdminService,
   ) {}
 
-  private async read(req: FastifyRequest, reply: FastifyReply) {
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  private async read(req: FastifyRequest) {
     const body = readClientForm(req);
     const client = await authenticateClient(req, body, this.applications);
     if (!body.token) throw new AppError('invalid_request', 'token is required.');
@@ -29,16 +28,20 @@ export class TokenAdminController {
   /** 200 with an empty body whether or not the token existed (RFC 7009 2.2). */
   @Post('revoke')
   @HttpCode(200)
-  async revoke(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { client, token } = await this.read(req, reply);
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  async revoke(@Req() req: FastifyRequest) {
+    const { client, token } = await this.read(req);
     await this.admin.revoke(token, client);
     return '';
   }
 
   @Post('introspect')
   @HttpCode(200)
-  async introspect(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { client, token } = await this.read(req, reply);
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  async introspect(@Req() req: FastifyRequest) {
+    const { client, token } = await this.read(req);
     return this.admin.introspect(token, client);
   }
 }

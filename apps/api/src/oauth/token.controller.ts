@@ -1,5 +1,5 @@
-import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ApplicationRecord, ApplicationsService } from '@app/developer';
 import { CodesService, isSubset, OidcGrantsService, parseScope, TokensService, verifyPkce } from '@app/oauth';
@@ -21,8 +21,9 @@ export class TokenController {
 
   @Post('token')
   @HttpCode(200)
-  async token(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  async token(@Req() req: FastifyRequest) {
     const body = readClientForm(req);
     const client = await authenticateClient(req, body, this.applications);
     const grantType = body.grant_type;
@@ -34,9 +35,8 @@ export class TokenController {
   }
 
   @Get('token')
-  wrongMethod(@Res({ passthrough: true }) reply: FastifyReply) {
-    reply.header('allow', 'POST');
-    throw new AppError('invalid_request', 'The token endpoint accepts only POST.');
+  wrongMethod() {
+    throw new AppError('invalid_request', 'The token endpoint accepts only POST.').withHeader('allow', 'POST');
   }
 
   private async exchangeCode(body: Record<string, string>, client: ApplicationRecord) {

@@ -1,5 +1,5 @@
-import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ClaimsService, TokensService } from '@app/oauth';
 import { invalidToken, requireBearer } from './bearer';
@@ -13,18 +13,21 @@ export class UserInfoController {
   ) {}
 
   @Get('userinfo')
-  get(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.userinfo(req, reply);
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  get(@Req() req: FastifyRequest) {
+    return this.userinfo(req);
   }
 
   @Post('userinfo')
   @HttpCode(200)
-  post(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.userinfo(req, reply);
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  post(@Req() req: FastifyRequest) {
+    return this.userinfo(req);
   }
 
-  private async userinfo(req: FastifyRequest, reply: FastifyReply) {
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  private async userinfo(req: FastifyRequest) {
     const profile = await requireBearer(req, this.tokens);
     if (!profile.scopes.includes('openid')) {
       throw new AppError('insufficient_scope', 'The access token was not granted the openid scope.').withHeader(

@@ -43,14 +43,18 @@ export function formError(error: unknown, reply: FastifyReply, codes: readonly E
   return error;
 }
 
-/** Pages carry CSRF tokens, secrets and personal data: never cached. */
-export function sendPage(reply: FastifyReply, status: number, body: string) {
-  reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+/**
+ * A page as the handler's return value (the handler takes `@Res({ passthrough: true })`).
+ * Pages carry CSRF tokens, secrets and personal data: never cached.
+ */
+export function renderPage(reply: FastifyReply, status: number, body: string): string {
+  reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8');
+  return body;
 }
 
-/** Every POST ends with a 303 to a page the browser GETs. */
-export function seeOther(reply: FastifyReply, location: string) {
-  reply.status(303).header('cache-control', 'no-store').header('location', location).send();
+/** Every POST ends with a 303 to a page the browser GETs (the handler returns nothing more). */
+export function seeOther(reply: FastifyReply, location: string): void {
+  reply.status(303).header('cache-control', 'no-store').header('location', location);
 }
 
 /** Form input checked by the same DTO class (and the same global pipe settings) as the JSON API. */

@@ -13,6 +13,8 @@ export class SignInRequired extends Error {
 @Catch(SignInRequired)
 export class SignInRedirectFilter implements ExceptionFilter {
   catch(exception: SignInRequired, host: ArgumentsHost) {
-    seeOther(host.switchToHttp().getResponse<FastifyReply>(), exception.location);
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    seeOther(reply, exception.location);
+    reply.send();
   }
 }
