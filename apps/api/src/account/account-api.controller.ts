@@ -5,7 +5,7 @@ import { AccountsService, LoginDto, SignUpDto } from '@app/identity';
 import { JsonBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { isJsonRequest } from '../shared/csrf-rules';
-import { CurrentSession, UserSessionGuard } from '../shared/session-auth';
+import { CurrentSession, UserSessionGuard } from '../shared/session.guard';
 import { SameSiteGuard } from './same-site.guard';
 
 /** JSON equivalents of the sign-up and login pages, for scripts and native clients. */

@@ -8,7 +8,7 @@ import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
 import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
-import { SignInRequired } from '../shared/sign-in-redirect.filter';
+import { SignInRequired } from '../shared/sign-in-required';
 import {
   AccountChrome,
   accountDeletedPage,

@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { refuseCrossSiteWrite } from '../shared/csrf-rules';
 
 /**
- * The contract's CSRF rule for JSON account writes that may run without a
+ * The CSRF rule for JSON account writes that may run without a
  * session (sign-up, login, logout): a foreign Origin or
  * `Sec-Fetch-Site: cross-site` is refused with 403 before the body is read.
  */

@@ -4,7 +4,7 @@ import { AppError, isoUtc, Session } from '@app/common';
 import { DeveloperLoginDto, DeveloperRecord, DeveloperSignupDto, DevelopersService } from '@app/developer';
 import { JsonBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
-import { CurrentSession, DeveloperSessionGuard } from '../shared/session-auth';
+import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
 import { PortalWriteGuard } from './portal-write.guard';
 
 const summary = (d: DeveloperRecord) => ({ id: d.id, name: d.name, email: d.email });

@@ -2,7 +2,7 @@ import { Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, UseGuard
 import { isoUtc, Session } from '@app/common';
 import { ApplicationRecord, ApplicationsService, CreateApplicationDto, UpdateApplicationDto } from '@app/developer';
 import { JsonBody } from '../shared/body';
-import { CurrentSession, DeveloperSessionGuard } from '../shared/session-auth';
+import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
 
 /** The application object of the portal API: never a secret. */
 export function presentApplication(app: ApplicationRecord) {

@@ -1,29 +1,10 @@
 import { Controller, Delete, Get, HttpCode, Param, Patch, Query, UseGuards } from '@nestjs/common';
-import { IsBoolean, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { AppError, Session } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { ConnectionAdminService, USER_STATUSES, UserListQuery, UserStatus } from '@app/oauth';
 import { JsonBody } from '../shared/body';
-import { CurrentSession, DeveloperSessionGuard } from '../shared/session-auth';
-
-/** Present, or absent; `null` is a wrong type. */
-const Given = () => ValidateIf((_, value) => value !== undefined);
-
-/** Body of `PATCH .../users/:connectionId`; at least one field (checked by the service). */
-export class UpdateUserDto {
-  @Given()
-  @IsBoolean()
-  isForwarding?: boolean;
-
-  @Given()
-  @IsString()
-  @MaxLength(320)
-  appEmail?: string;
-
-  @Given()
-  @IsBoolean()
-  blocked?: boolean;
-}
+import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
+import { UpdateUserDto } from './update-user.dto';
 
 const SEARCH_MAX = 320;
 

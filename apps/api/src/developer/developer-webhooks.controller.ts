@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestj
 import { AppError, Session } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { WebhookDeliveriesService } from '@app/webhooks';
-import { CurrentSession, DeveloperSessionGuard } from '../shared/session-auth';
+import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
 
 function parseLimit(raw: string | undefined): number {
   if (raw === undefined) return 50;

@@ -5,7 +5,7 @@ import { ApplicationsService, DeveloperRecord, DevelopersService } from '@app/de
 import { CsrfService } from '../shared/csrf.service';
 import { sessionOf, signInLocation } from '../shared/page-session.guard';
 import { Form } from '../shared/pages';
-import { SignInRequired } from '../shared/sign-in-redirect.filter';
+import { SignInRequired } from '../shared/sign-in-required';
 import { presentApplication } from './developer-applications.controller';
 import { PortalApp } from './portal.view';
 

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ConnectionAdminService, USER_STATUSES, UserStatus } from '@app/oauth';
 import { FormBody } from '../shared/body';
-import { UpdateUserDto } from './developer-users.controller';
+import { UpdateUserDto } from './update-user.dto';
 import { appPath, PortalApp } from './portal.view';
 import { closeUserPage, userDetailPage, UserFilters, usersPage, usersQuery } from './portal-users.view';
 import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther, validated } from '../shared/pages';

@@ -67,7 +67,7 @@ export class TokenController {
 
     const scopes = requestedScopes ?? granted;
     const token = await this.tokens.issueForGrant(grant, client.clientId, scopes);
-    // OpenID Connect / offline_access add id_token and refresh_token; the seed's fields stay as they are.
+    // OpenID Connect / offline_access add id_token and refresh_token; the OAuth fields above stay as they are.
     const extras = await this.oidc.afterCodeExchange(grant, client, scopes, token);
     return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...extras };
   }

@@ -27,7 +27,7 @@ function hasBody(request: FastifyRequest): boolean {
 }
 
 /**
- * The contract's CSRF rule for JSON writes that a cookie may authorise: a
+ * The CSRF rule for JSON writes that a cookie may authorise: a
  * foreign Origin or `Sec-Fetch-Site: cross-site` is refused, and so (when
  * `jsonOnly`) is a body that is not application/json (what an HTML form or
  * a "simple" cross-site fetch would send). Both 403 `forbidden`.

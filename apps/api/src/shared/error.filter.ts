@@ -10,7 +10,7 @@ export function isJsonPath(url: string): boolean {
   return /^\/(api|oauth|health|\.well-known)(\/|$)/.test(path);
 }
 
-/** Renders any error in the contract's shape (JSON) or as an HTML page. */
+/** Renders any error as `{error, error_description}` (JSON paths) or as an HTML page. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, exception: unknown): void {
   const { appError, unexpected } = toAppError(exception);
   if (unexpected) request.log.error({ err: exception }, 'unhandled error');

@@ -37,7 +37,7 @@ function isInfrastructureOutage(error: unknown): boolean {
   return e?.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)/.test(e?.message ?? '');
 }
 
-/** Any thrown value -> the contract's error (an AppError). Unknown errors become server_error. */
+/** Any thrown value -> an AppError (an error code and its description). Unknown errors become server_error. */
 export function toAppError(error: unknown): { appError: AppError; unexpected: boolean } {
   if (error instanceof AppError) return { appError: error, unexpected: false };
   if (error instanceof HttpException) {

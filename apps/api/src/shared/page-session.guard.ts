@@ -4,7 +4,8 @@ import { FastifyRequest } from 'fastify';
 import { Session, SessionKind } from '@app/common';
 import { CookieSessionService } from './cookie-session.service';
 import { DEFAULT_RETURN_TO, PORTAL_HOME, portalReturnTo } from './return-to';
-import { SignInRedirectFilter, SignInRequired } from './sign-in-redirect.filter';
+import { SignInRedirectFilter } from './sign-in-redirect.filter';
+import { SignInRequired } from './sign-in-required';
 
 const PAGE_SESSION_KIND = 'page-session-kind';
 

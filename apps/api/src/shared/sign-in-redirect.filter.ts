@@ -1,13 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { seeOther } from './pages';
-
-/** A page that needs a session was asked for without one: `location` is the login page to go to. */
-export class SignInRequired extends Error {
-  constructor(readonly location: string) {
-    super('sign in required');
-  }
-}
+import { SignInRequired } from './sign-in-required';
 
 /** SignInRequired -> 303 to the login page (any other error goes on to the usual error page). */
 @Catch(SignInRequired)

@@ -11,7 +11,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Guards for the cookie-authenticated JSON APIs: a live session of the right
- * kind (else 401 `unauthorized`) and, on writes, the contract's CSRF rule:
+ * kind (else 401 `unauthorized`) and, on writes, the JSON CSRF rule:
  * no foreign Origin / cross-site Fetch Metadata, and a body only as
  * application/json (else 403 `forbidden`).
  */
