@@ -263,7 +263,7 @@ export class AccountCenterController {
   @PageSession('user')
   @Get('apps/:id')
   async app(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string, @Query('done') done: unknown) {
-    connectionPath(id);
+    connectionPath(id); // an id that cannot exist: 404
     const s = await this.signedIn(request, reply, done);
     return renderPage(reply, 200, await this.appView(s, id));
   }
