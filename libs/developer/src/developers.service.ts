@@ -2,10 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
 import { Repository } from 'typeorm';
-import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { AppError, isDuplicateKey, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
 import { DeveloperEntity } from './entities/developer.entity';
 import { DEVELOPER_LIMITS } from './dto/developer.dto';
-import { isDuplicateKey } from './db-errors';
 
 /** OWASP's argon2id baseline: 19 MiB, 2 iterations, parallelism 1. */
 export const DEVELOPER_PASSWORD_HASHING = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, randomToken, REDIS } from '@app/common';
+import { ConnectionsRepository } from '@app/connections';
 import { CodeGrant } from './codes.service';
 import { AuthzVersion, TokenLookupCache } from './token-cache';
 
@@ -55,6 +56,7 @@ export class TokensService {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly authzVersion: AuthzVersion,
+    private readonly connections: ConnectionsRepository,
   ) {}
 
   private readonly lookups = new TokenLookupCache<TokenRow>();
@@ -65,12 +67,8 @@ export class TokensService {
     const jti = randomToken(16);
     const scope = scopes.join(' ');
     await this.db.transaction(async (m) => {
-      const counted = await m.query(
-        `UPDATE connections SET sessions = sessions + 1, last_session_at = UTC_TIMESTAMP(3)
-         WHERE id = ? AND application_id = ? AND blocked = 0 AND active = 1`,
-        [grant.connectionId, grant.applicationId],
-      );
-      if (counted.affectedRows !== 1) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
+      const counted = await this.connections.recordSession(m, grant.connectionId, grant.applicationId);
+      if (!counted) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
       await m.query(
         `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
         [jti, grant.connectionId, grant.grantId, scope, ttl],

@@ -1,4 +1,4 @@
-import type { DeveloperUserView } from '@app/oauth';
+import type { DeveloperUserView } from '@app/connections';
 import { html, SafeHtml } from './html';
 import { csrfField } from './layout';
 import { appHeader, appPath, badge, formatTime, notice, PortalApp, PortalDeveloper, portalPage } from './portal';

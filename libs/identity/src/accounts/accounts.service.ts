@@ -181,6 +181,11 @@ export class AccountsService implements OnModuleInit {
     return { nameChanged: row.name !== profile.name, profile };
   }
 
+  /** Deletes the user in the caller's transaction (linked addresses, pending links and tokens go by FK cascade). */
+  async deleteUser(m: EntityManager, userId: number): Promise<void> {
+    await m.query(`DELETE FROM users WHERE id = ?`, [userId]);
+  }
+
   /**
    * A signed-in user re-enters their password (password change, account
    * deletion): argon2 check, throttled per account and IP like logins.

@@ -147,6 +147,12 @@ export class LinkedEmailsService {
     return true;
   }
 
+  /** The address when it is linked to the user (normalised already), else null; in the caller's transaction. */
+  async findLinked(m: EntityManager, userId: number, email: string): Promise<string | null> {
+    const [row]: { email: string }[] = await m.query(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND verified = 1`, [userId, email]);
+    return row ? row.email : null;
+  }
+
   /** Ends the live links of one pending address; returns how many there were. */
   private async expirePending(m: EntityManager, userId: number, email: string): Promise<number> {
     const result = await m.query(

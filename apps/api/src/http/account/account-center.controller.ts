@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, Session, SessionService } from '@app/common';
 import { AccountsService, LinkedEmailsService, MailerService } from '@app/identity';
-import { AccountCenterService } from '@app/oauth';
+import { AccountCenterService } from '@app/connections';
 import { FormBody } from '../common/body';
 import { CsrfService } from '../common/csrf';
 import {

@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Param, Patch, Query, UseGuards } fro
 import { IsBoolean, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { AppError, Session } from '@app/common';
 import { ApplicationsService } from '@app/developer';
-import { ConnectionAdminService, USER_STATUSES, UserListQuery, UserStatus } from '@app/oauth';
+import { ApplicationUsersService, USER_STATUSES, UserListQuery, UserStatus } from '@app/connections';
 import { JsonBody } from '../common/body';
 import { CurrentSession, DeveloperSessionGuard } from '../common/session-auth';
 
@@ -61,7 +61,7 @@ function parseListQuery(query: Record<string, unknown>): UserListQuery {
 export class DeveloperUsersController {
   constructor(
     private readonly apps: ApplicationsService,
-    private readonly users: ConnectionAdminService,
+    private readonly users: ApplicationUsersService,
   ) {}
 
   /** 404 unless the session's developer owns the application. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
-import { ConnectionAdminService, USER_STATUSES, UserStatus } from '@app/oauth';
+import { ApplicationUsersService, USER_STATUSES, UserStatus } from '@app/connections';
 import { FormBody } from '../common/body';
 import { UpdateUserDto } from '../developer/developer-users.controller';
 import { appPath, PortalApp } from '../../views/portal';
@@ -44,7 +44,7 @@ function filtersFrom(source: Record<string, unknown>): UserFilters {
 @UseFilters(PortalErrorFilter)
 export class PortalUsersController {
   constructor(
-    private readonly users: ConnectionAdminService,
+    private readonly users: ApplicationUsersService,
     private readonly sessions: PortalSessions,
   ) {}
 
