@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
 import { REDIS } from '@app/common';
-import { OutboxRelay, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
+import { OutboxSweeper, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
 
 const EVERY_MS = 1000;
 
@@ -20,7 +20,7 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly relay: OutboxRelay,
+    private readonly relay: OutboxSweeper,
   ) {}
 
   jobDone() {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { decrypt, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationEntity } from './entities/application.entity';
@@ -162,6 +162,21 @@ export class ApplicationsService {
     const app = await this.findEntityByClientId(clientId);
     if (!app || !safeEqual(sha256(clientSecret), app.clientSecretHash)) return null;
     return toRecord(app);
+  }
+
+  /**
+   * Disables (the endpoint answered 410 Gone) or re-enables the application's
+   * webhook endpoint; in the caller's transaction when one is given.
+   */
+  async setWebhookDisabled(appId: string, disabled: boolean, m?: EntityManager): Promise<void> {
+    const apps = m ? m.getRepository(ApplicationEntity) : this.apps;
+    await apps.update({ id: appId }, { webhookDisabledAt: disabled ? () => 'UTC_TIMESTAMP(3)' : null });
+  }
+
+  /** The application's webhook endpoint; null for an unknown application. */
+  async webhookEndpoint(appId: string): Promise<{ webhookUrl: string | null; disabledAt: Date | null } | null> {
+    const app = await this.apps.findOne({ select: { id: true, webhookUrl: true, webhookDisabledAt: true }, where: { id: appId } });
+    return app ? { webhookUrl: app.webhookUrl, disabledAt: app.webhookDisabledAt } : null;
   }
 
   /** The plain webhook secret, for signing deliveries; null for an unknown application. */

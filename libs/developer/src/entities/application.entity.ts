@@ -43,6 +43,10 @@ export class ApplicationEntity {
   @Column({ name: 'sender_addresses', type: 'text', nullable: true, transformer: jsonStringArray })
   senderAddresses: string[];
 
+  /** Set when the endpoint asked to stop (410 Gone); cleared when the developer redelivers or pings. */
+  @Column({ name: 'webhook_disabled_at', type: 'datetime', precision: 3, nullable: true })
+  webhookDisabledAt: Date | null;
+
   /** AES-256-GCM sealed webhook secret: it must be read back to sign deliveries. */
   @Column({ name: 'webhook_secret_enc', type: 'varchar', length: 255 })
   webhookSecretEnc: string;
