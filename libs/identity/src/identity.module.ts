@@ -4,13 +4,14 @@ import { GlobalIdService } from './global-id';
 import { AccountsService } from './accounts/accounts.service';
 import { LinkedEmailsService } from './accounts/linked-emails.service';
 import { MailerService } from './mail/mailer.service';
+import { EmailVerificationsRepository } from './accounts/email-verifications.repository';
 import { UserEntity } from './accounts/entities/user.entity';
 import { UserEmailEntity } from './accounts/entities/user-email.entity';
 
 /** Users, linked emails, passwords and Global IDs. */
 @Module({
   imports: [TypeOrmModule.forFeature([UserEntity, UserEmailEntity])],
-  providers: [GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
-  exports: [GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
+  providers: [EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
+  exports: [EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
 })
 export class IdentityModule {}

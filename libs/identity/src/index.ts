@@ -2,6 +2,7 @@ export * from './identity.module';
 export * from './global-id';
 export * from './accounts/accounts.service';
 export * from './accounts/linked-emails.service';
+export * from './accounts/email-verifications.repository';
 export * from './mail/mailer.service';
 export * from './accounts/limits';
 export * from './accounts/entities/user.entity';

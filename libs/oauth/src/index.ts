@@ -3,6 +3,7 @@ export * from './authorize-request';
 export * from './codes.service';
 export * from './grants/grants.service';
 export * from './tokens.service';
+export * from './tokens.repository';
 export * from './pkce';
 export * from './scopes';
 export * from './oidc';
