@@ -72,6 +72,17 @@ export interface AccountAppRow {
   logo_url: string | null;
 }
 
+/** A connection with its user's profile, for OIDC claims. */
+export interface ClaimsRow {
+  id: string;
+  shared_email: string | null;
+  relay_local: string;
+  global_id: string;
+  name: string;
+  image: string | null;
+  linked_verified: number | string;
+}
+
 /** The counter of `application_user_counts` a connection is counted in. */
 export type UserCountBucket = 'active' | 'inactive' | 'blocked';
 
@@ -322,6 +333,21 @@ export class ConnectionsRepository {
 
   async delete(m: EntityManager, connectionId: string): Promise<void> {
     await m.query(`DELETE FROM connections WHERE id = ?`, [connectionId]);
+  }
+
+  /**
+   * What the OIDC claims of a connection need: its shared and relay address,
+   * the user's profile, and whether the shared address is a linked address
+   * whose emailed link was followed.
+   */
+  async claimsSource(connectionId: string): Promise<ClaimsRow | null> {
+    const [row]: ClaimsRow[] = await this.db.query(
+      `SELECT c.id, c.shared_email, c.relay_local, u.global_id, u.name, u.image,
+         EXISTS(SELECT 1 FROM user_emails e WHERE e.user_id = c.user_id AND e.email = c.shared_email AND e.confirmed_at IS NOT NULL) AS linked_verified
+       FROM connections c JOIN users u ON u.id = c.user_id WHERE c.id = ?`,
+      [connectionId],
+    );
+    return row ?? null;
   }
 
   /** The connections' copy of the user's name (the developer's search reads it). */

@@ -7,6 +7,7 @@ import { AppError, randomToken, REDIS } from '@app/common';
 import { ConnectionsRepository } from '@app/connections';
 import { CodeGrant } from './codes.service';
 import { AuthzVersion, TokenLookupCache } from './token-cache';
+import { TokenRow, TokensRepository } from './tokens.repository';
 
 export interface IssuedToken {
   accessToken: string;
@@ -24,15 +25,7 @@ export interface TokenProfile {
   scopes: string[];
 }
 
-export /** What one token lookup reads (cached per token id). */
-interface TokenRow {
-  id: string;
-  shared_email: string | null;
-  global_id: string;
-  name: string;
-  image: string | null;
-  expires_at: Date;
-}
+export type { TokenRow } from './tokens.repository';
 
 interface AccessClaims {
   sub: string;
@@ -57,6 +50,7 @@ export class TokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly authzVersion: AuthzVersion,
     private readonly connections: ConnectionsRepository,
+    private readonly repository: TokensRepository,
   ) {}
 
   private readonly lookups = new TokenLookupCache<TokenRow>();
@@ -69,16 +63,13 @@ export class TokensService {
     await this.db.transaction(async (m) => {
       const counted = await this.connections.recordSession(m, grant.connectionId, grant.applicationId);
       if (!counted) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
-      await m.query(
-        `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
-        [jti, grant.connectionId, grant.grantId, scope, ttl],
-      );
+      await this.repository.insertAccessToken(m, jti, grant.connectionId, grant.grantId, scope, ttl);
     });
     // A replay that raced this exchange marked the grant revoked before our
     // row existed, so its UPDATE missed us: revoke our row too. The exchange
     // itself still answers (exactly one redemption wins), with a dead token.
     if (await this.redis.exists(`grant-revoked:${grant.grantId}`)) {
-      await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE id = ?`, [jti]);
+      await this.repository.revokeAccessToken(jti);
     }
     const claims: AccessClaims = { sub: grant.connectionId, jti, scope, client_id: clientId };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, issuer: this.config.publicUrl });
@@ -89,7 +80,7 @@ export class TokensService {
   async revokeGrant(grantId: string): Promise<void> {
     const ttl = this.config.codeTtlSeconds + this.config.accessTokenTtlSeconds;
     await this.redis.set(`grant-revoked:${grantId}`, '1', 'EX', ttl);
-    await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?`, [grantId]);
+    await this.repository.revokeAccessTokensOfGrant(grantId);
   }
 
   /**
@@ -99,10 +90,7 @@ export class TokensService {
   async mintAccessToken(m: EntityManager, connectionId: string, grantId: string, scope: string, clientId: string): Promise<IssuedToken> {
     const ttl = this.config.accessTokenTtlSeconds;
     const jti = randomToken(16);
-    await m.query(
-      `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
-      [jti, connectionId, grantId, scope, ttl],
-    );
+    await this.repository.insertAccessToken(m, jti, connectionId, grantId, scope, ttl);
     const claims: AccessClaims = { sub: connectionId, jti, scope, client_id: clientId };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, issuer: this.config.publicUrl });
     return { accessToken, expiresIn: ttl, scope };
@@ -130,16 +118,9 @@ export class TokensService {
     const version = await this.authzVersion.current();
     let row = this.lookups.get(claims.jti, version);
     if (!row) {
-      const rows = await this.db.query(
-        `SELECT c.id, c.shared_email, u.global_id, u.name, u.image, t.expires_at
-         FROM access_tokens t
-         JOIN connections c ON c.id = t.connection_id
-         JOIN users u ON u.id = c.user_id
-         WHERE t.id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
-        [claims.jti],
-      );
-      if (rows.length === 0) return null;
-      row = rows[0] as TokenRow;
+      const found = await this.repository.lookupAccessToken(claims.jti);
+      if (!found) return null;
+      row = found;
       this.lookups.set(claims.jti, row, version, new Date(row.expires_at).getTime());
     }
     if (row.id !== claims.sub) return null;

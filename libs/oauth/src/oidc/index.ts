@@ -1,4 +1,5 @@
 export * from './jws';
+export * from './signing-keys.repository';
 export * from './signing-keys.service';
 export * from './claims.service';
 export * from './id-tokens.service';

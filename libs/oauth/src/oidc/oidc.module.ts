@@ -4,6 +4,7 @@ import { ClaimsService } from './claims.service';
 import { IdTokensService } from './id-tokens.service';
 import { OidcGrantsService } from './oidc-grants.service';
 import { RefreshTokensService } from './refresh-tokens.service';
+import { SigningKeysRepository } from './signing-keys.repository';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenAdminService } from './token-admin.service';
 
@@ -12,7 +13,7 @@ const SERVICES = [SigningKeysService, ClaimsService, IdTokensService, RefreshTok
 /** OpenID Connect on top of the OAuth module: keys, id_tokens, refresh tokens, revocation, introspection. */
 @Module({
   imports: [OAuthModule],
-  providers: SERVICES,
+  providers: [SigningKeysRepository, ...SERVICES],
   exports: [...SERVICES, OAuthModule],
 })
 export class OidcModule {}

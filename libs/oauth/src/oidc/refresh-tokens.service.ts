@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, randomToken, REDIS, sha256 } from '@app/common';
 import { IssuedToken, TokensService } from '../tokens.service';
 import { isSubset } from '../scopes';
+import { TokensRepository } from '../tokens.repository';
 
 /** The scope that lets a client get refresh tokens. */
 export const OFFLINE_ACCESS = 'offline_access';
@@ -51,6 +52,7 @@ class Replayed extends Error {}
 export class RefreshTokensService {
   constructor(
     private readonly db: DataSource,
+    private readonly repository: TokensRepository,
     private readonly tokens: TokensService,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -58,11 +60,11 @@ export class RefreshTokensService {
 
   private async insert(m: EntityManager, f: FamilyStart, familyExpiresAt: Date | null): Promise<string> {
     const token = randomToken(32);
-    const expiry = familyExpiresAt ? '?' : 'UTC_TIMESTAMP(3) + INTERVAL ? SECOND';
-    await m.query(
-      `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, family_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ${expiry})`,
-      [randomToken(16), sha256(token), f.familyId, f.connectionId, f.applicationId, f.scope, f.authTime, familyExpiresAt ?? this.config.refreshTokenTtlSeconds],
+    await this.repository.insertRefreshToken(
+      m,
+      { id: randomToken(16), tokenHash: sha256(token), familyId: f.familyId, connectionId: f.connectionId, applicationId: f.applicationId, scope: f.scope, authTime: f.authTime },
+      familyExpiresAt,
+      this.config.refreshTokenTtlSeconds,
     );
     return token;
   }
@@ -79,8 +81,7 @@ export class RefreshTokensService {
   async revokeFamily(familyId: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.db.query(`UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ? AND revoked = 0`, [familyId]);
-        await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0`, [familyId]);
+        await this.repository.revokeFamily(familyId);
         return;
       } catch (error) {
         if (!isDeadlock(error) || attempt >= 3) throw error;
@@ -90,14 +91,7 @@ export class RefreshTokensService {
 
   private async find(token: string) {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
-    const [row] = await this.db.query(
-      `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.used, r.revoked, r.family_expires_at,
-         TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat, TIMESTAMPDIFF(SECOND, '1970-01-01', r.family_expires_at) AS exp,
-         r.family_expires_at > UTC_TIMESTAMP(3) AS live, c.blocked, c.active
-       FROM refresh_tokens r JOIN connections c ON c.id = r.connection_id WHERE r.token_hash = ?`,
-      [sha256(token)],
-    );
-    return row ?? null;
+    return this.repository.findRefreshToken(sha256(token));
   }
 
   /** grant_type=refresh_token (RFC 6749 6): the next token pair, or invalid_grant / invalid_scope. */
@@ -121,10 +115,8 @@ export class RefreshTokensService {
 
     try {
       return await this.db.transaction(async (m) => {
-        // The one atomic step: of concurrent uses exactly one sees used = 0.
-        // The others wait for its row lock, then find nothing to update.
-        const taken = await m.query(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used = 0 AND revoked = 0`, [row.id]);
-        if (taken.affectedRows !== 1) throw new Replayed();
+        // The one atomic step (TokensRepository.takeRefreshToken).
+        if (!(await this.repository.takeRefreshToken(m, row.id))) throw new Replayed();
         const family: FamilyStart = { familyId: row.family_id, connectionId: row.connection_id, applicationId, scope: row.scope, authTime: Number(row.auth_time) };
         const next = await this.insert(m, family, row.family_expires_at);
         const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId);
