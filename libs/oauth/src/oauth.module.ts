@@ -26,6 +26,6 @@ import { AuthzVersion } from './token-cache';
   ],
   providers: [AuthzVersion, AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
-  exports: [AuthorizeRequestValidator, CodesService, GrantsService, TokensService, ConnectionsModule, DeveloperModule, IdentityModule],
+  exports: [AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, ConnectionsModule, DeveloperModule, IdentityModule],
 })
 export class OAuthModule {}
