@@ -3,6 +3,8 @@ export * from './global-id';
 export * from './accounts/accounts.service';
 export * from './accounts/linked-emails.service';
 export * from './accounts/email-verifications.repository';
+export * from './accounts/user-emails.repository';
+export * from './accounts/users.repository';
 export * from './mail/mailer.service';
 export * from './accounts/limits';
 export * from './accounts/entities/user.entity';

@@ -6,6 +6,7 @@ import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@ap
 import { GlobalIdService } from '../global-id';
 import { UserEntity } from './entities/user.entity';
 import { UserEmailEntity } from './entities/user-email.entity';
+import { UsersRepository } from './users.repository';
 import { LIMITS } from './limits';
 import { hashPassword, verifyPassword } from './password';
 
@@ -77,6 +78,7 @@ export class AccountsService implements OnModuleInit {
     private readonly dataSource: DataSource,
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     @InjectRepository(UserEmailEntity) private readonly emails: Repository<UserEmailEntity>,
+    private readonly usersSql: UsersRepository,
     private readonly globalIds: GlobalIdService,
     private readonly throttle: LoginThrottleService,
   ) {}
@@ -175,15 +177,15 @@ export class AccountsService implements OnModuleInit {
    */
   async updateProfile(m: EntityManager, userId: number, input: Partial<Record<keyof ProfileInput, unknown>>): Promise<{ nameChanged: boolean; profile: ProfileInput }> {
     const profile = this.validateProfile(input);
-    const [row] = await m.query(`SELECT name FROM users WHERE id = ? FOR UPDATE`, [userId]);
-    if (!row) throw new AppError('not_found', 'The account was not found.');
-    await m.query(`UPDATE users SET name = ?, image = ?, region = ? WHERE id = ?`, [profile.name, profile.image, profile.region, userId]);
-    return { nameChanged: row.name !== profile.name, profile };
+    const name = await this.usersSql.lockName(m, userId);
+    if (name === null) throw new AppError('not_found', 'The account was not found.');
+    await this.usersSql.updateProfile(m, userId, profile);
+    return { nameChanged: name !== profile.name, profile };
   }
 
   /** Deletes the user in the caller's transaction (linked addresses, pending links and tokens go by FK cascade). */
   async deleteUser(m: EntityManager, userId: number): Promise<void> {
-    await m.query(`DELETE FROM users WHERE id = ?`, [userId]);
+    await this.usersSql.delete(m, userId);
   }
 
   /**
