@@ -67,11 +67,10 @@ export class AccountCenterService {
 
   /** Removes a linked address; apps that saw it see the relay address from now on (`user_email_changed`). */
   async removeEmail(userId: number, email: string): Promise<void> {
-    const eventIds = await this.db.transaction(async (m) => {
+    await this.outbox.transaction(async (m) => {
       const removed = await this.linkedEmails.remove(m, userId, email);
       return removed ? this.connections.unshareAddress(m, userId, email.trim().toLowerCase()) : [];
     });
-    await this.outbox.dispatch(eventIds);
   }
 
   /** Which address one app sees (`user_email_changed` when it changes). */
@@ -103,12 +102,11 @@ export class AccountCenterService {
    */
   async deleteAccount(userId: number, password: unknown, ip: string): Promise<void> {
     await this.accounts.confirmPassword(userId, password, ip);
-    const eventIds = await this.db.transaction(async (m) => {
+    await this.outbox.transaction(async (m) => {
       const ids = await this.connections.closeAllForUser(m, userId);
       await this.accounts.deleteUser(m, userId);
       return ids;
     });
-    await this.outbox.dispatch(eventIds);
   }
 
   private toView(r: AccountAppRow): AccountAppView {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, normalizeEmail, notFound } from '@app/common';
 import { LinkedEmailsService } from '@app/identity';
@@ -46,7 +46,6 @@ export class ConnectionStateService {
   private revoker: ConnectionGrantRevoker | null = null;
 
   constructor(
-    private readonly db: DataSource,
     private readonly connections: ConnectionsRepository,
     private readonly linkedEmails: LinkedEmailsService,
     private readonly outbox: WebhookOutbox,
@@ -81,11 +80,10 @@ export class ConnectionStateService {
 
   /** Locks, changes and records the events in one transaction; dispatches them after commit. */
   private async change(scope: ConnectionScope, connectionId: string, changes: UserChanges): Promise<void> {
-    const eventIds = await this.db.transaction(async (m) => {
+    await this.outbox.transaction(async (m) => {
       const c = await this.lock(m, scope, connectionId);
       return this.applyChanges(m, c, changes);
     });
-    await this.outbox.dispatch(eventIds);
   }
 
   private async applyChanges(m: EntityManager, c: LockedConnection, changes: UserChanges): Promise<(string | null)[]> {
@@ -133,7 +131,7 @@ export class ConnectionStateService {
    * the app gets `user_consent_revoked`. Already revoked: nothing happens.
    */
   async revokeConsent(userId: number, connectionId: string): Promise<void> {
-    const eventIds = await this.db.transaction(async (m) => {
+    await this.outbox.transaction(async (m) => {
       const c = await this.lock(m, { userId }, connectionId);
       if (!c.active) return [];
       await this.connections.deactivate(m, c.id);
@@ -142,7 +140,6 @@ export class ConnectionStateService {
       await this.connections.moveUserCount(m, c.application_id, countBucket(before), countBucket({ ...before, active: false }));
       return this.recordAll(m, c, [['user_consent_revoked', {}]]);
     });
-    await this.outbox.dispatch(eventIds);
   }
 
   /**
@@ -163,8 +160,7 @@ export class ConnectionStateService {
    * relay_addresses, so a later sign-in gets a fresh connection and address.
    */
   async close(applicationId: string, connectionId: string): Promise<void> {
-    const eventIds = await this.db.transaction(async (m) => this.closeLocked(m, await this.lock(m, { applicationId }, connectionId)));
-    await this.outbox.dispatch(eventIds);
+    await this.outbox.transaction(async (m) => this.closeLocked(m, await this.lock(m, { applicationId }, connectionId)));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuthzVersionRepository } from './authz-version.repository';
 
 /**
  * Reads `authz_version` (moved by triggers on every change that can affect a
@@ -13,7 +14,11 @@ export class AuthzVersion {
   private running: Promise<number> | null = null;
   private queued: Promise<number> | null = null;
 
-  constructor(private readonly db: DataSource) {}
+  private readonly versions: AuthzVersionRepository;
+
+  constructor(db: DataSource) {
+    this.versions = new AuthzVersionRepository(db);
+  }
 
   current(): Promise<number> {
     if (!this.running) return this.start();
@@ -28,7 +33,7 @@ export class AuthzVersion {
   }
 
   private start(): Promise<number> {
-    const read: Promise<number> = this.db.query('SELECT version FROM authz_version WHERE id = 1').then((rows: { version: string | number }[]) => Number(rows[0].version));
+    const read: Promise<number> = this.versions.read();
     this.running = read;
     const clear = () => {
       if (this.running === read) this.running = null;

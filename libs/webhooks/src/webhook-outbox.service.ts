@@ -55,6 +55,15 @@ export class WebhookOutbox {
     }
   }
 
+  /**
+   * Runs `work` in one transaction and dispatches the event ids it returns
+   * (from `record`) after the commit; a rollback queues nothing.
+   */
+  async transaction(work: (m: EntityManager) => Promise<(string | null)[]>): Promise<void> {
+    const eventIds = await this.db.transaction(work);
+    await this.dispatch(eventIds);
+  }
+
   /** Records and dispatches one event in its own transaction (for changes without one). */
   async emit(type: WebhookEventType, data: ConnectionEventData | { applicationId: string }): Promise<string | null> {
     const id = await this.db.transaction((m) => this.record(m, type, data));
