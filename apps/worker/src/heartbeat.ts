@@ -8,7 +8,7 @@ const EVERY_MS = 1000;
 
 /**
  * Readiness that reflects progress, not just a Redis ping: every second the
- * worker writes when its outbox relay last completed a pass and how many jobs
+ * worker writes when its outbox sweeper last completed a pass and how many jobs
  * it finished. `GET /health/worker` on the API reads these (a worker killed
  * without shutdown leaves a stale entry, which simply ages out of readiness).
  */

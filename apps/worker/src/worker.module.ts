@@ -10,7 +10,7 @@ import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
 import { RelayDeliveryProcessor } from './jobs/relay-delivery.processor';
 import { WorkerHeartbeat } from './heartbeat';
 
-/** The worker: BullMQ processors, the outbox relay, housekeeping. No HTTP. */
+/** The worker: BullMQ processors, the outbox sweeper, housekeeping. No HTTP. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {

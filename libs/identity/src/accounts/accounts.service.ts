@@ -114,7 +114,7 @@ export class AccountsService implements OnModuleInit {
     try {
       const id = await this.dataSource.transaction(async (em) => {
         const user = await em.save(em.create(UserEntity, { globalId, name, region, image: null, passwordHash }));
-        // The contract links the sign-up address from the start (addresses added
+        // The sign-up address is linked from the start (addresses added
         // later only once their emailed link is followed). `verified` stands for
         // "linked"; `confirmed_at` stays empty until a link confirms an address,
         // and only that makes OpenID Connect report email_verified.

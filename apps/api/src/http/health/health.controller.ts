@@ -46,7 +46,7 @@ export class HealthController {
   }
 
   /**
-   * Worker readiness from real progress: some worker's outbox relay completed
+   * Worker readiness from real progress: some worker's outbox sweeper completed
    * a pass in the last 15 s, and no committed event has waited over 60 s to
    * be queued. 503 otherwise.
    */
