@@ -77,11 +77,6 @@ export class TokensRepository {
     await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE id = ?`, [jti]);
   }
 
-  /** Every access token issued from one authorization code. */
-  async revokeAccessTokensOfGrant(grantId: string): Promise<void> {
-    await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?`, [grantId]);
-  }
-
   /** The client's own access token (by its application), else nothing. */
   async revokeClientAccessToken(jti: string, applicationId: string): Promise<void> {
     await this.db.query(`UPDATE access_tokens t JOIN connections c ON c.id = t.connection_id SET t.revoked = 1 WHERE t.id = ? AND c.application_id = ?`, [

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, randomToken, REDIS } from '@app/common';
+import { AppError, randomToken } from '@app/common';
 import { ConnectionsRepository } from '@app/connections';
 import { CodeGrant } from './codes.service';
 import { AuthzVersion, TokenLookupCache } from './token-cache';
 import { TokenRow, TokensRepository } from './tokens.repository';
+import { GrantsService } from './grants/grants.service';
 
 export interface IssuedToken {
   accessToken: string;
@@ -46,11 +46,11 @@ export class TokensService {
   constructor(
     private readonly db: DataSource,
     private readonly jwt: JwtService,
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly authzVersion: AuthzVersion,
     private readonly connections: ConnectionsRepository,
     private readonly repository: TokensRepository,
+    private readonly grants: GrantsService,
   ) {}
 
   private readonly lookups = new TokenLookupCache<TokenRow>();
@@ -68,7 +68,7 @@ export class TokensService {
     // A replay that raced this exchange marked the grant revoked before our
     // row existed, so its UPDATE missed us: revoke our row too. The exchange
     // itself still answers (exactly one redemption wins), with a dead token.
-    if (await this.redis.exists(`grant-revoked:${grant.grantId}`)) {
+    if (await this.grants.isRevoked(grant.grantId)) {
       await this.repository.revokeAccessToken(jti);
     }
     const claims: AccessClaims = { sub: grant.connectionId, jti, scope, client_id: clientId };
@@ -76,11 +76,9 @@ export class TokensService {
     return { accessToken, expiresIn: ttl, scope };
   }
 
-  /** Revokes every token issued from one authorization code (replay defence). */
+  /** Revokes every token issued from one authorization code (replay defence): GrantsService.revoke({ grantId }). */
   async revokeGrant(grantId: string): Promise<void> {
-    const ttl = this.config.codeTtlSeconds + this.config.accessTokenTtlSeconds;
-    await this.redis.set(`grant-revoked:${grantId}`, '1', 'EX', ttl);
-    await this.repository.revokeAccessTokensOfGrant(grantId);
+    await this.grants.revoke({ grantId });
   }
 
   /**

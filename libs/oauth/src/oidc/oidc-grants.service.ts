@@ -49,7 +49,7 @@ export class OidcGrantsService {
     return extras;
   }
 
-  /** A code replay revokes the refresh tokens of the first redemption too. */
+  /** A code replay revokes the refresh tokens of the first redemption too (GrantsService.revoke; TokensService.revokeGrant already did). */
   revokeGrant(grantId: string): Promise<void> {
     return this.refreshTokens.revokeFamily(grantId);
   }

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, randomToken, REDIS, sha256 } from '@app/common';
+import { AppError, randomToken, sha256 } from '@app/common';
 import { IssuedToken, TokensService } from '../tokens.service';
 import { isSubset } from '../scopes';
 import { TokensRepository } from '../tokens.repository';
+import { GrantsService } from '../grants/grants.service';
 
 /** The scope that lets a client get refresh tokens. */
 export const OFFLINE_ACCESS = 'offline_access';
@@ -35,8 +35,6 @@ export interface RefreshTokenInfo {
   iat: number;
 }
 
-const isDeadlock = (error: unknown) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes((error as { code?: string; driverError?: { code?: string } })?.code ?? (error as { driverError?: { code?: string } })?.driverError?.code ?? '');
-
 class Replayed extends Error {}
 
 /**
@@ -54,7 +52,7 @@ export class RefreshTokensService {
     private readonly db: DataSource,
     private readonly repository: TokensRepository,
     private readonly tokens: TokensService,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly grants: GrantsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -73,20 +71,13 @@ export class RefreshTokensService {
   async startFamily(f: FamilyStart): Promise<string> {
     const token = await this.insert(this.db.manager, f, null);
     // A code replay that raced the exchange revoked the grant before this row existed.
-    if (await this.redis.exists(`grant-revoked:${f.familyId}`)) await this.revokeFamily(f.familyId);
+    if (await this.grants.isRevoked(f.familyId)) await this.revokeFamily(f.familyId);
     return token;
   }
 
-  /** Kills a family: every refresh token and every access token issued from it. */
-  async revokeFamily(familyId: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.repository.revokeFamily(familyId);
-        return;
-      } catch (error) {
-        if (!isDeadlock(error) || attempt >= 3) throw error;
-      }
-    }
+  /** Kills a family: every refresh token and every access token issued from it (GrantsService.revoke). */
+  revokeFamily(familyId: string): Promise<void> {
+    return this.grants.revoke({ familyId });
   }
 
   private async find(token: string) {
