@@ -1,5 +1,5 @@
 export * from './oauth.module';
-export * from './authorize-request';
+export * from './authorize-request-validator';
 export * from './codes.service';
 export * from './grants/grants.service';
 export * from './tokens.service';

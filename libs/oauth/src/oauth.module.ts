@@ -5,12 +5,12 @@ import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
 import { WebhooksModule } from '@app/webhooks';
 import { ConnectionsModule } from '@app/connections';
-import { AuthorizeRequestValidator } from './authorize-request';
+import { AuthorizeRequestValidator } from './authorize-request-validator';
 import { CodesService } from './codes.service';
 import { GrantsService } from './grants/grants.service';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
-import { AuthzVersion } from './token-cache';
+import { AuthzVersion } from './authz-version';
 
 @Module({
   imports: [

@@ -5,7 +5,8 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, randomToken } from '@app/common';
 import { ConnectionsRepository } from '@app/connections';
 import { CodeGrant } from './codes.service';
-import { AuthzVersion, TokenLookupCache } from './token-cache';
+import { AuthzVersion } from './authz-version';
+import { TokenLookupCache } from './token-lookup-cache';
 import { TokenRow, TokensRepository } from './tokens.repository';
 import { GrantsService } from './grants/grants.service';
 

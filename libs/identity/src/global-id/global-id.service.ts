@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './permutation';
+import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './global-id-permutation';
 import { GlobalIdSequenceRepository } from './global-id-sequence.repository';
 
 /**
