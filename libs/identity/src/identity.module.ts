@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { GlobalIdService } from './global-id';
 import { AccountsService } from './accounts/accounts.service';
 import { LinkedEmailsService } from './accounts/linked-emails.service';
@@ -7,12 +6,9 @@ import { MailerService } from './mail/mailer.service';
 import { EmailVerificationsRepository } from './accounts/email-verifications.repository';
 import { UserEmailsRepository } from './accounts/user-emails.repository';
 import { UsersRepository } from './accounts/users.repository';
-import { UserEntity } from './accounts/entities/user.entity';
-import { UserEmailEntity } from './accounts/entities/user-email.entity';
 
 /** Users, linked emails, passwords and Global IDs. */
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity, UserEmailEntity])],
   providers: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
   exports: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
 })

@@ -7,7 +7,5 @@ export * from './accounts/user-emails.repository';
 export * from './accounts/users.repository';
 export * from './mail/mailer.service';
 export * from './accounts/limits';
-export * from './accounts/entities/user.entity';
-export * from './accounts/entities/user-email.entity';
 export * from './accounts/dto/account.dto';
 export * from './accounts/password';

@@ -10,10 +10,36 @@ export interface UserEmailRow {
   is_primary: number;
 }
 
-/** The raw SQL of `user_emails` (sign-up and the login reads use UserEmailEntity). */
+/** The SQL of `user_emails` (typed raw SQL, no entity). */
 @Injectable()
 export class UserEmailsRepository {
   constructor(private readonly db: DataSource) {}
+
+  /** Whether any row (linked or not) holds the address. */
+  async exists(email: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(`SELECT 1 FROM user_emails WHERE email = ? LIMIT 1`, [email]);
+    return rows.length > 0;
+  }
+
+  /** The sign-up address: linked and primary from the start (confirmed_at stays empty). */
+  async insertSignUp(m: EntityManager, userId: number, email: string): Promise<void> {
+    await m.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)`, [userId, email]);
+  }
+
+  /** Every address row of the user, primary first. */
+  async allOfUser(userId: number): Promise<UserEmailRow[]> {
+    return this.db.query(`SELECT id, user_id, email, verified, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, id ASC`, [userId]);
+  }
+
+  async primary(userId: number): Promise<string | null> {
+    const [row]: { email: string }[] = await this.db.query(`SELECT email FROM user_emails WHERE user_id = ? AND is_primary = 1 LIMIT 1`, [userId]);
+    return row?.email ?? null;
+  }
+
+  async findByEmail(email: string): Promise<UserEmailRow | null> {
+    const [row]: UserEmailRow[] = await this.db.query(`SELECT id, user_id, email, verified, is_primary FROM user_emails WHERE email = ? LIMIT 1`, [email]);
+    return row ?? null;
+  }
 
   /** The user's linked addresses, primary first. */
   async linked(userId: number): Promise<{ email: string; is_primary: number }[]> {
