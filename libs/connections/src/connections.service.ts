@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { isDuplicateKey, randomAlnum, randomId } from '@app/common';
+import { isDeadlock, isDuplicateKey, randomAlnum, randomId } from '@app/common';
 import { WebhookOutbox } from '@app/webhooks';
 import { ConnectionRow, ConnectionsRepository, UserCountBucket } from './connections.repository';
 
@@ -31,7 +31,7 @@ export type EmailShare = { kind: 'relay' } | { kind: 'none' } | { kind: 'address
  * to one application deadlock on the unique index's gap locks: both are safe
  * to retry from the start of the transaction.
  */
-const isRetryable = (error: unknown) => isDuplicateKey(error) || (error as { code?: string })?.code === 'ER_LOCK_DEADLOCK';
+const isRetryable = (error: unknown) => isDuplicateKey(error) || isDeadlock(error);
 
 export function countBucket(c: { active: boolean; blocked: boolean }): UserCountBucket {
   return c.blocked ? 'blocked' : c.active ? 'active' : 'inactive';

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { isEmail } from 'class-validator';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppError, isDuplicateKey, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
@@ -59,10 +59,7 @@ function length(value: string): number {
   return [...value].length;
 }
 
-function isDuplicateEmail(error: unknown): boolean {
-  const driver = error instanceof QueryFailedError ? (error.driverError as { code?: string; sqlMessage?: string }) : undefined;
-  return driver?.code === 'ER_DUP_ENTRY' && String(driver.sqlMessage).includes('uq_user_emails_email');
-}
+const isDuplicateEmail = (error: unknown) => isDuplicateKey(error, 'uq_user_emails_email');
 
 /**
  * End-user accounts: sign-up, password login and the reads the OAuth code

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { EntityManager } from 'typeorm';
-import { REDIS } from '@app/common';
+import { isDeadlock, REDIS } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ConnectionGrantRevoker, ConnectionStateService } from '@app/connections';
 import { TokensRepository } from '../tokens.repository';
@@ -17,11 +17,6 @@ import { TokensRepository } from '../tokens.repository';
  * Deleting a connection or a user ends its tokens by foreign-key cascade.
  */
 export type GrantTarget = { connectionId: string; manager: EntityManager } | { grantId: string } | { familyId: string };
-
-const isDeadlock = (error: unknown) =>
-  ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(
-    (error as { code?: string; driverError?: { code?: string } })?.code ?? (error as { driverError?: { code?: string } })?.driverError?.code ?? '',
-  );
 
 /** The one place grants end. Revocation is final: nothing revokes a revocation. */
 @Injectable()
@@ -63,7 +58,7 @@ export class GrantsService implements ConnectionGrantRevoker {
         await this.tokens.revokeFamily(familyId);
         return;
       } catch (error: unknown) {
-        if (!isDeadlock(error) || attempt >= 3) throw error;
+        if (!isDeadlock(error, true) || attempt >= 3) throw error;
       }
     }
   }
