@@ -3,6 +3,8 @@ export * from './authorize-request-validator';
 export * from './codes.service';
 export * from './grants/grants.service';
 export * from './tokens.service';
+export * from './refresh-tokens.service';
+export * from './token-admin.service';
 export * from './tokens.repository';
 export * from './pkce';
 export * from './scopes';

@@ -10,6 +10,8 @@ import { CodesService } from './codes.service';
 import { GrantsService } from './grants/grants.service';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
+import { RefreshTokensService } from './refresh-tokens.service';
+import { TokenAdminService } from './token-admin.service';
 import { AuthzVersion } from './authz-version';
 
 @Module({
@@ -24,8 +26,8 @@ import { AuthzVersion } from './authz-version';
       useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret as unknown as Buffer, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
-  providers: [AuthzVersion, AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService],
+  providers: [AuthzVersion, AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
-  exports: [AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, ConnectionsModule, DeveloperModule, IdentityModule],
+  exports: [AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService, ConnectionsModule, DeveloperModule, IdentityModule],
 })
 export class OAuthModule {}

@@ -3,7 +3,5 @@ export * from './signing-keys.repository';
 export * from './signing-keys.service';
 export * from './claims.service';
 export * from './id-tokens.service';
-export * from './refresh-tokens.service';
 export * from './oidc-grants.service';
-export * from './token-admin.service';
 export * from './oidc.module';

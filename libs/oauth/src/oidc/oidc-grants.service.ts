@@ -5,7 +5,7 @@ import { CodeGrant } from '../codes.service';
 import { IssuedToken } from '../tokens.service';
 import { parseScope } from '../scopes';
 import { IdTokensService } from './id-tokens.service';
-import { OFFLINE_ACCESS, RefreshTokensService } from './refresh-tokens.service';
+import { OFFLINE_ACCESS, RefreshTokensService } from '../refresh-tokens.service';
 
 /** Fields the token endpoint adds to the OAuth 2.0 response (access_token, token_type, expires_in, scope stay as they are). */
 export interface TokenExtras {

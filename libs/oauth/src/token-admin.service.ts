@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ApplicationRecord } from '@app/developer';
-import { TokensService } from '../tokens.service';
-import { TokensRepository } from '../tokens.repository';
+import { TokensService } from './tokens.service';
+import { TokensRepository } from './tokens.repository';
 import { RefreshTokensService } from './refresh-tokens.service';
 
 /** RFC 7662 response; `{active: false}` says nothing more. */

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, randomToken, sha256 } from '@app/common';
-import { IssuedToken, TokensService } from '../tokens.service';
-import { isSubset } from '../scopes';
-import { TokensRepository } from '../tokens.repository';
-import { GrantsService } from '../grants/grants.service';
+import { IssuedToken, TokensService } from './tokens.service';
+import { isSubset } from './scopes';
+import { TokensRepository } from './tokens.repository';
+import { GrantsService } from './grants/grants.service';
 
 /** The scope that lets a client get refresh tokens. */
 export const OFFLINE_ACCESS = 'offline_access';
