@@ -4,7 +4,7 @@
 // afterwards, then checked against the migrated schema.
 import { Pool } from 'mysql2/promise';
 import { randomAlnum } from '@app/common';
-import { formatGlobalId, GlobalIdPermutation } from '../../libs/identity/src/global-id/permutation';
+import { formatGlobalId, GlobalIdPermutation } from '../../libs/identity/src/global-id/global-id-permutation';
 
 export const ROWS_PER_INSERT = 5_000;
 

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { DataSource } from 'typeorm';
-import { ConnectionAdminService } from '@app/oauth';
+import { ApplicationUsersService as ConnectionAdminService } from '@app/connections';
 import { startApi, TestApp } from '../support/harness';
 import { startReceiver, Receiver } from '../support/receiver';
 import { startWorker, WorkerProcess } from '../support/worker';

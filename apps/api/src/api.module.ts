@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { bullRoot, RedisModule, SessionModule } from '@app/common';
+import { WebhooksModule } from '@app/webhooks';
 import { ErrorFilter } from './shared/error.filter';
 import { HealthController } from './health/health.controller';
 import { AssetsController } from './shared/assets.controller';
@@ -16,7 +17,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), TerminusModule.forRoot({ logger: false }), OAuthHttpModule, AccountHttpModule, DeveloperHttpModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), WebhooksModule, TerminusModule.forRoot({ logger: false }), OAuthHttpModule, AccountHttpModule, DeveloperHttpModule],
       controllers: [HealthController, AssetsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

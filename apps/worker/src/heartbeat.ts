@@ -2,13 +2,13 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
 import { REDIS } from '@app/common';
-import { OutboxRelay, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
+import { OutboxSweeper, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
 
 const EVERY_MS = 1000;
 
 /**
  * Readiness that reflects progress, not just a Redis ping: every second the
- * worker writes when its outbox relay last completed a pass and how many jobs
+ * worker writes when its outbox sweeper last completed a pass and how many jobs
  * it finished. `GET /health/worker` on the API reads these (a worker killed
  * without shutdown leaves a stale entry, which simply ages out of readiness).
  */
@@ -20,7 +20,7 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly relay: OutboxRelay,
+    private readonly relay: OutboxSweeper,
   ) {}
 
   jobDone() {

@@ -2,15 +2,15 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { bullRoot, QUEUES, RedisModule } from '@app/common';
-import { OutboxRelay, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
+import { bullRoot, QUEUES, RedisModule, SessionModule } from '@app/common';
+import { OutboxSweeper, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
 import { RelayDelivery, RelayModule } from '@app/relay';
 import { HousekeepingProcessor } from './jobs/housekeeping.processor';
 import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
 import { RelayDeliveryProcessor } from './jobs/relay-delivery.processor';
 import { WorkerHeartbeat } from './heartbeat';
 
-/** The worker: BullMQ processors, the outbox relay, housekeeping. No HTTP. */
+/** The worker: BullMQ processors, the outbox sweeper, housekeeping. No HTTP. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -20,12 +20,13 @@ export class WorkerModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         RedisModule,
+        SessionModule,
         bullRoot('worker'),
         BullModule.registerQueue({ name: QUEUES.housekeeping }),
         WebhooksModule,
         RelayModule,
       ],
-      providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxRelay, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
+      providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxSweeper, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
     };
   }
 }

@@ -33,7 +33,7 @@ export interface AppConfig {
   webhookMaxAttempts: number;
   webhookTimeoutMs: number;
   webhookConcurrency: number;
-  /** How often the worker's outbox relay looks for events not yet queued. */
+  /** How often the worker's outbox sweeper looks for events not yet queued. */
   outboxRelayIntervalMs: number;
   /** A pending event queued this long ago whose job is gone (Redis restarted) is queued again. */
   outboxLostAfterSeconds: number;

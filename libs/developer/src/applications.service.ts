@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { decrypt, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
-import { ApplicationEntity } from './entities/application.entity';
+import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './applications.repository';
 import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkSenderAddresses, checkSenderDomains, checkWebhookUrl } from './application-rules';
 
 /** What the rest of the system needs to know about an application (no secrets). */
@@ -55,7 +54,7 @@ const newClientId = () => `ls_${randomAlnum(24)}`;
 /** Standard Webhooks secret format. */
 const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
-const toRecord = (app: ApplicationEntity): ApplicationRecord => ({
+const toRecord = (app: StoredApplication): ApplicationRecord => ({
   id: app.id,
   developerId: app.developerId,
   name: app.name,
@@ -76,14 +75,14 @@ const toRecord = (app: ApplicationEntity): ApplicationRecord => ({
 @Injectable()
 export class ApplicationsService {
   constructor(
-    @InjectRepository(ApplicationEntity) private readonly apps: Repository<ApplicationEntity>,
+    private readonly apps: ApplicationsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(developerId: number, input: NewApplication): Promise<CreatedApplication> {
     const clientSecret = randomToken(32);
     const webhookSecret = newWebhookSecret();
-    const app = this.apps.create({
+    const app: StoredApplication = {
       id: randomId('app'),
       developerId,
       name: checkApplicationName(input.name),
@@ -96,14 +95,14 @@ export class ApplicationsService {
       clientSecretHash: sha256(clientSecret),
       webhookSecretEnc: this.seal(webhookSecret),
       createdAt: new Date(),
-    });
+    };
     await this.apps.insert(app);
     return { application: toRecord(app), clientSecret, webhookSecret };
   }
 
   /** Newest first. */
   async list(developerId: number): Promise<ApplicationRecord[]> {
-    const apps = await this.apps.find({ where: { developerId }, order: { createdAt: 'DESC', id: 'DESC' } });
+    const apps = await this.apps.listOf(developerId);
     return apps.map(toRecord);
   }
 
@@ -114,35 +113,35 @@ export class ApplicationsService {
 
   async update(developerId: number, appId: string, changes: ApplicationChanges): Promise<ApplicationRecord> {
     const app = await this.findOwned(developerId, appId);
-    const patch: Partial<ApplicationEntity> = {};
+    const patch: ApplicationPatch = {};
     if (changes.name !== undefined) patch.name = checkApplicationName(changes.name);
     if (changes.redirectUris !== undefined) patch.redirectUris = checkRedirectUris(changes.redirectUris);
     if (changes.webhookUrl !== undefined) patch.webhookUrl = this.webhookUrlOrNull(changes.webhookUrl);
     if (changes.logoUrl !== undefined) patch.logoUrl = changes.logoUrl === null ? null : checkLogoUrl(changes.logoUrl);
     if (changes.senderDomains !== undefined) patch.senderDomains = checkSenderDomains(changes.senderDomains, this.config.relayDomain);
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
-    if (Object.keys(patch).length > 0) await this.apps.update({ id: app.id }, patch);
+    if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
     return toRecord({ ...app, ...patch });
   }
 
   /** Deletes the application; its connections and tokens go with it (ON DELETE CASCADE). */
   async remove(developerId: number, appId: string): Promise<void> {
     const app = await this.findOwned(developerId, appId);
-    await this.apps.delete({ id: app.id, developerId });
+    await this.apps.delete(developerId, app.id);
   }
 
   /** A new client secret; the old one stops working with this write. */
   async rotateClientSecret(developerId: number, appId: string): Promise<{ clientId: string; clientSecret: string }> {
     const app = await this.findOwned(developerId, appId);
     const clientSecret = randomToken(32);
-    await this.apps.update({ id: app.id }, { clientSecretHash: sha256(clientSecret) });
+    await this.apps.setClientSecretHash(app.id, sha256(clientSecret));
     return { clientId: app.clientId, clientSecret };
   }
 
   async rotateWebhookSecret(developerId: number, appId: string): Promise<{ webhookSecret: string }> {
     const app = await this.findOwned(developerId, appId);
     const webhookSecret = newWebhookSecret();
-    await this.apps.update({ id: app.id }, { webhookSecretEnc: this.seal(webhookSecret) });
+    await this.apps.setWebhookSecretEnc(app.id, this.seal(webhookSecret));
     return { webhookSecret };
   }
 
@@ -164,22 +163,35 @@ export class ApplicationsService {
     return toRecord(app);
   }
 
-  /** The plain webhook secret, for signing deliveries; null for an unknown application. */
-  async getWebhookSecret(appId: string): Promise<string | null> {
-    const app = await this.apps.findOne({ select: { id: true, webhookSecretEnc: true }, where: { id: appId } });
-    return app ? decrypt(this.config.secrets.dataEncryptionKey, app.webhookSecretEnc) : null;
+  /**
+   * Disables (the endpoint answered 410 Gone) or re-enables the application's
+   * webhook endpoint; in the caller's transaction when one is given.
+   */
+  async setWebhookDisabled(appId: string, disabled: boolean, m?: EntityManager): Promise<void> {
+    await this.apps.setWebhookDisabled(appId, disabled, m);
   }
 
-  private async findOwned(developerId: number, appId: string): Promise<ApplicationEntity> {
+  /** The application's webhook endpoint; null for an unknown application. */
+  async webhookEndpoint(appId: string): Promise<{ webhookUrl: string | null; disabledAt: Date | null } | null> {
+    return this.apps.webhookEndpoint(appId);
+  }
+
+  /** The plain webhook secret, for signing deliveries; null for an unknown application. */
+  async getWebhookSecret(appId: string): Promise<string | null> {
+    const sealed = await this.apps.webhookSecretEnc(appId);
+    return sealed === null ? null : decrypt(this.config.secrets.dataEncryptionKey, sealed);
+  }
+
+  private async findOwned(developerId: number, appId: string): Promise<StoredApplication> {
     // Ids of a foreign format cannot exist: no query needed.
-    const app = typeof appId === 'string' && APP_ID.test(appId) ? await this.apps.findOneBy({ id: appId, developerId }) : null;
+    const app = typeof appId === 'string' && APP_ID.test(appId) ? await this.apps.findOwned(developerId, appId) : null;
     if (!app) throw notFound('The application');
     return app;
   }
 
-  private async findEntityByClientId(clientId: string): Promise<ApplicationEntity | null> {
+  private async findEntityByClientId(clientId: string): Promise<StoredApplication | null> {
     if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return null;
-    return this.apps.findOneBy({ clientId });
+    return this.apps.findByClientId(clientId);
   }
 
   private webhookUrlOrNull(value: string | null | undefined): string | null {

@@ -1,11 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
-import { Repository } from 'typeorm';
-import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
-import { DeveloperEntity } from './entities/developer.entity';
+import { AppError, isDuplicateKey, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { DevelopersRepository, StoredDeveloper } from './developers.repository';
 import { DEVELOPER_LIMITS } from './dto/developer.dto';
-import { isDuplicateKey } from './db-errors';
 
 /** OWASP's argon2id baseline: 19 MiB, 2 iterations, parallelism 1. */
 export const DEVELOPER_PASSWORD_HASHING = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -26,8 +23,7 @@ export interface DeveloperSignup {
   password: string;
 }
 
-// Number(): after an insert TypeORM hands back mysql2's insertId, a string for BIGINT columns.
-const toRecord = ({ id, name, email, createdAt }: DeveloperEntity): DeveloperRecord => ({ id: Number(id), name, email, createdAt });
+const toRecord = ({ id, name, email, createdAt }: StoredDeveloper): DeveloperRecord => ({ id, name, email, createdAt });
 
 const invalidCredentials = () => new AppError('invalid_credentials', 'The email or password is incorrect.');
 
@@ -37,7 +33,7 @@ export class DevelopersService {
   private readonly dummyHash: Promise<string> = argon2.hash(randomToken(), DEVELOPER_PASSWORD_HASHING);
 
   constructor(
-    @InjectRepository(DeveloperEntity) private readonly developers: Repository<DeveloperEntity>,
+    private readonly developers: DevelopersRepository,
     private readonly throttle: LoginThrottleService,
   ) {}
 
@@ -52,20 +48,15 @@ export class DevelopersService {
     }
     const email = normalizeEmail(input.email);
     // Checked first to skip the argon2 work; the unique index settles races.
-    if (await this.developers.existsBy({ email })) throw this.emailTaken();
-    const developer = this.developers.create({
-      name,
-      email,
-      passwordHash: await argon2.hash(input.password, DEVELOPER_PASSWORD_HASHING),
-      createdAt: new Date(),
-    });
+    if (await this.developers.existsByEmail(email)) throw this.emailTaken();
+    const developer = { name, email, passwordHash: await argon2.hash(input.password, DEVELOPER_PASSWORD_HASHING), createdAt: new Date() };
     try {
-      await this.developers.insert(developer);
-    } catch (error) {
+      const id = await this.developers.insert(developer);
+      return toRecord({ id, ...developer });
+    } catch (error: unknown) {
       if (isDuplicateKey(error)) throw this.emailTaken();
       throw error;
     }
-    return toRecord(developer);
   }
 
   /**
@@ -75,7 +66,7 @@ export class DevelopersService {
   async login(emailInput: string, password: string, ip: string): Promise<DeveloperRecord> {
     const email = normalizeEmail(emailInput);
     await this.throttle.check(THROTTLE_SCOPE, email, ip);
-    const developer = await this.developers.findOneBy({ email });
+    const developer = await this.developers.findByEmail(email);
     // Unknown email: verify against a hash of a random secret (always false) to spend the same time.
     const valid = await argon2.verify(developer?.passwordHash ?? (await this.dummyHash), password);
     if (!developer || !valid) {
@@ -87,7 +78,7 @@ export class DevelopersService {
   }
 
   async findById(id: number): Promise<DeveloperRecord | null> {
-    const developer = await this.developers.findOneBy({ id });
+    const developer = await this.developers.findById(id);
     return developer ? toRecord(developer) : null;
   }
 

@@ -4,5 +4,5 @@ export * from './applications.service';
 export * from './application-rules';
 export * from './dto/developer.dto';
 export * from './dto/application.dto';
-export { DeveloperEntity } from './entities/developer.entity';
-export { ApplicationEntity } from './entities/application.entity';
+export * from './developers.repository';
+export * from './applications.repository';

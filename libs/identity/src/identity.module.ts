@@ -1,16 +1,15 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { GlobalIdService } from './global-id';
 import { AccountsService } from './accounts/accounts.service';
 import { LinkedEmailsService } from './accounts/linked-emails.service';
 import { MailerService } from './mail/mailer.service';
-import { UserEntity } from './accounts/entities/user.entity';
-import { UserEmailEntity } from './accounts/entities/user-email.entity';
+import { EmailVerificationsRepository } from './accounts/email-verifications.repository';
+import { UserEmailsRepository } from './accounts/user-emails.repository';
+import { UsersRepository } from './accounts/users.repository';
 
 /** Users, linked emails, passwords and Global IDs. */
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity, UserEmailEntity])],
-  providers: [GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
-  exports: [GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
+  providers: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
+  exports: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
 })
 export class IdentityModule {}

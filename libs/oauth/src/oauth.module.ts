@@ -4,26 +4,30 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
 import { WebhooksModule } from '@app/webhooks';
-import { AccountCenterService } from './account-center.service';
-import { AuthorizeRequestValidator } from './authorize-request';
+import { ConnectionsModule } from '@app/connections';
+import { AuthorizeRequestValidator } from './authorize-request-validator';
 import { CodesService } from './codes.service';
-import { ConnectionAdminService } from './connection-admin.service';
-import { ConnectionsService } from './connections.service';
+import { GrantsService } from './grants/grants.service';
+import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
-import { AuthzVersion } from './token-cache';
+import { RefreshTokensService } from './refresh-tokens.service';
+import { TokenAdminService } from './token-admin.service';
+import { AuthzVersion } from './authz-version';
 
 @Module({
   imports: [
     DeveloperModule,
     IdentityModule,
     WebhooksModule,
+    ConnectionsModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       // @nestjs/jwt types the secret as string | Buffer; jsonwebtoken takes a KeyObject as is.
       useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret as unknown as Buffer, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
-  providers: [AuthzVersion, AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService],
-  exports: [AccountCenterService, AuthorizeRequestValidator, CodesService, ConnectionsService, ConnectionAdminService, TokensService, DeveloperModule, IdentityModule],
+  providers: [AuthzVersion, AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService],
+  // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
+  exports: [AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService, ConnectionsModule, DeveloperModule, IdentityModule],
 })
 export class OAuthModule {}

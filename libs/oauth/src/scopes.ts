@@ -16,7 +16,3 @@ export function parseScope(raw: string | undefined): string[] {
 export function isSubset(requested: string[], granted: string[]): boolean {
   return requested.every((s) => granted.includes(s));
 }
-
-export function scopeString(scopes: string[]): string {
-  return [...new Set(scopes)].sort().join(' ');
-}

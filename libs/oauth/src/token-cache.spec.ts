@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import { AuthzVersion, TokenLookupCache } from './token-cache';
+import { AuthzVersion } from './authz-version';
+import { TokenLookupCache } from './token-lookup-cache';
 
 /** A query function whose answers the test releases one by one. */
 function controlledDb() {

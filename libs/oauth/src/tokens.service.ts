@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, randomToken, REDIS } from '@app/common';
+import { AppError, randomToken } from '@app/common';
+import { ConnectionsRepository } from '@app/connections';
 import { CodeGrant } from './codes.service';
-import { AuthzVersion, TokenLookupCache } from './token-cache';
+import { AuthzVersion } from './authz-version';
+import { TokenLookupCache } from './token-lookup-cache';
+import { TokenRow, TokensRepository } from './tokens.repository';
+import { GrantsService } from './grants/grants.service';
 
 export interface IssuedToken {
   accessToken: string;
@@ -23,15 +26,7 @@ export interface TokenProfile {
   scopes: string[];
 }
 
-export /** What one token lookup reads (cached per token id). */
-interface TokenRow {
-  id: string;
-  shared_email: string | null;
-  global_id: string;
-  name: string;
-  image: string | null;
-  expires_at: Date;
-}
+export type { TokenRow } from './tokens.repository';
 
 interface AccessClaims {
   sub: string;
@@ -52,9 +47,11 @@ export class TokensService {
   constructor(
     private readonly db: DataSource,
     private readonly jwt: JwtService,
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly authzVersion: AuthzVersion,
+    private readonly connections: ConnectionsRepository,
+    private readonly repository: TokensRepository,
+    private readonly grants: GrantsService,
   ) {}
 
   private readonly lookups = new TokenLookupCache<TokenRow>();
@@ -65,33 +62,24 @@ export class TokensService {
     const jti = randomToken(16);
     const scope = scopes.join(' ');
     await this.db.transaction(async (m) => {
-      const counted = await m.query(
-        `UPDATE connections SET sessions = sessions + 1, last_session_at = UTC_TIMESTAMP(3)
-         WHERE id = ? AND application_id = ? AND blocked = 0 AND active = 1`,
-        [grant.connectionId, grant.applicationId],
-      );
-      if (counted.affectedRows !== 1) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
-      await m.query(
-        `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
-        [jti, grant.connectionId, grant.grantId, scope, ttl],
-      );
+      const counted = await this.connections.recordSession(m, grant.connectionId, grant.applicationId);
+      if (!counted) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
+      await this.repository.insertAccessToken(m, jti, grant.connectionId, grant.grantId, scope, ttl);
     });
     // A replay that raced this exchange marked the grant revoked before our
     // row existed, so its UPDATE missed us: revoke our row too. The exchange
     // itself still answers (exactly one redemption wins), with a dead token.
-    if (await this.redis.exists(`grant-revoked:${grant.grantId}`)) {
-      await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE id = ?`, [jti]);
+    if (await this.grants.isRevoked(grant.grantId)) {
+      await this.repository.revokeAccessToken(jti);
     }
     const claims: AccessClaims = { sub: grant.connectionId, jti, scope, client_id: clientId };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, issuer: this.config.publicUrl });
     return { accessToken, expiresIn: ttl, scope };
   }
 
-  /** Revokes every token issued from one authorization code (replay defence). */
+  /** Revokes every token issued from one authorization code (replay defence): GrantsService.revoke({ grantId }). */
   async revokeGrant(grantId: string): Promise<void> {
-    const ttl = this.config.codeTtlSeconds + this.config.accessTokenTtlSeconds;
-    await this.redis.set(`grant-revoked:${grantId}`, '1', 'EX', ttl);
-    await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?`, [grantId]);
+    await this.grants.revoke({ grantId });
   }
 
   /**
@@ -101,10 +89,7 @@ export class TokensService {
   async mintAccessToken(m: EntityManager, connectionId: string, grantId: string, scope: string, clientId: string): Promise<IssuedToken> {
     const ttl = this.config.accessTokenTtlSeconds;
     const jti = randomToken(16);
-    await m.query(
-      `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
-      [jti, connectionId, grantId, scope, ttl],
-    );
+    await this.repository.insertAccessToken(m, jti, connectionId, grantId, scope, ttl);
     const claims: AccessClaims = { sub: connectionId, jti, scope, client_id: clientId };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, issuer: this.config.publicUrl });
     return { accessToken, expiresIn: ttl, scope };
@@ -132,16 +117,9 @@ export class TokensService {
     const version = await this.authzVersion.current();
     let row = this.lookups.get(claims.jti, version);
     if (!row) {
-      const rows = await this.db.query(
-        `SELECT c.id, c.shared_email, u.global_id, u.name, u.image, t.expires_at
-         FROM access_tokens t
-         JOIN connections c ON c.id = t.connection_id
-         JOIN users u ON u.id = c.user_id
-         WHERE t.id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
-        [claims.jti],
-      );
-      if (rows.length === 0) return null;
-      row = rows[0] as TokenRow;
+      const found = await this.repository.lookupAccessToken(claims.jti);
+      if (!found) return null;
+      row = found;
       this.lookups.set(claims.jti, row, version, new Date(row.expires_at).getTime());
     }
     if (row.id !== claims.sub) return null;

@@ -1,13 +1,15 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { WEBHOOK_QUEUE } from './events';
-import { WebhookOutbox } from './outbox.service';
-import { WebhookDeliveriesService } from './deliveries.service';
+import { DeveloperModule } from '@app/developer';
+import { WebhookEventsRepository } from './webhook-events.repository';
+import { WebhookOutbox } from './webhook-outbox.service';
+import { WebhookDeliveriesService } from './webhook-deliveries.service';
 
 /** What the API needs: the outbox and the deliveries log (no processor here). */
 @Module({
-  imports: [BullModule.registerQueue({ name: WEBHOOK_QUEUE })],
-  providers: [WebhookOutbox, WebhookDeliveriesService],
-  exports: [BullModule, WebhookOutbox, WebhookDeliveriesService],
+  imports: [BullModule.registerQueue({ name: WEBHOOK_QUEUE }), DeveloperModule],
+  providers: [WebhookEventsRepository, WebhookOutbox, WebhookDeliveriesService],
+  exports: [BullModule, WebhookEventsRepository, WebhookOutbox, WebhookDeliveriesService, DeveloperModule],
 })
 export class WebhooksModule {}

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, Session, SessionService } from '@app/common';
 import { AccountsService, LinkedEmailsService, MailerService } from '@app/identity';
-import { AccountCenterService } from '@app/oauth';
+import { AccountCenterService } from '@app/connections';
 import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';

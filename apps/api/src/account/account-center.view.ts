@@ -1,4 +1,4 @@
-import type { AccountAppView } from '@app/oauth';
+import type { AccountAppView } from '@app/connections';
 import { html, SafeHtml } from '../shared/html';
 import { csrfField, page } from '../shared/layout';
 

@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Patch, Query, UseGuards } from '@nestjs/common';
 import { AppError, Session } from '@app/common';
 import { ApplicationsService } from '@app/developer';
-import { ConnectionAdminService, USER_STATUSES, UserListQuery, UserStatus } from '@app/oauth';
+import { ApplicationUsersService, USER_STATUSES, UserListQuery, UserStatus } from '@app/connections';
 import { JsonBody } from '../shared/body';
 import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
 import { UpdateUserDto } from './update-user.dto';
@@ -42,7 +42,7 @@ function parseListQuery(query: Record<string, unknown>): UserListQuery {
 export class DeveloperUsersController {
   constructor(
     private readonly apps: ApplicationsService,
-    private readonly users: ConnectionAdminService,
+    private readonly users: ApplicationUsersService,
   ) {}
 
   /** 404 unless the session's developer owns the application. */

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { ConnectionAdminService, USER_STATUSES, UserStatus } from '@app/oauth';
+import { ApplicationUsersService, USER_STATUSES, UserStatus } from '@app/connections';
 import { FormBody } from '../shared/body';
 import { UpdateUserDto } from './update-user.dto';
 import { appPath, PortalApp } from './portal.view';
@@ -38,14 +38,14 @@ function filtersFrom(source: Record<string, unknown>): UserFilters {
 
 /**
  * Developer Portal pages for an application's users: the JSON API's list,
- * PATCH and DELETE through the same ConnectionAdminService, after the same
+ * PATCH and DELETE through the same ApplicationUsersService, after the same
  * ownership check (another developer's app or connection: 404).
  */
 @Controller('developer/apps/:appId/users')
 @PageSession('developer')
 export class PortalUsersController {
   constructor(
-    private readonly users: ConnectionAdminService,
+    private readonly users: ApplicationUsersService,
     private readonly sessions: PortalContextService,
   ) {}
 

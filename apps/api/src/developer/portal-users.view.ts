@@ -1,4 +1,4 @@
-import type { DeveloperUserView } from '@app/oauth';
+import type { DeveloperUserView } from '@app/connections';
 import { html, SafeHtml } from '../shared/html';
 import { csrfField } from '../shared/layout';
 import { appHeader, appPath, badge, formatTime, notice, PortalApp, PortalDeveloper, portalPage } from './portal.view';

@@ -1,9 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import Redis from 'ioredis';
 import { AppError, REDIS } from '@app/common';
-import { WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
+import { WebhookEventsRepository, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
 
 const FRESH_MS = 15_000;
 const MAX_OUTBOX_LAG_SECONDS = 60;
@@ -19,7 +18,7 @@ export class HealthController {
     private readonly mysql: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly db: DataSource,
+    private readonly events: WebhookEventsRepository,
   ) {}
 
   /** Liveness: the process answers. */
@@ -47,7 +46,7 @@ export class HealthController {
   }
 
   /**
-   * Worker readiness from real progress: some worker's outbox relay completed
+   * Worker readiness from real progress: some worker's outbox sweeper completed
    * a pass in the last 15 s, and no committed event has waited over 60 s to
    * be queued. 503 otherwise.
    */
@@ -58,10 +57,7 @@ export class HealthController {
     const workers = entries
       .filter((w) => now - w.at < 3_600_000)
       .map((w) => ({ pid: w.pid, lastSeenSecondsAgo: Math.round((now - w.at) / 1000), relayLastPassSecondsAgo: w.relayLastPassAt ? Math.round((now - w.relayLastPassAt) / 1000) : null, jobsDone: w.jobsDone }));
-    const [backlog] = await this.db.query(
-      `SELECT COUNT(*) AS unqueued, TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(3)) AS oldest FROM webhook_events WHERE status = 'pending' AND enqueued_at IS NULL`,
-    );
-    const outbox = { unqueued: Number(backlog.unqueued), oldestUnqueuedSeconds: backlog.oldest === null ? null : Number(backlog.oldest) };
+    const outbox = await this.events.backlog();
     const alive = entries.some((w) => now - w.at < FRESH_MS && w.relayLastPassAt && now - w.relayLastPassAt < FRESH_MS);
     const lagging = outbox.oldestUnqueuedSeconds !== null && outbox.oldestUnqueuedSeconds > MAX_OUTBOX_LAG_SECONDS;
     if (!alive || lagging) {

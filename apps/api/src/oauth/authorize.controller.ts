@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, Session } from '@app/common';
+import { ConnectionsService, EmailShare } from '@app/connections';
 import { AccountsService } from '@app/identity';
 import {
   AUTHORIZE_PARAMS,
@@ -10,8 +11,6 @@ import {
   AuthorizeRedirectError,
   AuthorizeRequestValidator,
   CodesService,
-  ConnectionsService,
-  EmailShare,
   isSubset,
   RawParams,
   redirectTo,

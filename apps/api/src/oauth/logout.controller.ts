@@ -1,7 +1,8 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApplicationsService } from '@app/developer';
-import { ConnectionsService, IdTokensService, redirectTo } from '@app/oauth';
+import { ConnectionsService } from '@app/connections';
+import { IdTokensService, redirectTo } from '@app/oauth';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { confirmLogoutPage, signedOutPage } from './logout.view';

@@ -4,6 +4,10 @@ import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { QUEUES } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { EmailVerificationsRepository } from '@app/identity';
+import { TokensRepository } from '@app/oauth';
+import { RelayMessagesRepository } from '@app/relay';
+import { WebhookEventsRepository } from '@app/webhooks';
 import { ManagedWorkerHost } from './managed-worker-host';
 
 const BATCH = 1000;
@@ -29,25 +33,33 @@ export interface HousekeepingResult {
 @Processor(QUEUES.housekeeping)
 export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger('housekeeping');
+  private readonly tokens: TokensRepository;
+  private readonly emailVerifications: EmailVerificationsRepository;
+  private readonly webhookEvents: WebhookEventsRepository;
+  private readonly relayMessages: RelayMessagesRepository;
 
   constructor(
-    private readonly db: DataSource,
+    db: DataSource,
     @InjectQueue(QUEUES.housekeeping) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
+    // Each table's purge is its owner's (the repositories are plain classes over the DataSource).
+    this.tokens = new TokensRepository(db);
+    this.emailVerifications = new EmailVerificationsRepository(db);
+    this.webhookEvents = new WebhookEventsRepository(db);
+    this.relayMessages = new RelayMessagesRepository(db);
   }
 
   async onApplicationBootstrap() {
     await this.queue.upsertJobScheduler('purge-expired', { every: 10 * 60 * 1000 }, { name: 'purge-expired' });
   }
 
-  /** Runs `DELETE ... LIMIT 1000` until a batch removes fewer rows; returns the count. */
-  private async inBatches(sql: string, params: unknown[] = []): Promise<number> {
+  /** Runs one batch delete (at most 1000 rows) until a batch removes fewer rows; returns the count. */
+  private async inBatches(purge: (batch: number) => Promise<number>): Promise<number> {
     let removed = 0;
     for (;;) {
-      const result = await this.db.query(`${sql} LIMIT ${BATCH}`, params);
-      const affected = Number(result.affectedRows ?? 0);
+      const affected = await purge(BATCH);
       removed += affected;
       if (affected < BATCH) return removed;
     }
@@ -55,17 +67,16 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
 
   async process(): Promise<HousekeepingResult> {
     const days = this.config.webhookLogRetentionDays;
-    const cutoff = `UTC_TIMESTAMP(3) - INTERVAL ${Number(days)} DAY`;
     const tables: Record<string, number> = {};
-    tables.access_tokens = await this.inBatches('DELETE FROM access_tokens WHERE expires_at < UTC_TIMESTAMP(3)');
-    tables.refresh_tokens = await this.inBatches('DELETE FROM refresh_tokens WHERE family_expires_at < UTC_TIMESTAMP(3)');
-    tables.email_verifications = await this.inBatches('DELETE FROM email_verifications WHERE expires_at < UTC_TIMESTAMP(3)');
-    tables.webhook_attempts = await this.inBatches(`DELETE FROM webhook_attempts WHERE created_at < ${cutoff}`);
+    tables.access_tokens = await this.inBatches((n) => this.tokens.purgeExpiredAccessTokens(n));
+    tables.refresh_tokens = await this.inBatches((n) => this.tokens.purgeExpiredRefreshTokens(n));
+    tables.email_verifications = await this.inBatches((n) => this.emailVerifications.purgeExpired(n));
+    tables.webhook_attempts = await this.inBatches((n) => this.webhookEvents.purgeAttempts(days, n));
     // Only delivered events: pending and failed ones stay visible to the developer (and the outbox).
     // Their remaining attempts go with them (ON DELETE CASCADE).
-    tables.webhook_events = await this.inBatches(`DELETE FROM webhook_events WHERE status = 'delivered' AND created_at < ${cutoff}`);
+    tables.webhook_events = await this.inBatches((n) => this.webhookEvents.purgeDelivered(days, n));
     // Finished relay messages only (queued ones are still to be forwarded).
-    tables.relay_messages = await this.inBatches(`DELETE FROM relay_messages WHERE status <> 'queued' AND created_at < ${cutoff}`);
+    tables.relay_messages = await this.inBatches((n) => this.relayMessages.purgeFinished(days, n));
     const removed = Object.values(tables).reduce((a, b) => a + b, 0);
     this.logger.log(`removed ${removed} rows (${Object.entries(tables).map(([t, n]) => `${t} ${n}`).join(', ')})`);
     return { tables, removed };

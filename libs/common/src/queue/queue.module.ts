@@ -8,7 +8,7 @@ export const QUEUES = {
 
 /**
  * BullMQ's Redis connection, with its own key prefix. The API only produces:
- * it must fail fast while Redis is down (the outbox relay catches up later)
+ * it must fail fast while Redis is down (the outbox sweeper catches up later)
  * rather than queue commands in memory. The worker blocks on Redis and
  * retries forever, as BullMQ workers require.
  */

@@ -1,11 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { isEmail } from 'class-validator';
-import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
-import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppError, isDuplicateKey, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
 import { GlobalIdService } from '../global-id';
-import { UserEntity } from './entities/user.entity';
-import { UserEmailEntity } from './entities/user-email.entity';
+import { UserEmailsRepository } from './user-emails.repository';
+import { UserRow, UsersRepository } from './users.repository';
 import { LIMITS } from './limits';
 import { hashPassword, verifyPassword } from './password';
 
@@ -60,10 +59,7 @@ function length(value: string): number {
   return [...value].length;
 }
 
-function isDuplicateEmail(error: unknown): boolean {
-  const driver = error instanceof QueryFailedError ? (error.driverError as { code?: string; sqlMessage?: string }) : undefined;
-  return driver?.code === 'ER_DUP_ENTRY' && String(driver.sqlMessage).includes('uq_user_emails_email');
-}
+const isDuplicateEmail = (error: unknown) => isDuplicateKey(error, 'uq_user_emails_email');
 
 /**
  * End-user accounts: sign-up, password login and the reads the OAuth code
@@ -75,8 +71,8 @@ export class AccountsService implements OnModuleInit {
 
   constructor(
     private readonly dataSource: DataSource,
-    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
-    @InjectRepository(UserEmailEntity) private readonly emails: Repository<UserEmailEntity>,
+    private readonly users: UsersRepository,
+    private readonly emails: UserEmailsRepository,
     private readonly globalIds: GlobalIdService,
     private readonly throttle: LoginThrottleService,
   ) {}
@@ -106,18 +102,18 @@ export class AccountsService implements OnModuleInit {
   async signUp(input: SignUpInput): Promise<AccountSummary> {
     const { name, email, password, region } = this.validateSignUp(input);
     // Checked first so a taken address does not burn a Global ID; the unique index catches races.
-    if (await this.emails.exists({ where: { email } })) throw this.emailTaken();
+    if (await this.emails.exists(email)) throw this.emailTaken();
     const passwordHash = await hashPassword(password);
     const globalId = await this.globalIds.allocate();
     try {
       const id = await this.dataSource.transaction(async (em) => {
-        const user = await em.save(em.create(UserEntity, { globalId, name, region, image: null, passwordHash }));
-        // The contract links the sign-up address from the start (addresses added
+        const userId = await this.users.insert(em, { globalId, name, region, image: null, passwordHash });
+        // The sign-up address is linked from the start (addresses added
         // later only once their emailed link is followed). `verified` stands for
         // "linked"; `confirmed_at` stays empty until a link confirms an address,
         // and only that makes OpenID Connect report email_verified.
-        await em.save(em.create(UserEmailEntity, { userId: Number(user.id), email, verified: true, isPrimary: true }));
-        return Number(user.id);
+        await this.emails.insertSignUp(em, userId, email);
+        return userId;
       });
       return { id, globalId, name, email };
     } catch (error) {
@@ -135,14 +131,14 @@ export class AccountsService implements OnModuleInit {
     const normalized = normalizeEmail(String(email));
     await this.throttle.check(THROTTLE_SCOPE, normalized, ip);
     const user = normalized.length <= LIMITS.emailMax ? await this.findByLoginEmail(normalized) : null;
-    const hash = user?.passwordHash ?? (await this.getDummyHash());
+    const hash = user?.password_hash ?? (await this.getDummyHash());
     const ok = await verifyPassword(hash, String(password));
     if (!user || !ok) {
       await this.throttle.recordFailure(THROTTLE_SCOPE, normalized, ip);
       throw new AppError('invalid_credentials', 'The email or password is incorrect.');
     }
     await this.throttle.recordSuccess(THROTTLE_SCOPE, normalized, ip);
-    return { id: user.id, globalId: user.globalId, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized };
+    return { id: user.id, globalId: user.global_id, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized };
   }
 
   /** Checks and normalises profile fields; throws 400 `invalid_request` naming the field. */
@@ -175,10 +171,15 @@ export class AccountsService implements OnModuleInit {
    */
   async updateProfile(m: EntityManager, userId: number, input: Partial<Record<keyof ProfileInput, unknown>>): Promise<{ nameChanged: boolean; profile: ProfileInput }> {
     const profile = this.validateProfile(input);
-    const [row] = await m.query(`SELECT name FROM users WHERE id = ? FOR UPDATE`, [userId]);
-    if (!row) throw new AppError('not_found', 'The account was not found.');
-    await m.query(`UPDATE users SET name = ?, image = ?, region = ? WHERE id = ?`, [profile.name, profile.image, profile.region, userId]);
-    return { nameChanged: row.name !== profile.name, profile };
+    const name = await this.users.lockName(m, userId);
+    if (name === null) throw new AppError('not_found', 'The account was not found.');
+    await this.users.updateProfile(m, userId, profile);
+    return { nameChanged: name !== profile.name, profile };
+  }
+
+  /** Deletes the user in the caller's transaction (linked addresses, pending links and tokens go by FK cascade). */
+  async deleteUser(m: EntityManager, userId: number): Promise<void> {
+    await this.users.delete(m, userId);
   }
 
   /**
@@ -190,8 +191,8 @@ export class AccountsService implements OnModuleInit {
   async confirmPassword(userId: number, password: unknown, ip: string): Promise<void> {
     const key = `uid:${userId}`;
     await this.throttle.check(CONFIRM_SCOPE, key, ip);
-    const user = await this.users.findOne({ where: { id: userId } });
-    const ok = !!user && typeof password === 'string' && password.length <= LIMITS.passwordMax * 4 && (await verifyPassword(user.passwordHash, password));
+    const user = await this.users.find(userId);
+    const ok = !!user && typeof password === 'string' && password.length <= LIMITS.passwordMax * 4 && (await verifyPassword(user.password_hash, password));
     if (!ok) {
       await this.throttle.recordFailure(CONFIRM_SCOPE, key, ip);
       throw invalid('Your current password is not correct.');
@@ -206,13 +207,13 @@ export class AccountsService implements OnModuleInit {
       throw invalid(`Invalid field: new password must be ${LIMITS.passwordMin} to ${LIMITS.passwordMax} characters.`);
     }
     await this.confirmPassword(userId, current, ip);
-    await this.users.update({ id: userId }, { passwordHash: await hashPassword(password) });
+    await this.users.setPasswordHash(userId, await hashPassword(password));
   }
 
   async getUser(userId: number): Promise<UserProfile | null> {
-    const user = await this.users.findOne({ where: { id: userId } });
+    const user = await this.users.find(userId);
     if (!user) return null;
-    return { id: user.id, globalId: user.globalId, name: user.name, image: user.image, region: user.region };
+    return { id: user.id, globalId: user.global_id, name: user.name, image: user.image, region: user.region };
   }
 
   /** The profile plus the primary address (for `/api/account/me` and the account page). */
@@ -228,19 +229,18 @@ export class AccountsService implements OnModuleInit {
    * (verified); pending addresses are not included.
    */
   async linkedEmails(userId: number): Promise<LinkedEmail[]> {
-    const rows = await this.emails.find({ where: { userId }, order: { isPrimary: 'DESC', id: 'ASC' } });
-    return rows.filter((r) => r.verified || r.isPrimary).map((r) => ({ email: r.email, verified: r.verified, isPrimary: r.isPrimary }));
+    const rows = await this.emails.allOfUser(userId);
+    return rows.filter((r) => r.verified || r.is_primary).map((r) => ({ email: r.email, verified: !!r.verified, isPrimary: !!r.is_primary }));
   }
 
   private async primaryEmail(userId: number): Promise<string | null> {
-    const row = await this.emails.findOne({ where: { userId, isPrimary: true } });
-    return row?.email ?? null;
+    return this.emails.primary(userId);
   }
 
-  private async findByLoginEmail(email: string): Promise<UserEntity | null> {
-    const row = await this.emails.findOne({ where: { email } });
-    if (!row || !(row.verified || row.isPrimary)) return null;
-    return this.users.findOne({ where: { id: row.userId } });
+  private async findByLoginEmail(email: string): Promise<UserRow | null> {
+    const row = await this.emails.findByEmail(email);
+    if (!row || !(row.verified || row.is_primary)) return null;
+    return this.users.find(Number(row.user_id));
   }
 
   /** A hash of a random password, so an unknown email costs the same argon2 work. */

@@ -2,9 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { isEmail } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, normalizeEmail, randomToken, sha256 } from '@app/common';
+import { AppError, isDuplicateKey, normalizeEmail, randomToken, sha256 } from '@app/common';
 import { MailerService } from '../mail/mailer.service';
 import { LIMITS } from './limits';
+import { EmailVerificationsRepository } from './email-verifications.repository';
+import { UserEmailsRepository } from './user-emails.repository';
 
 /** A verification link works for 24 hours, once. */
 export const EMAIL_LINK_TTL_SECONDS = 24 * 3600;
@@ -32,6 +34,8 @@ const invalidLink = () => new AppError('invalid_request', 'This link is invalid,
 export class LinkedEmailsService {
   constructor(
     private readonly db: DataSource,
+    private readonly emails: UserEmailsRepository,
+    private readonly verifications: EmailVerificationsRepository,
     private readonly mailer: MailerService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -39,16 +43,12 @@ export class LinkedEmailsService {
   /** The user's linked addresses (primary first) and the ones waiting for their link. */
   async list(userId: number): Promise<{ linked: LinkedAddress[]; pending: PendingEmail[] }> {
     const [linked, pending] = await Promise.all([
-      this.db.query(`SELECT email, is_primary FROM user_emails WHERE user_id = ? AND (verified = 1 OR is_primary = 1) ORDER BY is_primary DESC, id`, [userId]),
-      this.db.query(
-        `SELECT email, MAX(expires_at) AS expires_at FROM email_verifications
-         WHERE user_id = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3) GROUP BY email ORDER BY MIN(id)`,
-        [userId],
-      ),
+      this.emails.linked(userId),
+      this.verifications.pending(userId),
     ]);
     return {
-      linked: linked.map((r: any) => ({ email: r.email, isPrimary: !!r.is_primary })),
-      pending: pending.map((r: any) => ({ email: r.email, expiresAt: r.expires_at })),
+      linked: linked.map((r) => ({ email: r.email, isPrimary: !!r.is_primary })),
+      pending: pending.map((r) => ({ email: r.email, expiresAt: r.expires_at })),
     };
   }
 
@@ -60,20 +60,16 @@ export class LinkedEmailsService {
   async requestLink(userId: number, rawEmail: string): Promise<string> {
     const email = normalizeEmail(String(rawEmail ?? ''));
     if (email.length > LIMITS.emailMax || !isEmail(email)) throw new AppError('invalid_request', 'Enter a valid email address.');
-    const [owner] = await this.db.query(`SELECT user_id FROM user_emails WHERE email = ? AND (verified = 1 OR is_primary = 1)`, [email]);
-    if (owner) {
-      throw new AppError('conflict', Number(owner.user_id) === userId ? 'This address is already linked to your account.' : 'This address is linked to another LoginSign account.');
+    const owner = await this.emails.linkedOwner(email);
+    if (owner !== null) {
+      throw new AppError('conflict', owner === userId ? 'This address is already linked to your account.' : 'This address is linked to another LoginSign account.');
     }
-    const [{ n }] = await this.db.query(`SELECT COUNT(*) AS n FROM email_verifications WHERE user_id = ? AND created_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY`, [userId]);
-    if (Number(n) >= EMAIL_LINKS_PER_DAY) throw new AppError('rate_limited', 'Too many verification emails today. Try again tomorrow.');
+    if ((await this.verifications.countLastDay(userId)) >= EMAIL_LINKS_PER_DAY) throw new AppError('rate_limited', 'Too many verification emails today. Try again tomorrow.');
     const token = randomToken(32);
     await this.db.transaction(async (m) => {
       // The previous link for this address stops working (expired, not deleted: it still counts towards the daily limit).
       await this.expirePending(m, userId, email);
-      await m.query(
-        `INSERT INTO email_verifications (user_id, email, token_hash, expires_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
-        [userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS],
-      );
+      await this.verifications.insert(m, userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS);
     });
     const link = `${this.config.publicUrl}/account/emails/verify?${new URLSearchParams({ token })}`;
     await this.mailer.send({
@@ -87,35 +83,27 @@ export class LinkedEmailsService {
   /** The address a live link would verify (for its confirmation page); null when the link is unusable. */
   async peek(token: unknown): Promise<string | null> {
     if (typeof token !== 'string' || token.length > 100) return null;
-    const [row] = await this.db.query(
-      `SELECT email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
-      [sha256(token)],
-    );
-    return row?.email ?? null;
+    return this.verifications.peek(sha256(token));
   }
 
   /** Follows a link: single use (an atomic update), unexpired, then the address is linked. */
   async verify(token: unknown): Promise<{ userId: number; email: string }> {
     if (typeof token !== 'string' || token.length > 100) throw invalidLink();
     return this.db.transaction(async (m) => {
-      const [row] = await m.query(
-        `SELECT id, user_id, email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3) FOR UPDATE`,
-        [sha256(token)],
-      );
+      const row = await this.verifications.lockLive(m, sha256(token));
       if (!row) throw invalidLink();
-      const taken = await m.query(`UPDATE email_verifications SET used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used_at IS NULL`, [row.id]);
-      if (taken.affectedRows !== 1) throw invalidLink();
+      if (!(await this.verifications.markUsed(m, row.id))) throw invalidLink();
       const userId = Number(row.user_id);
       const email: string = row.email;
-      const [existing] = await m.query(`SELECT id, user_id, verified FROM user_emails WHERE email = ? FOR UPDATE`, [email]);
+      const existing = await this.emails.lockByEmail(m, email);
       if (existing && Number(existing.user_id) !== userId) {
         throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
       }
-      if (existing) await m.query(`UPDATE user_emails SET verified = 1, confirmed_at = UTC_TIMESTAMP(3) WHERE id = ?`, [existing.id]);
+      if (existing) await this.emails.confirm(m, existing.id);
       else {
-        await m.query(`INSERT INTO user_emails (user_id, email, verified, confirmed_at, is_primary) VALUES (?, ?, 1, UTC_TIMESTAMP(3), 0)`, [userId, email]).catch((error) => {
+        await this.emails.insertConfirmed(m, userId, email).catch((error: unknown) => {
           // A sign-up with this address committed between our read and the insert.
-          if ((error as { code?: string })?.code === 'ER_DUP_ENTRY' || (error as { driverError?: { code?: string } })?.driverError?.code === 'ER_DUP_ENTRY') {
+          if (isDuplicateKey(error)) {
             throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
           }
           throw error;
@@ -134,8 +122,8 @@ export class LinkedEmailsService {
    */
   async remove(m: EntityManager, userId: number, rawEmail: string): Promise<boolean> {
     const email = normalizeEmail(String(rawEmail ?? ''));
-    const rows = await m.query(`SELECT id, email, is_primary, verified FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
-    const row = rows.find((r: any) => r.email === email);
+    const rows = await this.emails.lockAllOfUser(m, userId);
+    const row = rows.find((r) => r.email === email);
     if (!row) {
       const cancelled = await this.expirePending(m, userId, email);
       if (cancelled === 0) throw new AppError('not_found', 'This address is not linked to your account.');
@@ -143,27 +131,28 @@ export class LinkedEmailsService {
     }
     if (row.is_primary) throw new AppError('invalid_request', 'This is your primary address. Make another linked address primary first.');
     if (rows.length <= 1) throw new AppError('invalid_request', 'Your account needs at least one email address.');
-    await m.query(`DELETE FROM user_emails WHERE id = ?`, [row.id]);
+    await this.emails.delete(m, row.id);
     return true;
   }
 
+  /** The address when it is linked to the user (normalised already), else null; in the caller's transaction. */
+  async findLinked(m: EntityManager, userId: number, email: string): Promise<string | null> {
+    return this.emails.findLinked(m, userId, email);
+  }
+
   /** Ends the live links of one pending address; returns how many there were. */
-  private async expirePending(m: EntityManager, userId: number, email: string): Promise<number> {
-    const result = await m.query(
-      `UPDATE email_verifications SET expires_at = UTC_TIMESTAMP(3) WHERE user_id = ? AND email = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
-      [userId, email],
-    );
-    return result.affectedRows;
+  private expirePending(m: EntityManager, userId: number, email: string): Promise<number> {
+    return this.verifications.expirePending(m, userId, email);
   }
 
   /** Makes a linked address the primary one (where relayed mail is forwarded). */
   async setPrimary(userId: number, rawEmail: string): Promise<void> {
     const email = normalizeEmail(String(rawEmail ?? ''));
     await this.db.transaction(async (m) => {
-      const rows = await m.query(`SELECT id, email, verified, is_primary FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
-      const row = rows.find((r: any) => r.email === email && (r.verified || r.is_primary));
+      const rows = await this.emails.lockAllOfUser(m, userId);
+      const row = rows.find((r) => r.email === email && (r.verified || r.is_primary));
       if (!row) throw new AppError('invalid_request', 'Only a linked (verified) address can be primary.');
-      await m.query(`UPDATE user_emails SET is_primary = (id = ?) WHERE user_id = ?`, [row.id, userId]);
+      await this.emails.setPrimary(m, userId, row.id);
     });
   }
 }

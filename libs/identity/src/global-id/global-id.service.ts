@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './permutation';
+import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './global-id-permutation';
+import { GlobalIdSequenceRepository } from './global-id-sequence.repository';
 
 /**
  * Hands out Global User IDs (`^[A-Z]{2}[0-9]{4}$`), unique over every API
@@ -20,6 +21,7 @@ import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './permutat
 @Injectable()
 export class GlobalIdService {
   private readonly permutation: GlobalIdPermutation;
+  private readonly sequence: GlobalIdSequenceRepository;
   private readonly blockSize: number;
   /** The reserved block not handed out yet: [next, end). */
   private next = 0;
@@ -30,10 +32,11 @@ export class GlobalIdService {
   private exhausted = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.permutation = new GlobalIdPermutation(config.secrets.globalIdKey);
+    this.sequence = new GlobalIdSequenceRepository(dataSource);
     this.blockSize = Math.max(1, config.globalIdBlockSize);
   }
 
@@ -50,16 +53,7 @@ export class GlobalIdService {
   }
 
   private async fetchBlock(): Promise<void> {
-    const [start, end] = await this.dataSource.transaction(async (manager) => {
-      const rows: { next_value: number | string }[] = await manager.query(
-        'SELECT next_value FROM global_id_sequence WHERE id = 1 FOR UPDATE',
-      );
-      if (rows.length === 0) throw new Error('global_id_sequence has no row 1: run the migrations');
-      const from = Number(rows[0].next_value);
-      const to = Math.min(from + this.blockSize, GLOBAL_ID_SPACE);
-      if (to > from) await manager.query('UPDATE global_id_sequence SET next_value = ? WHERE id = 1', [to]);
-      return [from, to];
-    });
+    const [start, end] = await this.sequence.reserveBlock(this.blockSize, GLOBAL_ID_SPACE);
     if (start >= end) {
       this.exhausted = true;
       throw outOfIds();

@@ -5,7 +5,7 @@ import { AppError } from '@app/common';
 import { AppConfig } from '@app/config';
 import { dataSourceOptions, dropDatabase } from '@app/database';
 import { testConfig } from '../../../../test/support/harness';
-import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './permutation';
+import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './global-id-permutation';
 import { GlobalIdService } from './global-id.service';
 
 const FORMAT = /^[A-Z]{2}[0-9]{4}$/;

@@ -1,2 +1,2 @@
-export * from './permutation';
+export * from './global-id-permutation';
 export * from './global-id.service';

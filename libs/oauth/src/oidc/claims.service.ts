@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { ConnectionsRepository } from '@app/connections';
 
 /** OpenID Connect standard claims of one connection, as its granted scopes allow. */
 export interface UserClaims {
@@ -25,17 +25,12 @@ export interface UserClaims {
 @Injectable()
 export class ClaimsService {
   constructor(
-    private readonly db: DataSource,
+    private readonly connections: ConnectionsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async forConnection(connectionId: string, scopes: string[]): Promise<UserClaims | null> {
-    const [row] = await this.db.query(
-      `SELECT c.id, c.shared_email, c.relay_local, u.global_id, u.name, u.image,
-         EXISTS(SELECT 1 FROM user_emails e WHERE e.user_id = c.user_id AND e.email = c.shared_email AND e.confirmed_at IS NOT NULL) AS linked_verified
-       FROM connections c JOIN users u ON u.id = c.user_id WHERE c.id = ?`,
-      [connectionId],
-    );
+    const row = await this.connections.claimsSource(connectionId);
     if (!row) return null;
     const claims: UserClaims = { sub: row.id, global_id: row.global_id };
     if (scopes.includes('profile')) {

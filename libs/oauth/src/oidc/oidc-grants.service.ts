@@ -5,9 +5,9 @@ import { CodeGrant } from '../codes.service';
 import { IssuedToken } from '../tokens.service';
 import { parseScope } from '../scopes';
 import { IdTokensService } from './id-tokens.service';
-import { OFFLINE_ACCESS, RefreshTokensService } from './refresh-tokens.service';
+import { OFFLINE_ACCESS, RefreshTokensService } from '../refresh-tokens.service';
 
-/** Fields the token endpoint adds to the seed's response (never changes the existing ones). */
+/** Fields the token endpoint adds to the OAuth 2.0 response (access_token, token_type, expires_in, scope stay as they are). */
 export interface TokenExtras {
   refresh_token?: string;
   id_token?: string;
@@ -49,12 +49,12 @@ export class OidcGrantsService {
     return extras;
   }
 
-  /** A code replay revokes the refresh tokens of the first redemption too. */
+  /** A code replay revokes the refresh tokens of the first redemption too (GrantsService.revoke; TokensService.revokeGrant already did). */
   revokeGrant(grantId: string): Promise<void> {
     return this.refreshTokens.revokeFamily(grantId);
   }
 
-  /** grant_type=refresh_token: the seed's response shape plus the next refresh_token (and an id_token with openid). */
+  /** grant_type=refresh_token: the code exchange's response fields plus the next refresh_token (and an id_token with openid). */
   async refreshGrant(body: Record<string, string>, client: ApplicationRecord) {
     if (!body.refresh_token) throw new AppError('invalid_request', 'refresh_token is required.');
     let requested: string[] | null = null;

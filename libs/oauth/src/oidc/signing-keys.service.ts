@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { decrypt, encrypt, randomToken } from '@app/common';
 import { ID_TOKEN_ALG } from './jws';
+import { SigningKeysRepository } from './signing-keys.repository';
 
 export interface ActiveKey {
   kid: string;
@@ -36,7 +37,7 @@ function newKeyRow(config: KeyConfig) {
   const kid = randomToken(16);
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: ID_TOKEN_ALG, use: 'sig' };
   const sealed = encrypt(config.secrets.dataEncryptionKey, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
-  return { kid, jwk: JSON.stringify(jwk), sealed };
+  return { kid, alg: ID_TOKEN_ALG, jwk: JSON.stringify(jwk), sealed };
 }
 
 /**
@@ -50,14 +51,12 @@ function newKeyRow(config: KeyConfig) {
  */
 export async function rotateSigningKey(db: DataSource, config: KeyConfig, onlyIfActiveKid?: string): Promise<string | null> {
   const key = newKeyRow(config);
+  const keys = new SigningKeysRepository(db);
   return db.transaction(async (m) => {
-    if (onlyIfActiveKid) {
-      const won = await m.query(`UPDATE signing_keys SET rotated_at = UTC_TIMESTAMP(3) WHERE kid = ? AND rotated_at IS NULL`, [onlyIfActiveKid]);
-      if (won.affectedRows !== 1) return null;
-    }
-    await m.query(`UPDATE signing_keys SET rotated_at = UTC_TIMESTAMP(3) WHERE rotated_at IS NULL`);
-    await m.query(`INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc) VALUES (?, ?, ?, ?)`, [key.kid, ID_TOKEN_ALG, key.jwk, key.sealed]);
-    await m.query(`DELETE FROM signing_keys WHERE rotated_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND`, [retireAfterSeconds(config)]);
+    if (onlyIfActiveKid && !(await keys.rotateIfActive(m, onlyIfActiveKid))) return null;
+    await keys.rotateAllActive(m);
+    await keys.insert(key, m);
+    await keys.deleteRotatedBefore(m, retireAfterSeconds(config));
     return key.kid;
   });
 }
@@ -78,6 +77,7 @@ export class SigningKeysService {
 
   constructor(
     private readonly db: DataSource,
+    private readonly keys: SigningKeysRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -101,15 +101,12 @@ export class SigningKeysService {
 
   private async loadActive(): Promise<ActiveKey> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const [row] = await this.db.query(
-        `SELECT kid, private_key_enc, TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP(3)) AS age
-         FROM signing_keys WHERE rotated_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1`,
-      );
+      const row = await this.keys.newestActive();
       if (!row) {
         // First start: create the first key. Two processes racing both insert
         // one; both are published, the newest is the active one everywhere.
         const key = newKeyRow(this.config);
-        await this.db.query(`INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc) VALUES (?, ?, ?, ?)`, [key.kid, ID_TOKEN_ALG, key.jwk, key.sealed]);
+        await this.keys.insert(key);
         this.published = null;
         continue;
       }
@@ -152,13 +149,8 @@ export class SigningKeysService {
   }
 
   private async loadPublished(): Promise<PublishedKey[]> {
-    const rows = await this.db.query(
-      `SELECT kid, public_jwk FROM signing_keys
-       WHERE rotated_at IS NULL OR rotated_at > UTC_TIMESTAMP(3) - INTERVAL ? SECOND
-       ORDER BY created_at DESC, kid DESC`,
-      [retireAfterSeconds(this.config)],
-    );
-    const keys = rows.map((r: { kid: string; public_jwk: string }) => {
+    const rows = await this.keys.published(retireAfterSeconds(this.config));
+    const keys = rows.map((r) => {
       const jwk = JSON.parse(r.public_jwk);
       return { kid: r.kid, jwk, publicKey: createPublicKey({ key: jwk, format: 'jwk' }) };
     });

@@ -3,11 +3,12 @@ import { UnrecoverableError } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { decrypt } from '@app/common';
+import { ApplicationsService } from '@app/developer';
+import { EventStatus, WebhookEventsRepository } from './webhook-events.repository';
 import { PostResult, safePost } from './safe-post';
 import { signWebhook } from './signing';
 
 export type DeliveryOutcome = 'delivered' | 'skipped' | 'failed';
-type EventStatus = 'pending' | 'delivered' | 'failed';
 
 /**
  * One delivery attempt of one event: sign, POST, record the attempt, move the
@@ -21,15 +22,13 @@ export class WebhookDeliveryService {
 
   constructor(
     private readonly db: DataSource,
+    private readonly events: WebhookEventsRepository,
+    private readonly applications: ApplicationsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async deliver(eventId: string, attempt: number, maxAttempts: number): Promise<DeliveryOutcome> {
-    const [event] = await this.db.query(
-      `SELECT e.id, e.type, e.payload, e.status, e.application_id, a.webhook_url, a.webhook_secret_enc, a.webhook_disabled_at
-       FROM webhook_events e JOIN applications a ON a.id = e.application_id WHERE e.id = ?`,
-      [eventId],
-    );
+    const event = await this.events.findToDeliver(eventId);
     if (!event || event.status !== 'pending') return 'skipped';
     if (!event.webhook_url || event.webhook_disabled_at) {
       await this.setState(this.db.manager, eventId, 'failed', null, 'the webhook endpoint is disabled or removed');
@@ -55,7 +54,7 @@ export class WebhookDeliveryService {
     const error = result.error ?? (code !== null && code >= 200 && code < 300 ? null : `HTTP ${code}`);
     const outcome = `event ${eventId} (${event.type}) attempt ${attempt}/${maxAttempts}: ${code ?? result.error} in ${result.durationMs} ms`;
     const record = (status: EventStatus, lastError: string | null, disableEndpoint = false) =>
-      this.recordAttempt(event, attempt, result, status, lastError, disableEndpoint);
+      this.recordAttempt({ ...event, webhook_url: event.webhook_url! }, attempt, result, status, lastError, disableEndpoint);
 
     if (error === null) {
       await record('delivered', null);
@@ -93,21 +92,21 @@ export class WebhookDeliveryService {
     disableEndpoint: boolean,
   ) {
     return this.db.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        [event.id, attempt, event.webhook_url, result.statusCode, result.durationMs, result.error, result.responseExcerpt],
-      );
+      await this.events.insertAttempt(m, {
+        eventId: event.id,
+        attempt,
+        url: event.webhook_url,
+        statusCode: result.statusCode,
+        durationMs: result.durationMs,
+        error: result.error,
+        responseExcerpt: result.responseExcerpt,
+      });
       await this.setState(m, event.id, status, result.statusCode, lastError);
-      if (disableEndpoint) await m.query(`UPDATE applications SET webhook_disabled_at = UTC_TIMESTAMP(3) WHERE id = ?`, [event.application_id]);
+      if (disableEndpoint) await this.applications.setWebhookDisabled(event.application_id, true, m);
     });
   }
 
   private async setState(m: EntityManager, eventId: string, status: EventStatus, code: number | null, error: string | null) {
-    await m.query(
-      `UPDATE webhook_events SET status = ?, attempts = attempts + 1, last_status_code = ?, last_error = ?,
-         delivered_at = IF(? = 'delivered', UTC_TIMESTAMP(3), NULL)
-       WHERE id = ?`,
-      [status, code, error?.slice(0, 500) ?? null, status, eventId],
-    );
+    await this.events.setState(m, eventId, status, code, error);
   }
 }

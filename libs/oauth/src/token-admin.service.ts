@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ApplicationRecord } from '@app/developer';
-import { TokensService } from '../tokens.service';
+import { TokensService } from './tokens.service';
+import { TokensRepository } from './tokens.repository';
 import { RefreshTokensService } from './refresh-tokens.service';
 
 /** RFC 7662 response; `{active: false}` says nothing more. */
@@ -21,7 +21,7 @@ const looksLikeJwt = (token: string) => token.split('.').length === 3;
 @Injectable()
 export class TokenAdminService {
   constructor(
-    private readonly db: DataSource,
+    private readonly repository: TokensRepository,
     private readonly tokens: TokensService,
     private readonly refreshTokens: RefreshTokensService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -32,10 +32,7 @@ export class TokenAdminService {
     if (!looksLikeJwt(token)) return this.refreshTokens.revoke(token, client.id);
     const claims = await this.tokens.verifyClaims(token);
     if (!claims || claims.client_id !== client.clientId) return;
-    await this.db.query(
-      `UPDATE access_tokens t JOIN connections c ON c.id = t.connection_id SET t.revoked = 1 WHERE t.id = ? AND c.application_id = ?`,
-      [claims.jti, client.id],
-    );
+    await this.repository.revokeClientAccessToken(claims.jti, client.id);
   }
 
   async introspect(token: string, client: ApplicationRecord): Promise<Introspection> {
@@ -47,12 +44,7 @@ export class TokenAdminService {
     }
     const claims = await this.tokens.verifyClaims(token);
     if (!claims || claims.client_id !== client.clientId) return inactive;
-    const [row] = await this.db.query(
-      `SELECT t.id FROM access_tokens t JOIN connections c ON c.id = t.connection_id
-       WHERE t.id = ? AND t.connection_id = ? AND c.application_id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
-      [claims.jti, claims.sub, client.id],
-    );
-    if (!row) return inactive;
+    if (!(await this.repository.isLiveClientAccessToken(claims.jti, claims.sub, client.id))) return inactive;
     return { active: true, scope: claims.scope, client_id: claims.client_id, sub: claims.sub, exp: claims.exp!, iat: claims.iat!, token_type: 'Bearer', iss: this.config.publicUrl };
   }
 }

@@ -1,10 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, WEBHOOK_JITTER } from '@app/config';
 import { randomId } from '@app/common';
 import { AcceptedRecipient, RELAY_QUEUE, RelayJob } from './relay.constants';
+import { RelayMessagesRepository } from './relay-messages.repository';
 
 export function relayJobOptions(config: AppConfig, messageId: string, attemptsLeft = config.relay.maxAttempts): JobsOptions {
   return {
@@ -26,7 +26,7 @@ export class RelayIntake {
   private readonly logger = new Logger('relay');
 
   constructor(
-    private readonly db: DataSource,
+    private readonly messages: RelayMessagesRepository,
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue<RelayJob>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -34,16 +34,23 @@ export class RelayIntake {
   async accept(mailFrom: string, recipients: AcceptedRecipient[], raw: Buffer, session: string): Promise<string[]> {
     const rows = recipients.map((r) => {
       const sends = r.kind === 'forward' || r.kind === 'reply';
-      return { id: randomId('rm'), sends, values: [r.kind, sends ? 'queued' : 'dropped', r.applicationId, r.connectionId, mailFrom.toLowerCase(), r.rcpt, raw.length, sends ? raw : null] };
+      return {
+        id: randomId('rm'),
+        sends,
+        row: {
+          kind: r.kind,
+          status: sends ? ('queued' as const) : ('dropped' as const),
+          applicationId: r.applicationId,
+          connectionId: r.connectionId,
+          mailFrom: mailFrom.toLowerCase(),
+          rcptTo: r.rcpt,
+          sizeBytes: raw.length,
+          raw: sends ? raw : null,
+        },
+      };
     });
-    // enqueued_at is set in the same write (one commit per message): should
-    // the queueing below fail, the worker's sweep finds the row without a job
-    // after OUTBOX_LOST_AFTER_SECONDS and queues it.
-    const placeholders = rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))').join(', ');
-    await this.db.query(
-      `INSERT INTO relay_messages (id, kind, status, application_id, connection_id, mail_from, rcpt_to, size_bytes, raw, enqueued_at) VALUES ${placeholders}`,
-      rows.flatMap((r) => [r.id, ...r.values]),
-    );
+    // Committed before the queueing below (RelayMessagesRepository.insertAll).
+    await this.messages.insertAll(rows.map((r) => ({ id: r.id, ...r.row })));
     for (const [i, r] of rows.entries()) {
       this.logger.log(JSON.stringify({ decision: recipients[i].kind, stored: r.id, session, bytes: raw.length, rcpt: recipients[i].rcpt }));
     }
@@ -51,7 +58,7 @@ export class RelayIntake {
     if (queued.length) {
       try {
         await this.queue.addBulk(queued.map((messageId) => ({ name: 'send', data: { messageId }, opts: relayJobOptions(this.config, messageId) })));
-      } catch (error) {
+      } catch (error: unknown) {
         // Stored and committed: the worker's sweep of lost jobs queues it.
         this.logger.warn(`could not queue ${queued.length} message(s) now, the sweep will: ${(error as Error).message}`);
       }

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, randomToken, REDIS, sha256 } from '@app/common';
-import { IssuedToken, TokensService } from '../tokens.service';
-import { isSubset } from '../scopes';
+import { AppError, randomToken, sha256 } from '@app/common';
+import { IssuedToken, TokensService } from './tokens.service';
+import { isSubset } from './scopes';
+import { TokensRepository } from './tokens.repository';
+import { GrantsService } from './grants/grants.service';
 
 /** The scope that lets a client get refresh tokens. */
 export const OFFLINE_ACCESS = 'offline_access';
@@ -34,8 +35,6 @@ export interface RefreshTokenInfo {
   iat: number;
 }
 
-const isDeadlock = (error: unknown) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes((error as { code?: string; driverError?: { code?: string } })?.code ?? (error as { driverError?: { code?: string } })?.driverError?.code ?? '');
-
 class Replayed extends Error {}
 
 /**
@@ -51,18 +50,19 @@ class Replayed extends Error {}
 export class RefreshTokensService {
   constructor(
     private readonly db: DataSource,
+    private readonly repository: TokensRepository,
     private readonly tokens: TokensService,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly grants: GrantsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   private async insert(m: EntityManager, f: FamilyStart, familyExpiresAt: Date | null): Promise<string> {
     const token = randomToken(32);
-    const expiry = familyExpiresAt ? '?' : 'UTC_TIMESTAMP(3) + INTERVAL ? SECOND';
-    await m.query(
-      `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, family_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ${expiry})`,
-      [randomToken(16), sha256(token), f.familyId, f.connectionId, f.applicationId, f.scope, f.authTime, familyExpiresAt ?? this.config.refreshTokenTtlSeconds],
+    await this.repository.insertRefreshToken(
+      m,
+      { id: randomToken(16), tokenHash: sha256(token), familyId: f.familyId, connectionId: f.connectionId, applicationId: f.applicationId, scope: f.scope, authTime: f.authTime },
+      familyExpiresAt,
+      this.config.refreshTokenTtlSeconds,
     );
     return token;
   }
@@ -71,33 +71,18 @@ export class RefreshTokensService {
   async startFamily(f: FamilyStart): Promise<string> {
     const token = await this.insert(this.db.manager, f, null);
     // A code replay that raced the exchange revoked the grant before this row existed.
-    if (await this.redis.exists(`grant-revoked:${f.familyId}`)) await this.revokeFamily(f.familyId);
+    if (await this.grants.isRevoked(f.familyId)) await this.revokeFamily(f.familyId);
     return token;
   }
 
-  /** Kills a family: every refresh token and every access token issued from it. */
-  async revokeFamily(familyId: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.db.query(`UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ? AND revoked = 0`, [familyId]);
-        await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0`, [familyId]);
-        return;
-      } catch (error) {
-        if (!isDeadlock(error) || attempt >= 3) throw error;
-      }
-    }
+  /** Kills a family: every refresh token and every access token issued from it (GrantsService.revoke). */
+  revokeFamily(familyId: string): Promise<void> {
+    return this.grants.revoke({ familyId });
   }
 
   private async find(token: string) {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
-    const [row] = await this.db.query(
-      `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.used, r.revoked, r.family_expires_at,
-         TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat, TIMESTAMPDIFF(SECOND, '1970-01-01', r.family_expires_at) AS exp,
-         r.family_expires_at > UTC_TIMESTAMP(3) AS live, c.blocked, c.active
-       FROM refresh_tokens r JOIN connections c ON c.id = r.connection_id WHERE r.token_hash = ?`,
-      [sha256(token)],
-    );
-    return row ?? null;
+    return this.repository.findRefreshToken(sha256(token));
   }
 
   /** grant_type=refresh_token (RFC 6749 6): the next token pair, or invalid_grant / invalid_scope. */
@@ -121,10 +106,8 @@ export class RefreshTokensService {
 
     try {
       return await this.db.transaction(async (m) => {
-        // The one atomic step: of concurrent uses exactly one sees used = 0.
-        // The others wait for its row lock, then find nothing to update.
-        const taken = await m.query(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used = 0 AND revoked = 0`, [row.id]);
-        if (taken.affectedRows !== 1) throw new Replayed();
+        // The one atomic step (TokensRepository.takeRefreshToken).
+        if (!(await this.repository.takeRefreshToken(m, row.id))) throw new Replayed();
         const family: FamilyStart = { familyId: row.family_id, connectionId: row.connection_id, applicationId, scope: row.scope, authTime: Number(row.auth_time) };
         const next = await this.insert(m, family, row.family_expires_at);
         const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId);

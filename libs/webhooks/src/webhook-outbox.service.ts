@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, WEBHOOK_JITTER } from '@app/config';
 import { randomId } from '@app/common';
 import { ConnectionEventData, WEBHOOK_QUEUE, WebhookEventType, WebhookJob } from './events';
+import { WebhookEventsRepository } from './webhook-events.repository';
 
 /** BullMQ options of a delivery job: jobId = event id, so a double enqueue is one job. */
 export function deliveryJobOptions(config: AppConfig, eventId: string, attemptsLeft = config.webhookMaxAttempts): JobsOptions {
@@ -22,7 +23,7 @@ export function deliveryJobOptions(config: AppConfig, eventId: string, attemptsL
  * The transactional outbox. `record` runs inside the caller's transaction, so
  * an event exists exactly when the change it reports was committed.
  * `dispatch` (after commit) queues it at once; the worker's relay queues
- * whatever this misses (API died, Redis down).
+ * whatever this misses (API died, Redis down): OutboxSweeper.
  */
 @Injectable()
 export class WebhookOutbox {
@@ -30,6 +31,7 @@ export class WebhookOutbox {
 
   constructor(
     private readonly db: DataSource,
+    private readonly events: WebhookEventsRepository,
     @InjectQueue(WEBHOOK_QUEUE) private readonly queue: Queue<WebhookJob>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -38,24 +40,28 @@ export class WebhookOutbox {
   async record(m: EntityManager, type: WebhookEventType, data: ConnectionEventData | { applicationId: string }): Promise<string | null> {
     const id = randomId('msg');
     const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
-    const result = await m.query(
-      `INSERT INTO webhook_events (id, application_id, type, payload)
-       SELECT ?, id, ?, ? FROM applications WHERE id = ? AND webhook_url IS NOT NULL`,
-      [id, type, payload, data.applicationId],
-    );
-    return result.affectedRows === 1 ? id : null;
+    return (await this.events.insertIfEndpoint(m, id, data.applicationId, type, payload)) ? id : null;
   }
 
-  /** Queues committed events now; failures are left to the relay. Never throws. */
+  /** Queues committed events now; failures are left to the outbox sweeper. Never throws. */
   async dispatch(eventIds: (string | null)[]): Promise<void> {
     const ids = eventIds.filter((id): id is string => !!id);
     if (ids.length === 0) return;
     try {
       await this.queue.addBulk(ids.map((eventId) => ({ name: 'deliver', data: { eventId }, opts: deliveryJobOptions(this.config, eventId) })));
-      await this.db.query(`UPDATE webhook_events SET enqueued_at = UTC_TIMESTAMP(3) WHERE id IN (?)`, [ids]);
-    } catch (error) {
-      this.logger.warn(`could not queue ${ids.length} event(s) now, the relay will: ${(error as Error).message}`);
+      await this.events.markEnqueued(ids);
+    } catch (error: unknown) {
+      this.logger.warn(`could not queue ${ids.length} event(s) now, the outbox sweeper will: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Runs `work` in one transaction and dispatches the event ids it returns
+   * (from `record`) after the commit; a rollback queues nothing.
+   */
+  async transaction(work: (m: EntityManager) => Promise<(string | null)[]>): Promise<void> {
+    const eventIds = await this.db.transaction(work);
+    await this.dispatch(eventIds);
   }
 
   /** Records and dispatches one event in its own transaction (for changes without one). */

@@ -2,28 +2,13 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { createTransport, Transporter } from 'nodemailer';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { randomAlnum } from '@app/common';
 import { parseAddress, relayKey, replyAlias, replyLocalPart, srsEncode } from './addresses';
 import { headerValue, parseMailbox, rewriteForForward, rewriteForReply, splitMessage } from './message';
 import { RELAY_QUEUE, RelayJob } from './relay.constants';
-import { relayJobOptions } from './intake.service';
-
-interface MessageRow {
-  id: string;
-  kind: 'forward' | 'reply';
-  status: string;
-  application_id: string;
-  connection_id: string;
-  mail_from: string;
-  rcpt_to: string;
-  raw: Buffer | null;
-  /** The connection's relay local part (null: the connection was deleted). */
-  relay_local: string | null;
-  /** The user's primary (else first verified) address. */
-  user_email: string | null;
-}
+import { relayJobOptions } from './relay-intake';
+import { MessageRow, RelayMessagesRepository } from './relay-messages.repository';
 
 /** A send that must not be retried (5xx from the next server, or nothing to send to). */
 class PermanentFailure extends Error {}
@@ -46,7 +31,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
   private lastLostCheck = 0;
 
   constructor(
-    private readonly db: DataSource,
+    private readonly messages: RelayMessagesRepository,
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue<RelayJob>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -70,13 +55,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
 
   /** One attempt. Throws to have BullMQ retry with backoff; returns when the message is settled. */
   async deliver(messageId: string, attempt: number, maxAttempts: number): Promise<string> {
-    const [row]: MessageRow[] = await this.db.query(
-      `SELECT m.id, m.kind, m.status, m.application_id, m.connection_id, m.mail_from, m.rcpt_to, m.raw, c.relay_local,
-              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND (e.verified = 1 OR e.is_primary = 1)
-               ORDER BY e.is_primary DESC, e.id LIMIT 1) AS user_email
-       FROM relay_messages m LEFT JOIN connections c ON c.id = m.connection_id WHERE m.id = ?`,
-      [messageId],
-    );
+    const row = await this.messages.findToDeliver(messageId);
     if (!row || row.status !== 'queued' || !row.raw) return 'gone';
     try {
       const mail = row.kind === 'forward' ? await this.forwarded(row) : await this.reply(row);
@@ -93,17 +72,14 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
         this.logger.warn(JSON.stringify({ decision: 'failed', id: row.id, kind: row.kind, attempt, permanent, error: text }));
         return 'failed';
       }
-      await this.db.query(`UPDATE relay_messages SET attempts = attempts + 1, last_error = ? WHERE id = ?`, [text, row.id]);
+      await this.messages.recordRetry(row.id, text);
       this.logger.warn(JSON.stringify({ decision: 'retry', id: row.id, kind: row.kind, attempt, error: text }));
       throw error;
     }
   }
 
   private async settle(id: string, status: 'delivered' | 'failed', error: string | null) {
-    await this.db.query(
-      `UPDATE relay_messages SET status = ?, raw = NULL, attempts = attempts + 1, last_error = ?, delivered_at = IF(? = 'delivered', UTC_TIMESTAMP(3), NULL) WHERE id = ?`,
-      [status, error, status, id],
-    );
+    await this.messages.settle(id, status, error);
   }
 
   /** App -> user: to the user's primary address, From = the relay form of the sender. */
@@ -115,7 +91,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
     // Replies go where the sender asked for them (Reply-To), else to From, else the envelope sender.
     const replyTarget = parseMailbox(headerValue(message, 'reply-to'))?.address ?? from?.address ?? row.mail_from;
     const alias = replyAlias(this.key, row.connection_id, replyTarget);
-    await this.db.query(`INSERT IGNORE INTO relay_reply_aliases (alias, connection_id, sender) VALUES (?, ?, ?)`, [alias, row.connection_id, replyTarget]);
+    await this.messages.saveReplyAlias(alias, row.connection_id, replyTarget);
     const raw = rewriteForForward(row.raw!, {
       from: `${replyLocalPart(alias)}@${this.config.relayDomain}`,
       displayName: from?.name || from?.address || replyTarget,
@@ -129,19 +105,15 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
   /** User -> app: to the original sender, from the user's relay address; the real address removed. */
   private async reply(row: MessageRow) {
     const alias = parseAddress(row.rcpt_to)!.local.slice(2);
-    const [target]: { sender: string; relay_local: string; user_id: string }[] = await this.db.query(
-      `SELECT a.sender, c.relay_local, c.user_id FROM relay_reply_aliases a JOIN connections c ON c.id = a.connection_id WHERE a.alias = ?`,
-      [alias],
-    );
+    const target = await this.messages.replyTarget(alias);
     if (!target) throw new PermanentFailure('the connection was deleted');
-    const emails: { email: string }[] = await this.db.query(`SELECT email FROM user_emails WHERE user_id = ?`, [target.user_id]);
-    const relayAddress = `${target.relay_local}@${this.config.relayDomain}`;
+    const relayAddress = `${target.relayLocal}@${this.config.relayDomain}`;
     const raw = rewriteForReply(row.raw!, {
       from: relayAddress,
       to: target.sender,
       messageId: `${row.id}.${randomAlnum(6)}`,
       relayDomain: this.config.relayDomain,
-      hide: [...emails.map((e) => e.email), row.mail_from],
+      hide: [...target.userEmails, row.mail_from],
     });
     return { from: relayAddress, to: target.sender, raw };
   }
@@ -151,20 +123,14 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
     if (this.sweeping) return;
     this.sweeping = true;
     try {
-      const fresh: { id: string }[] = await this.db.query(
-        `SELECT id FROM relay_messages WHERE status = 'queued' AND enqueued_at IS NULL ORDER BY created_at LIMIT ${BATCH}`,
-      );
-      if (fresh.length) {
-        const ids = fresh.map((r) => r.id);
+      const ids = await this.messages.unqueued(BATCH);
+      if (ids.length) {
         await this.queue.addBulk(ids.map((messageId) => ({ name: 'send', data: { messageId }, opts: relayJobOptions(this.config, messageId) })));
-        await this.db.query(`UPDATE relay_messages SET enqueued_at = UTC_TIMESTAMP(3) WHERE id IN (?)`, [ids]);
+        await this.messages.markEnqueued(ids);
       }
       if (Date.now() - this.lastLostCheck > this.config.outboxLostAfterSeconds * 1000) {
         this.lastLostCheck = Date.now();
-        const old: { id: string; attempts: number }[] = await this.db.query(
-          `SELECT id, attempts FROM relay_messages WHERE status = 'queued'
-           AND enqueued_at < UTC_TIMESTAMP(3) - INTERVAL ${this.config.outboxLostAfterSeconds} SECOND ORDER BY enqueued_at LIMIT ${BATCH}`,
-        );
+        const old = await this.messages.queuedBefore(this.config.outboxLostAfterSeconds, BATCH);
         for (const row of old) {
           if (await this.queue.getJob(row.id)) continue;
           await this.queue.add('send', { messageId: row.id }, relayJobOptions(this.config, row.id, this.config.relay.maxAttempts - row.attempts));

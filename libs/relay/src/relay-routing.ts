@@ -1,30 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { REDIS } from '@app/common';
 import { Address, parseAddress, parseReplyLocal, RELAY_LOCAL, relayKey, senderRegistered, srsDecode } from './addresses';
 import { AcceptedRecipient, SmtpRefusal } from './relay.constants';
+import { RelayMessagesRepository } from './relay-messages.repository';
 
 const refuse = (code: number, text: string, reason: string) => new SmtpRefusal(code, text, reason);
-
-interface RouteRow {
-  local_part: string;
-  connection_id: string | null;
-  application_id: string | null;
-  is_forwarding: number | null;
-  email_muted: number | null;
-  blocked: number | null;
-  sender_domains: string | null;
-  sender_addresses: string | null;
-}
-
-interface ReplyRow {
-  connection_id: string;
-  application_id: string;
-  blocked: number;
-  sender_ok: number;
-}
 
 const list = (json: string | null): string[] => (json ? (JSON.parse(json) as string[]) : []);
 
@@ -39,7 +21,7 @@ export class RelayRouting {
   private readonly key: Buffer;
 
   constructor(
-    private readonly db: DataSource,
+    private readonly messages: RelayMessagesRepository,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -77,17 +59,7 @@ export class RelayRouting {
   }
 
   private async routeRelayAddress(sender: Address | null, rcpt: Address, ctx: Record<string, string>): Promise<AcceptedRecipient> {
-    // relay_addresses keeps every local part ever issued: a row without a
-    // connection is a deleted one. One lookup on two primary/unique keys.
-    const [row]: RouteRow[] = await this.db.query(
-      `SELECT r.local_part, c.id AS connection_id, c.application_id, c.is_forwarding, c.email_muted, c.blocked,
-              a.sender_domains, a.sender_addresses
-       FROM relay_addresses r
-       LEFT JOIN connections c ON c.relay_local = r.local_part
-       LEFT JOIN applications a ON a.id = c.application_id
-       WHERE r.local_part = ?`,
-      [rcpt.local],
-    );
+    const row = await this.messages.route(rcpt.local);
     if (!row) throw this.log(refuse(550, '5.1.1 No such address', 'unknown address'), ctx);
     if (!row.connection_id) throw this.log(refuse(550, '5.1.1 This address is no longer in use', 'deleted connection'), ctx);
     const app = { ...ctx, applicationId: row.application_id!, connectionId: row.connection_id };
@@ -103,13 +75,7 @@ export class RelayRouting {
   }
 
   private async routeReply(sender: Address | null, rcpt: Address, alias: string, ctx: Record<string, string>): Promise<AcceptedRecipient> {
-    const [row]: ReplyRow[] = await this.db.query(
-      `SELECT a.connection_id, c.application_id, c.blocked,
-              (SELECT COUNT(*) FROM user_emails e WHERE e.user_id = c.user_id AND e.email = ? AND (e.verified = 1 OR e.is_primary = 1)) AS sender_ok
-       FROM relay_reply_aliases a JOIN connections c ON c.id = a.connection_id
-       WHERE a.alias = ?`,
-      [sender?.address ?? '', alias],
-    );
+    const row = await this.messages.replyRoute(alias, sender?.address ?? '');
     if (!row) throw this.log(refuse(550, '5.1.1 No such address', 'unknown reply alias'), ctx);
     const app = { ...ctx, applicationId: row.application_id, connectionId: row.connection_id };
     // Only the user may reply through their alias (it sends as their relay address).

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, decodeCursor, encodeCursor, isoUtc, notFound } from '@app/common';
-import { WebhookOutbox } from './outbox.service';
+import { ApplicationsService } from '@app/developer';
+import { AttemptRow, DeliveryRow, WebhookEventsRepository } from './webhook-events.repository';
+import { WebhookOutbox } from './webhook-outbox.service';
 
 export interface DeliveryView {
   id: string;
@@ -15,7 +16,7 @@ export interface DeliveryView {
   deliveredAt: string | null;
 }
 
-const toView = (r: Record<string, any>): DeliveryView => ({
+const toView = (r: DeliveryRow): DeliveryView => ({
   id: r.id,
   type: r.type,
   status: r.status,
@@ -33,7 +34,8 @@ const toView = (r: Record<string, any>): DeliveryView => ({
 @Injectable()
 export class WebhookDeliveriesService {
   constructor(
-    private readonly db: DataSource,
+    private readonly events: WebhookEventsRepository,
+    private readonly applications: ApplicationsService,
     private readonly outbox: WebhookOutbox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -43,30 +45,22 @@ export class WebhookDeliveriesService {
   }
 
   async endpoint(applicationId: string) {
-    const [row] = await this.db.query(`SELECT webhook_url, webhook_disabled_at FROM applications WHERE id = ?`, [applicationId]);
+    const row = await this.applications.webhookEndpoint(applicationId);
     if (!row) throw notFound('The application');
-    return { webhookUrl: row.webhook_url, enabled: !!row.webhook_url && !row.webhook_disabled_at, disabledAt: isoUtc(row.webhook_disabled_at) };
+    return { webhookUrl: row.webhookUrl, enabled: !!row.webhookUrl && !row.disabledAt, disabledAt: isoUtc(row.disabledAt) };
   }
 
   /** Newest first, keyset-paginated on (created_at, id). */
   async list(applicationId: string, limit: number, cursor?: string): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null }> {
     const after = cursor ? decodeCursor(this.cursorKey(), cursor) : null;
-    const rows = await this.db.query(
-      `SELECT id, type, status, attempts, last_status_code, last_error, created_at, delivered_at FROM webhook_events
-       WHERE application_id = ? ${after ? 'AND (created_at, id) < (?, ?)' : ''}
-       ORDER BY created_at DESC, id DESC LIMIT ?`,
-      after ? [applicationId, after.at, after.id, limit + 1] : [applicationId, limit + 1],
-    );
+    const rows = await this.events.page(applicationId, after, limit + 1);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { deliveries: page.map(toView), nextCursor: rows.length > limit ? encodeCursor(this.cursorKey(), last.created_at, last.id) : null };
   }
 
   private async view(applicationId: string, eventId: string) {
-    const [row] = await this.db.query(
-      `SELECT id, type, status, attempts, last_status_code, last_error, created_at, delivered_at, payload FROM webhook_events WHERE id = ? AND application_id = ?`,
-      [eventId, applicationId],
-    );
+    const row = await this.events.find(applicationId, eventId);
     if (!row) throw notFound('The delivery');
     return row;
   }
@@ -74,14 +68,11 @@ export class WebhookDeliveriesService {
   /** One delivery with its payload and every attempt. */
   async get(applicationId: string, eventId: string) {
     const row = await this.view(applicationId, eventId);
-    const attempts = await this.db.query(
-      `SELECT attempt, url, status_code, duration_ms, error, response_excerpt, created_at FROM webhook_attempts WHERE event_id = ? ORDER BY id`,
-      [eventId],
-    );
+    const attempts = await this.events.attempts(eventId);
     return {
       ...toView(row),
       payload: JSON.parse(row.payload),
-      attemptLog: attempts.map((a: Record<string, any>) => ({
+      attemptLog: attempts.map((a: AttemptRow) => ({
         attempt: Number(a.attempt),
         url: a.url,
         statusCode: a.status_code === null ? null : Number(a.status_code),
@@ -98,13 +89,9 @@ export class WebhookDeliveriesService {
     await this.view(applicationId, eventId);
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'The application has no webhook URL.');
-    const result = await this.db.query(
-      `UPDATE webhook_events SET status = 'pending', enqueued_at = NULL, delivered_at = NULL WHERE id = ? AND application_id = ?`,
-      [eventId, applicationId],
-    );
-    if (result.affectedRows !== 1) throw notFound('The delivery');
+    if (!(await this.events.resetForRedelivery(applicationId, eventId))) throw notFound('The delivery');
     // Re-enabling on explicit request: the developer says the endpoint is back.
-    await this.db.query(`UPDATE applications SET webhook_disabled_at = NULL WHERE id = ?`, [applicationId]);
+    await this.applications.setWebhookDisabled(applicationId, false);
     await this.outbox.dispatch([eventId]);
     return toView(await this.view(applicationId, eventId));
   }
@@ -113,7 +100,7 @@ export class WebhookDeliveriesService {
   async ping(applicationId: string): Promise<{ id: string }> {
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'Set a webhook URL first.');
-    await this.db.query(`UPDATE applications SET webhook_disabled_at = NULL WHERE id = ?`, [applicationId]);
+    await this.applications.setWebhookDisabled(applicationId, false);
     const id = await this.outbox.emit('ping', { applicationId });
     return { id: id! };
   }

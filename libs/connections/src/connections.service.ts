@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { randomAlnum, randomId } from '@app/common';
+import { isDeadlock, isDuplicateKey, randomAlnum, randomId } from '@app/common';
 import { WebhookOutbox } from '@app/webhooks';
+import { ConnectionRow, ConnectionsRepository, UserCountBucket } from './connections.repository';
 
 /** One user's relationship with one application. */
 export interface Connection {
@@ -25,50 +26,27 @@ export interface Connection {
 /** The user's email choice on the consent page. */
 export type EmailShare = { kind: 'relay' } | { kind: 'none' } | { kind: 'address'; email: string };
 
-const COLUMNS = `id, application_id, user_id, relay_local, shared_email, scope, is_forwarding, email_muted, blocked, active, sessions, last_session_at, joined_at`;
-
-const isDuplicate = (error: unknown) => (error as { code?: string })?.code === 'ER_DUP_ENTRY';
 /**
  * Two first consents of one user race (duplicate key), or two first consents
  * to one application deadlock on the unique index's gap locks: both are safe
  * to retry from the start of the transaction.
  */
-const isRetryable = (error: unknown) => isDuplicate(error) || (error as { code?: string })?.code === 'ER_LOCK_DEADLOCK';
-
-/** The counter of `application_user_counts` a connection is counted in. */
-export type UserCountBucket = 'active' | 'inactive' | 'blocked';
+const isRetryable = (error: unknown) => isDuplicateKey(error) || isDeadlock(error);
 
 export function countBucket(c: { active: boolean; blocked: boolean }): UserCountBucket {
   return c.blocked ? 'blocked' : c.active ? 'active' : 'inactive';
-}
-
-/**
- * Moves one connection between the per-application counters (`null` = it was
- * created / deleted). Run it in the transaction that changes the connection,
- * so the developer's `total` stays exact without COUNT(*) over the table.
- */
-export async function moveUserCount(m: EntityManager, applicationId: string, from: UserCountBucket | null, to: UserCountBucket | null): Promise<void> {
-  if (from === to) return;
-  const delta = { active: 0, inactive: 0, blocked: 0 };
-  if (from) delta[from] -= 1;
-  if (to) delta[to] += 1;
-  // An upsert: applications created after the migration have no row until their first user.
-  await m.query(
-    `INSERT INTO application_user_counts (application_id, active, inactive, blocked) VALUES (?, ?, ?, ?)
-     ON DUPLICATE KEY UPDATE active = active + VALUES(active), inactive = inactive + VALUES(inactive), blocked = blocked + VALUES(blocked)`,
-    [applicationId, delta.active, delta.inactive, delta.blocked],
-  );
 }
 
 @Injectable()
 export class ConnectionsService {
   constructor(
     private readonly db: DataSource,
+    private readonly connections: ConnectionsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly outbox: WebhookOutbox,
   ) {}
 
-  private toConnection(row: Record<string, any>): Connection {
+  private toConnection(row: ConnectionRow): Connection {
     return {
       id: row.id,
       applicationId: row.application_id,
@@ -87,11 +65,8 @@ export class ConnectionsService {
   }
 
   async find(applicationId: string, userId: number, manager: EntityManager = this.db.manager, lock = false): Promise<Connection | null> {
-    const rows = await manager.query(
-      `SELECT ${COLUMNS} FROM connections WHERE application_id = ? AND user_id = ?${lock ? ' FOR UPDATE' : ''}`,
-      [applicationId, userId],
-    );
-    return rows.length ? this.toConnection(rows[0]) : null;
+    const row = await this.connections.find(applicationId, userId, manager, lock);
+    return row ? this.toConnection(row) : null;
   }
 
   /**
@@ -112,29 +87,30 @@ export class ConnectionsService {
           let eventId: string | null = null;
           if (existing) {
             const merged = [...new Set([...existing.scopes, ...scopes])].sort().join(' ');
-            // The name copy is refreshed too, so the developer's search follows renames.
-            await m.query(
-              `UPDATE connections SET active = 1, scope = ?, shared_email = ?, user_name = (SELECT name FROM users WHERE id = ?) WHERE id = ?`,
-              [merged, this.sharedEmail(share, existing.relayAddress), userId, existing.id],
-            );
-            await moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
+            await this.connections.reactivate(m, existing.id, userId, merged, this.sharedEmail(share, existing.relayAddress));
+            await this.connections.moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
           } else {
             const id = randomId('c');
             const relayLocal = await this.reserveRelayLocal(m);
-            const [user] = await m.query(`SELECT global_id, name FROM users WHERE id = ?`, [userId]);
-            // Global ID and name are copied for the developer's per-application search indexes.
-            await m.query(
-              `INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-              [id, applicationId, userId, user.global_id, user.name, relayLocal, this.sharedEmail(share, `${relayLocal}@${this.config.relayDomain}`), scopes.join(' ')],
-            );
-            await moveUserCount(m, applicationId, null, 'active');
+            const user = await this.connections.userCopy(m, userId);
+            await this.connections.insert(m, {
+              id,
+              applicationId,
+              userId,
+              globalId: user.global_id,
+              name: user.name,
+              relayLocal,
+              sharedEmail: this.sharedEmail(share, `${relayLocal}@${this.config.relayDomain}`),
+              scope: scopes.join(' '),
+            });
+            await this.connections.moveUserCount(m, applicationId, null, 'active');
             eventId = await this.outbox.record(m, 'user_connected', { applicationId, connectionId: id, globalId: user.global_id });
           }
           return { connection: (await this.find(applicationId, userId, m))!, eventId };
         });
         await this.outbox.dispatch([eventId]);
         return connection;
-      } catch (error) {
+      } catch (error: unknown) {
         // Two consents of the same user racing: the loser retries and updates.
         if (!isRetryable(error) || attempt >= 5) throw error;
         await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
@@ -152,12 +128,7 @@ export class ConnectionsService {
   private async reserveRelayLocal(m: EntityManager): Promise<string> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const local = randomAlnum(6);
-      try {
-        await m.query(`INSERT INTO relay_addresses (local_part) VALUES (?)`, [local]);
-        return local;
-      } catch (error) {
-        if (!isDuplicate(error)) throw error;
-      }
+      if (await this.connections.reserveRelayLocal(m, local)) return local;
     }
     throw new Error('Could not find a free relay address in 10 attempts');
   }

@@ -4,7 +4,8 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { notFound } from '@app/common';
 import { AccountsService, LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox } from '@app/webhooks';
-import { ConnectionAdminService } from './connection-admin.service';
+import { AccountAppRow, ConnectionsRepository } from './connections.repository';
+import { ConnectionStateService } from './connection-state.service';
 
 /** One app the user signed in to, as the account center shows it. */
 export interface AccountAppView {
@@ -26,14 +27,11 @@ export interface AccountAppView {
 /** The email choice for one app: the relay address, a linked address, or none. */
 export type ShareChoice = 'relay' | 'none' | string;
 
-const APP_COLUMNS = `c.id, c.relay_local, c.shared_email, c.scope, c.is_forwarding, c.email_muted, c.active, c.last_session_at, c.joined_at,
-  a.name AS app_name, a.logo_url`;
-
 /**
  * The end user's account center: the changes that cross identity and
  * connections (profile name copies, removing a shared address, revoking an
  * app, deleting the account). Connection changes go through
- * ConnectionAdminService, the implementation the Developer Portal uses too.
+ * ConnectionStateService, the implementation the Developer Portal uses too.
  */
 @Injectable()
 export class AccountCenterService {
@@ -41,25 +39,20 @@ export class AccountCenterService {
     private readonly db: DataSource,
     private readonly accounts: AccountsService,
     private readonly linkedEmails: LinkedEmailsService,
-    private readonly connections: ConnectionAdminService,
+    private readonly repository: ConnectionsRepository,
+    private readonly connections: ConnectionStateService,
     private readonly outbox: WebhookOutbox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** The user's apps, most recently joined first. */
   async listApps(userId: number): Promise<AccountAppView[]> {
-    const rows = await this.db.query(
-      `SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.user_id = ? ORDER BY c.active DESC, c.joined_at DESC, c.id DESC`,
-      [userId],
-    );
-    return rows.map((r: Record<string, any>) => this.toView(r));
+    const rows = await this.repository.listForUser(userId);
+    return rows.map((r) => this.toView(r));
   }
 
   async getApp(userId: number, connectionId: string): Promise<AccountAppView> {
-    const [row] = await this.db.query(`SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.id = ? AND c.user_id = ?`, [
-      String(connectionId).slice(0, 64),
-      userId,
-    ]);
+    const row = await this.repository.getForUser(userId, String(connectionId).slice(0, 64));
     if (!row) throw notFound('The app');
     return this.toView(row);
   }
@@ -68,17 +61,16 @@ export class AccountCenterService {
   async updateProfile(userId: number, input: Record<string, unknown>): Promise<void> {
     await this.db.transaction(async (m) => {
       const { nameChanged, profile } = await this.accounts.updateProfile(m, userId, input);
-      if (nameChanged) await m.query(`UPDATE connections SET user_name = ? WHERE user_id = ?`, [profile.name, userId]);
+      if (nameChanged) await this.repository.renameUser(m, userId, profile.name);
     });
   }
 
   /** Removes a linked address; apps that saw it see the relay address from now on (`user_email_changed`). */
   async removeEmail(userId: number, email: string): Promise<void> {
-    const eventIds = await this.db.transaction(async (m) => {
+    await this.outbox.transaction(async (m) => {
       const removed = await this.linkedEmails.remove(m, userId, email);
       return removed ? this.connections.unshareAddress(m, userId, email.trim().toLowerCase()) : [];
     });
-    await this.outbox.dispatch(eventIds);
   }
 
   /** Which address one app sees (`user_email_changed` when it changes). */
@@ -110,15 +102,14 @@ export class AccountCenterService {
    */
   async deleteAccount(userId: number, password: unknown, ip: string): Promise<void> {
     await this.accounts.confirmPassword(userId, password, ip);
-    const eventIds = await this.db.transaction(async (m) => {
+    await this.outbox.transaction(async (m) => {
       const ids = await this.connections.closeAllForUser(m, userId);
-      await m.query(`DELETE FROM users WHERE id = ?`, [userId]);
+      await this.accounts.deleteUser(m, userId);
       return ids;
     });
-    await this.outbox.dispatch(eventIds);
   }
 
-  private toView(r: Record<string, any>): AccountAppView {
+  private toView(r: AccountAppRow): AccountAppView {
     return {
       connectionId: r.id,
       appName: r.app_name,

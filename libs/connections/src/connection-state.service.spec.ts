@@ -1,0 +1,182 @@
+import 'reflect-metadata';
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { AppError, bullRoot, randomToken, RedisModule, SessionModule } from '@app/common';
+import { AppConfig, ConfigModule } from '@app/config';
+import { DatabaseModule, dropDatabase } from '@app/database';
+import { ApplicationsService, DevelopersService } from '@app/developer';
+import { AccountsService } from '@app/identity';
+import { OAuthModule, TokensRepository } from '@app/oauth';
+import { WebhookEventsRepository } from '@app/webhooks';
+import { testConfig } from '../../../test/support/harness';
+import { ConnectionStateService } from './connection-state.service';
+import { ConnectionsRepository } from './connections.repository';
+import { ConnectionsService } from './connections.service';
+
+/**
+ * Service-level tests on the real MariaDB and Redis: the connection state
+ * rules (counters, token revocation, events, scope) tested where they live,
+ * without HTTP. OAuthModule is imported for its grant revoker, as in the API.
+ */
+describe('ConnectionStateService (real MariaDB and Redis)', () => {
+  let config: AppConfig;
+  let ctx: INestApplicationContext;
+  let state: ConnectionStateService;
+  let consents: ConnectionsService;
+  let connections: ConnectionsRepository;
+  let tokens: TokensRepository;
+  let events: WebhookEventsRepository;
+  let db: DataSource;
+  let appId: string;
+  let otherAppId: string;
+
+  beforeAll(async () => {
+    config = await testConfig();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), OAuthModule],
+    }).compile();
+    ctx = await moduleRef.init();
+    state = ctx.get(ConnectionStateService);
+    consents = ctx.get(ConnectionsService);
+    connections = ctx.get(ConnectionsRepository);
+    tokens = ctx.get(TokensRepository);
+    events = ctx.get(WebhookEventsRepository);
+    db = ctx.get(DataSource);
+    const developer = await ctx.get(DevelopersService).signup({ name: 'Dev', email: `dev-${randomToken(4)}@example.com`, password: 'a long password' });
+    const apps = ctx.get(ApplicationsService);
+    const input = { redirectUris: ['https://app.example.com/cb'], webhookUrl: 'https://hooks.example.com/in' };
+    appId = (await apps.create(developer.id, { name: 'App', ...input })).application.id;
+    otherAppId = (await apps.create(developer.id, { name: 'Other', ...input })).application.id;
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+    if (config) await dropDatabase(config.databaseUrl);
+  });
+
+  async function connectedUser(applicationId = appId) {
+    const user = await ctx.get(AccountsService).signUp({ name: 'Ada Lovelace', email: `ada-${randomToken(4)}@example.com`, password: 'a long password', region: 'UK' });
+    const connection = await consents.grantConsent(applicationId, user.id, ['profile', 'email'], { kind: 'relay' });
+    const jti = randomToken(16);
+    await db.transaction((m) => tokens.insertAccessToken(m, jti, connection.id, randomToken(16), 'profile', 600));
+    return { user, connection, jti };
+  }
+
+  async function eventTypes(applicationId: string, connectionId: string): Promise<string[]> {
+    const rows = await events.page(applicationId, null, 1000);
+    const types: string[] = [];
+    for (const row of [...rows].reverse()) {
+      const full = await events.find(applicationId, row.id);
+      const payload = JSON.parse(full!.payload) as { type: string; data: { connectionId?: string } };
+      if (payload.data.connectionId === connectionId) types.push(payload.type);
+    }
+    return types;
+  }
+
+  const counts = async (applicationId: string) => ({
+    active: await connections.countAll(applicationId, 'active'),
+    inactive: await connections.countAll(applicationId, 'inactive'),
+    blocked: await connections.countAll(applicationId, 'blocked'),
+  });
+
+  it('blocking moves the counters, revokes the tokens at once and records user_blocked; unblocking does not revive them', async () => {
+    const { connection, jti } = await connectedUser();
+    const before = await counts(appId);
+    expect(await tokens.lookupAccessToken(jti)).not.toBeNull();
+
+    await state.update(appId, connection.id, { blocked: true });
+    expect(await counts(appId)).toEqual({ ...before, active: before.active - 1, blocked: before.blocked + 1 });
+    expect(await tokens.lookupAccessToken(jti)).toBeNull();
+
+    await state.update(appId, connection.id, { blocked: false });
+    expect(await counts(appId)).toEqual(before);
+    expect(await tokens.lookupAccessToken(jti)).toBeNull();
+    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected', 'user_blocked', 'user_unblocked']);
+  });
+
+  it('a change that changes nothing records no event', async () => {
+    const { connection } = await connectedUser();
+    await state.update(appId, connection.id, { isForwarding: connection.isForwarding, appEmail: connection.relayAddress });
+    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected']);
+  });
+
+  it('shares only the relay address, a linked address or none', async () => {
+    const { connection } = await connectedUser();
+    await expect(state.update(appId, connection.id, { appEmail: 'stranger@example.com' })).rejects.toMatchObject({ code: 'invalid_request' });
+    await state.update(appId, connection.id, { appEmail: '' });
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBeNull();
+    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected', 'user_email_changed']);
+  });
+
+  it('revoking consent deactivates once: counters, tokens and one user_consent_revoked', async () => {
+    const { user, connection, jti } = await connectedUser();
+    const before = await counts(appId);
+    await state.revokeConsent(user.id, connection.id);
+    await state.revokeConsent(user.id, connection.id);
+    expect(await counts(appId)).toEqual({ ...before, active: before.active - 1, inactive: before.inactive + 1 });
+    expect(await tokens.lookupAccessToken(jti)).toBeNull();
+    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected', 'user_consent_revoked']);
+  });
+
+  it('a change outside its scope is 404 and changes nothing', async () => {
+    const { user, connection } = await connectedUser();
+    const other = await connectedUser(otherAppId);
+    await expect(state.update(otherAppId, connection.id, { blocked: true })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(state.revokeConsent(user.id, other.connection.id)).rejects.toBeInstanceOf(AppError);
+    expect((await connections.getView(appId, connection.id))!.blocked).toBe(0);
+    expect((await connections.getView(otherAppId, other.connection.id))!.active).toBe(1);
+  });
+
+  it('closing deletes the connection, takes it out of the counters and records user_account_deleted', async () => {
+    const { connection } = await connectedUser();
+    const before = await counts(appId);
+    await state.close(appId, connection.id);
+    expect(await connections.getView(appId, connection.id)).toBeNull();
+    expect(await counts(appId)).toEqual({ ...before, active: before.active - 1 });
+    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected', 'user_account_deleted']);
+  });
+});
+
+describe('ConnectionsRepository search (real MariaDB)', () => {
+  let config: AppConfig;
+  let ctx: INestApplicationContext;
+  let repo: ConnectionsRepository;
+  let appId: string;
+
+  beforeAll(async () => {
+    config = await testConfig();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), OAuthModule],
+    }).compile();
+    ctx = await moduleRef.init();
+    repo = ctx.get(ConnectionsRepository);
+    const developer = await ctx.get(DevelopersService).signup({ name: 'Dev', email: `dev-${randomToken(4)}@example.com`, password: 'a long password' });
+    appId = (await ctx.get(ApplicationsService).create(developer.id, { name: 'App', redirectUris: ['https://app.example.com/cb'] })).application.id;
+    const accounts = ctx.get(AccountsService);
+    const consents = ctx.get(ConnectionsService);
+    for (const name of ['100% Real', '100 Percent', 'a_b', 'axb']) {
+      const user = await accounts.signUp({ name, email: `u-${randomToken(4)}@example.com`, password: 'a long password', region: 'UK' });
+      await consents.grantConsent(appId, user.id, ['profile'], { kind: 'none' });
+    }
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+    if (config) await dropDatabase(config.databaseUrl);
+  });
+
+  it('matches prefixes only, with LIKE wildcards taken literally', async () => {
+    const names = async (term: string) => (await repo.searchPage(appId, term, undefined, null, 10)).rows.map((r) => r.name).sort();
+    expect(await names('100%')).toEqual(['100% Real']);
+    expect(await names('100')).toEqual(['100 Percent', '100% Real']);
+    expect(await names('a_')).toEqual(['a_b']);
+    expect(await names('Real')).toEqual([]);
+  });
+
+  it('keeps the counters exact without counting rows', async () => {
+    expect(await repo.countAll(appId)).toBe(4);
+    expect(await repo.countAll(appId, 'active')).toBe(4);
+    expect((await repo.searchPage(appId, '100', undefined, null, 10)).total).toBe(2);
+  });
+});

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { IdentityModule } from '@app/identity';
+import { WebhooksModule } from '@app/webhooks';
+import { AccountCenterService } from './account-center.service';
+import { ApplicationUsersService } from './application-users.service';
+import { ConnectionStateService } from './connection-state.service';
+import { ConnectionsRepository } from './connections.repository';
+import { ConnectionsService } from './connections.service';
+
+/**
+ * Connections between users and applications: consent, the shared or relay
+ * address, forwarding, mute, blocking, the per-application counters, the
+ * developer's user list and the end user's account center.
+ */
+@Module({
+  imports: [IdentityModule, WebhooksModule],
+  providers: [ConnectionsRepository, ConnectionsService, ConnectionStateService, ApplicationUsersService, AccountCenterService],
+  exports: [ConnectionsRepository, ConnectionsService, ConnectionStateService, ApplicationUsersService, AccountCenterService],
+})
+export class ConnectionsModule {}

@@ -1,0 +1,6 @@
+export * from './connections.module';
+export * from './connections.repository';
+export * from './connections.service';
+export * from './connection-state.service';
+export * from './application-users.service';
+export * from './account-center.service';

@@ -1,0 +1,154 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** An application as stored in `applications`. */
+export interface StoredApplication {
+  id: string;
+  developerId: number;
+  name: string;
+  logoUrl: string | null;
+  clientId: string;
+  /** SHA-256 of the client secret; the secret itself is never stored. */
+  clientSecretHash: Buffer;
+  /** Kept as a JSON array in a TEXT column, in the order given. */
+  redirectUris: string[];
+  webhookUrl: string | null;
+  /** Registered senders of relay mail (lower-case domains); NULL = none. */
+  senderDomains: string[];
+  /** Registered sender addresses of relay mail (lower-case); NULL = none. */
+  senderAddresses: string[];
+  /** AES-256-GCM sealed webhook secret: it must be read back to sign deliveries. */
+  webhookSecretEnc: string;
+  createdAt: Date;
+}
+
+/** Columns an update may set. */
+export type ApplicationPatch = Partial<Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses'>>;
+
+interface ApplicationRow {
+  id: string;
+  developer_id: number | string;
+  name: string;
+  logo_url: string | null;
+  client_id: string;
+  client_secret_hash: Buffer;
+  redirect_uris: string | null;
+  webhook_url: string | null;
+  sender_domains: string | null;
+  sender_addresses: string | null;
+  webhook_secret_enc: string;
+  created_at: Date;
+}
+
+const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at`;
+
+const list = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
+
+const toStored = (r: ApplicationRow): StoredApplication => ({
+  id: r.id,
+  developerId: Number(r.developer_id),
+  name: r.name,
+  logoUrl: r.logo_url,
+  clientId: r.client_id,
+  clientSecretHash: r.client_secret_hash,
+  redirectUris: list(r.redirect_uris),
+  webhookUrl: r.webhook_url,
+  senderDomains: list(r.sender_domains),
+  senderAddresses: list(r.sender_addresses),
+  webhookSecretEnc: r.webhook_secret_enc,
+  createdAt: r.created_at,
+});
+
+const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
+  name: 'name',
+  redirectUris: 'redirect_uris',
+  webhookUrl: 'webhook_url',
+  logoUrl: 'logo_url',
+  senderDomains: 'sender_domains',
+  senderAddresses: 'sender_addresses',
+};
+const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses']);
+
+/** The SQL of `applications` (typed raw SQL, no entity). */
+@Injectable()
+export class ApplicationsRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async insert(app: StoredApplication): Promise<void> {
+    await this.db.query(
+      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        app.id,
+        app.developerId,
+        app.name,
+        app.logoUrl,
+        app.clientId,
+        app.clientSecretHash,
+        JSON.stringify(app.redirectUris),
+        app.webhookUrl,
+        JSON.stringify(app.senderDomains),
+        JSON.stringify(app.senderAddresses),
+        app.webhookSecretEnc,
+        app.createdAt,
+      ],
+    );
+  }
+
+  /** The developer's applications, newest first. */
+  async listOf(developerId: number): Promise<StoredApplication[]> {
+    const rows: ApplicationRow[] = await this.db.query(`SELECT ${COLUMNS} FROM applications WHERE developer_id = ? ORDER BY created_at DESC, id DESC`, [developerId]);
+    return rows.map(toStored);
+  }
+
+  async findOwned(developerId: number, appId: string): Promise<StoredApplication | null> {
+    const [row]: ApplicationRow[] = await this.db.query(`SELECT ${COLUMNS} FROM applications WHERE id = ? AND developer_id = ?`, [appId, developerId]);
+    return row ? toStored(row) : null;
+  }
+
+  /** One lookup on the unique client_id index. */
+  async findByClientId(clientId: string): Promise<StoredApplication | null> {
+    const [row]: ApplicationRow[] = await this.db.query(`SELECT ${COLUMNS} FROM applications WHERE client_id = ?`, [clientId]);
+    return row ? toStored(row) : null;
+  }
+
+  async update(appId: string, patch: ApplicationPatch): Promise<void> {
+    const fields = Object.keys(patch) as (keyof ApplicationPatch)[];
+    if (fields.length === 0) return;
+    await this.db.query(`UPDATE applications SET ${fields.map((f) => `${PATCH_COLUMNS[f]} = ?`).join(', ')} WHERE id = ?`, [
+      ...fields.map((f) => (JSON_FIELDS.has(f) ? JSON.stringify(patch[f]) : patch[f])),
+      appId,
+    ]);
+  }
+
+  async setClientSecretHash(appId: string, hash: Buffer): Promise<void> {
+    await this.db.query(`UPDATE applications SET client_secret_hash = ? WHERE id = ?`, [hash, appId]);
+  }
+
+  async setWebhookSecretEnc(appId: string, sealed: string): Promise<void> {
+    await this.db.query(`UPDATE applications SET webhook_secret_enc = ? WHERE id = ?`, [sealed, appId]);
+  }
+
+  /** Its connections and tokens go with it (ON DELETE CASCADE). */
+  async delete(developerId: number, appId: string): Promise<void> {
+    await this.db.query(`DELETE FROM applications WHERE id = ? AND developer_id = ?`, [appId, developerId]);
+  }
+
+  /** Disables (now) or re-enables the webhook endpoint; in the caller's transaction when one is given. */
+  async setWebhookDisabled(appId: string, disabled: boolean, m: EntityManager = this.db.manager): Promise<void> {
+    await m.query(`UPDATE applications SET webhook_disabled_at = ${disabled ? 'UTC_TIMESTAMP(3)' : 'NULL'} WHERE id = ?`, [appId]);
+  }
+
+  async webhookEndpoint(appId: string): Promise<{ webhookUrl: string | null; disabledAt: Date | null } | null> {
+    const [row]: { webhook_url: string | null; webhook_disabled_at: Date | null }[] = await this.db.query(
+      `SELECT webhook_url, webhook_disabled_at FROM applications WHERE id = ?`,
+      [appId],
+    );
+    return row ? { webhookUrl: row.webhook_url, disabledAt: row.webhook_disabled_at } : null;
+  }
+
+  async webhookSecretEnc(appId: string): Promise<string | null> {
+    const [row]: { webhook_secret_enc: string }[] = await this.db.query(`SELECT webhook_secret_enc FROM applications WHERE id = ?`, [appId]);
+    return row ? row.webhook_secret_enc : null;
+  }
+}

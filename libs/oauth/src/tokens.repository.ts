@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+
+const affected = (result: { affectedRows?: number }) => Number(result.affectedRows ?? 0);
+
+/** What one access token lookup reads (cached per token id). */
+export interface TokenRow {
+  id: string;
+  shared_email: string | null;
+  global_id: string;
+  name: string;
+  image: string | null;
+  expires_at: Date;
+}
+
+/** A refresh token with its connection's state. */
+export interface RefreshTokenRow {
+  id: string;
+  family_id: string;
+  connection_id: string;
+  application_id: string;
+  scope: string;
+  auth_time: number | string;
+  used: number;
+  revoked: number;
+  family_expires_at: Date;
+  iat: number | string;
+  exp: number | string;
+  live: number;
+  blocked: number;
+  active: number;
+}
+
+export interface NewRefreshToken {
+  id: string;
+  tokenHash: Buffer;
+  familyId: string;
+  connectionId: string;
+  applicationId: string;
+  scope: string;
+  authTime: number;
+}
+
+/**
+ * The SQL of `access_tokens` and `refresh_tokens` (typed raw SQL, no
+ * entities). Reads join `connections` and `users` (the lookups check that the
+ * connection is still consented and not blocked).
+ */
+@Injectable()
+export class TokensRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Every live access token and refresh token of a connection marked revoked, in the caller's transaction. */
+  async revokeByConnection(m: EntityManager, connectionId: string): Promise<void> {
+    await m.query(`UPDATE access_tokens SET revoked = 1 WHERE connection_id = ? AND revoked = 0`, [connectionId]);
+    await m.query(`UPDATE refresh_tokens SET revoked = 1 WHERE connection_id = ? AND revoked = 0`, [connectionId]);
+  }
+
+  /** One batch of housekeeping: access tokens past their expiry (revoked or not: a revoked token is only kept until it would have expired anyway). */
+  async purgeExpiredAccessTokens(batch: number): Promise<number> {
+    return affected(await this.db.query(`DELETE FROM access_tokens WHERE expires_at < UTC_TIMESTAMP(3) LIMIT ${Number(batch)}`));
+  }
+
+  /** One batch of housekeeping: refresh tokens past their family's absolute expiry (used ones are kept until then: replay detection). */
+  async purgeExpiredRefreshTokens(batch: number): Promise<number> {
+    return affected(await this.db.query(`DELETE FROM refresh_tokens WHERE family_expires_at < UTC_TIMESTAMP(3) LIMIT ${Number(batch)}`));
+  }
+
+  async insertAccessToken(m: EntityManager, jti: string, connectionId: string, grantId: string, scope: string, ttlSeconds: number): Promise<void> {
+    await m.query(
+      `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
+      [jti, connectionId, grantId, scope, ttlSeconds],
+    );
+  }
+
+  async revokeAccessToken(jti: string): Promise<void> {
+    await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE id = ?`, [jti]);
+  }
+
+  /** The client's own access token (by its application), else nothing. */
+  async revokeClientAccessToken(jti: string, applicationId: string): Promise<void> {
+    await this.db.query(`UPDATE access_tokens t JOIN connections c ON c.id = t.connection_id SET t.revoked = 1 WHERE t.id = ? AND c.application_id = ?`, [
+      jti,
+      applicationId,
+    ]);
+  }
+
+  /** The token's connection and user when the token is live and the connection consented and not blocked; one indexed query. */
+  async lookupAccessToken(jti: string): Promise<TokenRow | null> {
+    const rows: TokenRow[] = await this.db.query(
+      `SELECT c.id, c.shared_email, u.global_id, u.name, u.image, t.expires_at
+       FROM access_tokens t
+       JOIN connections c ON c.id = t.connection_id
+       JOIN users u ON u.id = c.user_id
+       WHERE t.id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
+      [jti],
+    );
+    return rows.length ? rows[0] : null;
+  }
+
+  /** Whether the client's access token is live (introspection). */
+  async isLiveClientAccessToken(jti: string, connectionId: string, applicationId: string): Promise<boolean> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT t.id FROM access_tokens t JOIN connections c ON c.id = t.connection_id
+       WHERE t.id = ? AND t.connection_id = ? AND c.application_id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
+      [jti, connectionId, applicationId],
+    );
+    return rows.length > 0;
+  }
+
+  /** A refresh token: its family's absolute expiry is given (a rotation), or starts now. */
+  async insertRefreshToken(m: EntityManager, t: NewRefreshToken, familyExpiresAt: Date | null, ttlSeconds: number): Promise<void> {
+    const expiry = familyExpiresAt ? '?' : 'UTC_TIMESTAMP(3) + INTERVAL ? SECOND';
+    await m.query(
+      `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, family_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ${expiry})`,
+      [t.id, t.tokenHash, t.familyId, t.connectionId, t.applicationId, t.scope, t.authTime, familyExpiresAt ?? ttlSeconds],
+    );
+  }
+
+  async findRefreshToken(tokenHash: Buffer): Promise<RefreshTokenRow | null> {
+    const [row]: RefreshTokenRow[] = await this.db.query(
+      `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.used, r.revoked, r.family_expires_at,
+         TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat, TIMESTAMPDIFF(SECOND, '1970-01-01', r.family_expires_at) AS exp,
+         r.family_expires_at > UTC_TIMESTAMP(3) AS live, c.blocked, c.active
+       FROM refresh_tokens r JOIN connections c ON c.id = r.connection_id WHERE r.token_hash = ?`,
+      [tokenHash],
+    );
+    return row ?? null;
+  }
+
+  /**
+   * The one atomic step of a rotation: of concurrent uses exactly one sees
+   * used = 0. The others wait for its row lock, then find nothing to update.
+   */
+  async takeRefreshToken(m: EntityManager, id: string): Promise<boolean> {
+    const taken: { affectedRows: number } = await m.query(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used = 0 AND revoked = 0`, [id]);
+    return taken.affectedRows === 1;
+  }
+
+  /** Every refresh token and every access token of a family. */
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.db.query(`UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ? AND revoked = 0`, [familyId]);
+    await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0`, [familyId]);
+  }
+}
