@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, decodeCursor, encodeCursor, isoUtc, normalizeEmail, notFound } from '@app/common';
+import { AppError, decodeCursor, encodeCursor, isoUtc, notFound, parseEmail } from '@app/common';
 import { WebhookOutbox, WebhookEventType } from '@app/webhooks';
 import { countBucket, moveUserCount, UserCountBucket } from './connections.service';
 
@@ -96,9 +96,9 @@ const SEARCHED = [
  * matching index entries and no rows, even at 1M connections, where
  * `'%term%'` would scan them all. UNION removes rows matched twice.
  */
-function matchesSql(status?: UserStatus): string {
+function matchesSql(status?: UserStatus, searched: readonly (readonly [string, string])[] = SEARCHED): string {
   const and = status ? ` AND ${STATUS_SQL[status]}` : '';
-  return SEARCHED
+  return searched
     .map(([column, index]) => `SELECT id, joined_at FROM connections FORCE INDEX (${index}) WHERE application_id = ? AND ${column} LIKE ?${and}`)
     .join(' UNION ');
 }
@@ -187,8 +187,11 @@ export class ConnectionAdminService {
    */
   private async searchPage(applicationId: string, query: UserListQuery, after: Cursor | null): Promise<Page> {
     const like = likePrefix(query.search!);
-    const matches = matchesSql(query.status);
-    const matchParams = [applicationId, like, applicationId, like, applicationId, like];
+    // Global IDs are ASCII (an ascii column): a term with any other character
+    // cannot match one, and comparing it there would mix collations.
+    const searched = /^[\x00-\x7f]*$/.test(query.search!) ? SEARCHED : SEARCHED.filter(([column]) => column !== 'user_global_id');
+    const matches = matchesSql(query.status, searched);
+    const matchParams = searched.flatMap(() => [applicationId, like]);
     const rows = await this.db.query(
       `SELECT ${VIEW_COLUMNS}, p.total FROM (
          SELECT id, joined_at, total FROM (SELECT id, joined_at, COUNT(*) OVER () AS total FROM (${matches}) m) w
@@ -372,8 +375,9 @@ export class ConnectionAdminService {
 
   /** What `appEmail` stores: null for "", the relay address, or a linked (verified) address of the user; else 400. */
   private async shareableEmail(m: EntityManager, c: LockedConnection, appEmail: string): Promise<string | null> {
-    const email = normalizeEmail(appEmail);
-    if (email === '') return null;
+    if (appEmail.trim() === '') return null;
+    const email = parseEmail(appEmail);
+    if (email === null) throw new AppError('invalid_request', 'appEmail must be an address linked to the user, the relay address, or "".');
     const relay = `${c.relay_local}@${this.config.relayDomain}`;
     if (email === relay) return relay;
     const [linked] = await m.query(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND verified = 1`, [c.user_id, email]);
