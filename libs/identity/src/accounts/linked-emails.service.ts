@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isEmail } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, normalizeEmail, randomToken, sha256 } from '@app/common';
+import { AppError, normalizeEmail, parseEmail, randomToken, sha256 } from '@app/common';
 import { MailerService } from '../mail/mailer.service';
 import { LIMITS } from './limits';
 
@@ -58,8 +57,8 @@ export class LinkedEmailsService {
    * replaces the earlier link.
    */
   async requestLink(userId: number, rawEmail: string): Promise<string> {
-    const email = normalizeEmail(String(rawEmail ?? ''));
-    if (email.length > LIMITS.emailMax || !isEmail(email)) throw new AppError('invalid_request', 'Enter a valid email address.');
+    const email = parseEmail(rawEmail);
+    if (email === null || email.length > LIMITS.emailMax) throw new AppError('invalid_request', 'Enter a valid email address.');
     const [owner] = await this.db.query(`SELECT user_id FROM user_emails WHERE email = ? AND (verified = 1 OR is_primary = 1)`, [email]);
     if (owner) {
       throw new AppError('conflict', Number(owner.user_id) === userId ? 'This address is already linked to your account.' : 'This address is linked to another LoginSign account.');
