@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, decodeCursor, encodeCursor, isoUtc, notFound } from '@app/common';
+import { AppError, decodeCursor, encodeCursor, isoUtc, notFound, retryOnDeadlock } from '@app/common';
 import { WebhookOutbox } from './outbox.service';
 
 export interface DeliveryView {
@@ -98,13 +98,13 @@ export class WebhookDeliveriesService {
     await this.view(applicationId, eventId);
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'The application has no webhook URL.');
-    const result = await this.db.query(
-      `UPDATE webhook_events SET status = 'pending', enqueued_at = NULL, delivered_at = NULL WHERE id = ? AND application_id = ?`,
-      [eventId, applicationId],
+    // Concurrent pings and redeliveries of one application can deadlock: each step is idempotent and retried.
+    const result = await retryOnDeadlock(() =>
+      this.db.query(`UPDATE webhook_events SET status = 'pending', enqueued_at = NULL, delivered_at = NULL WHERE id = ? AND application_id = ?`, [eventId, applicationId]),
     );
     if (result.affectedRows !== 1) throw notFound('The delivery');
     // Re-enabling on explicit request: the developer says the endpoint is back.
-    await this.db.query(`UPDATE applications SET webhook_disabled_at = NULL WHERE id = ?`, [applicationId]);
+    await retryOnDeadlock(() => this.db.query(`UPDATE applications SET webhook_disabled_at = NULL WHERE id = ?`, [applicationId]));
     await this.outbox.dispatch([eventId]);
     return toView(await this.view(applicationId, eventId));
   }
@@ -113,8 +113,8 @@ export class WebhookDeliveriesService {
   async ping(applicationId: string): Promise<{ id: string }> {
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'Set a webhook URL first.');
-    await this.db.query(`UPDATE applications SET webhook_disabled_at = NULL WHERE id = ?`, [applicationId]);
-    const id = await this.outbox.emit('ping', { applicationId });
+    await retryOnDeadlock(() => this.db.query(`UPDATE applications SET webhook_disabled_at = NULL WHERE id = ?`, [applicationId]));
+    const id = await retryOnDeadlock(() => this.outbox.emit('ping', { applicationId }));
     return { id: id! };
   }
 }
