@@ -55,9 +55,6 @@ export class HealthController {
   async worker() {
     const now = Date.now();
     const entries = Object.values(await withTimeout(this.redis.hgetall(HEARTBEATS_KEY), 1500)).map((raw) => JSON.parse(raw));
-    const workers = entries
-      .filter((w) => now - w.at < 3_600_000)
-      .map((w) => ({ pid: w.pid, lastSeenSecondsAgo: Math.round((now - w.at) / 1000), relayLastPassSecondsAgo: w.relayLastPassAt ? Math.round((now - w.relayLastPassAt) / 1000) : null, jobsDone: w.jobsDone }));
     const [backlog] = await this.db.query(
       `SELECT COUNT(*) AS unqueued, TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(3)) AS oldest FROM webhook_events WHERE status = 'pending' AND enqueued_at IS NULL`,
     );
@@ -67,6 +64,7 @@ export class HealthController {
     if (!alive || lagging) {
       throw new AppError('temporarily_unavailable', !alive ? 'No worker has made progress in the last 15 seconds.' : 'The webhook outbox is falling behind.');
     }
-    return { status: 'ok', workers, outbox };
+    // Public: up or down only (no process ids or job counts).
+    return { status: 'ok' };
   }
 }
