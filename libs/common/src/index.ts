@@ -7,3 +7,5 @@ export * from './session';
 export * from './queue/queue.module';
 export * from './logger';
 export * from './cursor';
+export * from './unicode';
+export * from './deadlock';
