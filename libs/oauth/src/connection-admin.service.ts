@@ -191,7 +191,8 @@ export class ConnectionAdminService {
     // cannot match one, and comparing it there would mix collations.
     const searched = /^[\x00-\x7f]*$/.test(query.search!) ? SEARCHED : SEARCHED.filter(([column]) => column !== 'user_global_id');
     const matches = matchesSql(query.status, searched);
-    const matchParams = searched.flatMap(() => [applicationId, like]);
+    // Shared addresses are stored in their normal form and compared byte for byte (utf8mb4_bin).
+    const matchParams = searched.flatMap(([column]) => [applicationId, column === 'shared_email' ? like.toLowerCase() : like]);
     const rows = await this.db.query(
       `SELECT ${VIEW_COLUMNS}, p.total FROM (
          SELECT id, joined_at, total FROM (SELECT id, joined_at, COUNT(*) OVER () AS total FROM (${matches}) m) w

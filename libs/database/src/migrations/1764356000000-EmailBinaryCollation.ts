@@ -6,24 +6,26 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * characters (NUL, U+200B...) are ignored, so spellings that sign-up refuses
  * matched an account at login.
  */
-const COLUMNS: [string, string][] = [
-  ['user_emails', 'email'],
-  ['developers', 'email'],
-  ['email_verifications', 'email'],
+const COLUMNS: [string, string, 'NULL' | 'NOT NULL'][] = [
+  ['user_emails', 'email', 'NOT NULL'],
+  ['developers', 'email', 'NOT NULL'],
+  ['email_verifications', 'email', 'NOT NULL'],
+  // The address an application sees, compared with user_emails.email.
+  ['connections', 'shared_email', 'NULL'],
 ];
 
 export class EmailBinaryCollation1764356000000 implements MigrationInterface {
   name = 'EmailBinaryCollation1764356000000';
 
   async up(q: QueryRunner): Promise<void> {
-    for (const [table, column] of COLUMNS) {
-      await q.query(`ALTER TABLE ${table} MODIFY ${column} VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL`);
+    for (const [table, column, nullable] of COLUMNS) {
+      await q.query(`ALTER TABLE ${table} MODIFY ${column} VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin ${nullable}`);
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const [table, column] of COLUMNS) {
-      await q.query(`ALTER TABLE ${table} MODIFY ${column} VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL`);
+    for (const [table, column, nullable] of COLUMNS) {
+      await q.query(`ALTER TABLE ${table} MODIFY ${column} VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci ${nullable}`);
     }
   }
 }
