@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { LinkedEmailsService } from '@app/identity';
 import { signUpUser, uniqueEmail } from '../support/accounts';
-import { createApplication, developerRequest, readJson, signUpDeveloper, uniqueDeveloperEmail } from '../support/developer';
+import { developerRequest, readJson, signUpDeveloper, uniqueDeveloperEmail } from '../support/developer';
 import { CookieJar, getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
