@@ -38,6 +38,8 @@ interface Fixture {
   bearer: string;
   clientId: string;
   clientSecret: string;
+  /** A valid `_csrf` form field for the `csrf` cookie in `cookies`. */
+  csrf: string;
 }
 
 /** Internals that must never reach a client. */
@@ -141,7 +143,7 @@ const pathValue = fc.oneof(
 );
 
 const queryString = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom('search', 'limit', 'cursor', 'status', 'done', 'client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'return_to', 'token'), text), fc.oneof(text, hugeText.map((s) => s.slice(0, 3000)), fc.constantFrom('%FF', '%', '1e9', '-1', '0', '[]'))), { maxLength: 4 })
+  .array(fc.tuple(fc.oneof(fc.constantFrom('search', 'limit', 'cursor', 'status', 'done', 'client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'return_to', 'token'), text), fc.oneof(text, hugeText.map((s) => s.slice(0, 800)), fc.constantFrom('%FF', '%', '1e9', '-1', '0', '[]'))), { maxLength: 4 })
   .map((pairs) => pairs.map(([k, v]) => `${encode(k)}=${/^%|^\[/.test(v) ? v : encode(v)}`).join('&'));
 
 /** Mostly the credentials the route expects (to get past authentication), sometimes none. */
@@ -178,7 +180,12 @@ describe('fuzzing every route with generated input', () => {
     const { code, verifier } = await codeFor(baseUrl, client, user);
     const { body } = await exchangeCode(baseUrl, client, { code, code_verifier: verifier });
     expect((await currentUser(baseUrl, body.access_token)).res.status).toBe(200);
-    fx = { baseUrl, appId: client.id, cookies: `${user.cookie}; ${client.developerCookie}`, bearer: body.access_token, clientId: client.clientId, clientSecret: client.clientSecret };
+    // A form token and its cookie, so generated forms get past the CSRF check to validation.
+    const page = await fetch(`${baseUrl}/developer/login`);
+    const csrfCookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /csrf/.test(c.split('=')[0]));
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+    if (!csrfCookie || !csrf) throw new Error('no CSRF token on /developer/login');
+    fx = { baseUrl, appId: client.id, cookies: `${user.cookie}; ${client.developerCookie}; ${csrfCookie}`, bearer: body.access_token, clientId: client.clientId, clientSecret: client.clientSecret, csrf };
 
     const db = app.get(DataSource);
     const tables: { name: string }[] = await db.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> 'migrations'`);
@@ -261,6 +268,12 @@ describe('fuzzing every route with generated input', () => {
   }
 
   const hasBody = (route: Route) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(route.method);
+  /** JSON for the API, a form for pages: the body each route reads, so the fuzzed path or query gets past the media type. */
+  const bodyFor = (route: Route, json: string): { headers: Record<string, string>; body?: string } => {
+    if (!hasBody(route)) return { headers: {} };
+    if (/^\/(api|oauth)\//.test(route.url)) return { headers: { 'content-type': 'application/json' }, body: json };
+    return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]): [string, string] => [k, String(v)])).toString() };
+  };
 
   it(
     'path parameters: any text in any segment',
@@ -268,8 +281,8 @@ describe('fuzzing every route with generated input', () => {
       const withParams = routes.filter((r) => r.url.includes(':'));
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...withParams), fc.array(pathValue, { minLength: 1, maxLength: 3 }), withCredentials, plainBody, async (route, values, credentials, body) => {
-          const headers = { ...headersFor(route, credentials), ...(hasBody(route) ? { 'content-type': 'application/json' } : {}) };
-          await check(route.method, fill(route, values), headers, hasBody(route) ? body : undefined);
+          const sent = bodyFor(route, body);
+          await check(route.method, fill(route, values), { ...headersFor(route, credentials), ...sent.headers }, sent.body);
         }),
         { seed: SEED, numRuns: RUNS * 2 },
       );
@@ -283,8 +296,8 @@ describe('fuzzing every route with generated input', () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...routes), queryString, withCredentials, plainBody, async (route, query, credentials, body) => {
-          const headers = { ...headersFor(route, credentials), ...(hasBody(route) ? { 'content-type': 'application/json' } : {}) };
-          await check(route.method, `${fill(route, ['x'])}?${query}`, headers, hasBody(route) ? body : undefined);
+          const sent = bodyFor(route, body);
+          await check(route.method, `${fill(route, ['x'])}?${query}`, { ...headersFor(route, credentials), ...sent.headers }, sent.body);
         }),
         { seed: SEED + 1, numRuns: RUNS },
       );
@@ -317,7 +330,8 @@ describe('fuzzing every route with generated input', () => {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...posts), form, withCredentials, async (route, pairs, credentials) => {
           const headers = { ...headersFor(route, credentials), 'content-type': 'application/x-www-form-urlencoded' };
-          await check('POST', fill(route, ['x']), headers, pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&'));
+          const fields = credentials ? [['_csrf', fx.csrf], ...pairs] : pairs;
+          await check('POST', fill(route, ['x']), headers, fields.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&'));
         }),
         { seed: SEED + 3, numRuns: RUNS },
       );
