@@ -7,11 +7,12 @@ import { sendError } from './error.filter';
 
 /**
  * Headers of answers written before or outside routing (the HTTP parser
- * refused the request, a URL that cannot be routed): the same protections
- * as every other answer, for a body that is never a page to render.
+ * refused the request, a URL that cannot be routed), where the security
+ * headers plugin does not run: the same protections as every other answer.
  */
 export const BARE_SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+  // The app's policy (bootstrap.ts), so an HTML error page still loads its stylesheet.
+  'content-security-policy': "default-src 'self';img-src 'self' https: data:;style-src 'self';script-src 'self';frame-ancestors 'none';base-uri 'none';object-src 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'SAMEORIGIN',
   'referrer-policy': 'same-origin',
