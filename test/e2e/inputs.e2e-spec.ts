@@ -241,6 +241,10 @@ describe('inputs: every input is answered in the contract shape', () => {
         expectShape(await rawRequest(t.baseUrl, [request]), 400);
       }
       expectShape(await rawRequest(t.baseUrl, [`GET /api/developer/me HTTP/1.1\r\nHost: ${h}\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`]), 431);
+      // A client that goes on sending after the refusal still reads the answer (no reset).
+      const flood = await rawRequest(t.baseUrl, [`GET /api/developer/me HTTP/1.1\r\nHost: ${h}\r\nX-Big: `, ...Array.from({ length: 32 }, () => 'a'.repeat(64 * 1024)), '\r\n\r\n']);
+      expect(flood.error).toBeNull();
+      expectShape(flood, 431);
     });
 
     it('answers a missing Host and an unsupported Expect in the contract shape', async () => {

@@ -52,17 +52,32 @@ function rawAnswer(status: number, description: string): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-/** Requests the HTTP parser refuses (bad method, header, framing; headers too large; timeouts). */
+/** Connections already answered: the parser reports its error again for every later chunk. */
+const answered = new WeakSet<Duplex>();
+/** How long a refused connection may keep sending before it is cut. */
+const LINGER_MS = 5_000;
+
+/**
+ * Requests the HTTP parser refuses (bad method, header, framing; headers too
+ * large; timeouts): the answer, then a half-close. What the client still
+ * sends is read and dropped until it closes (or LINGER_MS), so the answer is
+ * not lost to a reset.
+ */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
+  answered.add(socket);
   const [status, description] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'The request headers are too large.']
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'The request took too long to arrive.']
         : [400, 'The HTTP request is malformed.'];
-  if (socket.writable) socket.end(rawAnswer(status, description));
-  else socket.destroy();
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawAnswer(status, description));
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
 /**
