@@ -172,9 +172,8 @@ describe('webhooks', () => {
       res = await fetch(`${t.baseUrl}/health/worker`);
     }
     expect(res.status).toBe(200);
-    const body: any = await res.json();
-    expect(body.workers.some((w: any) => w.pid === worker.child.pid)).toBe(true);
-    expect(body.outbox.unqueued).toBe(0);
+    // Up or down only: no process ids or job counts for anyone who asks.
+    expect(await res.json()).toEqual({ status: 'ok' });
   });
 
   it('isolates tenants: another developer gets 404 on every webhook endpoint of this app', async () => {

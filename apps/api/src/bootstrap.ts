@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
@@ -9,6 +8,10 @@ import { AppConfig } from '@app/config';
 import { ApiModule } from './api.module';
 import { createLogger, PinoNestLogger } from '@app/common';
 import { createValidationPipe } from './shared/body';
+import { IdParamPipe } from './shared/id-param.pipe';
+import { registerInputGuards, requestIdFor } from './shared/input-guards';
+import { registerOversizedBodyDrain } from './shared/oversized-body';
+import { clientErrorHandler, frameworkErrors, registerHttpLayerErrors } from './shared/framework-errors';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
@@ -17,9 +20,14 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.isProduction,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestIdFor,
     routerOptions: { ignoreTrailingSlash: false },
+    // Errors of the router and the HTTP parser answer in the same shape as the
+    // rest (http/common/framework-errors.ts); a missing Host is refused there too.
+    frameworkErrors: frameworkErrors as never,
+    clientErrorHandler,
+    http: { requireHostHeader: false },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
@@ -32,6 +40,8 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   // Any other Content-Type is read as text so the endpoint can answer 415 (or 403 for CSRF) itself.
   fastify.removeContentTypeParser('text/plain');
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  registerInputGuards(fastify);
 
   await app.register(fastifyCookie as never);
   await app.register(fastifyHelmet as never, {
@@ -53,11 +63,13 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     // (codes, state) from leaking to other sites.
     referrerPolicy: { policy: 'same-origin' },
   });
+  registerHttpLayerErrors(fastify);
+  registerOversizedBodyDrain(fastify);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
 
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new IdParamPipe(), createValidationPipe());
   app.enableShutdownHooks();
   return app;
 }

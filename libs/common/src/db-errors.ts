@@ -10,7 +10,7 @@ export function isDuplicateKey(error: unknown, index?: string): boolean {
 
 /** True for a deadlock (and, with `orLockWaitTimeout`, a lock wait timeout): the transaction may be retried from its start. */
 export function isDeadlock(error: unknown, orLockWaitTimeout = false): boolean {
-  const e = error as { code?: string; driverError?: { code?: string } };
+  const e = error as { code?: string; errno?: number; driverError?: { code?: string } } | null;
   const code = e?.code ?? e?.driverError?.code;
-  return code === 'ER_LOCK_DEADLOCK' || (orLockWaitTimeout && code === 'ER_LOCK_WAIT_TIMEOUT');
+  return code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213 || (orLockWaitTimeout && code === 'ER_LOCK_WAIT_TIMEOUT');
 }

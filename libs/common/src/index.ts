@@ -8,3 +8,5 @@ export * from './queue/queue.module';
 export * from './logger';
 export * from './cursor';
 export * from './db-errors';
+export * from './unicode';
+export * from './deadlock';

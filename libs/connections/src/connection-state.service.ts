@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, normalizeEmail, notFound } from '@app/common';
+import { AppError, notFound, parseEmail } from '@app/common';
 import { LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox, WebhookEventType } from '@app/webhooks';
 import { countBucket } from './connections.service';
@@ -202,8 +202,9 @@ export class ConnectionStateService {
 
   /** What `appEmail` stores: null for "", the relay address, or a linked (verified) address of the user; else 400. */
   private async shareableEmail(m: EntityManager, c: LockedConnection, appEmail: string): Promise<string | null> {
-    const email = normalizeEmail(appEmail);
-    if (email === '') return null;
+    if (appEmail.trim() === '') return null;
+    const email = parseEmail(appEmail);
+    if (email === null) throw new AppError('invalid_request', 'appEmail must be an address linked to the user, the relay address, or "".');
     const relay = `${c.relay_local}@${this.config.relayDomain}`;
     if (email === relay) return relay;
     const linked = await this.linkedEmails.findLinked(m, c.user_id, email);

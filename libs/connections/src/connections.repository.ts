@@ -146,9 +146,9 @@ const SEARCHED = [
  * matching index entries and no rows, even at 1M connections, where
  * `'%term%'` would scan them all. UNION removes rows matched twice.
  */
-function matchesSql(status?: UserStatus): string {
+function matchesSql(status?: UserStatus, searched: readonly (readonly [string, string])[] = SEARCHED): string {
   const and = status ? ` AND ${STATUS_SQL[status]}` : '';
-  return SEARCHED
+  return searched
     .map(([column, index]) => `SELECT id, joined_at FROM connections FORCE INDEX (${index}) WHERE application_id = ? AND ${column} LIKE ?${and}`)
     .join(' UNION ');
 }
@@ -263,8 +263,12 @@ export class ConnectionsRepository {
     limit: number,
   ): Promise<{ rows: UserViewRow[]; total: number }> {
     const like = likePrefix(search);
-    const matches = matchesSql(status);
-    const matchParams = [applicationId, like, applicationId, like, applicationId, like];
+    // Global IDs are ASCII (an ascii column): a term with any other character
+    // cannot match one, and comparing it there would mix collations.
+    const searched = /^[\x00-\x7f]*$/.test(search) ? SEARCHED : SEARCHED.filter(([column]) => column !== 'user_global_id');
+    const matches = matchesSql(status, searched);
+    // Shared addresses are stored in their normal form and compared byte for byte (utf8mb4_bin).
+    const matchParams = searched.flatMap(([column]) => [applicationId, column === 'shared_email' ? like.toLowerCase() : like]);
     const rows: (UserViewRow & { total: number | string })[] = await this.db.query(
       `SELECT ${VIEW_COLUMNS}, p.total FROM (
          SELECT id, joined_at, total FROM (SELECT id, joined_at, COUNT(*) OVER () AS total FROM (${matches}) m) w

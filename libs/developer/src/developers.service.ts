@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
-import { AppError, isDuplicateKey, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { AppError, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken } from '@app/common';
 import { DevelopersRepository, StoredDeveloper } from './developers.repository';
 import { DEVELOPER_LIMITS } from './dto/developer.dto';
 
@@ -46,7 +46,8 @@ export class DevelopersService {
     if (input.password.length < passwordMin || input.password.length > passwordMax) {
       throw new AppError('invalid_request', `password must be ${passwordMin} to ${passwordMax} characters.`);
     }
-    const email = normalizeEmail(input.email);
+    const email = parseEmail(input.email);
+    if (email === null) throw new AppError('invalid_request', 'Invalid field: email must be a valid email address.');
     // Checked first to skip the argon2 work; the unique index settles races.
     if (await this.developers.existsByEmail(email)) throw this.emailTaken();
     const developer = { name, email, passwordHash: await argon2.hash(input.password, DEVELOPER_PASSWORD_HASHING), createdAt: new Date() };
@@ -64,16 +65,19 @@ export class DevelopersService {
    * same time; failures count per account and per IP (429 when too many).
    */
   async login(emailInput: string, password: string, ip: string): Promise<DeveloperRecord> {
-    const email = normalizeEmail(emailInput);
-    await this.throttle.check(THROTTLE_SCOPE, email, ip);
-    const developer = await this.developers.findByEmail(email);
+    // Only an acceptable address (the sign-up rule) can name an account; the
+    // throttle counts per account, or per visible spelling when none matches.
+    const email = parseEmail(emailInput);
+    const developer = email === null ? null : await this.developers.findByEmail(email);
+    const throttleKey = developer ? `dev:${developer.id}` : emailThrottleKey(String(emailInput));
+    await this.throttle.check(THROTTLE_SCOPE, throttleKey, ip);
     // Unknown email: verify against a hash of a random secret (always false) to spend the same time.
     const valid = await argon2.verify(developer?.passwordHash ?? (await this.dummyHash), password);
     if (!developer || !valid) {
-      await this.throttle.recordFailure(THROTTLE_SCOPE, email, ip);
+      await this.throttle.recordFailure(THROTTLE_SCOPE, throttleKey, ip);
       throw invalidCredentials();
     }
-    await this.throttle.recordSuccess(THROTTLE_SCOPE, email, ip);
+    await this.throttle.recordSuccess(THROTTLE_SCOPE, throttleKey, ip);
     return toRecord(developer);
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, decodeCursor, encodeCursor, isoUtc, notFound } from '@app/common';
+import { AppError, decodeCursor, encodeCursor, isoUtc, notFound, retryOnDeadlock } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { AttemptRow, DeliveryRow, WebhookEventsRepository } from './webhook-events.repository';
 import { WebhookOutbox } from './webhook-outbox.service';
@@ -89,9 +89,10 @@ export class WebhookDeliveriesService {
     await this.view(applicationId, eventId);
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'The application has no webhook URL.');
-    if (!(await this.events.resetForRedelivery(applicationId, eventId))) throw notFound('The delivery');
+    // Concurrent pings and redeliveries of one application can deadlock: each step is idempotent and retried.
+    if (!(await retryOnDeadlock(() => this.events.resetForRedelivery(applicationId, eventId)))) throw notFound('The delivery');
     // Re-enabling on explicit request: the developer says the endpoint is back.
-    await this.applications.setWebhookDisabled(applicationId, false);
+    await retryOnDeadlock(() => this.applications.setWebhookDisabled(applicationId, false));
     await this.outbox.dispatch([eventId]);
     return toView(await this.view(applicationId, eventId));
   }
@@ -100,8 +101,8 @@ export class WebhookDeliveriesService {
   async ping(applicationId: string): Promise<{ id: string }> {
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'Set a webhook URL first.');
-    await this.applications.setWebhookDisabled(applicationId, false);
-    const id = await this.outbox.emit('ping', { applicationId });
+    await retryOnDeadlock(() => this.applications.setWebhookDisabled(applicationId, false));
+    const id = await retryOnDeadlock(() => this.outbox.emit('ping', { applicationId }));
     return { id: id! };
   }
 }

@@ -54,15 +54,13 @@ export class HealthController {
   async worker() {
     const now = Date.now();
     const entries = Object.values(await withTimeout(this.redis.hgetall(HEARTBEATS_KEY), 1500)).map((raw) => JSON.parse(raw));
-    const workers = entries
-      .filter((w) => now - w.at < 3_600_000)
-      .map((w) => ({ pid: w.pid, lastSeenSecondsAgo: Math.round((now - w.at) / 1000), relayLastPassSecondsAgo: w.relayLastPassAt ? Math.round((now - w.relayLastPassAt) / 1000) : null, jobsDone: w.jobsDone }));
     const outbox = await this.events.backlog();
     const alive = entries.some((w) => now - w.at < FRESH_MS && w.relayLastPassAt && now - w.relayLastPassAt < FRESH_MS);
     const lagging = outbox.oldestUnqueuedSeconds !== null && outbox.oldestUnqueuedSeconds > MAX_OUTBOX_LAG_SECONDS;
     if (!alive || lagging) {
       throw new AppError('temporarily_unavailable', !alive ? 'No worker has made progress in the last 15 seconds.' : 'The webhook outbox is falling behind.');
     }
-    return { status: 'ok', workers, outbox };
+    // Public: up or down only (no process ids or job counts).
+    return { status: 'ok' };
   }
 }

@@ -6,7 +6,7 @@ import { toAppError } from './errors';
 /** Paths answered with JSON errors; everything else is a page for people. */
 export function isJsonPath(url: string): boolean {
   const path = url.split('?')[0];
-  if (path === '/oauth/authorize' || path === '/oauth/authorize/decision') return false;
+  if (path === '/oauth/authorize' || path === '/oauth/authorize/decision' || path === '/oauth/logout') return false;
   return /^\/(api|oauth|health|\.well-known)(\/|$)/.test(path);
 }
 

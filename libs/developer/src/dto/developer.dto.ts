@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { trimEmail } from '@app/common';
 import { IsEmail, IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
 
 /** Field limits of developer accounts (match the `developers` columns). */
@@ -10,7 +11,7 @@ export const DEVELOPER_LIMITS = {
 } as const;
 
 /** Pasted addresses often carry spaces; the service lower-cases them too (normalizeEmail). */
-const Trimmed = () => Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
+const Trimmed = () => Transform(({ value }) => (typeof value === 'string' ? trimEmail(value) : value));
 
 /** Body of `POST /api/developer/signup`: types and lengths; the service re-checks the trimmed values. */
 export class DeveloperSignupDto {

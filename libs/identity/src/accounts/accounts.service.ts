@@ -1,7 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { isEmail } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppError, isDuplicateKey, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { AppError, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
@@ -86,11 +85,11 @@ export class AccountsService implements OnModuleInit {
   validateSignUp(input: Partial<Record<keyof SignUpInput, unknown>>): SignUpInput {
     const text = (value: unknown) => (typeof value === 'string' ? value : '');
     const name = text(input.name).trim();
-    const email = normalizeEmail(text(input.email));
+    const email = parseEmail(input.email);
     const password = text(input.password);
     const region = text(input.region).trim();
     if (length(name) < 1 || length(name) > LIMITS.nameMax) throw invalid(`Invalid field: name must be 1 to ${LIMITS.nameMax} characters.`);
-    if (email.length > LIMITS.emailMax || !isEmail(email)) throw invalid('Invalid field: email must be a valid email address.');
+    if (email === null || email.length > LIMITS.emailMax) throw invalid('Invalid field: email must be a valid email address.');
     if (length(password) < LIMITS.passwordMin || length(password) > LIMITS.passwordMax) {
       throw invalid(`Invalid field: password must be ${LIMITS.passwordMin} to ${LIMITS.passwordMax} characters.`);
     }
@@ -128,17 +127,20 @@ export class AccountsService implements OnModuleInit {
    * per-account and per-IP windows (429 `rate_limited` once full).
    */
   async verifyLogin(email: string, password: string, ip: string): Promise<AccountSummary> {
-    const normalized = normalizeEmail(String(email));
-    await this.throttle.check(THROTTLE_SCOPE, normalized, ip);
-    const user = normalized.length <= LIMITS.emailMax ? await this.findByLoginEmail(normalized) : null;
+    // Only an acceptable address (the sign-up rule) can name an account; the
+    // throttle counts per account, or per visible spelling when none matches.
+    const normalized = parseEmail(email);
+    const user = normalized !== null && normalized.length <= LIMITS.emailMax ? await this.findByLoginEmail(normalized) : null;
+    const throttleKey = user ? `uid:${user.id}` : emailThrottleKey(String(email));
+    await this.throttle.check(THROTTLE_SCOPE, throttleKey, ip);
     const hash = user?.password_hash ?? (await this.getDummyHash());
     const ok = await verifyPassword(hash, String(password));
     if (!user || !ok) {
-      await this.throttle.recordFailure(THROTTLE_SCOPE, normalized, ip);
+      await this.throttle.recordFailure(THROTTLE_SCOPE, throttleKey, ip);
       throw new AppError('invalid_credentials', 'The email or password is incorrect.');
     }
-    await this.throttle.recordSuccess(THROTTLE_SCOPE, normalized, ip);
-    return { id: user.id, globalId: user.global_id, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized };
+    await this.throttle.recordSuccess(THROTTLE_SCOPE, throttleKey, ip);
+    return { id: user.id, globalId: user.global_id, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized! };
   }
 
   /** Checks and normalises profile fields; throws 400 `invalid_request` naming the field. */

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isEmail } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, isDuplicateKey, normalizeEmail, randomToken, sha256 } from '@app/common';
+import { AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, sha256 } from '@app/common';
 import { MailerService } from '../mail/mailer.service';
 import { LIMITS } from './limits';
 import { EmailVerificationsRepository } from './email-verifications.repository';
@@ -58,8 +57,8 @@ export class LinkedEmailsService {
    * replaces the earlier link.
    */
   async requestLink(userId: number, rawEmail: string): Promise<string> {
-    const email = normalizeEmail(String(rawEmail ?? ''));
-    if (email.length > LIMITS.emailMax || !isEmail(email)) throw new AppError('invalid_request', 'Enter a valid email address.');
+    const email = parseEmail(rawEmail);
+    if (email === null || email.length > LIMITS.emailMax) throw new AppError('invalid_request', 'Enter a valid email address.');
     const owner = await this.emails.linkedOwner(email);
     if (owner !== null) {
       throw new AppError('conflict', owner === userId ? 'This address is already linked to your account.' : 'This address is linked to another LoginSign account.');

@@ -1,0 +1,22 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { AppError } from '@app/common';
+
+/** Every resource id in a path is short and URL-safe ASCII (prefixes, base64url, digits). */
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isWellFormedId(value: unknown): value is string {
+  return typeof value === 'string' && ID.test(value);
+}
+
+/**
+ * Path parameters are resource ids: one that cannot be an id (another script,
+ * punctuation, too long) names nothing, so it is 404 before any query runs.
+ */
+@Injectable()
+export class IdParamPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type !== 'param' || !metadata.data) return value;
+    if (!isWellFormedId(value)) throw new AppError('not_found', 'No such endpoint or resource.');
+    return value;
+  }
+}
