@@ -9,6 +9,7 @@ import { AppConfig } from '@app/config';
 import { ApiModule } from './api.module';
 import { createLogger, PinoNestLogger } from '@app/common';
 import { createValidationPipe } from './http/common/body';
+import { recordHttpMetrics } from './http-metrics';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
@@ -53,6 +54,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     // (codes, state) from leaking to other sites.
     referrerPolicy: { policy: 'same-origin' },
   });
+  recordHttpMetrics(fastify);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

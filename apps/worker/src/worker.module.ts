@@ -2,9 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { bullRoot, QUEUES, RedisModule } from '@app/common';
-import { OutboxRelay, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
-import { RelayDelivery, RelayModule } from '@app/relay';
+import { bullRoot, MetricsModule, QUEUES, RedisModule } from '@app/common';
+import { OutboxRelay, WEBHOOK_QUEUE, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
+import { RELAY_QUEUE, RelayDelivery, RelayModule } from '@app/relay';
 import { HousekeepingProcessor } from './jobs/housekeeping.processor';
 import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
 import { RelayDeliveryProcessor } from './jobs/relay-delivery.processor';
@@ -24,6 +24,7 @@ export class WorkerModule {
         BullModule.registerQueue({ name: QUEUES.housekeeping }),
         WebhooksModule,
         RelayModule,
+        MetricsModule.forRole({ role: 'worker', queues: [WEBHOOK_QUEUE, RELAY_QUEUE, QUEUES.housekeeping], port: (c) => c.metrics.workerPort }),
       ],
       providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxRelay, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
     };

@@ -7,3 +7,4 @@ export * from './session';
 export * from './queue/queue.module';
 export * from './logger';
 export * from './cursor';
+export * from './metrics';

@@ -45,6 +45,14 @@ export interface AppConfig {
   apiProcesses: number;
   /** Housekeeping removes webhook attempts, delivered webhook events and relay message logs older than this. */
   webhookLogRetentionDays: number;
+  metrics: {
+    /** Port of the worker's /metrics server (each worker process needs its own). */
+    workerPort: number;
+    /** Port of the relay's /metrics server. */
+    relayPort: number;
+    /** When set, every /metrics request needs `Authorization: Bearer <token>`. */
+    token: string | null;
+  };
   relay: {
     /** Inbound SMTP port of apps/relay. */
     smtpPort: number;
@@ -113,6 +121,13 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return value;
+}
+
+function metricsToken(env: Env): string | null {
+  const raw = env.METRICS_TOKEN;
+  if (raw === undefined || raw === '') return null;
+  if (!/^[\x21-\x7e]{16,512}$/.test(raw)) throw new ConfigError('METRICS_TOKEN', 'must be 16 to 512 printable characters without spaces');
+  return raw;
 }
 
 const SECRET_NAMES = ['JWT_SECRET', 'SESSION_SECRET', 'GLOBAL_ID_KEY', 'DATA_ENCRYPTION_KEY'] as const;
@@ -211,6 +226,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
     apiProcesses: int(env, 'API_PROCESSES', 1, 1, 256),
     webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+    metrics: {
+      workerPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
+      relayPort: int(env, 'RELAY_METRICS_PORT', 9465, 0, 65535),
+      token: metricsToken(env),
+    },
     relay: {
       smtpPort: int(env, 'RELAY_SMTP_PORT', 2525, 0, 65535),
       maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),

@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { isEmail } from 'class-validator';
 import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
-import { AppError, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
+import { AppError, CountsLogins, LoginThrottleService, normalizeEmail, randomToken } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEntity } from './entities/user.entity';
 import { UserEmailEntity } from './entities/user-email.entity';
@@ -131,6 +131,7 @@ export class AccountsService implements OnModuleInit {
    * give the same 401 after the same argon2 work; failures count towards the
    * per-account and per-IP windows (429 `rate_limited` once full).
    */
+  @CountsLogins('password')
   async verifyLogin(email: string, password: string, ip: string): Promise<AccountSummary> {
     const normalized = normalizeEmail(String(email));
     await this.throttle.check(THROTTLE_SCOPE, normalized, ip);

@@ -7,7 +7,7 @@ import { toAppError } from './errors';
 export function isJsonPath(url: string): boolean {
   const path = url.split('?')[0];
   if (path === '/oauth/authorize' || path === '/oauth/authorize/decision') return false;
-  return /^\/(api|oauth|health|\.well-known)(\/|$)/.test(path);
+  return /^\/(api|oauth|health|metrics|\.well-known)(\/|$)/.test(path);
 }
 
 /** Renders any error in the contract's shape (JSON) or as an HTML page. */

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '@app/common';
+import { AppError, CountsTokenRequests } from '@app/common';
 import { ApplicationRecord, ApplicationsService } from '@app/developer';
 import { CodesService, isSubset, OidcGrantsService, parseScope, TokensService, verifyPkce } from '@app/oauth';
 import { readClientForm } from './client-form';
@@ -21,6 +21,7 @@ export class TokenController {
 
   @Post('token')
   @HttpCode(200)
+  @CountsTokenRequests()
   async token(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const body = readClientForm(req);
