@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     ['WORKER_METRICS_PORT', '65536'],
     ['RELAY_METRICS_PORT', 'x'],
     ['METRICS_TOKEN', 'short'],
+    ['LOG_FORMAT', 'xml'],
     ['METRICS_TOKEN', 'has a space in the middle'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ SECRETS_FILE: file(), ...secrets(), [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));

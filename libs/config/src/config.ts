@@ -18,6 +18,8 @@ export interface AppConfig {
   /** Outgoing mail (verification links); unset: written to the log and /dev/mailbox (not in production). */
   smtpUrl: string | null;
   logLevel: string;
+  /** `json` (one object a line), `pretty` (readable, for a terminal) or `auto`: pretty on a terminal outside production and tests. */
+  logFormat: 'json' | 'pretty' | 'auto';
   bodyLimitBytes: number;
   codeTtlSeconds: number;
   accessTokenTtlSeconds: number;
@@ -99,6 +101,12 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name, fallback);
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -208,6 +216,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     relayDomain,
     smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : null,
     logLevel: str(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 50 * 1024 * 1024),
     codeTtlSeconds: int(env, 'CODE_TTL_SECONDS', 600, 1, 600),
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400),

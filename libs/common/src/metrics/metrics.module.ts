@@ -74,7 +74,7 @@ export class ProcessMetrics implements OnModuleInit, OnApplicationBootstrap, OnA
   async onApplicationBootstrap() {
     if (!this.options.port) return;
     this.server = await startMetricsServer(this.options.port(this.config), this.config.host, this.config.metrics.token);
-    this.logger.log(`metrics on port ${this.server.port}`);
+    this.logger.debug(`metrics on port ${this.server.port}`);
   }
 
   async onApplicationShutdown() {
