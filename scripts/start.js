@@ -99,7 +99,9 @@ async function main() {
   const { loadConfig } = require(`${root}/dist/libs/config/src`);
   const { migrate } = require(`${root}/dist/libs/database/src`);
   const config = loadConfig();
-  await migrate(config, (line) => console.log(`> ${line}`));
+  const applied = [];
+  await migrate(config, (line) => applied.push(line));
+  console.log(applied.length ? `> database migrated (${applied.length} migrations applied)` : '> database is up to date');
 
   run('api', 'dist/apps/api/src/main.js');
   // API_PROCESSES > 1: main.js is a node:cluster primary that forks them. WORKER_PROCESSES copies of the worker,
