@@ -75,10 +75,13 @@ describe('npm start', () => {
       expect(text).not.toContain('Mapped {');
       expect(text).not.toContain('dependencies initialized');
       expect(text).toMatch(/INFO \(api\): LoginSign API listening on/);
-      expect(text).toMatch(/INFO \(api\): POST \/api\/developer\/login 200 \d+ ms/);
+      expect(text).toMatch(/INFO \(api\): POST \/api\/developer\/signup 201 \d+ ms/);
       // The banner is the end of the output, after every start-up request's line.
       const bannerStart = lines.findIndex((l) => l.includes('LoginSign is running at'));
       expect(bannerStart).toBeGreaterThan(0);
+      const lastRequest = lines.findLastIndex((l) => /INFO \(api\): [A-Z]+ \//.test(l));
+      expect(lines[lastRequest]).toMatch(/POST \/api\/developer\/logout 204/);
+      expect(lastRequest).toBeLessThan(bannerStart);
       const banner = lines.slice(bannerStart).join('\n');
       expect(lines[lines.length - 1].trim()).toBe(BANNER_END);
       expect(banner).toContain(`${env.PUBLIC_URL}/developer`);
