@@ -9,6 +9,8 @@ import { startReceiver, Receiver } from '../support/receiver';
 import { codeFor, createClientApp, ClientApp, exchangeCode } from '../support/oauth';
 import { loginUser, signUpUser } from '../support/accounts';
 import { seedConnections } from '../support/seed';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseScrape, scrape, Scrape } from '../support/prometheus';
 
 const TOKEN = `metrics-${randomBytes(16).toString('hex')}`;
@@ -191,6 +193,22 @@ describe('metrics', () => {
     expect(s.value('loginsign_relay_messages_total', { decision: 'refused' })).toBe(1);
     expect(s.value('process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(s.families.has('loginsign_logins_total')).toBe(false);
+  });
+
+  it('the Grafana dashboard in docs/ queries only metrics these processes serve, and every family of theirs', async () => {
+    const dashboard = JSON.parse(readFileSync(path.resolve(__dirname, '../../docs/grafana-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const served = new Map<string, string>();
+    for (const url of [`${t.baseUrl}/metrics`, workerUrl, relayUrl]) for (const [name, family] of (await scrape(url, TOKEN)).families) served.set(name, family.type);
+    const used = new Set(exprs.flatMap((e) => e.match(/\b(?:loginsign|http|process|nodejs)_[a-z0-9_]+\b/g) ?? []));
+    expect(used.size).toBeGreaterThan(10);
+    for (const name of used) {
+      const family = name.replace(/_(bucket|sum|count)$/, '');
+      expect([name, served.has(name) || (served.get(family) === 'HISTOGRAM' && family !== name)]).toEqual([name, true]);
+    }
+    for (const family of served.keys()) {
+      if (family.startsWith('loginsign_') || family.startsWith('http_')) expect([family, [...used].some((n) => n.startsWith(family))]).toEqual([family, true]);
+    }
   });
 
   it('is open without METRICS_TOKEN, and other paths of the metrics servers answer 404 in the error shape', async () => {
