@@ -1,6 +1,6 @@
 import { logins, resultOf, tokenRequests } from './registry';
 
-type AsyncMethod = (...args: any[]) => Promise<unknown>;
+type AsyncMethod = (...args: unknown[]) => Promise<unknown>;
 
 /**
  * Wraps an async method so that each call's outcome is counted: `success`

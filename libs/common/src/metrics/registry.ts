@@ -157,7 +157,7 @@ function sampleQueues(): Promise<QueueSample[]> {
     const done = () => {
       queueRead = null;
     };
-    queueRead.then(done, done);
+    void queueRead.then(done, done);
   }
   return queueRead;
 }
