@@ -78,6 +78,21 @@ describe('metrics', () => {
       await expectUnauthorized(url, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`);
       expect((await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
     }
+    const post = await fetch(`${t.baseUrl}/metrics`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(post.status).toBe(404);
+    expect(await post.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+  });
+
+  it('a worker whose metrics port is taken stops with a message naming WORKER_METRICS_PORT', async () => {
+    const taken = new URL(workerUrl).port;
+    const started = await startWorker({ ...t.env, WORKER_METRICS_PORT: taken }).then(
+      async (w) => {
+        await w.stop();
+        return 'started';
+      },
+      (error: unknown) => String(error),
+    );
+    expect(started).toContain(`The metrics port ${taken} is already in use: set WORKER_METRICS_PORT`);
   });
 
   it('API: request latency by route pattern, never a raw id, token or address', async () => {

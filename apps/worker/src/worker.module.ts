@@ -24,7 +24,7 @@ export class WorkerModule {
         BullModule.registerQueue({ name: QUEUES.housekeeping }),
         WebhooksModule,
         RelayModule,
-        MetricsModule.forRole({ role: 'worker', queues: [WEBHOOK_QUEUE, RELAY_QUEUE, QUEUES.housekeeping], port: (c) => c.metrics.workerPort }),
+        MetricsModule.forRole({ role: 'worker', queues: [WEBHOOK_QUEUE, RELAY_QUEUE, QUEUES.housekeeping], port: (c) => c.metrics.workerPort, portVariable: 'WORKER_METRICS_PORT' }),
       ],
       providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxRelay, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
     };

@@ -13,6 +13,8 @@ export interface MetricsOptions {
   queues?: string[];
   /** Serve /metrics on this port (worker, relay); the API serves it on its own HTTP port. */
   port?: (config: AppConfig) => number;
+  /** The variable that sets it, for the message when the port is taken. */
+  portVariable?: string;
 }
 
 const METRICS_OPTIONS = Symbol('METRICS_OPTIONS');
@@ -73,7 +75,13 @@ export class ProcessMetrics implements OnModuleInit, OnApplicationBootstrap, OnA
 
   async onApplicationBootstrap() {
     if (!this.options.port) return;
-    this.server = await startMetricsServer(this.options.port(this.config), this.config.host, this.config.metrics.token);
+    const port = this.options.port(this.config);
+    try {
+      this.server = await startMetricsServer(port, this.config.host, this.config.metrics.token);
+    } catch (error: unknown) {
+      if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+      throw new Error(`The metrics port ${port} is already in use: set ${this.options.portVariable ?? 'another port'} to a free one (each process needs its own).`);
+    }
     this.logger.debug(`metrics on port ${this.server.port}`);
   }
 
