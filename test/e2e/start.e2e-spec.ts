@@ -101,9 +101,12 @@ describe('npm start', () => {
 
   it('NODE_ENV=production from a fresh clone: installs the build tools, builds, runs with production dependencies only', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ls-clone-'));
+    // A fresh clone of the committed HEAD (a branch or a detached commit alike): no node_modules, no dist.
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    execFileSync('git', ['clone', '--quiet', '--no-local', '--no-checkout', root, dir]);
-    execFileSync('git', ['checkout', '--quiet', head], { cwd: dir });
+    execFileSync('git', ['init', '--quiet', dir]);
+    execFileSync('git', ['fetch', '--quiet', '--depth=1', `file://${root}`, 'HEAD'], { cwd: dir });
+    execFileSync('git', ['checkout', '--quiet', 'FETCH_HEAD'], { cwd: dir });
+    expect(execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim()).toBe(head);
     const env = await startEnv({ NODE_ENV: 'production', npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' });
     const child = spawn('npm', ['start'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out = watch(child);
