@@ -8,7 +8,8 @@ const { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } = requir
 const path = require('node:path');
 const { root } = require('./lib');
 
-const file = path.join(root, '.data', 'demo.json');
+// DEMO_FILE: another place for it (the start-up tests keep theirs apart from a developer's).
+const file = process.env.DEMO_FILE || path.join(root, '.data', 'demo.json');
 
 const DEMO_USER = { name: 'Demo User', email: 'demo@example.com', password: 'demo-password-123', region: 'Germany' };
 const DEMO_DEVELOPER = { name: 'Demo Developer', email: 'demo-dev@example.com', password: 'demo-dev-password-123' };
@@ -156,7 +157,7 @@ async function ensureDemo(base, publicUrl) {
 
   const lines = [];
   if (demo.user?.globalId) lines.push(`Demo user:       ${demo.user.email} / ${demo.user.password} (Global ID ${demo.user.globalId}) -> ${publicUrl}/login`);
-  if (demo.developer?.id) lines.push(`Demo developer:  ${demo.developer.email} / ${demo.developer.password} (POST ${publicUrl}/api/developer/login)`);
+  if (demo.developer?.id) lines.push(`Demo developer:  ${demo.developer.email} / ${demo.developer.password} -> ${publicUrl}/developer (the developer portal)`);
   if (demo.app?.clientId) {
     lines.push(`Demo app:        "${demo.app.name}" client_id ${demo.app.clientId} (secret in ${path.relative(root, file)})`);
     lines.push('');

@@ -10,19 +10,33 @@ function mtime(file) {
   return existsSync(file) ? statSync(file).mtimeMs : 0;
 }
 
-/** Installs dependencies when node_modules is missing or older than the lock file. */
+const swcBin = path.join(root, 'node_modules', '.bin', 'swc');
+
+/**
+ * Installs dependencies when node_modules is missing or older than the lock
+ * file, or when the build tools are missing (a production install omits them:
+ * `npm ci --include=dev` brings them back, whatever NODE_ENV says).
+ */
 function ensureInstalled() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
-  if (existsSync(marker) && mtime(marker) >= mtime(lock)) return;
+  if (existsSync(marker) && mtime(marker) >= mtime(lock) && existsSync(swcBin)) return;
   console.log('> installing dependencies (npm ci)...');
-  const result = spawnSync('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  const args = existsSync(lock) ? ['ci', '--include=dev'] : ['install', '--include=dev'];
+  const result = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('npm install failed');
+}
+
+/** Removes the development dependencies after a build (production runs with `dependencies` only). */
+function pruneDevDependencies() {
+  console.log('> removing development dependencies (npm prune --omit=dev)...');
+  const result = spawnSync('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('npm prune failed');
 }
 
 /** Compiles apps/ and libs/ to dist/ with SWC (well under a second). */
 function build() {
-  execFileSync(path.join(root, 'node_modules', '.bin', 'swc'), ['apps', 'libs', '-d', 'dist', '--config-file', '.swcrc', '--ignore', '**/*.spec.ts', '-q'], {
+  execFileSync(swcBin, ['apps', 'libs', '-d', 'dist', '--config-file', '.swcrc', '--ignore', '**/*.spec.ts', '-q'], {
     cwd: root,
     stdio: 'inherit',
   });
@@ -76,4 +90,4 @@ async function checkServices(env = process.env) {
   }
 }
 
-module.exports = { root, ensureInstalled, build, checkServices, waitForPort, freePort };
+module.exports = { root, ensureInstalled, pruneDevDependencies, build, checkServices, waitForPort, freePort };

@@ -14,6 +14,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   return {
     NODE_ENV: 'test',
     PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    RELAY_METRICS_PORT: '0',
     DATABASE_URL: url.toString(),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: `lstest-${suffix}`,

@@ -12,6 +12,7 @@ import { IdParamPipe } from './shared/id-param.pipe';
 import { registerInputGuards, requestIdFor } from './shared/input-guards';
 import { registerOversizedBodyDrain } from './shared/oversized-body';
 import { clientErrorHandler, frameworkErrors, registerHttpLayerErrors } from './shared/framework-errors';
+import { recordHttpMetrics } from './http-metrics';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
@@ -65,6 +66,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   });
   registerHttpLayerErrors(fastify);
   registerOversizedBodyDrain(fastify);
+  recordHttpMetrics(fastify);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

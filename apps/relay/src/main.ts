@@ -1,9 +1,10 @@
+import { ProcessMetrics } from '@app/common';
 import { loadConfig } from '@app/config';
 import { createRelay } from './bootstrap';
 
 createRelay(loadConfig())
-  .then(({ logger, port }) => {
-    logger.info({ port }, 'LoginSign relay started');
+  .then(({ app, logger, port }) => {
+    logger.info({ port, metricsPort: app.get(ProcessMetrics).port }, 'LoginSign relay started');
     // Plain line for scripts and tests that start the relay on port 0.
     console.log(`LoginSign relay listening on port ${port}`);
   })

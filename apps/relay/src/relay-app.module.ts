@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { bullRoot, RedisModule } from '@app/common';
+import { bullRoot, MetricsModule, RedisModule } from '@app/common';
 import { RelayModule } from '@app/relay';
 import { RelaySmtpServer } from './smtp.server';
 
@@ -11,7 +11,7 @@ export class RelayAppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: RelayAppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, bullRoot('producer'), RelayModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, bullRoot('producer'), RelayModule, MetricsModule.forRole({ role: 'relay', port: (c) => c.metrics.relayPort, portVariable: 'RELAY_METRICS_PORT' })],
       providers: [RelaySmtpServer],
     };
   }

@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AcceptedRecipient, RelayIntake, RelayRouting, SmtpRefusal } from '@app/relay';
+import { countAccepted, countRefused } from './relay-metrics';
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
@@ -79,11 +80,15 @@ export class RelaySmtpServer implements OnApplicationShutdown {
       this.accepted.set(session.id, []);
       if (stream.sizeExceeded || size > this.config.relay.maxBytes) {
         this.logger.log(JSON.stringify({ decision: 'refused', code: 552, reason: 'too big', session: session.id, bytes: size }));
+        countRefused();
         return done(smtpError(552, `5.3.4 Message too big (limit ${this.config.relay.maxBytes} bytes)`));
       }
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       this.intake.accept(from, recipients, Buffer.concat(chunks), session.id).then(
-        (ids) => done(null, `2.0.0 Ok: queued as ${ids.join(',')}`),
+        (ids) => {
+          countAccepted(recipients);
+          done(null, `2.0.0 Ok: queued as ${ids.join(',')}`);
+        },
         (error) => {
           this.logger.error(`could not store a message: ${(error as Error).message}`);
           done(smtpError(451, '4.3.0 Temporary failure, try again later'));
@@ -94,7 +99,10 @@ export class RelaySmtpServer implements OnApplicationShutdown {
   }
 
   private toSmtp(error: unknown): Error {
-    if (error instanceof SmtpRefusal) return smtpError(error.responseCode, error.message);
+    if (error instanceof SmtpRefusal) {
+      countRefused();
+      return smtpError(error.responseCode, error.message);
+    }
     this.logger.error(`relay decision failed: ${(error as Error).message}`);
     return smtpError(451, '4.3.0 Temporary failure, try again later');
   }

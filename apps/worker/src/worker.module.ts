@@ -2,9 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { bullRoot, QUEUES, RedisModule, SessionModule } from '@app/common';
-import { OutboxSweeper, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
-import { RelayDelivery, RelayModule } from '@app/relay';
+import { bullRoot, MetricsModule, QUEUES, RedisModule, SessionModule } from '@app/common';
+import { OutboxSweeper, WEBHOOK_QUEUE, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
+import { RELAY_QUEUE, RelayDelivery, RelayModule } from '@app/relay';
 import { HousekeepingProcessor } from './jobs/housekeeping.processor';
 import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
 import { RelayDeliveryProcessor } from './jobs/relay-delivery.processor';
@@ -25,6 +25,7 @@ export class WorkerModule {
         BullModule.registerQueue({ name: QUEUES.housekeeping }),
         WebhooksModule,
         RelayModule,
+        MetricsModule.forRole({ role: 'worker', queues: [WEBHOOK_QUEUE, RELAY_QUEUE, QUEUES.housekeeping], port: (c) => c.metrics.workerPort, portVariable: 'WORKER_METRICS_PORT' }),
       ],
       providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxSweeper, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
     };

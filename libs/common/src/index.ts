@@ -10,3 +10,4 @@ export * from './cursor';
 export * from './db-errors';
 export * from './unicode';
 export * from './deadlock';
+export * from './metrics';

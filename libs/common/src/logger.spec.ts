@@ -28,3 +28,29 @@ describe('createLogger', () => {
     expect(lines.join('')).not.toContain('someone@example.com');
   });
 });
+
+describe('the console format', () => {
+  const { usesPrettyLogs, PinoNestLogger } = require('./logger');
+  const base = { logFormat: 'auto', isProduction: false, nodeEnv: 'development' };
+
+  it('is readable on a terminal in development, JSON when piped, in production and in tests, unless LOG_FORMAT says', () => {
+    expect(usesPrettyLogs(base, true)).toBe(true);
+    expect(usesPrettyLogs(base, false)).toBe(false);
+    expect(usesPrettyLogs({ ...base, isProduction: true, nodeEnv: 'production' }, true)).toBe(false);
+    expect(usesPrettyLogs({ ...base, nodeEnv: 'test' }, true)).toBe(false);
+    expect(usesPrettyLogs({ ...base, logFormat: 'json' }, true)).toBe(false);
+    expect(usesPrettyLogs({ ...base, logFormat: 'pretty' }, false)).toBe(true);
+  });
+
+  it("keeps Nest's start-up lines (modules, routes) out of the default level, and its warnings in", () => {
+    const pino = require('pino');
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const nest = new PinoNestLogger(logger);
+    nest.log('Mapped {/api/x, GET} route', 'RouterExplorer');
+    nest.log('AppModule dependencies initialized', 'InstanceLoader');
+    nest.warn('something to look at', 'NestApplication');
+    nest.log('relay decision', 'relay');
+    expect(lines.map((l) => l.msg)).toEqual(['something to look at', 'relay decision']);
+  });
+});

@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import pino, { DestinationStream, Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { AppConfig } from '@app/config';
 
 const SECRET_PARAMS = /([?&](?:code|client_secret|code_verifier|access_token|refresh_token|token|id_token_hint|password|_csrf)=)[^&]*/gi;
@@ -18,9 +19,46 @@ function serializeError(error: Error) {
   return driverError ? { ...rest, driverError: { code: driverError.code, errno: driverError.errno } } : rest;
 }
 
-/** Structured JSON logs; credentials in headers and URLs are redacted. */
+/** Readable lines for a developer's terminal; JSON (one object a line) everywhere else and always in production. */
+export function usesPrettyLogs(config: Pick<AppConfig, 'logFormat' | 'isProduction' | 'nodeEnv'>, stdoutIsTty = Boolean(process.stdout.isTTY)): boolean {
+  if (config.logFormat !== 'auto') return config.logFormat === 'pretty';
+  return stdoutIsTty && !config.isProduction && config.nodeEnv !== 'test';
+}
+
+function prettyStream(): DestinationStream {
+  return pretty({
+    colorize: Boolean(process.stdout.isTTY),
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,context,reqId',
+    messageFormat: '{if context}[{context}] {end}{msg}',
+    singleLine: true,
+    sync: true,
+  });
+}
+
+interface CompletedRequestLog {
+  res?: { statusCode?: number; request?: { method?: string; url?: string } };
+  responseTime?: number;
+}
+
+/**
+ * For the readable console: Fastify's two lines per request ("incoming
+ * request", "request completed") become one, `GET /login 200 4 ms`.
+ */
+function compactRequestLines(this: Logger, args: Parameters<pino.LogFn>, method: pino.LogFn) {
+  const [first, message] = args as unknown[];
+  if (message === 'incoming request') return;
+  const done = first as CompletedRequestLog;
+  if (message === 'request completed' && done?.res?.request) {
+    const { method: verb, url } = done.res.request;
+    return method.apply(this, [`${verb} ${redactUrl(url ?? '')} ${done.res.statusCode} ${Math.round(done.responseTime ?? 0)} ms`]);
+  }
+  return method.apply(this, args);
+}
+
+/** Structured logs (JSON, or readable lines on a terminal); credentials in headers and URLs are redacted. */
 export function createLogger(config: AppConfig, name: string): Logger {
-  return pino({
+  const options: pino.LoggerOptions = {
     name,
     level: config.logLevel,
     redact: {
@@ -31,14 +69,20 @@ export function createLogger(config: AppConfig, name: string): Logger {
       req: (req: { id: string; method: string; url: string; ip?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url), ip: req.ip }),
       err: serializeError,
     },
-  });
+  };
+  if (!usesPrettyLogs(config)) return pino(options);
+  return pino({ ...options, hooks: { logMethod: compactRequestLines } }, prettyStream());
 }
+
+/** Nest's own start-up chatter (one line per module and per route): debug, so the default level shows only its warnings. */
+const NEST_BOOTSTRAP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication', 'NestApplicationContext']);
 
 /** Nest's logger on top of pino, so framework lines are JSON too. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string) {
-    this.logger.info({ context }, String(message));
+    if (context !== undefined && NEST_BOOTSTRAP_CONTEXTS.has(context)) this.logger.debug({ context }, String(message));
+    else this.logger.info({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string) {
     this.logger.error({ context, trace }, String(message));

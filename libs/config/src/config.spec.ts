@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       publicUrl: 'http://127.0.0.1:3000',
       relayDomain: 'loginsign.com',
       webhookBackoffMs: 5000,
+      metrics: { workerPort: 9464, relayPort: 9465, token: null },
     });
   });
 
@@ -38,6 +39,11 @@ describe('loadConfig', () => {
     ['WEBHOOK_BACKOFF_MS', '-5'],
     ['ALLOW_PRIVATE_WEBHOOK_TARGETS', 'maybe'],
     ['JWT_SECRET', 'c2hvcnQ='],
+    ['WORKER_METRICS_PORT', '65536'],
+    ['RELAY_METRICS_PORT', 'x'],
+    ['METRICS_TOKEN', 'short'],
+    ['LOG_FORMAT', 'xml'],
+    ['METRICS_TOKEN', 'has a space in the middle'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ SECRETS_FILE: file(), ...secrets(), [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
   });

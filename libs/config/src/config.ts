@@ -18,6 +18,8 @@ export interface AppConfig {
   /** Outgoing mail (verification links); unset: written to the log and /dev/mailbox (not in production). */
   smtpUrl: string | null;
   logLevel: string;
+  /** `json` (one object a line), `pretty` (readable, for a terminal) or `auto`: pretty on a terminal outside production and tests. */
+  logFormat: 'json' | 'pretty' | 'auto';
   bodyLimitBytes: number;
   codeTtlSeconds: number;
   accessTokenTtlSeconds: number;
@@ -45,6 +47,14 @@ export interface AppConfig {
   apiProcesses: number;
   /** Housekeeping removes webhook attempts, delivered webhook events and relay message logs older than this. */
   webhookLogRetentionDays: number;
+  metrics: {
+    /** Port of the worker's /metrics server (each worker process needs its own). */
+    workerPort: number;
+    /** Port of the relay's /metrics server. */
+    relayPort: number;
+    /** When set, every /metrics request needs `Authorization: Bearer <token>`. */
+    token: string | null;
+  };
   relay: {
     /** Inbound SMTP port of apps/relay. */
     smtpPort: number;
@@ -93,6 +103,12 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return value;
 }
 
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name, fallback);
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -113,6 +129,13 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return value;
+}
+
+function metricsToken(env: Env): string | null {
+  const raw = env.METRICS_TOKEN;
+  if (raw === undefined || raw === '') return null;
+  if (!/^[\x21-\x7e]{16,512}$/.test(raw)) throw new ConfigError('METRICS_TOKEN', 'must be 16 to 512 printable characters without spaces');
+  return raw;
 }
 
 const SECRET_NAMES = ['JWT_SECRET', 'SESSION_SECRET', 'GLOBAL_ID_KEY', 'DATA_ENCRYPTION_KEY'] as const;
@@ -193,6 +216,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     relayDomain,
     smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : null,
     logLevel: str(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 50 * 1024 * 1024),
     codeTtlSeconds: int(env, 'CODE_TTL_SECONDS', 600, 1, 600),
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400),
@@ -211,6 +235,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
     apiProcesses: int(env, 'API_PROCESSES', 1, 1, 256),
     webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+    metrics: {
+      workerPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
+      relayPort: int(env, 'RELAY_METRICS_PORT', 9465, 0, 65535),
+      token: metricsToken(env),
+    },
     relay: {
       smtpPort: int(env, 'RELAY_SMTP_PORT', 2525, 0, 65535),
       maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { AppError } from '@app/common';
+import { AppError, CountsTokenRequests } from '@app/common';
 import { ApplicationRecord, ApplicationsService } from '@app/developer';
 import { CodesService, isSubset, OidcGrantsService, parseScope, TokensService, verifyPkce } from '@app/oauth';
 import { readClientForm } from './client-form';
@@ -23,6 +23,7 @@ export class TokenController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
+  @CountsTokenRequests()
   async token(@Req() req: FastifyRequest) {
     const body = readClientForm(req);
     const client = await authenticateClient(req, body, this.applications);

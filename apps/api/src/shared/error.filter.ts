@@ -7,7 +7,7 @@ import { toAppError } from './errors';
 export function isJsonPath(url: string): boolean {
   const path = url.split('?')[0];
   if (path === '/oauth/authorize' || path === '/oauth/authorize/decision' || path === '/oauth/logout') return false;
-  return /^\/(api|oauth|health|\.well-known)(\/|$)/.test(path);
+  return /^\/(api|oauth|health|metrics|\.well-known)(\/|$)/.test(path);
 }
 
 /** Renders any error as `{error, error_description}` (JSON paths) or as an HTML page. */

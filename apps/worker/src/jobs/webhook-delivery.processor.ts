@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { WEBHOOK_QUEUE, WebhookDeliveryService, WebhookJob } from '@app/webhooks';
 import { WorkerHeartbeat } from '../heartbeat';
 import { ManagedWorkerHost } from './managed-worker-host';
+import { CountsWebhookDeliveries } from './delivery-metrics';
 
 /** Delivers webhook events; BullMQ retries a thrown attempt with backoff. */
 @Processor(WEBHOOK_QUEUE, { autorun: false })
@@ -21,6 +22,7 @@ export class WebhookDeliveryProcessor extends ManagedWorkerHost implements OnApp
     this.startWorker(this.config, this.config.webhookConcurrency);
   }
 
+  @CountsWebhookDeliveries()
   async process(job: Job<WebhookJob>) {
     try {
       return await this.delivery.deliver(job.data.eventId, job.attemptsMade + 1, job.opts.attempts ?? 1);

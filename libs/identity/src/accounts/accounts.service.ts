@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppError, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken } from '@app/common';
+import { AppError, CountsLogins, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
@@ -126,6 +126,7 @@ export class AccountsService implements OnModuleInit {
    * give the same 401 after the same argon2 work; failures count towards the
    * per-account and per-IP windows (429 `rate_limited` once full).
    */
+  @CountsLogins('password')
   async verifyLogin(email: string, password: string, ip: string): Promise<AccountSummary> {
     // Only an acceptable address (the sign-up rule) can name an account; the
     // throttle counts per account, or per visible spelling when none matches.

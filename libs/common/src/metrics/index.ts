@@ -1,0 +1,4 @@
+export * from './registry';
+export * from './count';
+export * from './server';
+export * from './metrics.module';
