@@ -84,14 +84,18 @@ async function machine() {
     const [rows] = await conn.query('SELECT VERSION() AS v');
     db = rows[0].v;
     await conn.end();
-  } catch {}
+  } catch {
+    // MySQL unreachable: the version stays '?'.
+  }
   try {
     const client = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
     await client.connect();
     const info = await client.info('server');
     redis = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
     client.disconnect();
-  } catch {}
+  } catch {
+    // Redis unreachable: the version stays '?'.
+  }
   const cpus = os.cpus();
   return {
     cores: cpus.length,

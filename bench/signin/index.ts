@@ -64,7 +64,7 @@ function authorizePath(challenge: string, state: string): string {
     code_challenge: challenge,
     code_challenge_method: 'S256',
   });
-  return `/oauth/authorize?${q}`;
+  return `/oauth/authorize?${q.toString()}`;
 }
 
 function tokenBody(code: string, verifier: string): string {
@@ -145,7 +145,7 @@ async function returningSignIn(user: BenchUser): Promise<string> {
 
 // ---------------------------------------------------------------- load runs
 
-function runCannon(opts: autocannon.Options, label: string, progress = true): Promise<autocannon.Result> {
+function runCannon<C = Record<string, unknown>>(opts: autocannon.Options<C>, label: string, progress = true): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     let second = 0;
     const instance = autocannon({ timeout: 10, ...opts }, (error, result) => (error ? reject(error) : resolve(result)));
@@ -246,6 +246,16 @@ async function phaseUser(tokens: string[]): Promise<PhaseResult> {
   };
 }
 
+/** What the sign-in flow's request callbacks keep per connection. */
+interface FlowContext {
+  verifier?: string;
+  state?: string;
+  code?: string | null;
+  token?: string | null;
+  started?: number;
+  failed?: boolean;
+}
+
 interface Code {
   code: string;
   verifier: string;
@@ -257,7 +267,7 @@ async function generateCodes(count: number): Promise<Code[]> {
   let n = 0;
   let failures = 0;
   const started = performance.now();
-  const result = await runCannon(
+  const result = await runCannon<FlowContext>(
     {
       url: baseUrl,
       connections: CONNECTIONS,
@@ -272,7 +282,7 @@ async function generateCodes(count: number): Promise<Code[]> {
           },
           onResponse: (status, _body, context, headers) => {
             const code = status === 303 ? codeFrom(headers.location) : null;
-            if (code) pool.push({ code, verifier: context.verifier });
+            if (code) pool.push({ code, verifier: context.verifier! });
             else failures++;
           },
         },
@@ -293,7 +303,7 @@ async function phaseToken(): Promise<PhaseResult> {
     let next = 0;
     let exhaustedAt = 0;
     const startedAt = performance.now();
-    const promise = runCannon(
+    const promise = runCannon<FlowContext>(
       {
         url: baseUrl,
         connections: CONNECTIONS,
@@ -365,11 +375,11 @@ async function phaseSignIn(): Promise<PhaseResult> {
     let n = 0;
     const latencies: number[] = [];
     const failures = new Map<string, number>();
-    const fail = (context: Record<string, any>, why: string) => {
+    const fail = (context: FlowContext, why: string) => {
       context.failed = true;
       failures.set(why, (failures.get(why) ?? 0) + 1);
     };
-    const promise = runCannon(
+    const promise = runCannon<FlowContext>(
       {
         url: baseUrl,
         connections: CONNECTIONS,
@@ -393,7 +403,7 @@ async function phaseSignIn(): Promise<PhaseResult> {
             method: 'POST',
             path: '/oauth/token',
             // No code: back to step 1 (the failure is counted).
-            setupRequest: (req, context) => (context.code ? { ...req, headers: TOKEN_HEADERS(), body: tokenBody(context.code, context.verifier) } : null),
+            setupRequest: (req, context) => (context.code ? { ...req, headers: TOKEN_HEADERS(), body: tokenBody(context.code, context.verifier!) } : null),
             onResponse: (status, body, context) => {
               context.token = status === 200 ? (JSON.parse(body) as { access_token?: string }).access_token : null;
               if (!context.token) fail(context, `token ${status}`);
@@ -404,7 +414,7 @@ async function phaseSignIn(): Promise<PhaseResult> {
             path: '/api/user',
             setupRequest: (req, context) => (context.token ? { ...req, headers: { authorization: `Bearer ${context.token}` } } : null),
             onResponse: (status, _body, context) => {
-              if (status === 200) latencies.push(performance.now() - context.started);
+              if (status === 200) latencies.push(performance.now() - context.started!);
               else fail(context, `user ${status}`);
             },
           },

@@ -12,7 +12,7 @@
 // and Redis prefix. Exits non-zero only on errors (a lost, duplicated-only or
 // undelivered event, a bad signature), never on a missed target.
 import 'reflect-metadata';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { createServer, IncomingHttpHeaders } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';

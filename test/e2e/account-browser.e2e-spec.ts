@@ -53,7 +53,7 @@ describe('account center in a real browser', () => {
     await page.goto(`${t.baseUrl}/account`);
     await page.getByRole('link', { name: 'Apps', exact: true }).click();
     await page.waitForURL(`${t.baseUrl}/account/apps`);
-    await page.getByText(profile.email).waitFor();
+    await page.getByText(profile.email!).waitFor();
     await page.getByRole('link', { name: /^Manage / }).click();
     await page.waitForURL((url) => url.pathname === `/account/apps/${profile.id}`);
 

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { startApi, TestApp } from '../support/harness';
 import { signUpUser, uniqueEmail } from '../support/accounts';
 import { CookieJar, submitForm } from '../support/forms';

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { loginUser, sessionIdFrom, signUpUser, uniqueEmail } from '../support/accounts';

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { DEVELOPER_COOKIE, developerRequest, developerSessionFrom, readJson, signUpDeveloper, uniqueDeveloperEmail } from '../support/developer';

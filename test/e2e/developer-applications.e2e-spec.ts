@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { decrypt, sha256 } from '@app/common';
 import { ApplicationsService } from '@app/developer';

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { startApi, TestApp } from '../support/harness';
 
 describe('health and error shape', () => {

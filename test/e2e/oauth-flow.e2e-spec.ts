@@ -86,7 +86,7 @@ describe('Sign in with LoginSign, end to end', () => {
     const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
     const { res, body: profile } = await currentUser(t.baseUrl, body.access_token);
     expect(res.status).toBe(200);
-    check(profile.email, user.email);
+    check(profile.email!, user.email);
   });
 
   it('refuses to share an address the user does not own', async () => {

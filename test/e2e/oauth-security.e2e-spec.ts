@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { sha256 } from '@app/common';
 import { s256 } from '@app/oauth';

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
 import { signUpUser } from '../support/accounts';

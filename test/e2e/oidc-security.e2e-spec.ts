@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -165,7 +166,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       expect(first.body.id_token).toBeUndefined();
       const replay = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
       expect(replay.body.error).toBe('invalid_grant');
-      expect((await refresh(first.body.refresh_token)).body.error).toBe('invalid_grant');
+      expect((await refresh(first.body.refresh_token!)).body.error).toBe('invalid_grant');
     });
   });
 

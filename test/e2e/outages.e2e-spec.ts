@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import Redis from 'ioredis';
 import { REDIS } from '@app/common';

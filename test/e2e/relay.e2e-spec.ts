@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { createTransport, SendMailOptions } from 'nodemailer';
 import { simpleParser } from 'mailparser';

@@ -97,7 +97,7 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
       exchanges.set(me.body.id, (exchanges.get(me.body.id) ?? 0) + 1);
       const previous = relayOf.get(me.body.id);
       if (previous) expect(me.body.email).toBe(previous);
-      relayOf.set(me.body.id, me.body.email);
+      relayOf.set(me.body.id, me.body.email!);
     };
     // First sign-ins of all users concurrently (first consents race across processes), then the returning ones.
     await pool(

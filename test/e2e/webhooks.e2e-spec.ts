@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { Webhook } from 'standardwebhooks';
 import { startApi, TestApp } from '../support/harness';
