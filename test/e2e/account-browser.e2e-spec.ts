@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { authorizePath, ClientApp, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
 import { launchChromium, screenshot, startCallbackServer } from '../support/browser';
+import { Row } from '../support/db';
 
 /** The account center in real Chromium, with the keyboard and mouse only (no JavaScript on our pages). */
 describe('account center in a real browser', () => {
@@ -71,7 +72,7 @@ describe('account center in a real browser', () => {
 
     // The app's token is dead; the connection is off and inactive.
     expect((await currentUser(t.baseUrl, token.access_token)).res.status).toBe(401);
-    const [row] = await t.app.get(DataSource).query('SELECT is_forwarding, active FROM connections WHERE id = ?', [profile.id]);
+    const [row] = await t.app.get(DataSource).query<Row[]>('SELECT is_forwarding, active FROM connections WHERE id = ?', [profile.id]);
     expect(row).toEqual({ is_forwarding: 0, active: 0 });
     await page.close();
   });

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { signUpUser, uniqueEmail } from '../support/accounts';
 import { CookieJar, getPage, postForm } from '../support/forms';
+import { countRows } from '../support/db';
 
 describe('accounts: bad input on every endpoint', () => {
   let t: TestApp;
@@ -15,7 +16,7 @@ describe('accounts: bad input on every endpoint', () => {
   });
   afterAll(() => t.close());
 
-  const countUsers = async () => Number((await db.query('SELECT COUNT(*) AS n FROM users'))[0].n);
+  const countUsers = async () => (await countRows(db, 'SELECT COUNT(*) AS n FROM users'));
   const send = (path: string, body: string, contentType = 'application/json', extra: Record<string, string> = {}) =>
     fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType, ...extra }, body });
   const valid = () => ({ name: 'Valid Name', email: uniqueEmail(), password: 'long enough pw', region: 'Japan' });

@@ -6,6 +6,7 @@ import { signUpUser } from '../support/accounts';
 import { getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, authorizePath, callbackParams, ClientApp, codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { Row } from '../support/db';
 
 const REGISTERED = 'https://client.example/cb';
 
@@ -248,7 +249,7 @@ describe('OAuth security checklist (SECURITY.md)', () => {
       expect(keys.some((k) => k.includes(code))).toBe(false);
       expect(keys).toContain(`${t.config.redisPrefix}:code:${require('@app/common').sha256Hex(code)}`);
       const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
-      const rows = await db.query('SELECT * FROM access_tokens');
+      const rows = await db.query<Row[]>('SELECT * FROM access_tokens');
       expect(JSON.stringify(rows)).not.toContain(body.access_token);
     });
   });

@@ -6,6 +6,7 @@ import { getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { ClientApp, createClientApp, currentUser } from '../support/oauth';
 import { discoverClient, oidcSignIn } from '../support/oidc';
+import { Row } from '../support/db';
 
 describe('OpenID Connect with a certified relying party (openid-client v6)', () => {
   let t: TestApp;
@@ -161,7 +162,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     const user = await signUpUser(t.baseUrl);
     const { tokens } = await oidcSignIn(t.baseUrl, config, app, user);
     await client.refreshTokenGrant(config, tokens.refresh_token!);
-    const [row] = await t.app.get(DataSource).query('SELECT sessions FROM connections WHERE id = ?', [tokens.claims()!.sub]);
+    const [row] = await t.app.get(DataSource).query<Row[]>('SELECT sessions FROM connections WHERE id = ?', [tokens.claims()!.sub]);
     expect(row.sessions).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, callbackParams, ClientApp, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
 import { discoverClient, oidcSignIn } from '../support/oidc';
 import { signJwt, SigningKeysService } from '@app/oauth';
+import { countRows, Row } from '../support/db';
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const basic = (app: ClientApp) => `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret)}`).toString('base64')}`;
@@ -47,7 +48,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
     it('are opaque, stored only as SHA-256, and rotate on every use; a replay revokes the whole family', async () => {
       const first = await signIn();
       expect(first.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      const rows = await db.query('SELECT token_hash, family_id FROM refresh_tokens');
+      const rows = await db.query<Row[]>('SELECT token_hash, family_id FROM refresh_tokens');
       expect(JSON.stringify(rows)).not.toContain(first.refresh_token);
 
       const second = await refresh(first.refresh_token!);
@@ -149,7 +150,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       const del = await developerRequest(t.baseUrl, app.developerCookie, 'DELETE', `/api/developer/applications/${app.id}/users/${closed.claims()!.sub}`);
       expect(del.status).toBe(204);
       expect((await refresh(closed.refresh_token!)).body.error).toBe('invalid_grant');
-      const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ?', [closed.claims()!.sub]);
+      const n = await countRows(db, 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ?', [closed.claims()!.sub]);
       expect(Number(n)).toBe(0);
     });
 
@@ -238,8 +239,8 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
     it('rotate by command: old tokens still verify against the JWKS, new tokens carry the new kid', async () => {
       const before = await signIn();
       const oldKid = kidOf(before.id_token!);
-      const [{ n: keysBefore }] = await db.query('SELECT COUNT(*) AS n FROM signing_keys');
-      const stored = await db.query('SELECT private_key_enc FROM signing_keys');
+      const keysBefore = await countRows(db, 'SELECT COUNT(*) AS n FROM signing_keys');
+      const stored = await db.query<Row[]>('SELECT private_key_enc FROM signing_keys');
       expect(stored.every((r: any) => !String(r.private_key_enc).includes('PRIVATE KEY'))).toBe(true);
 
       // The operator's command, in its own process (like another API instance would be).
@@ -248,7 +249,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
         child.on('exit', (c) => resolve(c ?? 1));
       });
       expect(code).toBe(0);
-      const [{ n: keysAfter }] = await db.query('SELECT COUNT(*) AS n FROM signing_keys');
+      const keysAfter = await countRows(db, 'SELECT COUNT(*) AS n FROM signing_keys');
       expect(Number(keysAfter)).toBe(Number(keysBefore) + 1);
       await wait(1500); // the API's key cache (1 s in this test) picks the new key up
 

@@ -2,9 +2,10 @@ import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { Webhook } from 'standardwebhooks';
 import { startApi, TestApp } from '../support/harness';
-import { startReceiver, Receiver } from '../support/receiver';
+import { payloadOf, Receiver, startReceiver } from '../support/receiver';
 import { startWorker, WorkerProcess } from '../support/worker';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { Row } from '../support/db';
 
 /** Webhook delivery through the real worker process (Standard Webhooks). */
 describe('webhooks', () => {
@@ -49,7 +50,7 @@ describe('webhooks', () => {
   }
 
   const ping = () => api('POST', `/api/developer/applications/${app.id}/webhooks/test`, app.developerCookie);
-  const status = async (id: string) => (await db.query('SELECT status FROM webhook_events WHERE id = ?', [id]))[0]?.status;
+  const status = async (id: string) => (await db.query<Row[]>('SELECT status FROM webhook_events WHERE id = ?', [id]))[0]?.status;
   async function waitForStatus(id: string, wanted: string, timeoutMs = 20_000) {
     const deadline = Date.now() + timeoutMs;
     while ((await status(id)) !== wanted) {
@@ -76,12 +77,12 @@ describe('webhooks', () => {
     const { code, verifier, user } = await codeFor(t.baseUrl, app.client);
     const { body: token } = await exchangeCode(t.baseUrl, app.client, { code, code_verifier: verifier });
     const { body: profile } = await currentUser(t.baseUrl, token.access_token);
-    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'user_connected'));
+    await receiver.waitFor((r) => r.some((h) => payloadOf(h).type === 'user_connected'));
     const closed = await api('DELETE', `/api/developer/applications/${app.id}/users/${profile.id}`, app.developerCookie);
     expect(closed.status).toBe(204);
     expect((await currentUser(t.baseUrl, token.access_token)).res.status).toBe(401);
-    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'user_account_deleted'));
-    const hook = receiver.received.find((h) => JSON.parse(h.body).type === 'user_account_deleted')!;
+    await receiver.waitFor((r) => r.some((h) => payloadOf(h).type === 'user_account_deleted'));
+    const hook = receiver.received.find((h) => payloadOf(h).type === 'user_account_deleted')!;
     const payload = new Webhook(app.webhookSecret).verify(hook.body, hook.headers as Record<string, string>) as any;
     expect(payload.data).toEqual({ applicationId: app.id, connectionId: profile.id, globalId: user.globalId });
     expect(new Date(payload.timestamp).toISOString()).toBe(payload.timestamp);

@@ -77,8 +77,40 @@ export async function createApplication(
   return (await res.json()) as CreatedTestApplication;
 }
 
-/** A response's JSON body, untyped (tests inspect it freely). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function readJson(res: Response): Promise<any> {
-  return res.json();
+/** One user in `GET /api/developer/applications/:id/users`. */
+export interface PortalUser {
+  id: string;
+  globalId: string;
+  name: string;
+  email: string;
+  active: boolean;
+  blocked: boolean;
+  emailMuted: boolean;
+  isForwarding: boolean;
+  sessions: number;
+  lastSession: string | null;
+  joined: string;
+  region: string;
+}
+
+/** A page of `GET /api/developer/applications/:id/users` (or the error shape). */
+export interface UsersPage {
+  users: PortalUser[];
+  total: number;
+  nextCursor: string | null;
+  error?: string;
+  error_description?: string;
+}
+
+/** `GET /api/developer/applications`: the developer's applications, without secrets. */
+export interface ApplicationList {
+  applications: Omit<CreatedTestApplication, 'clientSecret' | 'webhookSecret'>[];
+}
+
+/** A JSON object as an API answers it; tests check its fields by name. */
+export type JsonObject = Record<string, unknown>;
+
+/** A response's JSON body, as `T` (a plain object unless the caller names its shape). */
+export async function readJson<T = JsonObject>(res: Response): Promise<T> {
+  return (await res.json()) as T;
 }

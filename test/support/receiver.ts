@@ -8,6 +8,18 @@ export interface ReceivedWebhook {
   status?: number;
 }
 
+/** A webhook's JSON body: the event type, when it happened, and the event's data. */
+export interface WebhookPayload {
+  type: string;
+  timestamp: string;
+  data: { connectionId: string; [field: string]: unknown };
+}
+
+/** The parsed body of a received webhook. */
+export function payloadOf(hook: ReceivedWebhook): WebhookPayload {
+  return JSON.parse(hook.body) as WebhookPayload;
+}
+
 export interface Receiver {
   url: string;
   received: ReceivedWebhook[];
