@@ -1,7 +1,7 @@
 import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
-import { loginUser, sessionIdFrom, signUpUser, uniqueEmail } from '../support/accounts';
+import { AccountBody, loginUser, sessionIdFrom, signUpUser, uniqueEmail } from '../support/accounts';
 import { countRows, Row } from '../support/db';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -24,7 +24,7 @@ describe('accounts: JSON API', () => {
     const res = await post('/api/account/signup', { name: 'Ada Lovelace', email, password: 'analytical engine', region: 'United Kingdom' });
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    const body: any = await res.json();
+    const body = (await res.json()) as AccountBody;
     expect(body).toEqual({ globalId: expect.stringMatching(/^[A-Z]{2}[0-9]{4}$/), name: 'Ada Lovelace', email });
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('ls_session='))!;
     expect(cookie).toMatch(/; HttpOnly/i);

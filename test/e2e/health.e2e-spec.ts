@@ -12,7 +12,7 @@ describe('health and error shape', () => {
     expect((await fetch(`${t.baseUrl}/health`)).status).toBe(200);
     const ready = await fetch(`${t.baseUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    const body: any = await ready.json();
+    const body = (await ready.json()) as { details: Record<string, { status: string }> };
     expect(body.details.mysql.status).toBe('up');
     expect(body.details.redis.status).toBe('up');
   });
