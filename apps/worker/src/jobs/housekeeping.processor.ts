@@ -46,7 +46,7 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
   private async inBatches(sql: string, params: unknown[] = []): Promise<number> {
     let removed = 0;
     for (;;) {
-      const result = await this.db.query(`${sql} LIMIT ${BATCH}`, params);
+      const result = await this.db.query<{ affectedRows?: number }>(`${sql} LIMIT ${BATCH}`, params);
       const affected = Number(result.affectedRows ?? 0);
       removed += affected;
       if (affected < BATCH) return removed;
