@@ -17,6 +17,11 @@ export default tseslint.config(
     },
     rules: {
       // `const { secret: _s, ...rest } = x` is how the code drops fields from a copy; `_`-prefixed names are deliberately unused.
+      // Query strings are built with URLSearchParams and interpolated into URLs; its string form is the point.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allow: [{ from: 'lib', name: ['URLSearchParams', 'URL'] }, { from: 'package', package: 'url', name: ['URLSearchParams', 'URL'] }] },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
     },
   },

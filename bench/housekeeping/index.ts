@@ -1,4 +1,4 @@
-// Table sizes stay bounded (issue #8, housekeeping): 100,000 returning-user
+// Table sizes stay bounded (housekeeping): 100,000 returning-user
 // sign-ins (authorize -> token) against the production build with 60 s access
 // tokens, then the worker's housekeeping job; prints access_tokens and Redis
 // key counts at each step. Codes expire in Redis by TTL; expired tokens go

@@ -1,4 +1,4 @@
-// Email relay throughput end to end (issue #7): small messages sent with
+// Email relay throughput end to end: small messages sent with
 // nodemailer to apps/relay (inbound SMTP, routing, stored in MySQL, queued)
 // -> ONE worker (BullMQ, header rewrite, nodemailer over SMTP_URL) -> a local
 // SMTP sink. Target >= 200 messages/s.

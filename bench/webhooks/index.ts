@@ -1,4 +1,4 @@
-// Webhook delivery throughput end to end (issue #4): events committed to the
+// Webhook delivery throughput end to end: events committed to the
 // outbox table -> ONE worker process (outbox relay -> BullMQ -> signed POST)
 // -> 2xx from a local receiver. Target >= 1,000 events/s.
 //

@@ -74,7 +74,7 @@ describe('Developer Portal accounts', () => {
       expect(await developerCount()).toBe(before);
     });
 
-    it('answers malformed JSON, a non-object body and a 1 MB body with the contract errors', async () => {
+    it('answers malformed JSON, a non-object body and a 1 MB body with {error, error_description} errors', async () => {
       const before = await developerCount();
       const malformed = await post('/api/developer/signup', '{"name": "X", ');
       expect(malformed.status).toBe(400);

@@ -218,7 +218,7 @@ describe('Developer Portal applications', () => {
       expect(await appCount()).toBe(before);
     });
 
-    it('answers malformed JSON, a non-object body and a 1 MB body with the contract errors, writing nothing', async () => {
+    it('answers malformed JSON, a non-object body and a 1 MB body with {error, error_description} errors, writing nothing', async () => {
       const app = await createApplication(t.baseUrl, dev.cookie);
       const before = await appCount();
       for (const [method, path] of [

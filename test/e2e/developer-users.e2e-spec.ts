@@ -113,7 +113,7 @@ describe('Developer Portal: users of an application', () => {
   });
 
   describe('GET .../users', () => {
-    it('returns the seed fields plus isForwarding, with the right types', async () => {
+    it('returns the documented user fields plus isForwarding, with the right types', async () => {
       const app = await devApp();
       const user = await signUpUser(t.baseUrl, { name: 'Ada Lovelace', region: 'United Kingdom' });
       const c = await connect(app, user);

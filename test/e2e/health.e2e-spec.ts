@@ -17,7 +17,7 @@ describe('health and error shape', () => {
     expect(body.details.redis.status).toBe('up');
   });
 
-  it('answers unknown API routes with the contract error shape', async () => {
+  it('answers unknown API routes with the {error, error_description} shape', async () => {
     const res = await fetch(`${t.baseUrl}/api/nope`);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });

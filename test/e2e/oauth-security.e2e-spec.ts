@@ -11,7 +11,7 @@ import { Row } from '../support/db';
 
 const REGISTERED = 'https://client.example/cb';
 
-describe('OAuth security checklist (SECURITY.md)', () => {
+describe('OAuth security checklist', () => {
   let t: TestApp;
   let app: ClientApp;
   let db: DataSource;

@@ -57,7 +57,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     const { tokens, nonce, consentShown } = await oidcSignIn(t.baseUrl, config, app, user);
     expect(consentShown).toBe(true);
 
-    // The seed's fields are unchanged; id_token and refresh_token are added.
+    // The plain OAuth token fields are unchanged; id_token and refresh_token are added.
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
     expect(tokens.expires_in).toBe(3600);
     expect(tokens.scope).toBe('email offline_access openid profile');
