@@ -175,7 +175,7 @@ export class AccountsService implements OnModuleInit {
    */
   async updateProfile(m: EntityManager, userId: number, input: Partial<Record<keyof ProfileInput, unknown>>): Promise<{ nameChanged: boolean; profile: ProfileInput }> {
     const profile = this.validateProfile(input);
-    const [row] = await m.query(`SELECT name FROM users WHERE id = ? FOR UPDATE`, [userId]);
+    const [row] = await m.query<{ name: string }[]>(`SELECT name FROM users WHERE id = ? FOR UPDATE`, [userId]);
     if (!row) throw new AppError('not_found', 'The account was not found.');
     await m.query(`UPDATE users SET name = ?, image = ?, region = ? WHERE id = ?`, [profile.name, profile.image, profile.region, userId]);
     return { nameChanged: row.name !== profile.name, profile };

@@ -23,6 +23,9 @@ export interface LinkedAddress {
 
 const invalidLink = () => new AppError('invalid_request', 'This link is invalid, has expired or was already used. Add the address again to get a new one.');
 
+/** A user_emails row as these queries select it (MySQL booleans are 0/1). */
+type UserEmailRow = { id: number; email: string; is_primary: number; verified: number };
+
 /**
  * Linked addresses beyond the sign-up one: a user asks to add an address,
  * we mail a link (32 random bytes, stored as SHA-256, single use, 24 h),
@@ -39,16 +42,16 @@ export class LinkedEmailsService {
   /** The user's linked addresses (primary first) and the ones waiting for their link. */
   async list(userId: number): Promise<{ linked: LinkedAddress[]; pending: PendingEmail[] }> {
     const [linked, pending] = await Promise.all([
-      this.db.query(`SELECT email, is_primary FROM user_emails WHERE user_id = ? AND (verified = 1 OR is_primary = 1) ORDER BY is_primary DESC, id`, [userId]),
-      this.db.query(
+      this.db.query<{ email: string; is_primary: number }[]>(`SELECT email, is_primary FROM user_emails WHERE user_id = ? AND (verified = 1 OR is_primary = 1) ORDER BY is_primary DESC, id`, [userId]),
+      this.db.query<{ email: string; expires_at: Date }[]>(
         `SELECT email, MAX(expires_at) AS expires_at FROM email_verifications
          WHERE user_id = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3) GROUP BY email ORDER BY MIN(id)`,
         [userId],
       ),
     ]);
     return {
-      linked: linked.map((r: any) => ({ email: r.email, isPrimary: !!r.is_primary })),
-      pending: pending.map((r: any) => ({ email: r.email, expiresAt: r.expires_at })),
+      linked: linked.map((r) => ({ email: r.email, isPrimary: !!r.is_primary })),
+      pending: pending.map((r) => ({ email: r.email, expiresAt: r.expires_at })),
     };
   }
 
@@ -60,11 +63,11 @@ export class LinkedEmailsService {
   async requestLink(userId: number, rawEmail: string): Promise<string> {
     const email = normalizeEmail(String(rawEmail ?? ''));
     if (email.length > LIMITS.emailMax || !isEmail(email)) throw new AppError('invalid_request', 'Enter a valid email address.');
-    const [owner] = await this.db.query(`SELECT user_id FROM user_emails WHERE email = ? AND (verified = 1 OR is_primary = 1)`, [email]);
+    const [owner] = await this.db.query<{ user_id: number }[]>(`SELECT user_id FROM user_emails WHERE email = ? AND (verified = 1 OR is_primary = 1)`, [email]);
     if (owner) {
       throw new AppError('conflict', Number(owner.user_id) === userId ? 'This address is already linked to your account.' : 'This address is linked to another LoginSign account.');
     }
-    const [{ n }] = await this.db.query(`SELECT COUNT(*) AS n FROM email_verifications WHERE user_id = ? AND created_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY`, [userId]);
+    const [{ n }] = await this.db.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM email_verifications WHERE user_id = ? AND created_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY`, [userId]);
     if (Number(n) >= EMAIL_LINKS_PER_DAY) throw new AppError('rate_limited', 'Too many verification emails today. Try again tomorrow.');
     const token = randomToken(32);
     await this.db.transaction(async (m) => {
@@ -87,7 +90,7 @@ export class LinkedEmailsService {
   /** The address a live link would verify (for its confirmation page); null when the link is unusable. */
   async peek(token: unknown): Promise<string | null> {
     if (typeof token !== 'string' || token.length > 100) return null;
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<{ email: string }[]>(
       `SELECT email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
       [sha256(token)],
     );
@@ -98,16 +101,16 @@ export class LinkedEmailsService {
   async verify(token: unknown): Promise<{ userId: number; email: string }> {
     if (typeof token !== 'string' || token.length > 100) throw invalidLink();
     return this.db.transaction(async (m) => {
-      const [row] = await m.query(
+      const [row] = await m.query<{ id: number; user_id: number; email: string }[]>(
         `SELECT id, user_id, email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3) FOR UPDATE`,
         [sha256(token)],
       );
       if (!row) throw invalidLink();
-      const taken = await m.query(`UPDATE email_verifications SET used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used_at IS NULL`, [row.id]);
+      const taken = await m.query<{ affectedRows: number }>(`UPDATE email_verifications SET used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used_at IS NULL`, [row.id]);
       if (taken.affectedRows !== 1) throw invalidLink();
       const userId = Number(row.user_id);
-      const email: string = row.email;
-      const [existing] = await m.query(`SELECT id, user_id, verified FROM user_emails WHERE email = ? FOR UPDATE`, [email]);
+      const email = row.email;
+      const [existing] = await m.query<{ id: number; user_id: number; verified: number }[]>(`SELECT id, user_id, verified FROM user_emails WHERE email = ? FOR UPDATE`, [email]);
       if (existing && Number(existing.user_id) !== userId) {
         throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
       }
@@ -134,8 +137,8 @@ export class LinkedEmailsService {
    */
   async remove(m: EntityManager, userId: number, rawEmail: string): Promise<boolean> {
     const email = normalizeEmail(String(rawEmail ?? ''));
-    const rows = await m.query(`SELECT id, email, is_primary, verified FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
-    const row = rows.find((r: any) => r.email === email);
+    const rows = await m.query<UserEmailRow[]>(`SELECT id, email, is_primary, verified FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
+    const row = rows.find((r) => r.email === email);
     if (!row) {
       const cancelled = await this.expirePending(m, userId, email);
       if (cancelled === 0) throw new AppError('not_found', 'This address is not linked to your account.');
@@ -149,7 +152,7 @@ export class LinkedEmailsService {
 
   /** Ends the live links of one pending address; returns how many there were. */
   private async expirePending(m: EntityManager, userId: number, email: string): Promise<number> {
-    const result = await m.query(
+    const result = await m.query<{ affectedRows: number }>(
       `UPDATE email_verifications SET expires_at = UTC_TIMESTAMP(3) WHERE user_id = ? AND email = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
       [userId, email],
     );
@@ -160,8 +163,8 @@ export class LinkedEmailsService {
   async setPrimary(userId: number, rawEmail: string): Promise<void> {
     const email = normalizeEmail(String(rawEmail ?? ''));
     await this.db.transaction(async (m) => {
-      const rows = await m.query(`SELECT id, email, verified, is_primary FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
-      const row = rows.find((r: any) => r.email === email && (r.verified || r.is_primary));
+      const rows = await m.query<UserEmailRow[]>(`SELECT id, email, verified, is_primary FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
+      const row = rows.find((r) => r.email === email && (r.verified || r.is_primary));
       if (!row) throw new AppError('invalid_request', 'Only a linked (verified) address can be primary.');
       await m.query(`UPDATE user_emails SET is_primary = (id = ?) WHERE user_id = ?`, [row.id, userId]);
     });
