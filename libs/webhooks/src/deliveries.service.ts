@@ -15,7 +15,30 @@ export interface DeliveryView {
   deliveredAt: string | null;
 }
 
-const toView = (r: Record<string, any>): DeliveryView => ({
+/** A webhook_events row as the delivery queries select it. */
+interface EventRow {
+  id: string;
+  type: string;
+  status: DeliveryView['status'];
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+/** A webhook_attempts row. */
+interface AttemptRow {
+  attempt: number;
+  url: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
+  created_at: Date;
+}
+
+const toView = (r: EventRow): DeliveryView => ({
   id: r.id,
   type: r.type,
   status: r.status,
@@ -43,7 +66,7 @@ export class WebhookDeliveriesService {
   }
 
   async endpoint(applicationId: string) {
-    const [row] = await this.db.query(`SELECT webhook_url, webhook_disabled_at FROM applications WHERE id = ?`, [applicationId]);
+    const [row] = await this.db.query<{ webhook_url: string | null; webhook_disabled_at: Date | null }[]>(`SELECT webhook_url, webhook_disabled_at FROM applications WHERE id = ?`, [applicationId]);
     if (!row) throw notFound('The application');
     return { webhookUrl: row.webhook_url, enabled: !!row.webhook_url && !row.webhook_disabled_at, disabledAt: isoUtc(row.webhook_disabled_at) };
   }
@@ -51,7 +74,7 @@ export class WebhookDeliveriesService {
   /** Newest first, keyset-paginated on (created_at, id). */
   async list(applicationId: string, limit: number, cursor?: string): Promise<{ deliveries: DeliveryView[]; nextCursor: string | null }> {
     const after = cursor ? decodeCursor(this.cursorKey(), cursor) : null;
-    const rows = await this.db.query(
+    const rows = await this.db.query<EventRow[]>(
       `SELECT id, type, status, attempts, last_status_code, last_error, created_at, delivered_at FROM webhook_events
        WHERE application_id = ? ${after ? 'AND (created_at, id) < (?, ?)' : ''}
        ORDER BY created_at DESC, id DESC LIMIT ?`,
@@ -63,7 +86,7 @@ export class WebhookDeliveriesService {
   }
 
   private async view(applicationId: string, eventId: string) {
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<(EventRow & { payload: string })[]>(
       `SELECT id, type, status, attempts, last_status_code, last_error, created_at, delivered_at, payload FROM webhook_events WHERE id = ? AND application_id = ?`,
       [eventId, applicationId],
     );
@@ -74,14 +97,14 @@ export class WebhookDeliveriesService {
   /** One delivery with its payload and every attempt. */
   async get(applicationId: string, eventId: string) {
     const row = await this.view(applicationId, eventId);
-    const attempts = await this.db.query(
+    const attempts = await this.db.query<AttemptRow[]>(
       `SELECT attempt, url, status_code, duration_ms, error, response_excerpt, created_at FROM webhook_attempts WHERE event_id = ? ORDER BY id`,
       [eventId],
     );
     return {
       ...toView(row),
-      payload: JSON.parse(row.payload),
-      attemptLog: attempts.map((a: Record<string, any>) => ({
+      payload: JSON.parse(row.payload) as unknown,
+      attemptLog: attempts.map((a) => ({
         attempt: Number(a.attempt),
         url: a.url,
         statusCode: a.status_code === null ? null : Number(a.status_code),
@@ -98,7 +121,7 @@ export class WebhookDeliveriesService {
     await this.view(applicationId, eventId);
     const endpoint = await this.endpoint(applicationId);
     if (!endpoint.webhookUrl) throw new AppError('invalid_request', 'The application has no webhook URL.');
-    const result = await this.db.query(
+    const result = await this.db.query<{ affectedRows: number }>(
       `UPDATE webhook_events SET status = 'pending', enqueued_at = NULL, delivered_at = NULL WHERE id = ? AND application_id = ?`,
       [eventId, applicationId],
     );

@@ -25,7 +25,18 @@ export class WebhookDeliveryService {
   ) {}
 
   async deliver(eventId: string, attempt: number, maxAttempts: number): Promise<DeliveryOutcome> {
-    const [event] = await this.db.query(
+    const [event] = await this.db.query<
+      {
+        id: string;
+        type: string;
+        payload: string;
+        status: EventStatus;
+        application_id: string;
+        webhook_url: string | null;
+        webhook_secret_enc: string;
+        webhook_disabled_at: Date | null;
+      }[]
+    >(
       `SELECT e.id, e.type, e.payload, e.status, e.application_id, a.webhook_url, a.webhook_secret_enc, a.webhook_disabled_at
        FROM webhook_events e JOIN applications a ON a.id = e.application_id WHERE e.id = ?`,
       [eventId],
@@ -54,8 +65,9 @@ export class WebhookDeliveryService {
     const code = result.statusCode;
     const error = result.error ?? (code !== null && code >= 200 && code < 300 ? null : `HTTP ${code}`);
     const outcome = `event ${eventId} (${event.type}) attempt ${attempt}/${maxAttempts}: ${code ?? result.error} in ${result.durationMs} ms`;
+    const target = { id: event.id, application_id: event.application_id, webhook_url: event.webhook_url };
     const record = (status: EventStatus, lastError: string | null, disableEndpoint = false) =>
-      this.recordAttempt(event, attempt, result, status, lastError, disableEndpoint);
+      this.recordAttempt(target, attempt, result, status, lastError, disableEndpoint);
 
     if (error === null) {
       await record('delivered', null);

@@ -38,7 +38,7 @@ export class WebhookOutbox {
   async record(m: EntityManager, type: WebhookEventType, data: ConnectionEventData | { applicationId: string }): Promise<string | null> {
     const id = randomId('msg');
     const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
-    const result = await m.query(
+    const result = await m.query<{ affectedRows: number }>(
       `INSERT INTO webhook_events (id, application_id, type, payload)
        SELECT ?, id, ?, ? FROM applications WHERE id = ? AND webhook_url IS NOT NULL`,
       [id, type, payload, data.applicationId],
