@@ -24,10 +24,25 @@ export interface AccountAppView {
 }
 
 /** The email choice for one app: the relay address, a linked address, or none. */
-export type ShareChoice = 'relay' | 'none' | string;
+export type ShareChoice = string;
 
 const APP_COLUMNS = `c.id, c.relay_local, c.shared_email, c.scope, c.is_forwarding, c.email_muted, c.active, c.last_session_at, c.joined_at,
   a.name AS app_name, a.logo_url`;
+
+/** A connection and its application as APP_COLUMNS selects them (MySQL booleans are 0/1). */
+interface AppRow {
+  id: string;
+  relay_local: string;
+  shared_email: string | null;
+  scope: string;
+  is_forwarding: number;
+  email_muted: number;
+  active: number;
+  last_session_at: Date | null;
+  joined_at: Date;
+  app_name: string;
+  logo_url: string | null;
+}
 
 /**
  * The end user's account center: the changes that cross identity and
@@ -48,15 +63,15 @@ export class AccountCenterService {
 
   /** The user's apps, most recently joined first. */
   async listApps(userId: number): Promise<AccountAppView[]> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<AppRow[]>(
       `SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.user_id = ? ORDER BY c.active DESC, c.joined_at DESC, c.id DESC`,
       [userId],
     );
-    return rows.map((r: Record<string, any>) => this.toView(r));
+    return rows.map((r) => this.toView(r));
   }
 
   async getApp(userId: number, connectionId: string): Promise<AccountAppView> {
-    const [row] = await this.db.query(`SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.id = ? AND c.user_id = ?`, [
+    const [row] = await this.db.query<AppRow[]>(`SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.id = ? AND c.user_id = ?`, [
       String(connectionId).slice(0, 64),
       userId,
     ]);
@@ -118,7 +133,7 @@ export class AccountCenterService {
     await this.outbox.dispatch(eventIds);
   }
 
-  private toView(r: Record<string, any>): AccountAppView {
+  private toView(r: AppRow): AccountAppView {
     return {
       connectionId: r.id,
       appName: r.app_name,

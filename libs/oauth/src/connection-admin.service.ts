@@ -111,8 +111,24 @@ const cursorParams = (after: Cursor | null) => (after ? [after.at, after.at, aft
 
 /** Rows of VIEW_COLUMNS (one more than the limit, to know whether a next page exists) and the filtered total. */
 interface Page {
-  rows: Record<string, any>[];
+  rows: ViewRow[];
   total: number;
+}
+
+/** A connection as VIEW_COLUMNS selects it (MySQL booleans are 0/1). */
+interface ViewRow {
+  id: string;
+  user_global_id: string;
+  name: string;
+  shared_email: string | null;
+  active: number;
+  blocked: number;
+  email_muted: number;
+  is_forwarding: number;
+  sessions: number;
+  last_session_at: Date | null;
+  joined_at: Date;
+  region: string;
 }
 
 /** The row of a connection a change needs, read under lock. */
@@ -167,7 +183,7 @@ export class ConnectionAdminService {
   private async plainPage(applicationId: string, query: UserListQuery, after: Cursor | null): Promise<Page> {
     const where = ['application_id = ?', ...(query.status ? [STATUS_SQL[query.status]] : []), ...(after ? [AFTER_CURSOR] : [])];
     const [rows, total] = await Promise.all([
-      this.db.query(
+      this.db.query<ViewRow[]>(
         `SELECT ${VIEW_COLUMNS} FROM (
            SELECT id FROM connections FORCE INDEX (${LIST_INDEX[query.status ?? 'all']})
            WHERE ${where.join(' AND ')} ORDER BY joined_at DESC, id DESC LIMIT ?
@@ -189,7 +205,7 @@ export class ConnectionAdminService {
     const like = likePrefix(query.search!);
     const matches = matchesSql(query.status);
     const matchParams = [applicationId, like, applicationId, like, applicationId, like];
-    const rows = await this.db.query(
+    const rows = await this.db.query<(ViewRow & { total: number })[]>(
       `SELECT ${VIEW_COLUMNS}, p.total FROM (
          SELECT id, joined_at, total FROM (SELECT id, joined_at, COUNT(*) OVER () AS total FROM (${matches}) m) w
          ${after ? `WHERE ${AFTER_CURSOR}` : ''} ORDER BY joined_at DESC, id DESC LIMIT ?
@@ -199,19 +215,19 @@ export class ConnectionAdminService {
     );
     if (rows.length) return { rows, total: Number(rows[0].total) };
     // No row after the cursor (or no match at all): count on its own.
-    const [{ n }] = await this.db.query(`SELECT COUNT(*) AS n FROM (${matches}) m`, matchParams);
+    const [{ n }] = await this.db.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM (${matches}) m`, matchParams);
     return { rows, total: Number(n) };
   }
 
   /** O(1): the counters kept by every transaction that changes a connection. */
   private async countAll(applicationId: string, status?: UserStatus): Promise<number> {
-    const [row] = await this.db.query(`SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?`, [applicationId]);
+    const [row] = await this.db.query<Record<UserStatus, number>[]>(`SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?`, [applicationId]);
     if (!row) return 0;
     return status ? Number(row[status]) : Number(row.active) + Number(row.inactive) + Number(row.blocked);
   }
 
   async get(applicationId: string, connectionId: string): Promise<DeveloperUserView> {
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<ViewRow[]>(
       `SELECT ${VIEW_COLUMNS} FROM connections c JOIN users u ON u.id = c.user_id WHERE c.id = ? AND c.application_id = ?`,
       [connectionId, applicationId],
     );
@@ -314,7 +330,7 @@ export class ConnectionAdminService {
    * caller's transaction; returns the events to dispatch after commit.
    */
   async unshareAddress(m: EntityManager, userId: number, email: string): Promise<(string | null)[]> {
-    const rows: LockedConnection[] = await m.query(`${LOCK_SELECT} WHERE user_id = ? AND shared_email = ? FOR UPDATE`, [userId, email]);
+    const rows = await m.query<LockedConnection[]>(`${LOCK_SELECT} WHERE user_id = ? AND shared_email = ? FOR UPDATE`, [userId, email]);
     const ids: (string | null)[] = [];
     for (const c of rows) ids.push(...(await this.applyChanges(m, c, { appEmail: `${c.relay_local}@${this.config.relayDomain}` })));
     return ids;
@@ -336,7 +352,7 @@ export class ConnectionAdminService {
    * Returns the events to dispatch after commit.
    */
   async closeAllForUser(m: EntityManager, userId: number): Promise<(string | null)[]> {
-    const rows: LockedConnection[] = await m.query(`${LOCK_SELECT} WHERE user_id = ? ORDER BY id FOR UPDATE`, [userId]);
+    const rows = await m.query<LockedConnection[]>(`${LOCK_SELECT} WHERE user_id = ? ORDER BY id FOR UPDATE`, [userId]);
     const ids: (string | null)[] = [];
     for (const c of rows) ids.push(...(await this.closeLocked(m, c)));
     return ids;
@@ -364,8 +380,8 @@ export class ConnectionAdminService {
   private async lock(m: EntityManager, scope: ConnectionScope, connectionId: string): Promise<LockedConnection> {
     const [row] =
       'applicationId' in scope
-        ? await m.query(`${LOCK_SELECT} WHERE id = ? AND application_id = ? FOR UPDATE`, [connectionId, scope.applicationId])
-        : await m.query(`${LOCK_SELECT} WHERE id = ? AND user_id = ? FOR UPDATE`, [connectionId, scope.userId]);
+        ? await m.query<LockedConnection[]>(`${LOCK_SELECT} WHERE id = ? AND application_id = ? FOR UPDATE`, [connectionId, scope.applicationId])
+        : await m.query<LockedConnection[]>(`${LOCK_SELECT} WHERE id = ? AND user_id = ? FOR UPDATE`, [connectionId, scope.userId]);
     if (!row) throw notFound('applicationId' in scope ? 'The user' : 'The app');
     return row;
   }
@@ -376,12 +392,12 @@ export class ConnectionAdminService {
     if (email === '') return null;
     const relay = `${c.relay_local}@${this.config.relayDomain}`;
     if (email === relay) return relay;
-    const [linked] = await m.query(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND verified = 1`, [c.user_id, email]);
+    const [linked] = await m.query<{ email: string }[]>(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND verified = 1`, [c.user_id, email]);
     if (!linked) throw new AppError('invalid_request', 'appEmail must be an address linked to the user, the relay address, or "".');
     return linked.email;
   }
 
-  private toView(r: Record<string, any>): DeveloperUserView {
+  private toView(r: ViewRow): DeveloperUserView {
     return {
       id: r.id,
       globalId: r.user_global_id,

@@ -27,6 +27,23 @@ export type EmailShare = { kind: 'relay' } | { kind: 'none' } | { kind: 'address
 
 const COLUMNS = `id, application_id, user_id, relay_local, shared_email, scope, is_forwarding, email_muted, blocked, active, sessions, last_session_at, joined_at`;
 
+/** A connections row as COLUMNS selects it (MySQL booleans are 0/1). */
+interface ConnectionRow {
+  id: string;
+  application_id: string;
+  user_id: number;
+  relay_local: string;
+  shared_email: string | null;
+  scope: string;
+  is_forwarding: number;
+  email_muted: number;
+  blocked: number;
+  active: number;
+  sessions: number;
+  last_session_at: Date | null;
+  joined_at: Date;
+}
+
 const isDuplicate = (error: unknown) => (error as { code?: string })?.code === 'ER_DUP_ENTRY';
 /**
  * Two first consents of one user race (duplicate key), or two first consents
@@ -68,7 +85,7 @@ export class ConnectionsService {
     private readonly outbox: WebhookOutbox,
   ) {}
 
-  private toConnection(row: Record<string, any>): Connection {
+  private toConnection(row: ConnectionRow): Connection {
     return {
       id: row.id,
       applicationId: row.application_id,
@@ -87,7 +104,7 @@ export class ConnectionsService {
   }
 
   async find(applicationId: string, userId: number, manager: EntityManager = this.db.manager, lock = false): Promise<Connection | null> {
-    const rows = await manager.query(
+    const rows = await manager.query<ConnectionRow[]>(
       `SELECT ${COLUMNS} FROM connections WHERE application_id = ? AND user_id = ?${lock ? ' FOR UPDATE' : ''}`,
       [applicationId, userId],
     );
@@ -121,7 +138,7 @@ export class ConnectionsService {
           } else {
             const id = randomId('c');
             const relayLocal = await this.reserveRelayLocal(m);
-            const [user] = await m.query(`SELECT global_id, name FROM users WHERE id = ?`, [userId]);
+            const [user] = await m.query<{ global_id: string; name: string }[]>(`SELECT global_id, name FROM users WHERE id = ?`, [userId]);
             // Global ID and name are copied for the developer's per-application search indexes.
             await m.query(
               `INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -65,7 +65,7 @@ export class TokensService {
     const jti = randomToken(16);
     const scope = scopes.join(' ');
     await this.db.transaction(async (m) => {
-      const counted = await m.query(
+      const counted = await m.query<{ affectedRows: number }>(
         `UPDATE connections SET sessions = sessions + 1, last_session_at = UTC_TIMESTAMP(3)
          WHERE id = ? AND application_id = ? AND blocked = 0 AND active = 1`,
         [grant.connectionId, grant.applicationId],
@@ -132,7 +132,7 @@ export class TokensService {
     const version = await this.authzVersion.current();
     let row = this.lookups.get(claims.jti, version);
     if (!row) {
-      const rows = await this.db.query(
+      const rows = await this.db.query<TokenRow[]>(
         `SELECT c.id, c.shared_email, u.global_id, u.name, u.image, t.expires_at
          FROM access_tokens t
          JOIN connections c ON c.id = t.connection_id
@@ -141,7 +141,7 @@ export class TokensService {
         [claims.jti],
       );
       if (rows.length === 0) return null;
-      row = rows[0] as TokenRow;
+      row = rows[0];
       this.lookups.set(claims.jti, row, version, new Date(row.expires_at).getTime());
     }
     if (row.id !== claims.sub) return null;

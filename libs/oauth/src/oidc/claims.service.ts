@@ -30,7 +30,9 @@ export class ClaimsService {
   ) {}
 
   async forConnection(connectionId: string, scopes: string[]): Promise<UserClaims | null> {
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<
+      { id: string; shared_email: string | null; relay_local: string; global_id: string; name: string; image: string | null; linked_verified: number }[]
+    >(
       `SELECT c.id, c.shared_email, c.relay_local, u.global_id, u.name, u.image,
          EXISTS(SELECT 1 FROM user_emails e WHERE e.user_id = c.user_id AND e.email = c.shared_email AND e.confirmed_at IS NOT NULL) AS linked_verified
        FROM connections c JOIN users u ON u.id = c.user_id WHERE c.id = ?`,

@@ -38,6 +38,24 @@ const isDeadlock = (error: unknown) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOU
 
 class Replayed extends Error {}
 
+/** A refresh token row with its connection's state, as `find` selects it (MySQL booleans are 0/1). */
+interface RefreshTokenRow {
+  id: string;
+  family_id: string;
+  connection_id: string;
+  application_id: string;
+  scope: string;
+  auth_time: number;
+  used: number;
+  revoked: number;
+  family_expires_at: Date;
+  iat: number | string;
+  exp: number | string;
+  live: number;
+  blocked: number;
+  active: number;
+}
+
 /**
  * Rotating refresh tokens (RFC 9700 4.14.2). Opaque 32 random bytes, stored as
  * SHA-256. Each use marks the token used with one atomic UPDATE ... WHERE
@@ -88,9 +106,9 @@ export class RefreshTokensService {
     }
   }
 
-  private async find(token: string) {
+  private async find(token: string): Promise<RefreshTokenRow | null> {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<RefreshTokenRow[]>(
       `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.used, r.revoked, r.family_expires_at,
          TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat, TIMESTAMPDIFF(SECOND, '1970-01-01', r.family_expires_at) AS exp,
          r.family_expires_at > UTC_TIMESTAMP(3) AS live, c.blocked, c.active
@@ -123,7 +141,7 @@ export class RefreshTokensService {
       return await this.db.transaction(async (m) => {
         // The one atomic step: of concurrent uses exactly one sees used = 0.
         // The others wait for its row lock, then find nothing to update.
-        const taken = await m.query(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used = 0 AND revoked = 0`, [row.id]);
+        const taken = await m.query<{ affectedRows: number }>(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used = 0 AND revoked = 0`, [row.id]);
         if (taken.affectedRows !== 1) throw new Replayed();
         const family: FamilyStart = { familyId: row.family_id, connectionId: row.connection_id, applicationId, scope: row.scope, authTime: Number(row.auth_time) };
         const next = await this.insert(m, family, row.family_expires_at);

@@ -52,7 +52,7 @@ export async function rotateSigningKey(db: DataSource, config: KeyConfig, onlyIf
   const key = newKeyRow(config);
   return db.transaction(async (m) => {
     if (onlyIfActiveKid) {
-      const won = await m.query(`UPDATE signing_keys SET rotated_at = UTC_TIMESTAMP(3) WHERE kid = ? AND rotated_at IS NULL`, [onlyIfActiveKid]);
+      const won = await m.query<{ affectedRows: number }>(`UPDATE signing_keys SET rotated_at = UTC_TIMESTAMP(3) WHERE kid = ? AND rotated_at IS NULL`, [onlyIfActiveKid]);
       if (won.affectedRows !== 1) return null;
     }
     await m.query(`UPDATE signing_keys SET rotated_at = UTC_TIMESTAMP(3) WHERE rotated_at IS NULL`);
@@ -101,7 +101,7 @@ export class SigningKeysService {
 
   private async loadActive(): Promise<ActiveKey> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const [row] = await this.db.query(
+      const [row] = await this.db.query<{ kid: string; private_key_enc: string; age: number | string }[]>(
         `SELECT kid, private_key_enc, TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP(3)) AS age
          FROM signing_keys WHERE rotated_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1`,
       );
@@ -152,14 +152,14 @@ export class SigningKeysService {
   }
 
   private async loadPublished(): Promise<PublishedKey[]> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<{ kid: string; public_jwk: string }[]>(
       `SELECT kid, public_jwk FROM signing_keys
        WHERE rotated_at IS NULL OR rotated_at > UTC_TIMESTAMP(3) - INTERVAL ? SECOND
        ORDER BY created_at DESC, kid DESC`,
       [retireAfterSeconds(this.config)],
     );
-    const keys = rows.map((r: { kid: string; public_jwk: string }) => {
-      const jwk = JSON.parse(r.public_jwk);
+    const keys = rows.map((r) => {
+      const jwk = JSON.parse(r.public_jwk) as PublishedKey['jwk'];
       return { kid: r.kid, jwk, publicKey: createPublicKey({ key: jwk, format: 'jwk' }) };
     });
     this.published = { keys, loadedAt: Date.now() };

@@ -47,7 +47,7 @@ export class TokenAdminService {
     }
     const claims = await this.tokens.verifyClaims(token);
     if (!claims || claims.client_id !== client.clientId) return inactive;
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<{ id: string }[]>(
       `SELECT t.id FROM access_tokens t JOIN connections c ON c.id = t.connection_id
        WHERE t.id = ? AND t.connection_id = ? AND c.application_id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
       [claims.jti, claims.sub, client.id],
