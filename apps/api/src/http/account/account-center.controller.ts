@@ -257,7 +257,7 @@ export class AccountCenterController {
   @Get('emails/verify')
   async verifyForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('token') token: unknown) {
     const email = await this.linkedEmails.peek(token);
-    sendPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: String(token ?? ''), email }));
+    sendPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: typeof token === 'string' ? token : '', email }));
   }
 
   @Post('emails/verify')

@@ -8,6 +8,14 @@ import { WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
 const FRESH_MS = 15_000;
 const MAX_OUTBOX_LAG_SECONDS = 60;
 
+/** What each worker writes to its heartbeat field (times in ms since epoch). */
+interface WorkerHeartbeat {
+  pid: number;
+  at: number;
+  relayLastPassAt: number;
+  jobsDone: number;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
 }
@@ -54,11 +62,11 @@ export class HealthController {
   @Get('worker')
   async worker() {
     const now = Date.now();
-    const entries = Object.values(await withTimeout(this.redis.hgetall(HEARTBEATS_KEY), 1500)).map((raw) => JSON.parse(raw));
+    const entries = Object.values(await withTimeout(this.redis.hgetall(HEARTBEATS_KEY), 1500)).map((raw) => JSON.parse(raw) as WorkerHeartbeat);
     const workers = entries
       .filter((w) => now - w.at < 3_600_000)
       .map((w) => ({ pid: w.pid, lastSeenSecondsAgo: Math.round((now - w.at) / 1000), relayLastPassSecondsAgo: w.relayLastPassAt ? Math.round((now - w.relayLastPassAt) / 1000) : null, jobsDone: w.jobsDone }));
-    const [backlog] = await this.db.query(
+    const [backlog] = await this.db.query<{ unqueued: number | string; oldest: number | string | null }[]>(
       `SELECT COUNT(*) AS unqueued, TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(3)) AS oldest FROM webhook_events WHERE status = 'pending' AND enqueued_at IS NULL`,
     );
     const outbox = { unqueued: Number(backlog.unqueued), oldestUnqueuedSeconds: backlog.oldest === null ? null : Number(backlog.oldest) };

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Query, Req, Res, UseFilters } from '@nest
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { WebhookDeliveriesService } from '@app/webhooks';
 import { FormBody } from '../common/body';
-import { appPath, PortalApp } from '../../views/portal';
+import { appPath } from '../../views/portal';
 import { deliveryPage, webhooksPage } from '../../views/portal-webhooks';
 import { Form, PortalErrorFilter, PortalSessions, seeOther, sendPage } from './portal-support';
 
