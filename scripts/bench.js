@@ -12,7 +12,7 @@ const { spawn, fork } = require('node:child_process');
 const { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { root, ensureInstalled, build, checkServices } = require('./lib');
+const { root, prepare } = require('./lib');
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -292,10 +292,7 @@ function reportOnly(info) {
 }
 
 async function main() {
-  ensureInstalled();
-  log('building (SWC: apps + libs -> dist)');
-  build();
-  await checkServices();
+  await prepare(() => log('building (SWC: apps + libs -> dist)'));
   mkdirSync(OUT_DIR, { recursive: true });
   const info = await machine();
   log(`machine: ${info.cores} cores, ${info.memory}, node ${info.node}, ${info.db}, ${info.redis}; ${RUNS} run(s) per bench`);

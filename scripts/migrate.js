@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // npm run migrate: creates the database when missing and applies pending migrations.
-const { root, ensureInstalled, build, checkServices } = require('./lib');
+const { root, prepare } = require('./lib');
 
 async function main() {
-  ensureInstalled();
-  build();
-  await checkServices();
+  await prepare();
   require('reflect-metadata');
   const { loadConfig } = require(`${root}/dist/libs/config/src`);
   const { migrate } = require(`${root}/dist/libs/database/src`);

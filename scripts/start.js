@@ -3,7 +3,7 @@
 // create the demo data once, print how to try a sign-in. Ctrl-C stops everything it started.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const { root, ensureInstalled, build, checkServices } = require('./lib');
+const { root, prepare } = require('./lib');
 
 const children = [];
 let stopping = false;
@@ -48,10 +48,7 @@ async function waitReady(url, timeoutMs = 30000) {
 async function main() {
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
-  ensureInstalled();
-  console.log('> building');
-  build();
-  await checkServices();
+  await prepare(() => console.log('> building'));
   require('reflect-metadata');
   const { loadConfig } = require(`${root}/dist/libs/config/src`);
   const { migrate } = require(`${root}/dist/libs/database/src`);

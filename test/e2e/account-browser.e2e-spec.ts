@@ -1,30 +1,14 @@
-import { Browser } from 'playwright-core';
 import { DataSource } from 'typeorm';
-import { startApi, TestApp } from '../support/harness';
-import { authorizePath, ClientApp, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
-import { launchChromium, screenshot, startCallbackServer } from '../support/browser';
+import { authorizePath, currentUser, exchangeCode, pkcePair } from '../support/oauth';
+import { browserSuite, screenshot } from '../support/browser';
 import { Row } from '../support/db';
 
 /** The account center in real Chromium, with the keyboard and mouse only (no JavaScript on our pages). */
 describe('account center in a real browser', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let callback: Awaited<ReturnType<typeof startCallbackServer>>;
-  let app: ClientApp;
-
-  beforeAll(async () => {
-    t = await startApi();
-    callback = await startCallbackServer();
-    app = await createClientApp(t.baseUrl, [callback.url]);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    callback?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   it('signs up, signs in to an app hiding the email, turns forwarding off and stops using the app', async () => {
+    const { t, browser, app } = suite;
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     const email = `center-${Date.now()}@example.com`;
     const pkce = pkcePair();

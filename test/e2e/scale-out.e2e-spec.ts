@@ -13,6 +13,7 @@ import { payloadOf, Receiver, startReceiver } from '../support/receiver';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 import { signUpUser, TestUser } from '../support/accounts';
 import { Row } from '../support/db';
+import { eventually } from '../support/eventually';
 
 const FAST = { WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', OUTBOX_LOST_AFTER_SECONDS: '2', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' };
 const USERS = 40;
@@ -28,14 +29,6 @@ async function pool<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]>
     }),
   );
   return results;
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one Redis', () => {

@@ -9,6 +9,7 @@ import { startWorker, WorkerProcess } from '../support/worker';
 import { ClientApp, createClientApp, ErrorBody } from '../support/oauth';
 import { seedConnections } from '../support/seed';
 import { countRows, Row } from '../support/db';
+import { eventually } from '../support/eventually';
 
 const FAST = { WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', OUTBOX_LOST_AFTER_SECONDS: '2', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' };
 
@@ -35,14 +36,6 @@ function acknowledgedClosures(receiver: Receiver): Set<string> {
       .filter((p) => p.type === 'user_account_deleted')
       .map((p) => p.data.connectionId),
   );
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('webhook delivery through Redis failures', () => {

@@ -1,3 +1,4 @@
+import type { DeveloperUserView } from '@app/oauth';
 import { randomBytes } from 'node:crypto';
 
 /** The developer session cookie's name over plain http (tests). */
@@ -78,20 +79,7 @@ export async function createApplication(
 }
 
 /** One user in `GET /api/developer/applications/:id/users`. */
-export interface PortalUser {
-  id: string;
-  globalId: string;
-  name: string;
-  email: string;
-  active: boolean;
-  blocked: boolean;
-  emailMuted: boolean;
-  isForwarding: boolean;
-  sessions: number;
-  lastSession: string | null;
-  joined: string;
-  region: string;
-}
+export type PortalUser = DeveloperUserView;
 
 /** A page of `GET /api/developer/applications/:id/users` (or the error shape). */
 export interface UsersPage {
