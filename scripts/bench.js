@@ -12,7 +12,7 @@ const { spawn, fork } = require('node:child_process');
 const { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { root, ensureInstalled, build, checkServices } = require('./lib');
+const { root, prepare } = require('./lib');
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -84,14 +84,18 @@ async function machine() {
     const [rows] = await conn.query('SELECT VERSION() AS v');
     db = rows[0].v;
     await conn.end();
-  } catch {}
+  } catch {
+    // MySQL unreachable: the version stays '?'.
+  }
   try {
     const client = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
     await client.connect();
     const info = await client.info('server');
     redis = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
     client.disconnect();
-  } catch {}
+  } catch {
+    // Redis unreachable: the version stays '?'.
+  }
   const cpus = os.cpus();
   return {
     cores: cpus.length,
@@ -288,10 +292,7 @@ function reportOnly(info) {
 }
 
 async function main() {
-  ensureInstalled();
-  log('building (SWC: apps + libs -> dist)');
-  build();
-  await checkServices();
+  await prepare(() => log('building (SWC: apps + libs -> dist)'));
   mkdirSync(OUT_DIR, { recursive: true });
   const info = await machine();
   log(`machine: ${info.cores} cores, ${info.memory}, node ${info.node}, ${info.db}, ${info.redis}; ${RUNS} run(s) per bench`);

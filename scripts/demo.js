@@ -31,7 +31,9 @@ async function call(base, method, route, { body, cookie } = {}) {
   let json = null;
   try {
     json = text ? JSON.parse(text) : null;
-  } catch {}
+  } catch {
+    // Not JSON: the body stays null.
+  }
   const setCookie = res.headers.getSetCookie?.() ?? [];
   return { status: res.status, body: json, cookie: setCookie[0]?.split(';')[0] };
 }

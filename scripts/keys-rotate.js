@@ -4,12 +4,10 @@
 // expired; running API processes switch to the new key within
 // SIGNING_KEY_CACHE_SECONDS. (Keys also rotate by themselves after
 // SIGNING_KEY_ROTATION_DAYS.)
-const { root, ensureInstalled, build, checkServices } = require('./lib');
+const { root, prepare } = require('./lib');
 
 async function main() {
-  ensureInstalled();
-  build();
-  await checkServices();
+  await prepare();
   require('reflect-metadata');
   const { DataSource } = require('typeorm');
   const { loadConfig } = require(`${root}/dist/libs/config/src`);

@@ -90,4 +90,16 @@ async function checkServices(env = process.env) {
   }
 }
 
-module.exports = { root, ensureInstalled, pruneDevDependencies, build, checkServices, waitForPort, freePort };
+/**
+ * What every script that runs dist/ does first: installs what is missing,
+ * compiles apps/ and libs/ (calling `beforeBuild` first, e.g. to say so) and
+ * checks MySQL and Redis.
+ */
+async function prepare(beforeBuild = () => {}) {
+  ensureInstalled();
+  beforeBuild();
+  build();
+  await checkServices();
+}
+
+module.exports = { root, ensureInstalled, pruneDevDependencies, build, checkServices, prepare, waitForPort, freePort };

@@ -7,7 +7,7 @@
 // Secondary indexes of the four tables are dropped while loading and rebuilt
 // afterwards: do not run it against a database serving real traffic.
 import 'reflect-metadata';
-import { createPool } from 'mysql2/promise';
+import { createPool, RowDataPacket } from 'mysql2/promise';
 import { loadConfig } from '@app/config';
 import { migrate } from '@app/database';
 import { seedUsers } from '../bench/lib/bulk-seed';
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const pool = createPool({ uri: config.databaseUrl, connectionLimit: 1, timezone: 'Z' });
   pool.pool.on('connection', (conn) => conn.query('SET foreign_key_checks = 0'));
   try {
-    const [rows] = (await pool.query('SELECT id, name FROM applications WHERE id = ?', [app])) as any;
+    const [rows] = await pool.query<({ id: string; name: string } & RowDataPacket)[]>('SELECT id, name FROM applications WHERE id = ?', [app]);
     if (!rows.length) {
       console.error(`no application ${app} in ${new URL(config.databaseUrl).pathname.slice(1)}`);
       return 1;

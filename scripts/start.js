@@ -66,7 +66,9 @@ async function waitReady(url, timeoutMs = 30000) {
   while (Date.now() < deadline) {
     try {
       if ((await fetch(`${url}/health/ready`)).ok) return;
-    } catch {}
+    } catch {
+      // Not listening yet: try again.
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`the API did not become ready at ${url}/health/ready`);

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       (id) => `allocated ${id}`,
       (e: { code?: string }) => e.code,
     );
-    const [row] = await ds.query('SELECT next_value FROM global_id_sequence WHERE id = 1');
+    const [row] = await ds.query<{ next_value: number | string }[]>('SELECT next_value FROM global_id_sequence WHERE id = 1');
 
     console.log('');
     console.log(`start of space : ${fmt(start)} allocations/s`);

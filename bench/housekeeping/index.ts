@@ -1,4 +1,4 @@
-// Table sizes stay bounded (issue #8, housekeeping): 100,000 returning-user
+// Table sizes stay bounded (housekeeping): 100,000 returning-user
 // sign-ins (authorize -> token) against the production build with 60 s access
 // tokens, then the worker's housekeeping job; prints access_tokens and Redis
 // key counts at each step. Codes expire in Redis by TTL; expired tokens go
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, RowDataPacket } from 'mysql2/promise';
 import { fmt, mapConcurrent, sleep } from '../lib/measure';
 import { BenchUser, createDeveloperApp, setCookie, signUpUser } from '../lib/portal';
 import { runBench, startService, waitHttpOk } from '../lib/processes';
@@ -41,8 +41,8 @@ async function main(): Promise<number> {
   const redis = new Redis(env.REDIS_URL);
   const rows: string[][] = [];
   const snapshot = async (phase: string) => {
-    const [[tokens]] = (await db.query('SELECT COUNT(*) AS n FROM access_tokens')) as any;
-    const [[connections]] = (await db.query('SELECT COUNT(*) AS n, SUM(sessions) AS s FROM connections')) as any;
+    const [[tokens]] = await db.query<({ n: number } & RowDataPacket)[]>('SELECT COUNT(*) AS n FROM access_tokens');
+    const [[connections]] = await db.query<({ n: number; s: string | null } & RowDataPacket)[]>('SELECT COUNT(*) AS n, SUM(sessions) AS s FROM connections');
     const codeKeys = (await redis.keys(`${REDIS_PREFIX}:code:*`)).length;
     const allKeys = (await redis.keys(`${REDIS_PREFIX}:*`)).length;
     rows.push([phase, fmt(Number(tokens.n)), fmt(Number(connections.n)), fmt(Number(connections.s)), fmt(codeKeys), fmt(allKeys)]);
@@ -64,7 +64,7 @@ async function main(): Promise<number> {
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
     });
-    const res = await fetch(`${base}/oauth/authorize?${query}`, { redirect: 'manual', headers: { cookie: [user.cookie, csrfCookie].filter(Boolean).join('; ') } });
+    const res = await fetch(`${base}/oauth/authorize?${query.toString()}`, { redirect: 'manual', headers: { cookie: [user.cookie, csrfCookie].filter(Boolean).join('; ') } });
     return { res, query, verifier };
   };
 

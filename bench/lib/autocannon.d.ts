@@ -1,12 +1,13 @@
 // The part of autocannon's programmatic API the benches use (the package ships no types).
 declare module 'autocannon' {
-  interface AutocannonRequest {
+  /** One step of a request sequence; `C` is the per-connection state its callbacks share. */
+  interface AutocannonRequest<C = Record<string, unknown>> {
     method?: string;
     path?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
-    setupRequest?: (request: AutocannonRequest, context: Record<string, any>) => AutocannonRequest | null | undefined | false;
-    onResponse?: (status: number, body: string, context: Record<string, any>, headers: Record<string, string>) => void;
+    setupRequest?: (request: AutocannonRequest<C>, context: C) => AutocannonRequest<C> | null | undefined | false;
+    onResponse?: (status: number, body: string, context: C, headers: Record<string, string>) => void;
   }
 
   interface Histogram {
@@ -40,7 +41,7 @@ declare module 'autocannon' {
     statusCodeStats: Record<string, { count: number }>;
   }
 
-  interface Options {
+  interface Options<C = Record<string, unknown>> {
     url: string;
     connections?: number;
     duration?: number;
@@ -50,7 +51,7 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
-    requests?: AutocannonRequest[];
+    requests?: AutocannonRequest<C>[];
     excludeErrorStats?: boolean;
   }
 
@@ -58,10 +59,11 @@ declare module 'autocannon' {
     stop(): void;
     on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
     on(event: 'reqError', listener: (error: Error) => void): this;
-    on(event: string, listener: (...args: any[]) => void): this;
+    on(event: 'tick', listener: (counts: { counter: number; bytes: number }) => void): this;
+    on(event: string, listener: (...args: unknown[]) => void): this;
   }
 
-  function autocannon(options: Options, callback: (error: Error | null, result: Result) => void): Instance;
+  function autocannon<C = Record<string, unknown>>(options: Options<C>, callback: (error: Error | null, result: Result) => void): Instance;
 
   namespace autocannon {
     export { AutocannonRequest, Histogram, Instance, Options, Result };

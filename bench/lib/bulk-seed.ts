@@ -2,7 +2,7 @@
 // (bench:users-list and `npm run seed:large`). Rows go in primary-key order with
 // multi-row INSERTs; the secondary indexes are dropped first and rebuilt (sorted)
 // afterwards, then checked against the migrated schema.
-import { Pool } from 'mysql2/promise';
+import { Pool, RowDataPacket } from 'mysql2/promise';
 import { randomAlnum } from '@app/common';
 import { formatGlobalId, GlobalIdPermutation } from '../../libs/identity/src/global-id/global-id-permutation';
 
@@ -39,6 +39,9 @@ const sqlTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').sli
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
 type Bucket = 'active' | 'inactive' | 'blocked';
+
+/** A row of `SHOW CREATE TABLE`. */
+type CreateTableRow = { 'Create Table': string } & RowDataPacket;
 
 export interface SeedOptions {
   applicationId: string;
@@ -78,16 +81,16 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
   let firstSequence = 0;
   const existingRelays = new Set<string>();
   if (!o.fresh) {
-    const [[{ maxId }]] = (await pool.query('SELECT COALESCE(MAX(id), 0) AS maxId FROM users')) as any;
+    const [[{ maxId }]] = await pool.query<({ maxId: number } & RowDataPacket)[]>('SELECT COALESCE(MAX(id), 0) AS maxId FROM users');
     firstId = Number(maxId) + 1;
-    const [[{ next }]] = (await pool.query('SELECT next_value AS next FROM global_id_sequence WHERE id = 1')) as any;
+    const [[{ next }]] = await pool.query<({ next: number } & RowDataPacket)[]>('SELECT next_value AS next FROM global_id_sequence WHERE id = 1');
     firstSequence = Number(next);
-    const [relays] = (await pool.query('SELECT local_part FROM relay_addresses')) as any;
+    const [relays] = await pool.query<({ local_part: string } & RowDataPacket)[]>('SELECT local_part FROM relay_addresses');
     for (const r of relays) existingRelays.add(r.local_part);
   }
   const permutation = new GlobalIdPermutation(o.globalIdKey);
   // Relay addresses: by user id (so later runs continue the series), skipping any taken one.
-  const relays: string[] = new Array(USERS);
+  const relays = new Array<string>(USERS);
   let spare = firstId + USERS;
   for (let i = 0; i < USERS; i++) {
     let local = relayLocalOf(firstId + i - 1);
@@ -111,6 +114,7 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
     const blocked = rand() < 0.02;
     const active = rand() < 0.95;
     const sessions = Math.floor(rand() * 200);
+    const bucket: Bucket = blocked ? 'blocked' : active ? 'active' : 'inactive';
     return {
       id,
       globalId: formatGlobalId(permutation.permute(firstSequence + i)),
@@ -127,7 +131,7 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
       active,
       sessions,
       lastSession: sessions ? joined + Math.floor(rand() * (NOW_MS - joined)) : null,
-      bucket: (blocked ? 'blocked' : active ? 'active' : 'inactive') as Bucket,
+      bucket,
     };
   };
   const ascending = function* () {
@@ -141,7 +145,7 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
 
   const bulkLoad = async (spec: TableLoad) => {
     const t0 = Date.now();
-    const [[{ 'Create Table': ddl }]] = (await pool.query(`SHOW CREATE TABLE ${spec.table}`)) as any;
+    const [[{ 'Create Table': ddl }]] = await pool.query<CreateTableRow[]>(`SHOW CREATE TABLE ${spec.table}`);
     const keys = [...ddl.matchAll(/^\s*((?:UNIQUE )?KEY `(\w+)` \(.*\)),?$/gm)].map((m) => ({ definition: m[1], name: m[2] }));
     if (keys.length) await pool.query(`ALTER TABLE ${spec.table} ${keys.map((k) => `DROP KEY ${k.name}`).join(', ')}`);
     let rows: unknown[][] = [];
@@ -161,7 +165,7 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
       log(`  ${spec.table}: rebuilding ${keys.length} secondary indexes...`);
       await pool.query(`ALTER TABLE ${spec.table} ${keys.map((k) => `ADD ${k.definition}`).join(', ')}`);
     }
-    const [[after]] = (await pool.query(`SHOW CREATE TABLE ${spec.table}`)) as any;
+    const [[after]] = await pool.query<CreateTableRow[]>(`SHOW CREATE TABLE ${spec.table}`);
     const schema = (create: string) => create.replace(/ AUTO_INCREMENT=\d+/, '');
     if (schema(after['Create Table']) !== schema(ddl)) throw new Error(`${spec.table}: the rebuilt indexes differ from the migrated schema`);
     log(`  ${spec.table}: ${fmt(done)} rows + ${keys.length} secondary indexes in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -15,7 +15,7 @@ const scripts = require(`${root}/scripts/lib`) as {
 };
 
 /** A TCP port free on 127.0.0.1 right now. */
-export const freePort = scripts.freePort;
+export const freePort = (): Promise<number> => scripts.freePort();
 
 export interface BenchArgs {
   keep: boolean;

@@ -1,4 +1,4 @@
-// Email relay throughput end to end (issue #7): small messages sent with
+// Email relay throughput end to end: small messages sent with
 // nodemailer to apps/relay (inbound SMTP, routing, stored in MySQL, queued)
 // -> ONE worker (BullMQ, header rewrite, nodemailer over SMTP_URL) -> a local
 // SMTP sink. Target >= 200 messages/s.
@@ -12,7 +12,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, ResultSetHeader } from 'mysql2/promise';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { codeState, quietMachine } from '../lib/machine';
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < USERS; i++) {
       const local = `b${String(i).padStart(5, '0')}`;
       relayLocals.push(local);
-      const [user] = (await db.query(`INSERT INTO users (global_id, name, region, password_hash) VALUES (?, ?, 'Germany', 'x')`, [`BB${String(i).padStart(4, '0')}`, `User ${i}`])) as any;
+      const [user] = await db.query<ResultSetHeader>(`INSERT INTO users (global_id, name, region, password_hash) VALUES (?, ?, 'Germany', 'x')`, [`BB${String(i).padStart(4, '0')}`, `User ${i}`]);
       await db.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)`, [user.insertId, `user${i}@real.example`]);
       await db.query(`INSERT INTO relay_addresses (local_part) VALUES (?)`, [local]);
       await db.query(`INSERT INTO connections (id, application_id, user_id, relay_local, scope) VALUES (?, 'app_bench0000000000000000', ?, ?, 'email')`, [`c_bench${i}`, user.insertId, local]);

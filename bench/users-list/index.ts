@@ -1,4 +1,3 @@
-// The developer's user list at 1,000,000 connections of one application:
 // p50/p95/p99 of the first page, a page 10,000 rows deep, searches (name
 // prefix, Global ID) and status filters, through the real API. Target: p95 < 50 ms.
 //   npm run bench:users-list [-- --keep | --reuse]   (MySQL/MariaDB + Redis; DATABASE_URL / REDIS_URL pick the servers)
@@ -11,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import autocannon from 'autocannon';
 import { createPool, Pool } from 'mysql2/promise';
 import { loadConfig } from '@app/config';
 import { dropDatabase, migrate } from '@app/database';
@@ -58,12 +58,6 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
 
 // ---- measuring --------------------------------------------------------------
 
-interface AutocannonInstance {
-  on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, ms: number) => void): void;
-}
-type Autocannon = (options: Record<string, unknown>, done: (error: Error | null, result: { non2xx: number; errors: number }) => void) => AutocannonInstance;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon: Autocannon = require('autocannon');
 
 function percentile(sorted: number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];

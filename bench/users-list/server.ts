@@ -6,12 +6,12 @@ import { loadConfig } from '@app/config';
 import { createApi } from '../../apps/api/src/bootstrap';
 
 async function main(): Promise<void> {
-  const config = loadConfig(JSON.parse(process.env.BENCH_ENV ?? '{}'));
+  const config = loadConfig(JSON.parse(process.env.BENCH_ENV ?? '{}') as NodeJS.ProcessEnv);
   const api = await createApi(config);
   await api.listen({ port: 0, host: '127.0.0.1' });
   const { port } = api.getHttpServer().address() as { port: number };
   (config as { publicUrl: string }).publicUrl = `http://127.0.0.1:${port}`;
-  process.on('disconnect', () => api.close().then(() => process.exit(0)));
+  process.on('disconnect', () => void api.close().then(() => process.exit(0)));
   process.send!({ port });
 }
 

@@ -1,4 +1,4 @@
-// Webhook delivery throughput end to end (issue #4): events committed to the
+// Webhook delivery throughput end to end: events committed to the
 // outbox table -> ONE worker process (outbox relay -> BullMQ -> signed POST)
 // -> 2xx from a local receiver. Target >= 1,000 events/s.
 //
@@ -12,7 +12,7 @@
 // and Redis prefix. Exits non-zero only on errors (a lost, duplicated-only or
 // undelivered event, a bad signature), never on a missed target.
 import 'reflect-metadata';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { createServer, IncomingHttpHeaders } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';

@@ -1,29 +1,14 @@
-import { Browser } from 'playwright-core';
 import { DataSource } from 'typeorm';
-import { startApi, TestApp } from '../support/harness';
-import { authorizePath, ClientApp, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
-import { launchChromium, screenshot, startCallbackServer } from '../support/browser';
+import { authorizePath, currentUser, exchangeCode, pkcePair } from '../support/oauth';
+import { browserSuite, screenshot } from '../support/browser';
+import { Row } from '../support/db';
 
 /** The account center in real Chromium, with the keyboard and mouse only (no JavaScript on our pages). */
 describe('account center in a real browser', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let callback: Awaited<ReturnType<typeof startCallbackServer>>;
-  let app: ClientApp;
-
-  beforeAll(async () => {
-    t = await startApi();
-    callback = await startCallbackServer();
-    app = await createClientApp(t.baseUrl, [callback.url]);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    callback?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   it('signs up, signs in to an app hiding the email, turns forwarding off and stops using the app', async () => {
+    const { t, browser, app } = suite;
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     const email = `center-${Date.now()}@example.com`;
     const pkce = pkcePair();
@@ -53,7 +38,7 @@ describe('account center in a real browser', () => {
     await page.goto(`${t.baseUrl}/account`);
     await page.getByRole('link', { name: 'Apps', exact: true }).click();
     await page.waitForURL(`${t.baseUrl}/account/apps`);
-    await page.getByText(profile.email).waitFor();
+    await page.getByText(profile.email!).waitFor();
     await page.getByRole('link', { name: /^Manage / }).click();
     await page.waitForURL((url) => url.pathname === `/account/apps/${profile.id}`);
 
@@ -71,7 +56,7 @@ describe('account center in a real browser', () => {
 
     // The app's token is dead; the connection is off and inactive.
     expect((await currentUser(t.baseUrl, token.access_token)).res.status).toBe(401);
-    const [row] = await t.app.get(DataSource).query('SELECT is_forwarding, active FROM connections WHERE id = ?', [profile.id]);
+    const [row] = await t.app.get(DataSource).query<Row[]>('SELECT is_forwarding, active FROM connections WHERE id = ?', [profile.id]);
     expect(row).toEqual({ is_forwarding: 0, active: 0 });
     await page.close();
   });

@@ -1,10 +1,11 @@
 import { DataSource } from 'typeorm';
 import { signUpUser, TestUser, uniqueEmail } from '../support/accounts';
-import { createApplication, signUpDeveloper } from '../support/developer';
+import { createApplication, signUpDeveloper, UsersPage } from '../support/developer';
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { startSink } from '../support/relay';
 import { authorizeAs, callbackParams, ClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
+import { countRows, Row, webhookEvents } from '../support/db';
 
 const REDIRECT_URI = 'https://client.example/cb';
 const WEBHOOK_URL = 'https://hooks.example.com/loginsign';
@@ -57,12 +58,9 @@ describe('Account center (/account)', () => {
     return { token: body.access_token, refreshToken: body.refresh_token, connectionId: profile.body.id, consentShown };
   }
 
-  const events = async (appId: string) =>
-    (await db().query('SELECT type, payload FROM webhook_events WHERE application_id = ? ORDER BY created_at, id', [appId])).map(
-      (r: { type: string; payload: string }) => ({ type: r.type, data: JSON.parse(r.payload).data }),
-    );
+  const events = (appId: string) => webhookEvents(db(), appId);
   const lastEvent = async (appId: string) => (await events(appId)).at(-1);
-  const connectionRow = async (id: string) => (await db().query('SELECT * FROM connections WHERE id = ?', [id]))[0];
+  const connectionRow = async (id: string) => (await db().query<Row[]>('SELECT * FROM connections WHERE id = ?', [id]))[0];
 
   /** GET the page, POST its form (the page's _csrf) to `action`; returns the response. */
   async function submit(user: TestUser, pagePath: string, action: string, fields: Record<string, string>): Promise<Response> {
@@ -92,7 +90,7 @@ describe('Account center (/account)', () => {
     expect(done.status).toBe(303);
     expect(done.headers.get('location')).toBe('/account/emails?done=verified');
     // Confirmed by its owner: what OpenID Connect's email_verified reports.
-    const [row] = await db().query('SELECT confirmed_at FROM user_emails WHERE email = ?', [email]);
+    const [row] = await db().query<Row[]>('SELECT confirmed_at FROM user_emails WHERE email = ?', [email]);
     expect(row.confirmed_at).toBeInstanceOf(Date);
   }
 
@@ -139,7 +137,7 @@ describe('Account center (/account)', () => {
       const page = await getPage(t.baseUrl, '/account', user.jar);
       const cross = await postForm(t.baseUrl, '/account/profile', { _csrf: page.csrf!, name: 'Evil', image: '', region: 'X' }, user.jar, { origin: 'https://evil.example' });
       expect(cross.status).toBe(403);
-      expect((await db().query('SELECT name FROM users WHERE global_id = ?', [user.globalId]))[0].name).toBe('Changed');
+      expect((await db().query<Row[]>('SELECT name FROM users WHERE global_id = ?', [user.globalId]))[0].name).toBe('Changed');
     });
   });
 
@@ -174,7 +172,7 @@ describe('Account center (/account)', () => {
       const res = await submit(user, '/account', '/account/profile', fields);
       expect(res.status).toBe(400);
       expect(await res.text()).toMatch(message);
-      expect((await db().query('SELECT name, region FROM users WHERE global_id = ?', [user.globalId]))[0]).toMatchObject({ name: user.name, region: user.region });
+      expect((await db().query<Row[]>('SELECT name, region FROM users WHERE global_id = ?', [user.globalId]))[0]).toMatchObject({ name: user.name, region: user.region });
     });
 
     it('changes the password with the old one; other sessions are signed out, this one stays', async () => {
@@ -215,8 +213,8 @@ describe('Account center (/account)', () => {
       // Pending: shown, not linked, cannot sign in with it.
       const pending = await getPage(t.baseUrl, '/account/emails', user.jar);
       expect(pending.html).toContain('Waiting for confirmation');
-      expect((await db().query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))[0].n).toBe(0);
-      const [stored] = await db().query('SELECT token_hash FROM email_verifications WHERE email = ?', [email]);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(0);
+      const [stored] = await db().query<{ token_hash: Buffer }[]>('SELECT token_hash FROM email_verifications WHERE email = ?', [email]);
       const link = new URL(await mailedLink(email));
       const token = link.searchParams.get('token')!;
       expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -227,11 +225,11 @@ describe('Account center (/account)', () => {
       const confirm = await getPage(t.baseUrl, `${link.pathname}${link.search}`, other);
       expect(confirm.res.status).toBe(200);
       expect(confirm.html).toContain(email);
-      expect((await db().query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))[0].n).toBe(0);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(0);
       const done = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: confirm.csrf!, token }, other);
       expect(done.status).toBe(200);
       expect(await done.text()).toContain('Address confirmed');
-      const [row] = await db().query('SELECT verified, is_primary FROM user_emails WHERE email = ?', [email]);
+      const [row] = await db().query<Row[]>('SELECT verified, is_primary FROM user_emails WHERE email = ?', [email]);
       expect(row).toMatchObject({ verified: 1, is_primary: 0 });
 
       // Single use.
@@ -256,7 +254,7 @@ describe('Account center (/account)', () => {
       const email = uniqueEmail('late');
       await submit(user, '/account/emails', '/account/emails', { email });
       const first = new URL(await mailedLink(email)).searchParams.get('token')!;
-      const [row] = await db().query('SELECT TIMESTAMPDIFF(SECOND, created_at, expires_at) AS ttl FROM email_verifications WHERE email = ?', [email]);
+      const [row] = await db().query<Row[]>('SELECT TIMESTAMPDIFF(SECOND, created_at, expires_at) AS ttl FROM email_verifications WHERE email = ?', [email]);
       expect(Number(row.ttl)).toBe(24 * 3600);
       await db().query('UPDATE email_verifications SET expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE email = ?', [email]);
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${first}`, user.jar);
@@ -281,7 +279,7 @@ describe('Account center (/account)', () => {
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const results = await Promise.all(Array.from({ length: 5 }, () => postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar)));
       expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
-      expect((await db().query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))[0].n).toBe(1);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(1);
     });
 
     it('limits verification mails to 10 a day per account (429 after)', async () => {
@@ -319,7 +317,7 @@ describe('Account center (/account)', () => {
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const res = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar);
       expect(res.status).toBe(409);
-      expect((await db().query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))[0].n).toBe(1);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(1);
     });
 
     it('removes an address (not the primary, not the last); apps that saw it get the relay address', async () => {
@@ -336,7 +334,7 @@ describe('Account center (/account)', () => {
 
       const res = await submit(user, '/account/emails', '/account/emails/remove', { email: second });
       expect(res.status).toBe(303);
-      expect((await db().query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [second]))[0].n).toBe(0);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [second]))).toBe(0);
       const shared = (await connectionRow(connectionId)).shared_email;
       expect(shared).toMatch(RELAY);
       expect(await lastEvent(app.id)).toEqual({ type: 'user_email_changed', data: { applicationId: app.id, connectionId, globalId: user.globalId, email: shared } });
@@ -353,7 +351,7 @@ describe('Account center (/account)', () => {
       expect(unverified.status).toBe(400);
       await addAndVerify(user, second);
       expect((await submit(user, '/account/emails', '/account/emails/primary', { email: second })).status).toBe(303);
-      expect((await db().query('SELECT email FROM user_emails WHERE is_primary = 1 AND email IN (?, ?)', [user.email, second])).map((r: any) => r.email)).toEqual([second]);
+      expect((await db().query<Row[]>('SELECT email FROM user_emails WHERE is_primary = 1 AND email IN (?, ?)', [user.email, second])).map((r) => r.email)).toEqual([second]);
       expect((await submit(user, '/account/emails', '/account/emails/remove', { email: user.email })).status).toBe(303);
       const last = await submit(user, '/account/emails', '/account/emails/remove', { email: second });
       expect(last.status).toBe(400);
@@ -479,7 +477,7 @@ describe('Account center (/account)', () => {
       expect(await lastEvent(app.id)).toEqual({ type: 'email_muted_changed', data: { ...base, emailMuted: true } });
       // The developer sees it too.
       const listed = await fetch(`${t.baseUrl}/api/developer/applications/${app.id}/users`, { headers: { cookie: app.developerCookie } });
-      expect(((await listed.json()) as any).users[0]).toMatchObject({ id: connectionId, emailMuted: true, isForwarding: true });
+      expect(((await listed.json()) as UsersPage).users[0]).toMatchObject({ id: connectionId, emailMuted: true, isForwarding: true });
       await submit(user, path, `${path}/mute`, { emailMuted: 'false' });
       expect(await lastEvent(app.id)).toEqual({ type: 'email_muted_changed', data: { ...base, emailMuted: false } });
 
@@ -506,9 +504,9 @@ describe('Account center (/account)', () => {
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken!, client_id: app.clientId, client_secret: app.clientSecret }),
       });
       expect(refreshed.status).toBe(400);
-      expect((await db().query('SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [connectionId]))[0].n).toBe(0);
-      expect((await db().query('SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ? AND revoked = 0', [connectionId]))[0].n).toBe(0);
-      const [counts] = await db().query('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [app.id]);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [connectionId]))).toBe(0);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ? AND revoked = 0', [connectionId]))).toBe(0);
+      const [counts] = await db().query<Row[]>('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [app.id]);
       expect(counts).toMatchObject({ active: 0, inactive: 1, blocked: 0 });
 
       // The page says so, without the button; a second revoke records nothing.
@@ -551,7 +549,7 @@ describe('Account center (/account)', () => {
   describe('deleting the account', () => {
     it('needs the password; closes every connection (user_account_deleted), leaves nothing behind; the email can sign up again', async () => {
       const user = await signUpUser(t.baseUrl);
-      const [{ id: userId }] = await db().query('SELECT id FROM users WHERE global_id = ?', [user.globalId]);
+      const [{ id: userId }] = await db().query<Row[]>('SELECT id FROM users WHERE global_id = ?', [user.globalId]);
       await addAndVerify(user, uniqueEmail('extra'));
       await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail('pending') });
       const apps = [await clientApp('One'), await clientApp('Two')];
@@ -568,7 +566,7 @@ describe('Account center (/account)', () => {
       expect(page.html).toContain('Two');
       const wrong = await postForm(t.baseUrl, '/account/delete', { _csrf: page.csrf!, password: 'wrong password' }, user.jar);
       expect(wrong.status).toBe(400);
-      expect((await db().query('SELECT COUNT(*) AS n FROM users WHERE id = ?', [userId]))[0].n).toBe(1);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM users WHERE id = ?', [userId]))).toBe(1);
 
       const res = await postForm(t.baseUrl, '/account/delete', { _csrf: page.csrf!, password: user.password }, user.jar);
       expect(res.status).toBe(303);
@@ -580,16 +578,16 @@ describe('Account center (/account)', () => {
           { type: 'user_connected', data: { applicationId: app.id, connectionId: connected[i].connectionId, globalId: user.globalId } },
           { type: 'user_account_deleted', data: { applicationId: app.id, connectionId: connected[i].connectionId, globalId: user.globalId } },
         ]);
-        const [counts] = await db().query('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [app.id]);
+        const [counts] = await db().query<Row[]>('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [app.id]);
         expect(counts).toMatchObject({ active: 0, inactive: 0, blocked: 0 });
         expect((await currentUser(t.baseUrl, connected[i].token)).res.status).toBe(401);
       }
       for (const table of ['connections', 'user_emails', 'email_verifications']) {
-        expect((await db().query(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`, [userId]))[0].n).toBe(0);
+        expect((await countRows(db(), `SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`, [userId]))).toBe(0);
       }
       const ids = connected.map((c) => c.connectionId);
-      expect((await db().query('SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id IN (?)', [ids]))[0].n).toBe(0);
-      expect((await db().query('SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id IN (?)', [ids]))[0].n).toBe(0);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id IN (?)', [ids]))).toBe(0);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id IN (?)', [ids]))).toBe(0);
       expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(401);
       expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: otherCookie } })).status).toBe(401);
       expect(res.headers.getSetCookie().some((c) => c.startsWith('ls_session=;'))).toBe(true);
@@ -597,7 +595,7 @@ describe('Account center (/account)', () => {
       // The same email signs up again as a new account with a new Global ID; the old one is retired.
       const again = await signUpUser(t.baseUrl, { email: user.email });
       expect(again.globalId).not.toBe(user.globalId);
-      expect((await db().query('SELECT COUNT(*) AS n FROM users WHERE global_id = ?', [user.globalId]))[0].n).toBe(0);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM users WHERE global_id = ?', [user.globalId]))).toBe(0);
       // Signing in to an app again is a fresh connection (new id, new relay address).
       const fresh = await connect(apps[0], again);
       expect(fresh.consentShown).toBe(true);

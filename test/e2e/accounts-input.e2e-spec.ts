@@ -1,7 +1,11 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { signUpUser, uniqueEmail } from '../support/accounts';
 import { CookieJar, getPage, postForm } from '../support/forms';
+import { countRows } from '../support/db';
+import { ErrorBody } from '../support/oauth';
+import { AccountBody } from '../support/accounts';
 
 describe('accounts: bad input on every endpoint', () => {
   let t: TestApp;
@@ -14,7 +18,7 @@ describe('accounts: bad input on every endpoint', () => {
   });
   afterAll(() => t.close());
 
-  const countUsers = async () => Number((await db.query('SELECT COUNT(*) AS n FROM users'))[0].n);
+  const countUsers = async () => (await countRows(db, 'SELECT COUNT(*) AS n FROM users'));
   const send = (path: string, body: string, contentType = 'application/json', extra: Record<string, string> = {}) =>
     fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType, ...extra }, body });
   const valid = () => ({ name: 'Valid Name', email: uniqueEmail(), password: 'long enough pw', region: 'Japan' });
@@ -29,7 +33,7 @@ describe('accounts: bad input on every endpoint', () => {
 
   async function expectError(res: Response, status: number, error: string, mention?: string) {
     expect(res.status).toBe(status);
-    const body: any = await res.json();
+    const body = (await res.json()) as ErrorBody;
     expect(body).toEqual({ error, error_description: expect.any(String) });
     if (mention) expect(body.error_description).toContain(mention);
   }
@@ -154,11 +158,11 @@ describe('accounts: hostile but valid input is stored as given', () => {
       body: JSON.stringify({ name, email: uniqueEmail(), password: 'p\u0000ss word 🦊', region: "Côte d'Ivoire", globalId: 'ZZ9999', id: 1, image: 'https://evil.example/x.png' }),
     });
     expect(res.status).toBe(201);
-    const body: any = await res.json();
+    const body = (await res.json()) as AccountBody;
     expect(body.name).toBe(name);
     expect(body.globalId).toMatch(/^[A-Z]{2}[0-9]{4}$/);
     const cookie = res.headers.getSetCookie()[0].split(';')[0];
-    const me: any = await (await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie } })).json();
+    const me = (await (await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie } })).json()) as AccountBody;
     expect(me).toEqual({ globalId: body.globalId, name, email: body.email, image: null, region: "Côte d'Ivoire" });
     const login = await fetch(`${t.baseUrl}/api/account/login`, {
       method: 'POST',

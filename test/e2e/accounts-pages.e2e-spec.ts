@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { sessionIdFrom, signUpUser, uniqueEmail } from '../support/accounts';
 import { CookieJar, getPage, inputValue, postForm, submitForm } from '../support/forms';
+import { countRows } from '../support/db';
 
 describe('accounts: HTML pages', () => {
   let t: TestApp;
@@ -12,7 +13,7 @@ describe('accounts: HTML pages', () => {
   });
   afterAll(() => t.close());
 
-  const countUsers = async () => Number((await db.query('SELECT COUNT(*) AS n FROM users'))[0].n);
+  const countUsers = async () => (await countRows(db, 'SELECT COUNT(*) AS n FROM users'));
   const signUpFields = (overrides: Record<string, string> = {}) => ({
     name: 'Grace Hopper',
     email: uniqueEmail(),

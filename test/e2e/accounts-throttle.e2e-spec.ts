@@ -1,6 +1,8 @@
+import { expect } from '@jest/globals';
 import { startApi, TestApp } from '../support/harness';
 import { signUpUser, uniqueEmail } from '../support/accounts';
 import { CookieJar, submitForm } from '../support/forms';
+import { ErrorBody } from '../support/oauth';
 
 const login = (t: TestApp, email: string, password: string) =>
   fetch(`${t.baseUrl}/api/account/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
@@ -58,7 +60,7 @@ describe('accounts: login throttling per IP', () => {
     for (let i = 0; i < 4; i++) expect((await login(t, uniqueEmail('spray'), 'password123')).status).toBe(401);
     const res = await login(t, user.email, user.password);
     expect(res.status).toBe(429);
-    expect(((await res.json()) as any).error).toBe('rate_limited');
+    expect(((await res.json()) as ErrorBody).error).toBe('rate_limited');
   });
 });
 

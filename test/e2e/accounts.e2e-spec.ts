@@ -1,6 +1,8 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
-import { loginUser, sessionIdFrom, signUpUser, uniqueEmail } from '../support/accounts';
+import { AccountBody, loginUser, sessionIdFrom, signUpUser, uniqueEmail } from '../support/accounts';
+import { countRows, Row } from '../support/db';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -22,7 +24,7 @@ describe('accounts: JSON API', () => {
     const res = await post('/api/account/signup', { name: 'Ada Lovelace', email, password: 'analytical engine', region: 'United Kingdom' });
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    const body: any = await res.json();
+    const body = (await res.json()) as AccountBody;
     expect(body).toEqual({ globalId: expect.stringMatching(/^[A-Z]{2}[0-9]{4}$/), name: 'Ada Lovelace', email });
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('ls_session='))!;
     expect(cookie).toMatch(/; HttpOnly/i);
@@ -37,7 +39,7 @@ describe('accounts: JSON API', () => {
   it('normalises the email and stores the first linked address as verified and primary', async () => {
     const user = await signUpUser(t.baseUrl, { email: '  Mixed.Case@Example.COM ' });
     expect(user.email).toBe('mixed.case@example.com');
-    const rows = await db.query(
+    const rows = await db.query<Row[]>(
       'SELECT e.email, e.verified, e.is_primary FROM user_emails e JOIN users u ON u.id = e.user_id WHERE u.global_id = ?',
       [user.globalId],
     );
@@ -47,20 +49,20 @@ describe('accounts: JSON API', () => {
   it('stores the password as an argon2id hash (19 MiB, t=2, p=1), never in plain', async () => {
     const password = 'plain-text-never-stored';
     const user = await signUpUser(t.baseUrl, { password });
-    const [row] = await db.query('SELECT password_hash FROM users WHERE global_id = ?', [user.globalId]);
+    const [row] = await db.query<Row[]>('SELECT password_hash FROM users WHERE global_id = ?', [user.globalId]);
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(row.password_hash).not.toContain(password);
   });
 
   it('refuses a duplicate email with 409 conflict, also with different case and spaces', async () => {
     const user = await signUpUser(t.baseUrl);
-    const [{ n: before }] = await db.query('SELECT COUNT(*) AS n FROM users');
+    const before = await countRows(db, 'SELECT COUNT(*) AS n FROM users');
     for (const email of [user.email, `  ${user.email.toUpperCase()}  `]) {
       const res = await post('/api/account/signup', { name: 'Other', email, password: 'another password', region: 'France' });
       expect(res.status).toBe(409);
       expect(await res.json()).toEqual({ error: 'conflict', error_description: expect.any(String) });
     }
-    const [{ n: after }] = await db.query('SELECT COUNT(*) AS n FROM users');
+    const after = await countRows(db, 'SELECT COUNT(*) AS n FROM users');
     expect(Number(after)).toBe(Number(before));
   });
 
@@ -69,10 +71,10 @@ describe('accounts: JSON API', () => {
     const body = { name: 'Racer', email, password: 'racing password', region: 'Italy' };
     const results = await Promise.all([1, 2, 3].map(() => post('/api/account/signup', body)));
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
-    const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]);
+    const n = await countRows(db, 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]);
     expect(Number(n)).toBe(1);
     // The loser's user row was rolled back with its address.
-    const [{ racers }] = await db.query("SELECT COUNT(*) AS racers FROM users WHERE name = 'Racer'");
+    const [{ racers }] = await db.query<Row[]>("SELECT COUNT(*) AS racers FROM users WHERE name = 'Racer'");
     expect(Number(racers)).toBe(1);
   });
 
@@ -133,7 +135,7 @@ describe('accounts: JSON API', () => {
 
   it('refuses cross-site JSON writes with 403 forbidden', async () => {
     const user = await signUpUser(t.baseUrl);
-    const [{ n: before }] = await db.query('SELECT COUNT(*) AS n FROM users');
+    const before = await countRows(db, 'SELECT COUNT(*) AS n FROM users');
     const cases: [string, unknown, Record<string, string>][] = [
       ['/api/account/signup', { name: 'X', email: uniqueEmail(), password: 'password123', region: 'Spain' }, { origin: 'https://evil.example' }],
       ['/api/account/signup', { name: 'X', email: uniqueEmail(), password: 'password123', region: 'Spain' }, { 'sec-fetch-site': 'cross-site' }],
@@ -149,7 +151,7 @@ describe('accounts: JSON API', () => {
     const plain = await fetch(`${t.baseUrl}/api/account/logout`, { method: 'POST', headers: { cookie: user.cookie, 'content-type': 'text/plain' }, body: '{}' });
     expect(plain.status).toBe(403);
     expect((await me(user.cookie)).status).toBe(200);
-    const [{ n: after }] = await db.query('SELECT COUNT(*) AS n FROM users');
+    const after = await countRows(db, 'SELECT COUNT(*) AS n FROM users');
     expect(Number(after)).toBe(Number(before));
     // Same-origin requests pass.
     const ok = await post('/api/account/login', { email: user.email, password: user.password }, { origin: t.baseUrl, 'sec-fetch-site': 'same-origin' });

@@ -1,28 +1,12 @@
-import { Browser } from 'playwright-core';
-import { startApi, TestApp } from '../support/harness';
-import { authorizePath, ClientApp, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
-import { launchChromium, screenshot, startCallbackServer } from '../support/browser';
+import { authorizePath, currentUser, exchangeCode, pkcePair } from '../support/oauth';
+import { browserSuite, screenshot } from '../support/browser';
 
 /** A person signs up, consents and signs in again, in real Chromium (no JavaScript needed). */
 describe('sign-in in a real browser', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let callback: Awaited<ReturnType<typeof startCallbackServer>>;
-  let app: ClientApp;
-
-  beforeAll(async () => {
-    t = await startApi();
-    callback = await startCallbackServer();
-    app = await createClientApp(t.baseUrl, [callback.url]);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    callback?.close();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   it('signs up, sees the consent page, hides the email, and signs in again without consent', async () => {
+    const { t, browser, app } = suite;
     const page = await browser.newPage();
     const email = `browser-${Date.now()}@example.com`;
     const pkce = pkcePair();

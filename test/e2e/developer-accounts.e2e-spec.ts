@@ -1,6 +1,8 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { DEVELOPER_COOKIE, developerRequest, developerSessionFrom, readJson, signUpDeveloper, uniqueDeveloperEmail } from '../support/developer';
+import { countRows, Row } from '../support/db';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
@@ -9,7 +11,7 @@ describe('Developer Portal accounts', () => {
   const post = (path: string, body?: unknown, cookie?: string, headers?: Record<string, string>) =>
     developerRequest(t.baseUrl, cookie, 'POST', path, body, headers);
   const me = (cookie?: string) => developerRequest(t.baseUrl, cookie, 'GET', '/api/developer/me');
-  const developerCount = async () => Number((await t.app.get(DataSource).query('SELECT COUNT(*) AS n FROM developers'))[0].n);
+  const developerCount = async () => (await countRows(t.app.get(DataSource), 'SELECT COUNT(*) AS n FROM developers'));
 
   beforeAll(async () => {
     t = await startApi();
@@ -37,7 +39,7 @@ describe('Developer Portal accounts', () => {
 
     it('stores an argon2id hash, never the password', async () => {
       const dev = await signUpDeveloper(t.baseUrl, { password: 'a secret password' });
-      const [row] = await t.app.get(DataSource).query('SELECT password_hash FROM developers WHERE id = ?', [dev.id]);
+      const [row] = await t.app.get(DataSource).query<Row[]>('SELECT password_hash FROM developers WHERE id = ?', [dev.id]);
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
       expect(row.password_hash).not.toContain('a secret password');
     });
@@ -72,7 +74,7 @@ describe('Developer Portal accounts', () => {
       expect(await developerCount()).toBe(before);
     });
 
-    it('answers malformed JSON, a non-object body and a 1 MB body with the contract errors', async () => {
+    it('answers malformed JSON, a non-object body and a 1 MB body with {error, error_description} errors', async () => {
       const before = await developerCount();
       const malformed = await post('/api/developer/signup', '{"name": "X", ');
       expect(malformed.status).toBe(400);

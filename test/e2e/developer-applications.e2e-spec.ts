@@ -1,12 +1,23 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { decrypt, sha256 } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { startApi, TestApp } from '../support/harness';
-import { createApplication, CreatedTestApplication, developerRequest, readJson, signUpDeveloper, TestDeveloper } from '../support/developer';
+import { ApplicationList, createApplication, CreatedTestApplication, developerRequest, readJson, signUpDeveloper, TestDeveloper } from '../support/developer';
+import { countRows } from '../support/db';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const PUBLIC_FIELDS = ['clientId', 'createdAt', 'id', 'logoUrl', 'name', 'redirectUris', 'senderAddresses', 'senderDomains', 'webhookUrl'];
 const APPS = '/api/developer/applications';
+
+/** A row of the applications table, as far as these tests read it. */
+interface ApplicationRow {
+  developer_id: number;
+  client_secret_hash: Buffer;
+  webhook_secret_enc: string;
+  redirect_uris: string;
+  [column: string]: unknown;
+}
 
 describe('Developer Portal applications', () => {
   let t: TestApp;
@@ -15,8 +26,8 @@ describe('Developer Portal applications', () => {
   const req = (method: string, path: string, body?: unknown, cookie: string | null = dev.cookie, headers?: Record<string, string>) =>
     developerRequest(t.baseUrl, cookie ?? undefined, method, path, body, headers);
   const db = () => t.app.get(DataSource);
-  const appCount = async () => Number((await db().query('SELECT COUNT(*) AS n FROM applications'))[0].n);
-  const appRow = async (id: string) => (await db().query('SELECT * FROM applications WHERE id = ?', [id]))[0];
+  const appCount = async () => (await countRows(db(), 'SELECT COUNT(*) AS n FROM applications'));
+  const appRow = async (id: string) => (await db().query<ApplicationRow[]>('SELECT * FROM applications WHERE id = ?', [id]))[0];
   const service = () => t.app.get(ApplicationsService);
 
   beforeAll(async () => {
@@ -35,7 +46,7 @@ describe('Developer Portal applications', () => {
       });
       expect(res.status).toBe(201);
       expect(res.headers.get('cache-control')).toBe('no-store');
-      const app = await readJson(res);
+      const app = await readJson<CreatedTestApplication>(res);
       expect(app).toEqual({
         id: expect.stringMatching(/^app_[a-z0-9]{20}$/),
         name: 'My App',
@@ -100,7 +111,7 @@ describe('Developer Portal applications', () => {
         clientSecret: 'chosen-by-me',
       });
       expect(res.status).toBe(201);
-      const app = await readJson(res);
+      const app = await readJson<CreatedTestApplication>(res);
       expect(app.id).not.toBe(victim.id);
       expect(app.clientId).not.toBe(victim.clientId);
       expect(app.clientSecret).not.toBe('chosen-by-me');
@@ -208,7 +219,7 @@ describe('Developer Portal applications', () => {
       expect(await appCount()).toBe(before);
     });
 
-    it('answers malformed JSON, a non-object body and a 1 MB body with the contract errors, writing nothing', async () => {
+    it('answers malformed JSON, a non-object body and a 1 MB body with {error, error_description} errors, writing nothing', async () => {
       const app = await createApplication(t.baseUrl, dev.cookie);
       const before = await appCount();
       for (const [method, path] of [
@@ -239,8 +250,8 @@ describe('Developer Portal applications', () => {
       const second = await createApplication(t.baseUrl, other.cookie, { name: 'Second' });
       const res = await req('GET', APPS, undefined, other.cookie);
       expect(res.status).toBe(200);
-      const { applications } = await readJson(res);
-      expect(applications.map((a: { id: string }) => a.id)).toEqual([second.id, first.id]);
+      const { applications } = await readJson<ApplicationList>(res);
+      expect(applications.map((a) => a.id)).toEqual([second.id, first.id]);
       for (const app of applications) expect(Object.keys(app).sort()).toEqual(PUBLIC_FIELDS);
       expect(JSON.stringify(applications)).not.toContain(first.clientSecret);
     });
@@ -321,7 +332,7 @@ describe('Developer Portal applications', () => {
       const res = await req('POST', `${APPS}/${app.id}/client-secret`);
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
-      const body = await readJson(res);
+      const body = await readJson<{ clientId: string; clientSecret: string }>(res);
       expect(body).toEqual({ clientId: app.clientId, clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43,}$/) });
       expect(body.clientSecret).not.toBe(app.clientSecret);
       expect(await service().authenticateClient(app.clientId, app.clientSecret)).toBeNull();
@@ -334,7 +345,7 @@ describe('Developer Portal applications', () => {
       const res = await req('POST', `${APPS}/${app.id}/webhook-secret`);
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
-      const body = await readJson(res);
+      const body = await readJson<{ webhookSecret: string }>(res);
       expect(body).toEqual({ webhookSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) });
       expect(body.webhookSecret).not.toBe(app.webhookSecret);
       expect(await service().getWebhookSecret(app.id)).toBe(body.webhookSecret);
@@ -383,8 +394,8 @@ describe('Developer Portal applications', () => {
         expect(await readJson(res)).toEqual({ error: 'not_found', error_description: expect.any(String) });
       }
 
-      const bList = await readJson(await req('GET', APPS, undefined, b.cookie));
-      expect(bList.applications.map((x: { id: string }) => x.id)).not.toContain(app.id);
+      const bList = await readJson<ApplicationList>(await req('GET', APPS, undefined, b.cookie));
+      expect(bList.applications.map((x) => x.id)).not.toContain(app.id);
       expect(await appRow(app.id)).toEqual(rowBefore);
       expect(await service().authenticateClient(app.clientId, app.clientSecret)).not.toBeNull();
       expect(await service().getWebhookSecret(app.id)).toBe(app.webhookSecret);

@@ -1,10 +1,12 @@
+import { expect } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { encodeCursor } from '@app/common';
 import { signUpUser, TestUser } from '../support/accounts';
-import { createApplication, developerRequest, readJson, signUpDeveloper, TestDeveloper } from '../support/developer';
+import { createApplication, developerRequest, PortalUser, readJson, signUpDeveloper, TestDeveloper, UsersPage } from '../support/developer';
 import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, callbackParams, ClientApp, codeFor, currentUser, exchangeCode } from '../support/oauth';
+import { countRows, Row, webhookEvents } from '../support/db';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const RELAY = /^[a-z0-9]{6}@loginsign\.com$/;
@@ -55,29 +57,25 @@ describe('Developer Portal: users of an application', () => {
   };
   const list = async (app: DevApp, query: Record<string, string> = {}, cookie = app.developerCookie) => {
     const res = await developerRequest(t.baseUrl, cookie, 'GET', usersPath(app.id, query));
-    return { res, body: await readJson(res) };
+    return { res, body: await readJson<UsersPage>(res) };
   };
   const patch = async (app: DevApp, connectionId: string, body: unknown, cookie = app.developerCookie, headers?: Record<string, string>) => {
     const res = await developerRequest(t.baseUrl, cookie, 'PATCH', `${usersPath(app.id)}/${connectionId}`, body, headers);
-    return { res, body: await readJson(res) };
+    return { res, body: await readJson<Partial<PortalUser> & { error?: string; error_description?: string }>(res) };
   };
   const remove = (app: DevApp, connectionId: string, cookie = app.developerCookie) =>
     developerRequest(t.baseUrl, cookie, 'DELETE', `${usersPath(app.id)}/${connectionId}`);
 
-  /** The outbox rows of an application, oldest first, as {type, data}. */
-  const events = async (appId: string) =>
-    (await db().query('SELECT type, payload FROM webhook_events WHERE application_id = ? ORDER BY created_at, id', [appId])).map(
-      (r: { type: string; payload: string }) => ({ type: r.type, data: JSON.parse(r.payload).data }),
-    );
-  const eventCount = async () => Number((await db().query('SELECT COUNT(*) AS n FROM webhook_events'))[0].n);
-  const connectionRow = async (id: string) => (await db().query('SELECT * FROM connections WHERE id = ?', [id]))[0];
+  const events = (appId: string) => webhookEvents(db(), appId);
+  const eventCount = async () => (await countRows(db(), 'SELECT COUNT(*) AS n FROM webhook_events'));
+  const connectionRow = async (id: string) => (await db().query<Row[]>('SELECT * FROM connections WHERE id = ?', [id]))[0];
   const counts = async (appId: string) => {
-    const [row] = await db().query('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [appId]);
+    const [row] = await db().query<Row[]>('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [appId]);
     return row ? { active: Number(row.active), inactive: Number(row.inactive), blocked: Number(row.blocked) } : null;
   };
   /** The counters must always equal a real COUNT over the connections. */
   const expectCountsExact = async (appId: string) => {
-    const [real] = await db().query(
+    const [real] = await db().query<Row[]>(
       `SELECT COALESCE(SUM(blocked = 0 AND active = 1), 0) AS active, COALESCE(SUM(blocked = 0 AND active = 0), 0) AS inactive,
               COALESCE(SUM(blocked = 1), 0) AS blocked FROM connections WHERE application_id = ?`,
       [appId],
@@ -115,7 +113,7 @@ describe('Developer Portal: users of an application', () => {
   });
 
   describe('GET .../users', () => {
-    it('returns the seed fields plus isForwarding, with the right types', async () => {
+    it('returns the documented user fields plus isForwarding, with the right types', async () => {
       const app = await devApp();
       const user = await signUpUser(t.baseUrl, { name: 'Ada Lovelace', region: 'United Kingdom' });
       const c = await connect(app, user);
@@ -150,10 +148,10 @@ describe('Developer Portal: users of an application', () => {
       const plain = await signUpUser(t.baseUrl);
       await connect(app, plain, plain.email);
       const { body } = await list(app);
-      const byId = Object.fromEntries(body.users.map((u: { id: string }) => [u.id, u]));
+      const byId = Object.fromEntries(body.users.map((u) => [u.id, u]));
       expect(byId[hidden.connectionId].email).toBe('-');
       expect(hidden.email).toBeNull();
-      expect(body.users.find((u: { globalId: string }) => u.globalId === plain.globalId).email).toBe(plain.email);
+      expect(body.users.find((u) => u.globalId === plain.globalId)!.email).toBe(plain.email);
     });
 
     it('walks every connection exactly once, newest first, while new ones are added between pages', async () => {
@@ -161,7 +159,7 @@ describe('Developer Portal: users of an application', () => {
       for (let i = 0; i < 7; i++) await connect(app);
       // Ties on joined_at are broken by id, also across page boundaries.
       await db().query(`UPDATE connections SET joined_at = '2024-01-01 10:00:00.000' WHERE application_id = ? ORDER BY joined_at LIMIT 4`, [app.id]);
-      const initial = (await list(app, { limit: '100' })).body.users.map((u: { id: string }) => u.id);
+      const initial = (await list(app, { limit: '100' })).body.users.map((u) => u.id);
       expect(initial).toHaveLength(7);
 
       for (const limit of [2, 3]) {
@@ -175,14 +173,14 @@ describe('Developer Portal: users of an application', () => {
           if (extra) added.push(extra.connectionId);
           expect(page.res.status).toBe(200);
           expect(page.body.users.length).toBeLessThanOrEqual(limit);
-          seen.push(...page.body.users.map((u: { id: string }) => u.id));
+          seen.push(...page.body.users.map((u) => u.id));
           cursor = page.body.nextCursor;
         } while (cursor);
         expect(new Set(seen).size).toBe(seen.length);
         expect(seen).toEqual(initial);
         // The new ones are at the head, newest first.
         const now = (await list(app, { limit: '100' })).body;
-        expect(now.users.slice(0, added.length).map((u: { id: string }) => u.id)).toEqual([...added].reverse());
+        expect(now.users.slice(0, added.length).map((u) => u.id)).toEqual([...added].reverse());
         expect(now.total).toBe(initial.length + added.length);
         initial.unshift(...[...added].reverse());
       }
@@ -203,8 +201,8 @@ describe('Developer Portal: users of an application', () => {
         const totals = new Set<number>();
         let cursor: string | null = null;
         do {
-          const { body }: { body: any } = await list(app, { ...query, ...(cursor ? { cursor } : {}) });
-          ids.push(...body.users.map((u: { id: string }) => u.id));
+          const { body }: { body: UsersPage } = await list(app, { ...query, ...(cursor ? { cursor } : {}) });
+          ids.push(...body.users.map((u) => u.id));
           totals.add(body.total);
           cursor = body.nextCursor;
         } while (cursor);
@@ -218,7 +216,7 @@ describe('Developer Portal: users of an application', () => {
       const first = (await list(app, { search: `Kit ${tag}`, limit: '5' })).body;
       const lastId = byIdDesc(all)[5];
       expect((await remove(app, lastId)).status).toBe(204);
-      expect((await list(app, { search: `Kit ${tag}`, limit: '5', cursor: first.nextCursor })).body).toEqual({ users: [], total: 5, nextCursor: null });
+      expect((await list(app, { search: `Kit ${tag}`, limit: '5', cursor: first.nextCursor! })).body).toEqual({ users: [], total: 5, nextCursor: null });
     });
 
     it('orders by joined desc and returns nextCursor null exactly on the last page', async () => {
@@ -226,10 +224,10 @@ describe('Developer Portal: users of an application', () => {
       for (let i = 0; i < 4; i++) await connect(app);
       const first = (await list(app, { limit: '2' })).body;
       expect(first.nextCursor).toEqual(expect.any(String));
-      const second = (await list(app, { limit: '2', cursor: first.nextCursor })).body;
+      const second = (await list(app, { limit: '2', cursor: first.nextCursor! })).body;
       expect(second.users).toHaveLength(2);
       expect(second.nextCursor).toBeNull();
-      const joined = [...first.users, ...second.users].map((u: { joined: string }) => u.joined);
+      const joined = [...first.users, ...second.users].map((u) => u.joined);
       expect([...joined].sort().reverse()).toEqual(joined);
       const empty = await devApp();
       expect((await list(empty)).body).toEqual({ users: [], total: 0, nextCursor: null });
@@ -305,7 +303,7 @@ describe('Developer Portal: users of an application', () => {
         expect((await list(app, { search: `Zora ${tag}`, status: 'inactive' })).body).toEqual({ users: [], total: 0, nextCursor: null });
         const first = (await list(app, { search: `Zora ${tag}`, limit: '1' })).body;
         expect(first.total).toBe(2);
-        const second = (await list(app, { search: `Zora ${tag}`, limit: '1', cursor: first.nextCursor })).body;
+        const second = (await list(app, { search: `Zora ${tag}`, limit: '1', cursor: first.nextCursor! })).body;
         expect(second.nextCursor).toBeNull();
         expect(second.total).toBe(2);
         expect([first.users[0].id, second.users[0].id].sort()).toEqual([ada.connectionId, bob.connectionId].sort());
@@ -337,7 +335,7 @@ describe('Developer Portal: users of an application', () => {
       const repeated = await developerRequest(t.baseUrl, app.developerCookie, 'GET', `${usersPath(app.id)}?limit=1&limit=2`);
       expect(repeated.status).toBe(400);
       const { body } = await list(app, { limit: '1' });
-      const [payload, mac] = body.nextCursor.split('.');
+      const [payload, mac] = body.nextCursor!.split('.');
       const forgedBody = Buffer.from(JSON.stringify([Date.now() + 1e9, 'c_zzzzzzzzzzzzzzzzzzzz'])).toString('base64url');
       for (const cursor of [`${forgedBody}.${mac}`, `${payload}.${mac.slice(0, -2)}AA`, payload, `${payload}.`, `.${mac}`, `${body.nextCursor}x`]) {
         const res = await list(app, { cursor });
@@ -396,8 +394,8 @@ describe('Developer Portal: users of an application', () => {
       expect(res.status).toBe(200);
       expect(body).toMatchObject({ isForwarding: false, email: user.email, blocked: true });
       const all = await events(app.id);
-      expect(all.slice(1).map((e: { type: string }) => e.type).sort()).toEqual(['email_forwarding_changed', 'user_blocked', 'user_email_changed']);
-      expect(all.find((e: { type: string }) => e.type === 'user_email_changed').data).toEqual({ ...base, email: user.email });
+      expect(all.slice(1).map((e) => e.type).sort()).toEqual(['email_forwarding_changed', 'user_blocked', 'user_email_changed']);
+      expect(all.find((e) => e.type === 'user_email_changed')!.data).toEqual({ ...base, email: user.email });
       const again = await patch(app, c.connectionId, { isForwarding: false, appEmail: user.email, blocked: true });
       expect(again.res.status).toBe(200);
       expect(await events(app.id)).toHaveLength(all.length);
@@ -420,7 +418,7 @@ describe('Developer Portal: users of an application', () => {
       // A second linked (verified) address of the user can be shared; a pending one cannot.
       const second = `second-${randomBytes(4).toString('hex')}@example.com`;
       const pending = `pending-${randomBytes(4).toString('hex')}@example.com`;
-      const [{ id: userId }] = await db().query('SELECT user_id AS id FROM connections WHERE id = ?', [c.connectionId]);
+      const [{ id: userId }] = await db().query<Row[]>('SELECT user_id AS id FROM connections WHERE id = ?', [c.connectionId]);
       await db().query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 0), (?, ?, 0, 0)', [userId, second, userId, pending]);
       expect((await patch(app, c.connectionId, { appEmail: second })).body.email).toBe(second);
       expect((await currentUser(t.baseUrl, c.token)).body.email).toBe(second);
@@ -459,7 +457,7 @@ describe('Developer Portal: users of an application', () => {
       const me = await currentUser(t.baseUrl, c.token);
       expect(me.res.status).toBe(401);
       expect(me.body.error).toBe('invalid_token');
-      expect(Number((await db().query('SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [c.connectionId]))[0].n)).toBe(0);
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [c.connectionId]))).toBe(0);
       const { res } = await authorizeAs(t.baseUrl, c.user, authorizeParams(app));
       expect(res.status).toBe(303);
       expect(callbackParams(res).get('error')).toBe('access_denied');
@@ -472,7 +470,7 @@ describe('Developer Portal: users of an application', () => {
       const again = await connect(app, c.user);
       expect(again.connectionId).toBe(c.connectionId);
       expect((await currentUser(t.baseUrl, again.token)).res.status).toBe(200);
-      expect((await events(app.id)).map((e: { type: string }) => e.type)).toEqual(['user_connected', 'user_blocked', 'user_unblocked']);
+      expect((await events(app.id)).map((e) => e.type)).toEqual(['user_connected', 'user_blocked', 'user_unblocked']);
       await expectCountsExact(app.id);
     });
 
@@ -525,11 +523,11 @@ describe('Developer Portal: users of an application', () => {
       expect(await res.text()).toBe('');
       const after = (await list(app)).body;
       expect(after.total).toBe(1);
-      expect(after.users.map((u: { id: string }) => u.id)).toEqual([keep.connectionId]);
+      expect(after.users.map((u) => u.id)).toEqual([keep.connectionId]);
       expect((await currentUser(t.baseUrl, c.token)).res.status).toBe(401);
-      expect(Number((await db().query('SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ?', [c.connectionId]))[0].n)).toBe(0);
-      expect((await db().query('SELECT local_part FROM relay_addresses WHERE local_part = ?', [relayLocal])).length).toBe(1);
-      const deleted = (await events(app.id)).filter((e: { type: string }) => e.type === 'user_account_deleted');
+      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ?', [c.connectionId]))).toBe(0);
+      expect((await db().query<Row[]>('SELECT local_part FROM relay_addresses WHERE local_part = ?', [relayLocal])).length).toBe(1);
+      const deleted = (await events(app.id)).filter((e) => e.type === 'user_account_deleted');
       expect(deleted).toEqual([{ type: 'user_account_deleted', data: { applicationId: app.id, connectionId: c.connectionId, globalId: c.user.globalId } }]);
       await expectCountsExact(app.id);
 
@@ -586,7 +584,7 @@ describe('Developer Portal: users of an application', () => {
       expect(await snapshot()).toEqual(before);
       // B's own list never shows A's user, even when searched for.
       expect((await list(b, { search: ca.user.globalId })).body).toEqual({ users: [], total: 0, nextCursor: null });
-      expect((await list(b)).body.users.map((u: { id: string }) => u.id)).toEqual([cb.connectionId]);
+      expect((await list(b)).body.users.map((u) => u.id)).toEqual([cb.connectionId]);
     });
 
     it('ignores ids placed in a body', async () => {

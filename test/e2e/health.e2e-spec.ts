@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { startApi, TestApp } from '../support/harness';
 
 describe('health and error shape', () => {
@@ -11,12 +12,12 @@ describe('health and error shape', () => {
     expect((await fetch(`${t.baseUrl}/health`)).status).toBe(200);
     const ready = await fetch(`${t.baseUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    const body: any = await ready.json();
+    const body = (await ready.json()) as { details: Record<string, { status: string }> };
     expect(body.details.mysql.status).toBe('up');
     expect(body.details.redis.status).toBe('up');
   });
 
-  it('answers unknown API routes with the contract error shape', async () => {
+  it('answers unknown API routes with the {error, error_description} shape', async () => {
     const res = await fetch(`${t.baseUrl}/api/nope`);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });

@@ -7,6 +7,7 @@ import { HousekeepingProcessor } from '../../apps/worker/src/jobs/housekeeping.p
 import { startApi, TestApp } from '../support/harness';
 import { createClientApp } from '../support/oauth';
 import { seedConnections } from '../support/seed';
+import { Row } from '../support/db';
 
 const id22 = () => randomBytes(16).toString('base64url').slice(0, 22);
 const ago = (days: number) => new Date(Date.now() - days * 86_400_000);
@@ -25,7 +26,7 @@ describe('housekeeping', () => {
   it('removes expired tokens, codes and old delivery logs in batches, and nothing else', async () => {
     const app = await createClientApp(t.baseUrl);
     const [connectionId] = await seedConnections(db, app.id, 1);
-    const [{ user_id: userId }] = await db.query('SELECT user_id FROM connections WHERE id = ?', [connectionId]);
+    const [{ user_id: userId }] = await db.query<Row[]>('SELECT user_id FROM connections WHERE id = ?', [connectionId]);
 
     // Access tokens: 1,500 expired (some revoked: crosses one batch), 1 live, 1 revoked but live.
     const tokens = (rows: { expires: Date; revoked: number; tag: string }[]) =>
@@ -83,7 +84,7 @@ describe('housekeeping', () => {
       relay_messages: 2,
     });
 
-    const col = async (sql: string) => (await db.query(sql)).map((r: Record<string, string>) => Object.values(r)[0]).sort();
+    const col = async (sql: string) => (await db.query<Record<string, string>[]>(sql)).map((r) => Object.values(r)[0]).sort();
     expect(await col('SELECT scope FROM access_tokens')).toEqual(['live', 'live-revoked']);
     expect(await col('SELECT scope FROM refresh_tokens')).toEqual(['live']);
     expect(await col('SELECT email FROM email_verifications')).toEqual(['live@example.com']);

@@ -36,7 +36,7 @@ describe('inputs: every input is answered in the contract shape', () => {
       }
       const search = async (term: string) => {
         const res = await developerRequest(t.baseUrl, client.developerCookie, 'GET', `/api/developer/applications/${client.id}/users?search=${encodeURIComponent(term)}`);
-        return { status: res.status, body: await readJson(res) };
+        return { status: res.status, body: await readJson<{ users: { name: string }[] }>(res) };
       };
       for (const [term, expected] of [
         ['Müller', []],
@@ -48,7 +48,7 @@ describe('inputs: every input is answered in the contract shape', () => {
       ] as [string, string[]][]) {
         const { status, body } = await search(term);
         expect({ term, status }).toEqual({ term, status: 200 });
-        expect(body.users.map((u: { name: string }) => u.name)).toEqual(expected);
+        expect(body.users.map((u) => u.name)).toEqual(expected);
       }
       const jar = new CookieJar().set('ls_dev', client.developerCookie.split('=')[1]);
       const page = await getPage(t.baseUrl, `/developer/apps/${client.id}/users?search=${encodeURIComponent('Jürgen')}`, jar);

@@ -1,8 +1,9 @@
 import * as oauth from 'oauth4webapi';
+import { DataSource } from 'typeorm';
 import { signUpUser } from '../support/accounts';
 import { getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
-import { authorizeAs, authorizePath, callbackParams, ClientApp, codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { authorizeAs, authorizePath, callbackParams, ClientApp, codeFor, createClientApp, currentUser, exchangeCode, UserBody } from '../support/oauth';
 
 describe('Sign in with LoginSign, end to end', () => {
   let t: TestApp;
@@ -14,7 +15,7 @@ describe('Sign in with LoginSign, end to end', () => {
   afterAll(() => t.close());
 
   const sessions = async (connectionId: string) => {
-    const [row] = await t.app.get(require('typeorm').DataSource).query('SELECT sessions, last_session_at FROM connections WHERE id = ?', [connectionId]);
+    const [row] = await t.app.get(DataSource).query<{ sessions: number; last_session_at: Date | null }[]>('SELECT sessions, last_session_at FROM connections WHERE id = ?', [connectionId]);
     return row;
   };
 
@@ -55,7 +56,7 @@ describe('Sign in with LoginSign, end to end', () => {
         [oauth.allowInsecureRequests]: true,
       });
       expect(profileResponse.status).toBe(200);
-      return { consentShown, profile: (await profileResponse.json()) as any };
+      return { consentShown, profile: (await profileResponse.json()) as UserBody };
     };
 
     const first = await signIn();
@@ -86,7 +87,7 @@ describe('Sign in with LoginSign, end to end', () => {
     const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
     const { res, body: profile } = await currentUser(t.baseUrl, body.access_token);
     expect(res.status).toBe(200);
-    check(profile.email, user.email);
+    check(profile.email!, user.email);
   });
 
   it('refuses to share an address the user does not own', async () => {
@@ -145,7 +146,7 @@ describe('Sign in with LoginSign, end to end', () => {
 
   it('refuses a user the developer has blocked, even with remembered consent', async () => {
     const { user } = await codeFor(t.baseUrl, app);
-    await t.app.get(require('typeorm').DataSource).query('UPDATE connections SET blocked = 1 WHERE user_id = (SELECT user_id FROM user_emails WHERE email = ?)', [user.email]);
+    await t.app.get(DataSource).query('UPDATE connections SET blocked = 1 WHERE user_id = (SELECT user_id FROM user_emails WHERE email = ?)', [user.email]);
     const { res } = await authorizeAs(t.baseUrl, user, { response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, state: 'x' });
     const params = callbackParams(res);
     expect(params.get('error')).toBe('access_denied');

@@ -1,14 +1,17 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import { sha256 } from '@app/common';
+import { REDIS, sha256, sha256Hex } from '@app/common';
+import Redis from 'ioredis';
 import { s256 } from '@app/oauth';
 import { signUpUser } from '../support/accounts';
 import { getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
-import { authorizeAs, authorizePath, callbackParams, ClientApp, codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { authorizeAs, authorizePath, callbackParams, ClientApp, codeFor, createClientApp, currentUser, ErrorBody, exchangeCode } from '../support/oauth';
+import { Row } from '../support/db';
 
 const REGISTERED = 'https://client.example/cb';
 
-describe('OAuth security checklist (SECURITY.md)', () => {
+describe('OAuth security checklist', () => {
   let t: TestApp;
   let app: ClientApp;
   let db: DataSource;
@@ -149,7 +152,7 @@ describe('OAuth security checklist (SECURITY.md)', () => {
       const res = await post(form({ grant_type: 'authorization_code', code: 'x', redirect_uri: REGISTERED }), { authorization: `Basic ${basic}` });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic/);
-      expect(((await res.json()) as any).error).toBe('invalid_client');
+      expect(((await res.json()) as ErrorBody).error).toBe('invalid_client');
     });
 
     it('answers a failed client_secret_post with 401 invalid_client', async () => {
@@ -164,23 +167,23 @@ describe('OAuth security checklist (SECURITY.md)', () => {
         authorization: `Basic ${basic}`,
       });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as any).error).toBe('invalid_request');
+      expect(((await res.json()) as ErrorBody).error).toBe('invalid_request');
     });
 
     it('refuses credentials in the query string', async () => {
       const query = form({ client_id: app.clientId, client_secret: app.clientSecret });
       const res = await post(form({ grant_type: 'authorization_code', code: 'x', redirect_uri: REGISTERED }), {}, `/oauth/token?${query}`);
       expect(res.status).toBe(400);
-      expect(((await res.json()) as any).error).toBe('invalid_request');
+      expect(((await res.json()) as ErrorBody).error).toBe('invalid_request');
     });
 
     it('refuses GET and a repeated parameter with invalid_request', async () => {
       const get = await fetch(`${t.baseUrl}/oauth/token`);
       expect(get.status).toBe(400);
-      expect(((await get.json()) as any).error).toBe('invalid_request');
+      expect(((await get.json()) as ErrorBody).error).toBe('invalid_request');
       const twice = await post(`${form({ client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: REGISTERED })}&grant_type=authorization_code&grant_type=authorization_code&code=x`);
       expect(twice.status).toBe(400);
-      expect(((await twice.json()) as any).error).toBe('invalid_request');
+      expect(((await twice.json()) as ErrorBody).error).toBe('invalid_request');
     });
 
     it.each([
@@ -217,7 +220,7 @@ describe('OAuth security checklist (SECURITY.md)', () => {
       const { code, verifier } = await codeFor(t.baseUrl, app);
       const res = await post(form({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: app.clientId, client_secret: app.clientSecret }));
       expect(res.status).toBe(400);
-      expect(((await res.json()) as any).error).toBe('invalid_request');
+      expect(((await res.json()) as ErrorBody).error).toBe('invalid_request');
     });
 
     it('on a second redemption answers invalid_grant and revokes the tokens of the first', async () => {
@@ -242,12 +245,12 @@ describe('OAuth security checklist (SECURITY.md)', () => {
 
     it('stores codes and tokens only as hashes', async () => {
       const { code, verifier } = await codeFor(t.baseUrl, app);
-      const redis = t.app.get(require('@app/common').REDIS);
-      const keys: string[] = await redis.keys(`${t.config.redisPrefix}:code:*`);
+      const redis = t.app.get<Redis>(REDIS);
+      const keys = await redis.keys(`${t.config.redisPrefix}:code:*`);
       expect(keys.some((k) => k.includes(code))).toBe(false);
-      expect(keys).toContain(`${t.config.redisPrefix}:code:${require('@app/common').sha256Hex(code)}`);
+      expect(keys).toContain(`${t.config.redisPrefix}:code:${sha256Hex(code)}`);
       const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
-      const rows = await db.query('SELECT * FROM access_tokens');
+      const rows = await db.query<Row[]>('SELECT * FROM access_tokens');
       expect(JSON.stringify(rows)).not.toContain(body.access_token);
     });
   });
@@ -257,21 +260,21 @@ describe('OAuth security checklist (SECURITY.md)', () => {
       const res = await fetch(`${t.baseUrl}/api/user`);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="LoginSign"');
-      expect(((await res.json()) as any).error).toBe('invalid_token');
+      expect(((await res.json()) as ErrorBody).error).toBe('invalid_token');
     });
 
     it.each([['garbage'], ['Bearer'], ['Bearer not.a.jwt'], ['Basic abc']])('answers the header "%s" with 401 invalid_token', async (header) => {
       const res = await fetch(`${t.baseUrl}/api/user`, { headers: { authorization: header } });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
-      expect(((await res.json()) as any).error).toBe('invalid_token');
+      expect(((await res.json()) as ErrorBody).error).toBe('invalid_token');
     });
 
     const signedIn = async () => {
       const { code, verifier } = await codeFor(t.baseUrl, app);
       const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
       const { body: profile } = await currentUser(t.baseUrl, body.access_token);
-      return { token: body.access_token as string, connectionId: profile.id as string };
+      return { token: body.access_token, connectionId: profile.id };
     };
 
     it('stops accepting an expired token, a deleted connection and a blocked user on the very next request', async () => {
@@ -292,7 +295,7 @@ describe('OAuth security checklist (SECURITY.md)', () => {
       const { token } = await signedIn();
       const rotated = await fetch(`${t.baseUrl}/api/developer/applications/${app.id}/client-secret`, { method: 'POST', headers: { cookie: app.developerCookie } });
       expect(rotated.status).toBe(200);
-      app.clientSecret = ((await rotated.json()) as any).clientSecret;
+      app.clientSecret = ((await rotated.json()) as { clientSecret: string }).clientSecret;
       expect((await currentUser(t.baseUrl, token)).res.status).toBe(200);
     });
 

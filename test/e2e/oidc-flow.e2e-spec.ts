@@ -1,10 +1,12 @@
+import { expect } from '@jest/globals';
 import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
 import { signUpUser } from '../support/accounts';
 import { getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
-import { ClientApp, createClientApp, currentUser } from '../support/oauth';
+import { ClientApp, createClientApp, currentUser, ErrorBody } from '../support/oauth';
 import { discoverClient, oidcSignIn } from '../support/oidc';
+import { Row } from '../support/db';
 
 describe('OpenID Connect with a certified relying party (openid-client v6)', () => {
   let t: TestApp;
@@ -18,7 +20,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
   it('publishes discovery metadata listing only what is supported', async () => {
     const res = await fetch(`${t.baseUrl}/.well-known/openid-configuration`);
     expect(res.status).toBe(200);
-    const meta: any = await res.json();
+    const meta = (await res.json()) as Record<string, unknown> & { scopes_supported: string[]; claims_supported: string[] };
     expect(meta).toMatchObject({
       issuer: t.baseUrl,
       authorization_endpoint: `${t.baseUrl}/oauth/authorize`,
@@ -37,10 +39,10 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     });
     expect([...meta.scopes_supported].sort()).toEqual(['email', 'offline_access', 'openid', 'profile']);
     expect(meta.claims_supported).toEqual(expect.arrayContaining(['sub', 'global_id', 'email', 'email_verified', 'name', 'picture', 'nonce', 'auth_time']));
-    const rfc8414: any = await (await fetch(`${t.baseUrl}/.well-known/oauth-authorization-server`)).json();
+    const rfc8414 = await (await fetch(`${t.baseUrl}/.well-known/oauth-authorization-server`)).json();
     expect(rfc8414).toEqual(meta);
 
-    const jwks: any = await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json();
+    const jwks = (await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
     for (const key of jwks.keys) {
       expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
@@ -55,7 +57,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     const { tokens, nonce, consentShown } = await oidcSignIn(t.baseUrl, config, app, user);
     expect(consentShown).toBe(true);
 
-    // The seed's fields are unchanged; id_token and refresh_token are added.
+    // The plain OAuth token fields are unchanged; id_token and refresh_token are added.
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
     expect(tokens.expires_in).toBe(3600);
     expect(tokens.scope).toBe('email offline_access openid profile');
@@ -70,7 +72,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     expect(claims.name).toBe(user.name);
     expect(claims.email).toMatch(/^[a-z0-9]{6}@loginsign\.com$/);
     expect(claims.email_verified).toBe(true);
-    const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0], 'base64url').toString());
+    const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0], 'base64url').toString()) as { alg: string; kid: string };
     expect(header.alg).toBe('ES256');
     expect(typeof header.kid).toBe('string');
 
@@ -133,7 +135,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     // userinfo needs the openid scope.
     const res = await fetch(`${t.baseUrl}/oauth/userinfo`, { headers: { authorization: `Bearer ${plain.tokens.access_token}` } });
     expect(res.status).toBe(403);
-    expect(((await res.json()) as any).error).toBe('insufficient_scope');
+    expect(((await res.json()) as ErrorBody).error).toBe('insufficient_scope');
   });
 
   it('reports email_verified truthfully and lists offline access on the consent page', async () => {
@@ -160,7 +162,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     const user = await signUpUser(t.baseUrl);
     const { tokens } = await oidcSignIn(t.baseUrl, config, app, user);
     await client.refreshTokenGrant(config, tokens.refresh_token!);
-    const [row] = await t.app.get(DataSource).query('SELECT sessions FROM connections WHERE id = ?', [tokens.claims()!.sub]);
+    const [row] = await t.app.get(DataSource).query<Row[]>('SELECT sessions FROM connections WHERE id = ?', [tokens.claims()!.sub]);
     expect(row.sessions).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -5,13 +6,20 @@ import { DataSource } from 'typeorm';
 import { signUpUser, TestUser } from '../support/accounts';
 import { developerRequest } from '../support/developer';
 import { startApi, TestApp } from '../support/harness';
-import { authorizeAs, callbackParams, ClientApp, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
+import { authorizeAs, callbackParams, ClientApp, createClientApp, currentUser, ErrorBody, exchangeCode, pkcePair, TokenBody } from '../support/oauth';
 import { discoverClient, oidcSignIn } from '../support/oidc';
 import { signJwt, SigningKeysService } from '@app/oauth';
+import { countRows, Row } from '../support/db';
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const basic = (app: ClientApp) => `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret)}`).toString('base64')}`;
-const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString()).kid as string;
+const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString()) as { kid: string }).kid;
+
+/** What `/oauth/introspect` answers (RFC 7662): `active`, and the token's claims when it is. */
+interface Introspection {
+  active: boolean;
+  [claim: string]: unknown;
+}
 
 describe('OpenID Connect: refresh rotation, key rotation, revocation, introspection, logout (security)', () => {
   let t: TestApp;
@@ -37,16 +45,16 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
     });
   const refresh = async (token: string, who: ClientApp = app, extra: Record<string, string> = {}) => {
     const res = await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: token, ...extra }, who);
-    return { res, body: (await res.json()) as any };
+    return { res, body: (await res.json()) as TokenBody };
   };
-  const introspect = async (token: string, who: ClientApp = app) => (await (await post('/oauth/introspect', { token }, who)).json()) as any;
+  const introspect = async (token: string, who: ClientApp = app) => (await (await post('/oauth/introspect', { token }, who)).json()) as Introspection;
   const signIn = async (user?: TestUser, scope?: string) => (await oidcSignIn(t.baseUrl, config, app, user ?? (await signUpUser(t.baseUrl)), scope)).tokens;
 
   describe('refresh tokens', () => {
     it('are opaque, stored only as SHA-256, and rotate on every use; a replay revokes the whole family', async () => {
       const first = await signIn();
       expect(first.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      const rows = await db.query('SELECT token_hash, family_id FROM refresh_tokens');
+      const rows = await db.query<Row[]>('SELECT token_hash, family_id FROM refresh_tokens');
       expect(JSON.stringify(rows)).not.toContain(first.refresh_token);
 
       const second = await refresh(first.refresh_token!);
@@ -59,7 +67,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       expect(replay.res.status).toBe(400);
       expect(replay.body.error).toBe('invalid_grant');
       // The whole family is dead: the new refresh token and every access token of it.
-      expect((await refresh(second.body.refresh_token)).body.error).toBe('invalid_grant');
+      expect((await refresh(second.body.refresh_token!)).body.error).toBe('invalid_grant');
       expect((await currentUser(t.baseUrl, second.body.access_token)).res.status).toBe(401);
       expect((await currentUser(t.baseUrl, first.access_token)).res.status).toBe(401);
     });
@@ -74,7 +82,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
         expect(r.body.error).toBe('invalid_grant');
       }
       // The losers were replays: the family is revoked, the winner's new token included.
-      expect((await refresh(ok[0].body.refresh_token)).body.error).toBe('invalid_grant');
+      expect((await refresh(ok[0].body.refresh_token!)).body.error).toBe('invalid_grant');
     });
 
     it('can narrow the scope but not widen it; malformed requests get the right errors', async () => {
@@ -86,12 +94,12 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       expect(narrow.body.scope).toBe('email');
       expect(narrow.body.id_token).toBeUndefined();
       // The family keeps its full scope.
-      const full = await refresh(narrow.body.refresh_token);
+      const full = await refresh(narrow.body.refresh_token!);
       expect(full.body.scope).toBe('email offline_access openid');
 
       const missing = await post('/oauth/token', { grant_type: 'refresh_token' });
       expect(missing.status).toBe(400);
-      expect(((await missing.json()) as any).error).toBe('invalid_request');
+      expect(((await missing.json()) as ErrorBody).error).toBe('invalid_request');
       expect((await refresh('not-a-token')).body.error).toBe('invalid_grant');
       expect((await refresh('x'.repeat(43))).body.error).toBe('invalid_grant');
       const twice = await fetch(`${t.baseUrl}/oauth/token`, {
@@ -99,7 +107,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(app) },
         body: `grant_type=refresh_token&refresh_token=${full.body.refresh_token}&refresh_token=${full.body.refresh_token}`,
       });
-      expect(((await twice.json()) as any).error).toBe('invalid_request');
+      expect(((await twice.json()) as ErrorBody).error).toBe('invalid_request');
     });
 
     it('belong to one client: another client gets invalid_grant and cannot burn the family', async () => {
@@ -148,7 +156,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       const del = await developerRequest(t.baseUrl, app.developerCookie, 'DELETE', `/api/developer/applications/${app.id}/users/${closed.claims()!.sub}`);
       expect(del.status).toBe(204);
       expect((await refresh(closed.refresh_token!)).body.error).toBe('invalid_grant');
-      const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ?', [closed.claims()!.sub]);
+      const n = await countRows(db, 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ?', [closed.claims()!.sub]);
       expect(Number(n)).toBe(0);
     });
 
@@ -165,7 +173,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       expect(first.body.id_token).toBeUndefined();
       const replay = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
       expect(replay.body.error).toBe('invalid_grant');
-      expect((await refresh(first.body.refresh_token)).body.error).toBe('invalid_grant');
+      expect((await refresh(first.body.refresh_token!)).body.error).toBe('invalid_grant');
     });
   });
 
@@ -189,17 +197,17 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       }
       // A wrong hint changes nothing: the token's form decides.
       const tokens = await signIn();
-      expect((await (await post('/oauth/introspect', { token: tokens.refresh_token!, token_type_hint: 'access_token' })).json()) as any).toMatchObject({ active: true });
+      expect((await (await post('/oauth/introspect', { token: tokens.refresh_token!, token_type_hint: 'access_token' })).json()) as Introspection).toMatchObject({ active: true });
       expect((await post('/oauth/revoke', { token: tokens.access_token, token_type_hint: 'refresh_token' })).status).toBe(200);
       expect(await introspect(tokens.access_token)).toEqual({ active: false });
 
       for (const path of ['/oauth/revoke', '/oauth/introspect']) {
         const missing = await post(path, {});
         expect(missing.status).toBe(400);
-        expect(((await missing.json()) as any).error).toBe('invalid_request');
+        expect(((await missing.json()) as ErrorBody).error).toBe('invalid_request');
         const anonymous = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form({ token: 'x' }) });
         expect(anonymous.status).toBe(401);
-        expect(((await anonymous.json()) as any).error).toBe('invalid_client');
+        expect(((await anonymous.json()) as ErrorBody).error).toBe('invalid_client');
         const wrong = await fetch(`${t.baseUrl}${path}`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${app.clientId}:nope`).toString('base64')}` },
@@ -212,7 +220,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
         const json = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic(app) }, body: JSON.stringify({ token: 'x' }) });
         expect(json.status).toBe(400);
         const twice = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(app) }, body: 'token=a&token=b' });
-        expect(((await twice.json()) as any).error).toBe('invalid_request');
+        expect(((await twice.json()) as ErrorBody).error).toBe('invalid_request');
       }
     });
 
@@ -220,7 +228,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       const none = await fetch(`${t.baseUrl}/oauth/userinfo`);
       expect(none.status).toBe(401);
       expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
-      expect(((await none.json()) as any).error).toBe('invalid_token');
+      expect(((await none.json()) as ErrorBody).error).toBe('invalid_token');
       const bad = await fetch(`${t.baseUrl}/oauth/userinfo`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
       expect(bad.status).toBe(401);
       expect(bad.headers.get('www-authenticate')).toContain('error="invalid_token"');
@@ -231,15 +239,15 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
   });
 
   describe('signing keys', () => {
-    const jwks = async () => ((await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as any).keys.map((k: any) => k.kid) as string[];
+    const jwks = async () => ((await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
     it('rotate by command: old tokens still verify against the JWKS, new tokens carry the new kid', async () => {
       const before = await signIn();
       const oldKid = kidOf(before.id_token!);
-      const [{ n: keysBefore }] = await db.query('SELECT COUNT(*) AS n FROM signing_keys');
-      const stored = await db.query('SELECT private_key_enc FROM signing_keys');
-      expect(stored.every((r: any) => !String(r.private_key_enc).includes('PRIVATE KEY'))).toBe(true);
+      const keysBefore = await countRows(db, 'SELECT COUNT(*) AS n FROM signing_keys');
+      const stored = await db.query<Row[]>('SELECT private_key_enc FROM signing_keys');
+      expect(stored.every((r) => !String(r.private_key_enc).includes('PRIVATE KEY'))).toBe(true);
 
       // The operator's command, in its own process (like another API instance would be).
       const code = await new Promise<number>((resolve) => {
@@ -247,7 +255,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
         child.on('exit', (c) => resolve(c ?? 1));
       });
       expect(code).toBe(0);
-      const [{ n: keysAfter }] = await db.query('SELECT COUNT(*) AS n FROM signing_keys');
+      const keysAfter = await countRows(db, 'SELECT COUNT(*) AS n FROM signing_keys');
       expect(Number(keysAfter)).toBe(Number(keysBefore) + 1);
       await wait(1500); // the API's key cache (1 s in this test) picks the new key up
 
@@ -285,7 +293,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
 
   describe('RP-initiated logout', () => {
     const logout = (params: Record<string, string>, user?: TestUser) =>
-      fetch(`${t.baseUrl}/oauth/logout?${new URLSearchParams(params)}`, { redirect: 'manual', headers: user ? { cookie: user.cookie } : {} });
+      fetch(`${t.baseUrl}/oauth/logout?${new URLSearchParams(params).toString()}`, { redirect: 'manual', headers: user ? { cookie: user.cookie } : {} });
     const signedIn = async (user: TestUser) => (await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status === 200;
 
     it('never redirects to an unregistered or foreign post_logout_redirect_uri', async () => {

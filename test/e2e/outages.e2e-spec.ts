@@ -1,10 +1,11 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import Redis from 'ioredis';
 import { REDIS } from '@app/common';
 import { startApi, TestApp } from '../support/harness';
 import { codeFor, createClientApp, exchangeCode } from '../support/oauth';
 
-/** MySQL or Redis unreachable: clean 503s in the contract's shape, never a 500 or a stack. */
+/** MySQL or Redis unreachable: clean 503s as {error: 'temporarily_unavailable', error_description}, never a 500 or a stack. */
 describe('backing services down', () => {
   let t: TestApp;
   let token: string;

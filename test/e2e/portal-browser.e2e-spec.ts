@@ -2,7 +2,7 @@ import { Browser, Page } from 'playwright-core';
 import { startApi, TestApp } from '../support/harness';
 import { launchChromium, screenshot } from '../support/browser';
 import { startWorker, WorkerProcess } from '../support/worker';
-import { Receiver, startReceiver } from '../support/receiver';
+import { payloadOf, Receiver, startReceiver } from '../support/receiver';
 import { signUpUser } from '../support/accounts';
 import { ClientApp, codeFor, exchangeCode } from '../support/oauth';
 
@@ -28,9 +28,9 @@ describe('Developer Portal in a real browser', () => {
     await t?.close();
   });
 
-  const receivedTypes = () => receiver.received.map((hook) => JSON.parse(hook.body).type as string);
+  const receivedTypes = () => receiver.received.map((hook) => payloadOf(hook).type);
 
-  async function userRow(page: Page, globalId: string) {
+  function userRow(page: Page, globalId: string) {
     return page.locator('#users-table tbody tr', { hasText: globalId });
   }
 
@@ -80,12 +80,12 @@ describe('Developer Portal in a real browser', () => {
     await page.getByRole('link', { name: 'Users' }).click();
     await page.waitForURL(`${t.baseUrl}/developer/apps/${appId}/users`);
     await page.getByText('2 users').waitFor();
-    expect(await (await userRow(page, user.globalId)).count()).toBe(1);
+    expect(await userRow(page, user.globalId).count()).toBe(1);
     await page.getByLabel('Search').fill(user.globalId);
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL((url) => url.searchParams.get('search') === user.globalId);
     await page.getByText('1 user match').waitFor();
-    const row = await userRow(page, user.globalId);
+    const row = userRow(page, user.globalId);
     await row.getByText('Ada Lovelace').waitFor();
     await row.getByText('United Kingdom').waitFor();
 
@@ -94,13 +94,13 @@ describe('Developer Portal in a real browser', () => {
     await page.keyboard.press('Enter');
     await page.getByText('User blocked').waitFor();
     expect(new URL(page.url()).searchParams.get('search')).toBe(user.globalId);
-    await (await userRow(page, user.globalId)).getByText('blocked', { exact: true }).waitFor();
+    await userRow(page, user.globalId).getByText('blocked', { exact: true }).waitFor();
     await screenshot(page, 'portal-users-blocked');
-    await (await userRow(page, user.globalId)).getByRole('button', { name: /^Unblock Ada Lovelace/ }).click();
+    await userRow(page, user.globalId).getByRole('button', { name: /^Unblock Ada Lovelace/ }).click();
     await page.getByText('User unblocked.').waitFor();
 
     // Close the account, through its confirmation page.
-    await (await userRow(page, user.globalId)).getByRole('link', { name: /^Manage Ada Lovelace/ }).click();
+    await userRow(page, user.globalId).getByRole('link', { name: /^Manage Ada Lovelace/ }).click();
     await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
     await screenshot(page, 'portal-user-detail');
     await page.getByRole('link', { name: 'Close account…' }).click();

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
-import { developerRequest, readJson, uniqueDeveloperEmail } from '../support/developer';
+import { developerRequest, readJson, uniqueDeveloperEmail, UsersPage } from '../support/developer';
 import { signUpUser } from '../support/accounts';
 import { ClientApp, codeFor, exchangeCode } from '../support/oauth';
 import { seedConnections } from '../support/seed';
@@ -297,7 +297,7 @@ describe('Developer Portal pages', () => {
       const user = await signUpUser(t.baseUrl, { name, region: 'Portugal' });
       const { code, verifier } = await codeFor(t.baseUrl, client, user, share);
       expect((await exchangeCode(t.baseUrl, client, { code, code_verifier: verifier })).res.status).toBe(200);
-      const list = await readJson(await developerRequest(t.baseUrl, client.developerCookie, 'GET', `/api/developer/applications/${client.id}/users?search=${user.globalId}`));
+      const list = await readJson<UsersPage>(await developerRequest(t.baseUrl, client.developerCookie, 'GET', `/api/developer/applications/${client.id}/users?search=${user.globalId}`));
       return { user, connection: list.users[0] };
     }
 
@@ -362,19 +362,19 @@ describe('Developer Portal pages', () => {
       const block = await postForm(t.baseUrl, `/developer/apps/${app.id}/users/${connection.id}/block`, { _csrf: page.csrf!, blocked: 'true', search: connection.globalId }, dev.jar);
       expect(block.status).toBe(303);
       expect(block.headers.get('location')).toBe(`${listPath}&done=blocked`);
-      const json = await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users?search=${connection.globalId}`));
+      const json = await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users?search=${connection.globalId}`));
       expect(json.users[0].blocked).toBe(true);
       const after = await get(block.headers.get('location')!, dev.jar);
       expect(after.html).toContain('User blocked');
       expect(after.html).toContain('>Unblock</button>');
       // A blocked user cannot sign in to the app.
-      const again = await fetch(`${t.baseUrl}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: client.redirectUri, state: 's' })}`, { redirect: 'manual', headers: { cookie: user.cookie } });
+      const again = await fetch(`${t.baseUrl}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: client.redirectUri, state: 's' }).toString()}`, { redirect: 'manual', headers: { cookie: user.cookie } });
       expect(new URL(again.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
 
       const unblock = await postForm(t.baseUrl, `/developer/apps/${app.id}/users/${connection.id}/block`, { _csrf: after.csrf!, blocked: 'false' }, dev.jar);
       expect(unblock.status).toBe(303);
       expect(unblock.headers.get('location')).toBe(`/developer/apps/${app.id}/users?done=unblocked`);
-      const json2 = await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users?search=${connection.globalId}`));
+      const json2 = await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users?search=${connection.globalId}`));
       expect(json2.users[0].blocked).toBe(false);
     });
 
@@ -385,7 +385,7 @@ describe('Developer Portal pages', () => {
       const page = await get(`/developer/apps/${app.id}/users`, dev.jar);
       const off = await postForm(t.baseUrl, `/developer/apps/${app.id}/users/${connection.id}/forwarding`, { _csrf: page.csrf!, isForwarding: 'false' }, dev.jar);
       expect(off.status).toBe(303);
-      const state = async () => (await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].isForwarding;
+      const state = async () => (await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].isForwarding;
       expect(await state()).toBe(false);
       const after = await get(off.headers.get('location')!, dev.jar);
       expect(after.html).toContain('Email forwarding turned off.');
@@ -402,7 +402,7 @@ describe('Developer Portal pages', () => {
       const detail = await get(detailPath, dev.jar);
       expect(detail.res.status).toBe(200);
       expect(inputValue(detail.html, 'appEmail')).toBe(relay);
-      const email = async () => (await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].email;
+      const email = async () => (await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].email;
 
       const linked = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: user.email }, dev.jar);
       expect(linked.status).toBe(303);
@@ -431,7 +431,7 @@ describe('Developer Portal pages', () => {
       const res = await postForm(t.baseUrl, `/developer/apps/${app.id}/users/${connection.id}/close`, { _csrf: confirm.csrf! }, dev.jar);
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe(`/developer/apps/${app.id}/users?done=closed`);
-      const json = await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`));
+      const json = await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`));
       expect(json.total).toBe(0);
       expect((await get(`/developer/apps/${app.id}/users/${connection.id}`, dev.jar)).res.status).toBe(404);
       const page = await get(res.headers.get('location')!, dev.jar);
@@ -457,7 +457,7 @@ describe('Developer Portal pages', () => {
       const log = await get(ping.headers.get('location')!, dev.jar);
       expect(log.html).toContain('Test ping queued');
       expect(log.html).toContain('<code>ping</code>');
-      const deliveries = await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/webhooks/deliveries`));
+      const deliveries = await readJson<{ deliveries: { id: string; type: string; status: string }[] }>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/webhooks/deliveries`));
       const id = deliveries.deliveries[0].id;
       expect(log.html).toContain(`/developer/apps/${app.id}/webhooks/${id}`);
 
@@ -481,7 +481,7 @@ describe('Developer Portal pages', () => {
       const client: ClientApp = { id: app.id, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: 'https://portal-app.example/cb', developerCookie: dev.cookie };
       const user = await signUpUser(t.baseUrl, { name: evil, region: evil });
       await codeFor(t.baseUrl, client, user);
-      const connection = (await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0];
+      const connection = (await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0];
       const pages = [
         '/developer/apps',
         `/developer/apps/${app.id}`,
@@ -557,9 +557,9 @@ describe('Developer Portal pages', () => {
       const appB = await createAppByForm(b.jar);
       const clientA: ClientApp = { id: appA.id, clientId: appA.clientId, clientSecret: appA.clientSecret, redirectUri: 'https://portal-app.example/cb', developerCookie: a.cookie };
       await codeFor(t.baseUrl, clientA);
-      const connection = (await readJson(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/users`))).users[0];
+      const connection = (await readJson<UsersPage>(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/users`))).users[0];
       await developerRequest(t.baseUrl, a.cookie, 'POST', `/api/developer/applications/${appA.id}/webhooks/test`);
-      const delivery = (await readJson(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/webhooks/deliveries`))).deliveries[0];
+      const delivery = (await readJson<{ deliveries: { id: string; type: string; status: string }[] }>(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/webhooks/deliveries`))).deliveries[0];
 
       const pagesOfA = [
         `/developer/apps/${appA.id}`,
@@ -606,7 +606,7 @@ describe('Developer Portal pages', () => {
       // Nothing changed on A's side.
       const stillA = await readJson(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}`));
       expect(stillA.name).toBe('Portal App');
-      const users = await readJson(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/users`));
+      const users = await readJson<UsersPage>(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/users`));
       expect(users.users[0]).toMatchObject({ id: connection.id, blocked: false, isForwarding: true, email: connection.email });
       const clientStill = await codeFor(t.baseUrl, clientA);
       expect((await exchangeCode(t.baseUrl, clientA, { code: clientStill.code, code_verifier: clientStill.verifier })).res.status).toBe(200);

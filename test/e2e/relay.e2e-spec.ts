@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { createTransport, SendMailOptions } from 'nodemailer';
 import { simpleParser } from 'mailparser';
@@ -7,6 +8,7 @@ import { startWorker, WorkerProcess } from '../support/worker';
 import { RelayProcess, Sink, SinkMessage, startRelay, startSink } from '../support/relay';
 import { createClientApp, ClientApp } from '../support/oauth';
 import { seedConnections } from '../support/seed';
+import { Row } from '../support/db';
 
 const DOMAIN = 'loginsign.com';
 
@@ -36,7 +38,7 @@ describe('email relay', () => {
     const ids = await seedConnections(db, app.id, 8);
     users = [];
     for (const id of ids) {
-      const [row] = await db.query('SELECT user_id, relay_local FROM connections WHERE id = ?', [id]);
+      const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [id]);
       const email = `user-${randomBytes(4).toString('hex')}@real.example`;
       await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
       users.push({ connectionId: id, relay: `${row.relay_local}@${DOMAIN}`, email });
@@ -71,7 +73,7 @@ describe('email relay', () => {
   async function refused(mail: SendMailOptions): Promise<{ responseCode: number; response: string }> {
     const error = await send(mail).then(
       () => null,
-      (e) => e,
+      (e: { responseCode: number; response?: string; message: string }) => e,
     );
     if (!error) throw new Error('expected the relay to refuse the message');
     return { responseCode: error.responseCode, response: String(error.response ?? error.message) };
@@ -111,7 +113,7 @@ describe('email relay', () => {
     expect(parsed.headers.get('x-loginsign-relay-original-from')).toBe('news@app.example');
     expect(message.raw.toString()).not.toContain('spoofed');
     // Delivered: the row stays as the log, without the message.
-    const [row] = await db.query("SELECT status, raw, kind FROM relay_messages WHERE connection_id = ? AND status = 'delivered' LIMIT 1", [user.connectionId]);
+    const [row] = await db.query<Row[]>("SELECT status, raw, kind FROM relay_messages WHERE connection_id = ? AND status = 'delivered' LIMIT 1", [user.connectionId]);
     expect(row).toEqual({ status: 'delivered', raw: null, kind: 'forward' });
   });
 
@@ -150,7 +152,7 @@ describe('email relay', () => {
 
   it('refuses a reply through an alias from anyone but the user', async () => {
     const user = users[1];
-    const [{ alias }] = await db.query('SELECT alias FROM relay_reply_aliases WHERE connection_id = ? LIMIT 1', [user.connectionId]);
+    const [{ alias }] = await db.query<{ alias: string }[]>('SELECT alias FROM relay_reply_aliases WHERE connection_id = ? LIMIT 1', [user.connectionId]);
     const r = await refused({ from: 'news@app.example', to: `r-${alias}@${DOMAIN}`, subject: tag() });
     expect(r.responseCode).toBe(550);
     expect(r.response).toContain('5.7.1');
@@ -180,7 +182,7 @@ describe('email relay', () => {
     await sink.waitFor((r) => r.some(bySubject(later)));
     await new Promise((r) => setTimeout(r, 300));
     expect(sink.received.some(bySubject(muted))).toBe(false);
-    const rows = await db.query('SELECT kind, status, raw FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
+    const rows = await db.query<Row[]>('SELECT kind, status, raw FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
     expect(rows).toEqual([{ kind: 'muted', status: 'dropped', raw: null }]);
   });
 
@@ -229,14 +231,14 @@ describe('email relay', () => {
     const subject = tag();
     await send({ from: 'news@app.example', to: users[6].relay, subject });
     await new Promise((r) => setTimeout(r, 1500));
-    const [waiting] = await db.query('SELECT status, attempts, raw IS NOT NULL AS stored FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
+    const [waiting] = await db.query<Row[]>('SELECT status, attempts, raw IS NOT NULL AS stored FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
     expect(waiting.status).toBe('queued');
     expect(Number(waiting.stored)).toBe(1);
     expect(waiting.attempts).toBeGreaterThanOrEqual(1);
     sink = await startSink(port);
     await sink.waitFor((r) => r.some(bySubject(subject)), 30_000);
     expect(before.some(bySubject(subject))).toBe(false);
-    const [done] = await db.query('SELECT status, raw FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
+    const [done] = await db.query<Row[]>('SELECT status, raw FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
     expect(done).toEqual({ status: 'delivered', raw: null });
   });
 
@@ -247,14 +249,14 @@ describe('email relay', () => {
     const deadline = Date.now() + 15_000;
     let row: { status: string; attempts: number; last_error: string; raw: Buffer | null } | undefined;
     while (Date.now() < deadline) {
-      [row] = await db.query('SELECT status, attempts, last_error, raw FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
+      [row] = await db.query<NonNullable<typeof row>[]>('SELECT status, attempts, last_error, raw FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
       if (row?.status === 'failed') break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(row).toEqual(expect.objectContaining({ status: 'failed', attempts: 1, raw: null }));
     expect(row!.last_error).toContain('550');
     await new Promise((r) => setTimeout(r, 1000));
-    const [again] = await db.query('SELECT attempts FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
+    const [again] = await db.query<Row[]>('SELECT attempts FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
     expect(again.attempts).toBe(1);
   });
 });

@@ -9,9 +9,11 @@ import { dataSourceOptions, dropDatabase, migrate } from '@app/database';
 import { testEnv } from '../support/harness';
 import { ApiProcess, freePort, startApiProcess } from '../support/api-process';
 import { startWorker, WorkerProcess } from '../support/worker';
-import { startReceiver, Receiver } from '../support/receiver';
+import { payloadOf, Receiver, startReceiver } from '../support/receiver';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 import { signUpUser, TestUser } from '../support/accounts';
+import { Row } from '../support/db';
+import { eventually } from '../support/eventually';
 
 const FAST = { WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', OUTBOX_LOST_AFTER_SECONDS: '2', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' };
 const USERS = 40;
@@ -19,7 +21,7 @@ const SIGNINS_PER_USER = 3;
 
 /** Runs `tasks` with at most `limit` in flight. */
 async function pool<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
+  const results = new Array<T>(tasks.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
@@ -27,14 +29,6 @@ async function pool<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]>
     }),
   );
   return results;
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one Redis', () => {
@@ -97,7 +91,7 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
       exchanges.set(me.body.id, (exchanges.get(me.body.id) ?? 0) + 1);
       const previous = relayOf.get(me.body.id);
       if (previous) expect(me.body.email).toBe(previous);
-      relayOf.set(me.body.id, me.body.email);
+      relayOf.set(me.body.id, me.body.email!);
     };
     // First sign-ins of all users concurrently (first consents race across processes), then the returning ones.
     await pool(
@@ -111,7 +105,7 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
     expect(exchanges.size).toBe(USERS);
     expect(new Set(relayOf.values()).size).toBe(USERS);
 
-    const rows: { id: string; sessions: number; relay_local: string; user_global_id: string }[] = await db.query(
+    const rows = await db.query<{ id: string; sessions: number; relay_local: string; user_global_id: string }[]>(
       'SELECT id, sessions, relay_local, user_global_id FROM connections WHERE application_id = ?',
       [app.id],
     );
@@ -119,7 +113,7 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
     expect(new Set(rows.map((r) => r.relay_local)).size).toBe(USERS);
     expect(new Set(rows.map((r) => r.user_global_id))).toEqual(new Set(globalIds));
     for (const row of rows) expect({ id: row.id, sessions: Number(row.sessions) }).toEqual({ id: row.id, sessions: exchanges.get(row.id) });
-    const [{ dupes }] = await db.query('SELECT COUNT(*) - COUNT(DISTINCT global_id) AS dupes FROM users');
+    const [{ dupes }] = await db.query<Row[]>('SELECT COUNT(*) - COUNT(DISTINCT global_id) AS dupes FROM users');
     expect(Number(dupes)).toBe(0);
 
     // 3. Account closures of half the users, through both APIs at once.
@@ -136,15 +130,15 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
     // 4. Every event (USERS user_connected + the closures) delivered once, none lost.
     const expected = USERS + closed.length;
     await eventually(async () => {
-      const [{ delivered }] = await db.query(`SELECT COUNT(*) AS delivered FROM webhook_events WHERE application_id = ? AND status = 'delivered'`, [app.id]);
+      const [{ delivered }] = await db.query<Row[]>(`SELECT COUNT(*) AS delivered FROM webhook_events WHERE application_id = ? AND status = 'delivered'`, [app.id]);
       return Number(delivered) === expected;
     }, `${expected} delivered webhook events`);
-    const events: { id: string }[] = await db.query('SELECT id FROM webhook_events WHERE application_id = ?', [app.id]);
+    const events = await db.query<{ id: string }[]>('SELECT id FROM webhook_events WHERE application_id = ?', [app.id]);
     expect(events).toHaveLength(expected);
     await receiver.waitFor((r) => new Set(r.map((h) => h.headers['webhook-id'])).size >= expected);
     const received = new Set(receiver.received.filter((h) => (h.status ?? 500) < 300).map((h) => String(h.headers['webhook-id'])));
     expect(received).toEqual(new Set(events.map((e) => e.id)));
-    const payloads = receiver.received.map((h) => JSON.parse(h.body));
+    const payloads = receiver.received.map((h) => payloadOf(h));
     expect(new Set(payloads.filter((p) => p.type === 'user_account_deleted').map((p) => p.data.connectionId))).toEqual(new Set(closed));
     expect(new Set(payloads.filter((p) => p.type === 'user_connected').map((p) => p.data.connectionId))).toEqual(new Set(rows.map((r) => r.id)));
 

@@ -32,12 +32,12 @@ describe('/api/user lookup cache', () => {
   async function signedIn() {
     const { code, verifier } = await codeFor(t.baseUrl, app);
     const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
-    const token = body.access_token as string;
+    const token = body.access_token;
     // Warm both processes' caches.
     const first = await currentUser(t.baseUrl, token);
     expect(first.res.status).toBe(200);
     expect((await currentUser(otherUrl, token)).res.status).toBe(200);
-    return { token, connectionId: first.body.id as string };
+    return { token, connectionId: first.body.id };
   }
 
   it('sees a block made through the other process on the very next request', async () => {

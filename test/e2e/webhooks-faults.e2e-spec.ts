@@ -4,10 +4,12 @@ import { connect } from 'node:net';
 import { DataSource } from 'typeorm';
 import { ApplicationUsersService as ConnectionAdminService } from '@app/connections';
 import { startApi, TestApp } from '../support/harness';
-import { startReceiver, Receiver } from '../support/receiver';
+import { payloadOf, Receiver, startReceiver } from '../support/receiver';
 import { startWorker, WorkerProcess } from '../support/worker';
-import { createClientApp, ClientApp } from '../support/oauth';
+import { ClientApp, createClientApp, ErrorBody } from '../support/oauth';
 import { seedConnections } from '../support/seed';
+import { countRows, Row } from '../support/db';
+import { eventually } from '../support/eventually';
 
 const FAST = { WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', OUTBOX_LOST_AFTER_SECONDS: '2', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' };
 
@@ -30,18 +32,10 @@ function acknowledgedClosures(receiver: Receiver): Set<string> {
   return new Set(
     receiver.received
       .filter((h) => h.status !== undefined && h.status < 300)
-      .map((h) => JSON.parse(h.body))
+      .map((h) => payloadOf(h))
       .filter((p) => p.type === 'user_account_deleted')
       .map((p) => p.data.connectionId),
   );
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('webhook delivery through Redis failures', () => {
@@ -93,8 +87,8 @@ describe('webhook delivery through Redis failures', () => {
     for (const id of ids.slice(5, 10)) {
       const res = await closeVia(t, app, id);
       expect(res.status).toBe(503);
-      expect(((await res.json()) as any).error).toBe('temporarily_unavailable');
-      expect(await db.query('SELECT id FROM connections WHERE id = ?', [id])).toHaveLength(1);
+      expect(((await res.json()) as ErrorBody).error).toBe('temporarily_unavailable');
+      expect(await db.query<Row[]>('SELECT id FROM connections WHERE id = ?', [id])).toHaveLength(1);
     }
     // ...and closures that need only MySQL commit (their events wait in the outbox).
     const admin = t.app.get(ConnectionAdminService);
@@ -106,10 +100,10 @@ describe('webhook delivery through Redis failures', () => {
     const closed = [...ids.slice(0, 5), ...ids.slice(10, 15)];
     await eventually(() => closed.every((id) => acknowledgedClosures(receiver).has(id)), 'every committed closure to be delivered', 40_000);
     // The receiver's 2xx comes just before the worker records it.
-    const undelivered = async () => (await db.query(`SELECT id FROM webhook_events WHERE application_id = ? AND status <> 'delivered'`, [app.id])).length;
+    const undelivered = async () => (await db.query<Row[]>(`SELECT id FROM webhook_events WHERE application_id = ? AND status <> 'delivered'`, [app.id])).length;
     await eventually(async () => (await undelivered()) === 0, 'every event to be recorded as delivered');
-    const remaining = await db.query('SELECT id FROM connections WHERE application_id = ?', [app.id]);
-    expect(remaining.map((r: { id: string }) => r.id).sort()).toEqual(ids.slice(5, 10).sort());
+    const remaining = await db.query<{ id: string }[]>('SELECT id FROM connections WHERE application_id = ?', [app.id]);
+    expect(remaining.map((r) => r.id).sort()).toEqual(ids.slice(5, 10).sort());
   });
 });
 
@@ -144,8 +138,8 @@ describe('a burst of account closures', () => {
     expect(eventIds.size).toBe(1000);
     expect(acknowledgedClosures(receiver)).toEqual(new Set(ids));
     const delivered = async () =>
-      Number((await db.query(`SELECT COUNT(*) AS n FROM webhook_events WHERE application_id = ? AND status = 'delivered'`, [app.id]))[0].n);
+      (await countRows(db, `SELECT COUNT(*) AS n FROM webhook_events WHERE application_id = ? AND status = 'delivered'`, [app.id]));
     await eventually(async () => (await delivered()) === 1000, 'all 1,000 events recorded as delivered');
-    expect(await db.query(`SELECT COUNT(*) AS n FROM webhook_events WHERE application_id = ?`, [app.id])).toEqual([{ n: 1000 }]);
+    expect(await db.query<Row[]>(`SELECT COUNT(*) AS n FROM webhook_events WHERE application_id = ?`, [app.id])).toEqual([{ n: 1000 }]);
   });
 });

@@ -1,11 +1,22 @@
+import { expect } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { Webhook } from 'standardwebhooks';
 import { startApi, TestApp } from '../support/harness';
-import { startReceiver, Receiver } from '../support/receiver';
+import { payloadOf, Receiver, startReceiver, WebhookPayload } from '../support/receiver';
 import { startWorker, WorkerProcess } from '../support/worker';
-import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { codeFor, createClientApp, currentUser, ErrorBody, exchangeCode } from '../support/oauth';
 
 /** Webhook delivery through the real worker process (Standard Webhooks). */
+/** What the portal's webhook endpoints answer, as far as these tests read it (or the error shape). */
+interface WebhookApiBody {
+  id: string;
+  status: string;
+  attempts: number;
+  attemptLog: { attempt: number; statusCode: number | null }[];
+  deliveries: { id: string }[];
+  error?: string;
+}
+
 describe('webhooks', () => {
   let t: TestApp;
   let receiver: Receiver;
@@ -22,7 +33,7 @@ describe('webhooks', () => {
       method: 'POST',
       headers: { cookie: client.developerCookie },
     });
-    const { webhookSecret } = (await patched.json()) as any;
+    const { webhookSecret } = (await patched.json()) as { webhookSecret: string };
     await api('PATCH', `/api/developer/applications/${client.id}`, client.developerCookie, { webhookUrl: receiver.url });
     app = { id: client.id, developerCookie: client.developerCookie, webhookSecret, client };
     worker = await startWorker(t.env);
@@ -37,18 +48,18 @@ describe('webhooks', () => {
     receiver.respond = () => 200;
   });
 
-  async function api(method: string, path: string, cookie: string, body?: unknown) {
+  async function api(method: string, path: string, cookie: string, body?: unknown): Promise<{ status: number; body: WebhookApiBody }> {
     const res = await fetch(`${t.baseUrl}${path}`, {
       method,
       headers: { cookie, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as WebhookApiBody };
   }
 
   const ping = () => api('POST', `/api/developer/applications/${app.id}/webhooks/test`, app.developerCookie);
-  const status = async (id: string) => (await db.query('SELECT status FROM webhook_events WHERE id = ?', [id]))[0]?.status;
+  const status = async (id: string) => (await db.query<{ status: string }[]>('SELECT status FROM webhook_events WHERE id = ?', [id]))[0]?.status;
   async function waitForStatus(id: string, wanted: string, timeoutMs = 20_000) {
     const deadline = Date.now() + timeoutMs;
     while ((await status(id)) !== wanted) {
@@ -64,7 +75,7 @@ describe('webhooks', () => {
     const [hook] = receiver.received;
     expect(hook.headers['webhook-id']).toBe(body.id);
     expect(Math.abs(Number(hook.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(30);
-    const payload = new Webhook(app.webhookSecret).verify(hook.body, hook.headers as Record<string, string>) as any;
+    const payload = new Webhook(app.webhookSecret).verify(hook.body, hook.headers as Record<string, string>) as WebhookPayload;
     expect(payload.type).toBe('ping');
     expect(payload.data).toEqual({ applicationId: app.id });
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(hook.body, hook.headers as Record<string, string>)).toThrow();
@@ -75,13 +86,13 @@ describe('webhooks', () => {
     const { code, verifier, user } = await codeFor(t.baseUrl, app.client);
     const { body: token } = await exchangeCode(t.baseUrl, app.client, { code, code_verifier: verifier });
     const { body: profile } = await currentUser(t.baseUrl, token.access_token);
-    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'user_connected'));
+    await receiver.waitFor((r) => r.some((h) => payloadOf(h).type === 'user_connected'));
     const closed = await api('DELETE', `/api/developer/applications/${app.id}/users/${profile.id}`, app.developerCookie);
     expect(closed.status).toBe(204);
     expect((await currentUser(t.baseUrl, token.access_token)).res.status).toBe(401);
-    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'user_account_deleted'));
-    const hook = receiver.received.find((h) => JSON.parse(h.body).type === 'user_account_deleted')!;
-    const payload = new Webhook(app.webhookSecret).verify(hook.body, hook.headers as Record<string, string>) as any;
+    await receiver.waitFor((r) => r.some((h) => payloadOf(h).type === 'user_account_deleted'));
+    const hook = receiver.received.find((h) => payloadOf(h).type === 'user_account_deleted')!;
+    const payload = new Webhook(app.webhookSecret).verify(hook.body, hook.headers as Record<string, string>) as WebhookPayload;
     expect(payload.data).toEqual({ applicationId: app.id, connectionId: profile.id, globalId: user.globalId });
     expect(new Date(payload.timestamp).toISOString()).toBe(payload.timestamp);
   });
@@ -113,7 +124,7 @@ describe('webhooks', () => {
     const detail = await api('GET', `/api/developer/applications/${app.id}/webhooks/deliveries/${body.id}`, app.developerCookie);
     expect(detail.body.status).toBe('delivered');
     expect(detail.body.attempts).toBe(3);
-    expect(detail.body.attemptLog.map((a: any) => a.statusCode)).toEqual([500, 500, 200]);
+    expect(detail.body.attemptLog.map((a) => a.statusCode)).toEqual([500, 500, 200]);
     expect(detail.body.attemptLog[0]).toEqual(
       expect.objectContaining({ attempt: 1, durationMs: expect.any(Number), responseExcerpt: 'status 500', error: null }),
     );
@@ -149,7 +160,7 @@ describe('webhooks', () => {
     await worker.stop();
     const res = await fetch(`${t.baseUrl}/health/worker`);
     expect(res.status).toBe(503);
-    expect(((await res.json()) as any).error).toBe('temporarily_unavailable');
+    expect(((await res.json()) as ErrorBody).error).toBe('temporarily_unavailable');
     worker = await startWorker(t.env);
   });
 

@@ -21,6 +21,15 @@ export interface SignUpFields {
   region: string;
 }
 
+/** What sign-up and `/api/account/me` answer about the signed-in user. */
+export interface AccountBody {
+  globalId: string;
+  name: string;
+  email: string;
+  image?: string | null;
+  region?: string;
+}
+
 /** The name of the user session cookie over plain http (tests). */
 export const USER_COOKIE = 'ls_session';
 

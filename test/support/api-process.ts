@@ -5,7 +5,7 @@ export type ApiProcess = AppProcess & { baseUrl: string };
 
 /** A TCP port free on 127.0.0.1 right now (shared with the benches: scripts/lib.js). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const freePort: () => Promise<number> = require(path.resolve(__dirname, '../../scripts/lib')).freePort;
+export const freePort = (require(path.resolve(__dirname, '../../scripts/lib')) as { freePort: () => Promise<number> }).freePort;
 
 
 /**

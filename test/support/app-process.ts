@@ -28,8 +28,8 @@ export async function startAppProcess<T>(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const started = Date.now();
   let result: T;
   while (!(result = await ready(output))) {

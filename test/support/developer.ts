@@ -1,3 +1,4 @@
+import type { DeveloperUserView } from '@app/connections';
 import { randomBytes } from 'node:crypto';
 
 /** The developer session cookie's name over plain http (tests). */
@@ -77,8 +78,27 @@ export async function createApplication(
   return (await res.json()) as CreatedTestApplication;
 }
 
-/** A response's JSON body, untyped (tests inspect it freely). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function readJson(res: Response): Promise<any> {
-  return res.json();
+/** One user in `GET /api/developer/applications/:id/users`. */
+export type PortalUser = DeveloperUserView;
+
+/** A page of `GET /api/developer/applications/:id/users` (or the error shape). */
+export interface UsersPage {
+  users: PortalUser[];
+  total: number;
+  nextCursor: string | null;
+  error?: string;
+  error_description?: string;
+}
+
+/** `GET /api/developer/applications`: the developer's applications, without secrets. */
+export interface ApplicationList {
+  applications: Omit<CreatedTestApplication, 'clientSecret' | 'webhookSecret'>[];
+}
+
+/** A JSON object as an API answers it; tests check its fields by name. */
+export type JsonObject = Record<string, unknown>;
+
+/** A response's JSON body, as `T` (a plain object unless the caller names its shape). */
+export async function readJson<T = JsonObject>(res: Response): Promise<T> {
+  return (await res.json()) as T;
 }

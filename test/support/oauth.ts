@@ -11,6 +11,31 @@ export interface ClientApp {
   developerCookie: string;
 }
 
+/** The error shape every failed call answers. */
+export interface ErrorBody {
+  error?: string;
+  error_description?: string;
+}
+
+/** What `POST /oauth/token` answers: the token fields on success, the error shape otherwise. */
+export interface TokenBody extends ErrorBody {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/** What `GET /api/user` answers: the profile on success, the error shape otherwise. */
+export interface UserBody extends ErrorBody {
+  id: string;
+  globalId: string;
+  name: string;
+  email: string | null;
+  image: string | null;
+}
+
 /** A developer account and one application registered through the portal's JSON API. */
 export async function createClientApp(baseUrl: string, redirectUris = ['https://client.example/cb']): Promise<ClientApp> {
   const email = `dev-${randomBytes(5).toString('hex')}@example.com`;
@@ -27,7 +52,7 @@ export async function createClientApp(baseUrl: string, redirectUris = ['https://
     body: JSON.stringify({ name: 'Client <App>', redirectUris }),
   });
   if (created.status !== 201) throw new Error(`create app: ${created.status} ${await created.text()}`);
-  const app: any = await created.json();
+  const app = (await created.json()) as { id: string; clientId: string; clientSecret: string };
   return { id: app.id, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: redirectUris[0], developerCookie };
 }
 
@@ -39,7 +64,7 @@ export function pkcePair() {
 export function authorizePath(params: Record<string, string | undefined>): string {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) query.append(k, v);
-  return `/oauth/authorize?${query}`;
+  return `/oauth/authorize?${query.toString()}`;
 }
 
 /** Parameters of a 303 Location on the client's redirect URI. */
@@ -49,7 +74,8 @@ export function callbackParams(res: Response): URLSearchParams {
   return new URL(location).searchParams;
 }
 
-export type ShareChoice = 'relay' | 'none' | string;
+/** `relay`, `none`, or one of the user's addresses. */
+export type ShareChoice = string;
 
 /**
  * Runs GET /oauth/authorize as the user's browser would; answers the consent
@@ -78,7 +104,7 @@ export async function exchangeCode(baseUrl: string, app: ClientApp, fields: Reco
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams({ grant_type: 'authorization_code', client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: app.redirectUri, ...fields }),
   });
-  return { res, body: (await res.json()) as any };
+  return { res, body: (await res.json()) as TokenBody };
 }
 
 /** A code for a fresh user (consent with `share`), with PKCE. */
@@ -99,5 +125,5 @@ export async function codeFor(baseUrl: string, app: ClientApp, user?: TestUser, 
 
 export async function currentUser(baseUrl: string, accessToken: string) {
   const res = await fetch(`${baseUrl}/api/user`, { headers: { authorization: `Bearer ${accessToken}` } });
-  return { res, body: (await res.json()) as any };
+  return { res, body: (await res.json()) as UserBody };
 }

@@ -8,6 +8,18 @@ export interface ReceivedWebhook {
   status?: number;
 }
 
+/** A webhook's JSON body: the event type, when it happened, and the event's data. */
+export interface WebhookPayload {
+  type: string;
+  timestamp: string;
+  data: { connectionId: string; [field: string]: unknown };
+}
+
+/** The parsed body of a received webhook. */
+export function payloadOf(hook: ReceivedWebhook): WebhookPayload {
+  return JSON.parse(hook.body) as WebhookPayload;
+}
+
 export interface Receiver {
   url: string;
   received: ReceivedWebhook[];
@@ -24,7 +36,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: '',
     received: [],
     respond: () => 200,
-    close: async () => undefined,
+    close: () => Promise.resolve(),
     async waitFor(predicate, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(receiver.received)) {
@@ -36,12 +48,13 @@ export async function startReceiver(): Promise<Receiver> {
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
-    req.on('end', async () => {
+    req.on('end', () => {
       const hook: ReceivedWebhook = { headers: req.headers, body };
       receiver.received.push(hook);
-      const status = await receiver.respond(hook, receiver.received.length);
-      hook.status = status;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
+      void Promise.resolve(receiver.respond(hook, receiver.received.length)).then((status) => {
+        hook.status = status;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
+      });
     });
   });
   server.listen(0, '127.0.0.1');

@@ -15,7 +15,7 @@ export async function seedConnections(db: DataSource, applicationId: string, cou
       const gid = `${tag.slice(0, 2)}${String(offset + i).padStart(4, '0')}`;
       return { gid, name: `Seeded ${offset + i}`, relay: randomAlnum(6), id: randomId('c') };
     });
-    const first = await db.query(
+    const first = await db.query<{ insertId: number }>(
       `INSERT INTO users (global_id, name, region, password_hash) VALUES ${users.map(() => "(?, ?, 'Germany', 'x')").join(',')}`,
       users.flatMap((u) => [u.gid, u.name]),
     );

@@ -14,7 +14,7 @@ export function encodeCursor(key: Buffer, at: Date, id: string): string {
 export function decodeCursor(key: Buffer, cursor: string): { at: Date; id: string } {
   const [body, mac] = cursor.split('.');
   if (body && mac && cursor.length < 200 && safeEqual(hmacSha256(key, `cursor:${body}`).subarray(0, 16).toString('base64url'), mac)) {
-    const [ms, id] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    const [ms, id] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as [number, string];
     return { at: new Date(ms), id };
   }
   throw new AppError('invalid_request', 'The cursor is not valid (use nextCursor from a previous page).');

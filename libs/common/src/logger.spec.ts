@@ -1,4 +1,5 @@
-import { redactUrl } from './logger';
+import pino from 'pino';
+import { createLogger, redactUrl } from './logger';
 
 describe('redactUrl', () => {
   it('removes credentials from logged URLs and keeps the rest', () => {
@@ -12,10 +13,9 @@ describe('redactUrl', () => {
 describe('createLogger', () => {
   it('logs database errors without their SQL or parameters', () => {
     const lines: string[] = [];
-    const { createLogger } = require('./logger');
-    const pino = require('pino');
     const logger = createLogger({ logLevel: 'info' } as never, 'test');
-    const sink = pino({ serializers: { err: logger[pino.symbols.serializersSym].err } }, { write: (l: string) => lines.push(l) });
+    const serializers = (logger as unknown as Record<symbol, Record<string, pino.SerializerFn>>)[pino.symbols.serializersSym];
+    const sink = pino({ serializers: { err: serializers.err } }, { write: (l: string) => lines.push(l) });
     const error = Object.assign(new Error('Duplicate entry'), {
       code: 'ER_DUP_ENTRY',
       sql: "INSERT INTO users (password_hash) VALUES ('$argon2id$secret')",

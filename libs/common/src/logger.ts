@@ -15,7 +15,7 @@ export function redactUrl(url: string): string {
  * otherwise log what it tried to write (hashes, addresses, token ids).
  */
 function serializeError(error: Error) {
-  const { sql, parameters, query, driverError, ...rest } = pino.stdSerializers.err(error) as Record<string, any>;
+  const { sql, parameters, query, driverError, ...rest } = pino.stdSerializers.err(error) as Record<string, unknown> & { driverError?: { code?: unknown; errno?: unknown } };
   return driverError ? { ...rest, driverError: { code: driverError.code, errno: driverError.errno } } : rest;
 }
 

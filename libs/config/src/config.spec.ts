@@ -60,7 +60,7 @@ describe('loadConfig', () => {
     const second = loadConfig({ SECRETS_FILE: path });
     expect(second.secrets.jwtSecret.export().equals(first.secrets.jwtSecret.export())).toBe(true);
     expect(second.secrets.globalIdKey.equals(first.secrets.globalIdKey)).toBe(true);
-    expect(Object.keys(JSON.parse(readFileSync(path, 'utf8'))).sort()).toEqual(['DATA_ENCRYPTION_KEY', 'GLOBAL_ID_KEY', 'JWT_SECRET', 'SESSION_SECRET']);
+    expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>).sort()).toEqual(['DATA_ENCRYPTION_KEY', 'GLOBAL_ID_KEY', 'JWT_SECRET', 'SESSION_SECRET']);
   });
 
   it('derives enough webhook attempts for the backoff to span 24 hours', () => {

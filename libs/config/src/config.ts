@@ -149,7 +149,7 @@ type SecretName = (typeof SECRET_NAMES)[number];
 function loadSecrets(env: Env, production: boolean): Record<SecretName, Buffer> {
   const file = resolve(str(env, 'SECRETS_FILE', '.data/secrets.json'));
   let stored: Partial<Record<SecretName, string>> = {};
-  if (!production && existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8'));
+  if (!production && existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<SecretName, string>>;
   let generated = false;
   const out = {} as Record<SecretName, Buffer>;
   for (const name of SECRET_NAMES) {

@@ -11,7 +11,7 @@ export async function migrate(config: Pick<AppConfig, 'databaseUrl'>, log: (line
   const ds = new DataSource(dataSourceOptions(config));
   await ds.initialize();
   try {
-    const [{ got }] = await ds.query(`SELECT GET_LOCK('loginsign_migrations', 60) AS got`);
+    const [{ got }] = await ds.query<{ got: number | null }[]>(`SELECT GET_LOCK('loginsign_migrations', 60) AS got`);
     if (Number(got) !== 1) throw new Error('Another process holds the migration lock for over 60 s');
     try {
       const ran = await ds.runMigrations({ transaction: 'each' });

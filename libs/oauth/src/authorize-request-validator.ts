@@ -14,18 +14,18 @@ export interface AuthorizationRequest {
 }
 
 /** Errors the user must see on our page: we cannot trust the redirect target. */
-export class AuthorizePageError {
-  constructor(readonly message: string) {}
-}
+export class AuthorizePageError extends Error {}
 
 /** Errors reported to the client at its redirect_uri (RFC 6749 4.1.2.1). */
-export class AuthorizeRedirectError {
+export class AuthorizeRedirectError extends Error {
   constructor(
     readonly redirectUri: string,
     readonly error: string,
     readonly description: string,
     readonly state?: string,
-  ) {}
+  ) {
+    super(description);
+  }
 }
 
 export type RawParams = Record<string, string | string[] | undefined>;

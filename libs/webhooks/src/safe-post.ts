@@ -49,12 +49,12 @@ export function safePost(url: string, headers: Record<string, string>, body: str
     }
     const checkedLookup: LookupFunction = (hostname, options, callback) => {
       lookup(hostname, options, (err, address, family) => {
-        if (err) return callback(err, address as never, family);
+        if (err) return callback(err, address, family);
         const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address];
         if (!opts.allowPrivate && addresses.some(isPrivateAddress)) {
-          return callback(new BlockedTargetError('blocked: resolves to a private, loopback or link-local address'), address as never, family);
+          return callback(new BlockedTargetError('blocked: resolves to a private, loopback or link-local address'), address, family);
         }
-        callback(null, address as never, family);
+        callback(null, address, family);
       });
     };
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -377,7 +377,7 @@ function linkify(text: string): SafeHtml {
   for (const match of text.matchAll(/https?:\/\/[^\s<>"']+/g)) {
     parts.push(text.slice(last, match.index));
     parts.push(html`<a href="${match[0]}">${match[0]}</a>`);
-    last = match.index! + match[0].length;
+    last = match.index + match[0].length;
   }
   parts.push(text.slice(last));
   return html`${parts}`;

@@ -25,7 +25,7 @@ const message = (key: unknown) => doneNotice(MESSAGES, key);
 
 /** The list's filters from a query or a form; a bad value is dropped (a page, not an API: no 400 for a typo). */
 function filtersFrom(source: Record<string, unknown>): UserFilters {
-  const one = (name: string) => (typeof source[name] === 'string' ? (source[name] as string) : '');
+  const one = (name: string) => (typeof source[name] === 'string' ? (source[name]) : '');
   const search = one('search').trim().slice(0, SEARCH_MAX);
   const status = one('status');
   const cursor = one('cursor');

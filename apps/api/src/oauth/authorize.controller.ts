@@ -137,7 +137,7 @@ export class AuthorizeController {
     const [user, linked] = await Promise.all([this.accounts.getUser(session.subjectId), this.accounts.linkedEmails(session.subjectId)]);
     if (!user) throw new AppError('unauthorized', 'Your account no longer exists.');
     const carried: Record<string, string> = {};
-    for (const name of AUTHORIZE_PARAMS) if (typeof params[name] === 'string') carried[name] = params[name] as string;
+    for (const name of AUTHORIZE_PARAMS) if (typeof params[name] === 'string') carried[name] = params[name];
     const html = consentPage({
       appName: request.client.name,
       logoUrl: request.client.logoUrl,

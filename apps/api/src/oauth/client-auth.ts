@@ -25,7 +25,7 @@ export async function authenticateClient(
 
   if (usedBasic) {
     if (body.client_secret !== undefined) throw new AppError('invalid_request', 'Use one client authentication method, not both.');
-    const decoded = Buffer.from(header!.slice(6).trim(), 'base64').toString('utf8');
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     try {
       if (colon < 0) throw new Error('no colon');

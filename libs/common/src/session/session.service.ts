@@ -55,7 +55,7 @@ export class SessionService {
     if (!id || id.length > 100) return null;
     const raw = await this.redis.get(this.key(id));
     if (!raw) return null;
-    const data = JSON.parse(raw);
+    const data = JSON.parse(raw) as Omit<Session, 'id'>;
     if (data.kind !== kind) return null;
     return { id, ...data };
   }

@@ -69,7 +69,7 @@ describe('GlobalIdService (real MariaDB)', () => {
   }
 
   async function sequence(): Promise<number> {
-    const [row] = await sources[0].query('SELECT next_value FROM global_id_sequence WHERE id = 1');
+    const [row] = await sources[0].query<{ next_value: number | string }[]>('SELECT next_value FROM global_id_sequence WHERE id = 1');
     return Number(row.next_value);
   }
 
