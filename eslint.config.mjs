@@ -22,7 +22,13 @@ export default tseslint.config(
       // Query strings are built with URLSearchParams and interpolated into URLs; its string form is the point.
       '@typescript-eslint/restrict-template-expressions': [
         'error',
-        { allowNumber: true, allow: [{ from: 'lib', name: ['URLSearchParams', 'URL'] }, { from: 'package', package: 'url', name: ['URLSearchParams', 'URL'] }] },
+        {
+          allowNumber: true,
+          allow: [
+            { from: 'lib', name: ['URLSearchParams', 'URL'] },
+            { from: 'package', package: 'url', name: ['URLSearchParams', 'URL'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
     },

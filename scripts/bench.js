@@ -128,7 +128,9 @@ function runOnce(bench, run, runs) {
       const lines = partial.split('\n');
       partial = lines.pop();
       // Progress: the bench's own "> step" lines and warnings, prefixed.
-      for (const line of lines) if (/^(> |WARNING|ERROR|FAIL)/.test(line.trim()) || /\d rows|signed up \d|consented \d|signed in \d/.test(line)) log(`${bench.name} ${run}/${runs}: ${line.trim().slice(0, 160)}`);
+      for (const line of lines)
+        if (/^(> |WARNING|ERROR|FAIL)/.test(line.trim()) || /\d rows|signed up \d|consented \d|signed in \d/.test(line))
+          log(`${bench.name} ${run}/${runs}: ${line.trim().slice(0, 160)}`);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -136,7 +138,10 @@ function runOnce(bench, run, runs) {
       writeFileSync(logFile, output);
       const result = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : null;
       if (code !== 0) log(`${bench.name} ${run}/${runs}: exited ${code} (log: ${path.relative(root, logFile)})`);
-      const warnings = output.split('\n').filter((l) => /^\s*WARNING/.test(l)).map((l) => l.trim());
+      const warnings = output
+        .split('\n')
+        .filter((l) => /^\s*WARNING/.test(l))
+        .map((l) => l.trim());
       resolve({ code, result, logFile, warnings });
     });
   });
@@ -152,13 +157,14 @@ async function baseline() {
   try {
     // Warm-up, then the measured runs.
     await new Promise((resolve, reject) =>
-      autocannon({ url: `http://127.0.0.1:${port}/api/user`, connections: CONNECTIONS, duration: 2, headers: { authorization: 'Bearer x' } }, (e, r) => (e ? reject(e) : resolve(r))),
+      autocannon({ url: `http://127.0.0.1:${port}/api/user`, connections: CONNECTIONS, duration: 2, headers: { authorization: 'Bearer x' } }, (e, r) =>
+        e ? reject(e) : resolve(r),
+      ),
     );
     for (let run = 1; run <= RUNS; run++) {
       const result = await new Promise((resolve, reject) =>
-        autocannon(
-          { url: `http://127.0.0.1:${port}/api/user`, connections: CONNECTIONS, duration: BASELINE_SECONDS, headers: { authorization: 'Bearer x' } },
-          (e, r) => (e ? reject(e) : resolve(r)),
+        autocannon({ url: `http://127.0.0.1:${port}/api/user`, connections: CONNECTIONS, duration: BASELINE_SECONDS, headers: { authorization: 'Bearer x' } }, (e, r) =>
+          e ? reject(e) : resolve(r),
         ),
       );
       const rate = result['2xx'] / result.duration;
@@ -176,11 +182,14 @@ async function baseline() {
 const WHY = {
   'signin/user_rps': 'per request: JWT verify, the shared authz_version read, helmet headers, JSON; API, autocannon and MariaDB share 2 cores (docs/performance.md)',
   'signin/user_p99': 'queueing behind the same per-request MySQL round trip at saturation (50 connections on one API thread)',
-  'signin/api_rss': 'V8 heap headroom, not live data: the same load peaks at 250-254 MB with NODE_OPTIONS=--max-old-space-size=128 at equal throughput; default kept to avoid out-of-memory crashes (docs/performance.md, Memory)',
+  'signin/api_rss':
+    'V8 heap headroom, not live data: the same load peaks at 250-254 MB with NODE_OPTIONS=--max-old-space-size=128 at equal throughput; default kept to avoid out-of-memory crashes (docs/performance.md, Memory)',
   'signin/token_rps': 'two MySQL writes + Redis Lua per exchange through the TypeORM query builder; needs fewer round trips (docs/performance.md)',
   'signin/signin_rps': 'three requests, each with MySQL/Redis round trips; bound by the /api/user and token costs above',
-  'webhooks': 'at the target, not above it: one worker thread is ~75-80% busy, a third of it socket writes to MySQL and Redis (one job fetch, one event read, one commit per delivery); more throughput = more worker processes (docs/scaling.md)',
-  'users-list': 'a one-word name prefix ("Noah") matches ~20,000 of 1M users: the search counts and sorts every match (union of three prefix ranges, COUNT(*) OVER (), ORDER BY joined_at) on each request; 32-51 ms p95 alone, ~200-260 ms with 10 clients on 2 cores. Fix: cap the counted total ("10,000+") and page from the joined_at index',
+  webhooks:
+    'at the target, not above it: one worker thread is ~75-80% busy, a third of it socket writes to MySQL and Redis (one job fetch, one event read, one commit per delivery); more throughput = more worker processes (docs/scaling.md)',
+  'users-list':
+    'a one-word name prefix ("Noah") matches ~20,000 of 1M users: the search counts and sorts every match (union of three prefix ranges, COUNT(*) OVER (), ORDER BY joined_at) on each request; 32-51 ms p95 alone, ~200-260 ms with 10 clients on 2 cores. Fix: cap the counted total ("10,000+") and page from the joined_at index',
 };
 
 function reading(fig, bench) {
@@ -260,11 +269,12 @@ function writeDoc(info, base, results, failures) {
     '- `bench:webhooks`: 10,000 events inserted at once, one worker process, delivered to a local receiver.',
     '- `bench:relay`: messages sent over SMTP to relay addresses, forwarded by one worker to a local sink.',
     '- `bench:housekeeping` (run on its own, it takes minutes): table and Redis key counts before and after 100,000 sign-ins and the housekeeping job, in [table-sizes.md](table-sizes.md).',
-    '- Each run\'s full output (with CPU split per process, and profiles when `BENCH_PROFILE=1`) is in `bench-results/` (not committed). Where the time goes: `docs/performance.md`.',
+    "- Each run's full output (with CPU split per process, and profiles when `BENCH_PROFILE=1`) is in `bench-results/` (not committed). Where the time goes: `docs/performance.md`.",
     '',
   ];
   const warnings = results.flatMap((b) => b.runs.flatMap((r, i) => (r.warnings ?? []).map((w) => `- ${b.name} run ${i + 1}: ${w.replace(/^WARNING:?\s*/, '')}`)));
-  if (warnings.length) lines.push('## Warnings printed by the benches', '', 'Figures measured while other processes used the CPU are lower than on a quiet machine.', '', ...warnings, '');
+  if (warnings.length)
+    lines.push('## Warnings printed by the benches', '', 'Figures measured while other processes used the CPU are lower than on a quiet machine.', '', ...warnings, '');
   if (failures.length) lines.push('## Runs that failed', '', ...failures.map((f) => `- ${f}`), '');
   mkdirSync(path.dirname(DOC), { recursive: true });
   writeFileSync(DOC, `${lines.join('\n')}`);
@@ -283,7 +293,14 @@ function reportOnly(info) {
       const output = readFileSync(logFile, 'utf8');
       const result = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : null;
       if (!result) failures.push(`${bench.name} run ${run}: no figures, see ${path.relative(root, logFile)}`);
-      runs.push({ result, logFile, warnings: output.split('\n').filter((l) => /^\s*WARNING/.test(l)).map((l) => l.trim()) });
+      runs.push({
+        result,
+        logFile,
+        warnings: output
+          .split('\n')
+          .filter((l) => /^\s*WARNING/.test(l))
+          .map((l) => l.trim()),
+      });
     }
     results.push({ name: bench.name, runs });
   }

@@ -83,7 +83,9 @@ async function waitReady(url, timeoutMs = 30000) {
 async function waitForLogMarker(url, logLevel) {
   if (!['info', 'debug', 'trace'].includes(logLevel)) return;
   const seen = new Promise((resolve) => (marker.seen = resolve));
-  await fetch(`${url}/health?${marker.text}`, { headers: { 'x-request-id': marker.text } }).then((res) => res.arrayBuffer()).catch(() => undefined);
+  await fetch(`${url}/health?${marker.text}`, { headers: { 'x-request-id': marker.text } })
+    .then((res) => res.arrayBuffer())
+    .catch(() => undefined);
   let timer;
   await Promise.race([seen, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
   clearTimeout(timer);
@@ -127,7 +129,13 @@ async function main() {
   }
   await waitForLogMarker(localUrl, config.logLevel);
   const banner = production
-    ? [`LoginSign is running at ${config.publicUrl} (production)`, '', `Metrics: ${config.publicUrl}/metrics, worker :${config.metrics.workerPort}, relay :${config.metrics.relayPort}`, '', 'Press Ctrl-C to stop.']
+    ? [
+        `LoginSign is running at ${config.publicUrl} (production)`,
+        '',
+        `Metrics: ${config.publicUrl}/metrics, worker :${config.metrics.workerPort}, relay :${config.metrics.relayPort}`,
+        '',
+        'Press Ctrl-C to stop.',
+      ]
     : [`LoginSign is running at ${config.publicUrl}`, '', ...demo, '', 'Press Ctrl-C to stop.'];
   console.log(`\n${banner.map((line) => (line ? `  ${line}` : '')).join('\n')}\n`);
 }

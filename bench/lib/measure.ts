@@ -24,7 +24,10 @@ export class RssSampler {
   peak = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, private readonly everyMs = 100) {}
+  constructor(
+    private readonly pid: number,
+    private readonly everyMs = 100,
+  ) {}
 
   start(): this {
     this.peak = rssBytes(this.pid);
@@ -82,7 +85,10 @@ export class CpuSampler {
   private read(): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, pids] of Object.entries(this.groups)) {
-      out.set(name, pids.reduce((sum, pid) => sum + (pid === process.pid ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid)), 0));
+      out.set(
+        name,
+        pids.reduce((sum, pid) => sum + (pid === process.pid ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid)), 0),
+      );
     }
     return out;
   }
@@ -120,8 +126,7 @@ export function describeCpu(cores: Record<string, number>, cpuCount: number): st
   return `${parts.join(', ')}, other ${otherCores(cores).toFixed(2)} cores of ${cpuCount} (machine ${cores.machine.toFixed(2)} busy, ${cores.iowait.toFixed(2)} in I/O wait)`;
 }
 
-export const fmt = (n: number, digits = 0) =>
-  Number.isFinite(n) ? n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-');
 
 export const ms = (n: number) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : fmt(n)} ms` : '-');
 

@@ -66,7 +66,6 @@ export async function freshDatabase(url: string): Promise<void> {
 
 export { dropDatabase };
 
-
 const secret = () => randomBytes(32).toString('base64');
 
 export interface BenchEnvOptions {

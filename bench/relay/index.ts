@@ -68,10 +68,17 @@ async function main(): Promise<number> {
     for (let i = 0; i < USERS; i++) {
       const local = `b${String(i).padStart(5, '0')}`;
       relayLocals.push(local);
-      const [user] = await db.query<ResultSetHeader>(`INSERT INTO users (global_id, name, region, password_hash) VALUES (?, ?, 'Germany', 'x')`, [`BB${String(i).padStart(4, '0')}`, `User ${i}`]);
+      const [user] = await db.query<ResultSetHeader>(`INSERT INTO users (global_id, name, region, password_hash) VALUES (?, ?, 'Germany', 'x')`, [
+        `BB${String(i).padStart(4, '0')}`,
+        `User ${i}`,
+      ]);
       await db.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)`, [user.insertId, `user${i}@real.example`]);
       await db.query(`INSERT INTO relay_addresses (local_part) VALUES (?)`, [local]);
-      await db.query(`INSERT INTO connections (id, application_id, user_id, relay_local, scope) VALUES (?, 'app_bench0000000000000000', ?, ?, 'email')`, [`c_bench${i}`, user.insertId, local]);
+      await db.query(`INSERT INTO connections (id, application_id, user_id, relay_local, scope) VALUES (?, 'app_bench0000000000000000', ?, ?, 'email')`, [
+        `c_bench${i}`,
+        user.insertId,
+        local,
+      ]);
     }
   } finally {
     await db.end();
@@ -162,7 +169,9 @@ async function main(): Promise<number> {
   );
   console.log('');
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; ${codeState()}`);
-  console.log(`command: npm run bench:relay -- --messages=${MESSAGES} --users=${USERS} --concurrency=${CONCURRENCY}  (1 relay, 1 worker, RELAY_CONCURRENCY=${env.RELAY_CONCURRENCY ?? '16 (default)'})`);
+  console.log(
+    `command: npm run bench:relay -- --messages=${MESSAGES} --users=${USERS} --concurrency=${CONCURRENCY}  (1 relay, 1 worker, RELAY_CONCURRENCY=${env.RELAY_CONCURRENCY ?? '16 (default)'})`,
+  );
   console.log(`CPU during the run: ${describeCpu(cores, cpus().length)}`);
   writeFigures('relay', [
     {

@@ -87,7 +87,12 @@ function hiddenInputs(html: string): Record<string, string> {
     const name = /\bname="([^"]*)"/.exec(tag)?.[1];
     const value = /\bvalue="([^"]*)"/.exec(tag)?.[1];
     if (name && value !== undefined && /type="hidden"/.test(tag)) {
-      out[name] = value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      out[name] = value
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&');
     }
   }
   return out;
@@ -527,7 +532,12 @@ async function main(): Promise<number> {
   const progress = (what: string, total: number) => (done: number) => {
     if (done % 50 === 0 || done === total) console.log(`    ${what} ${done}/${total}`);
   };
-  users = await mapConcurrent(Array.from({ length: USERS }, (_, i) => i), 8, (i) => signUpUser(baseUrl, i), progress('signed up', USERS));
+  users = await mapConcurrent(
+    Array.from({ length: USERS }, (_, i) => i),
+    8,
+    (i) => signUpUser(baseUrl, i),
+    progress('signed up', USERS),
+  );
 
   console.log('> first sign-in of every user (consent page, allow), so consent is remembered');
   // The first one alone, then 8 at a time. Concurrent first consents to one application
@@ -565,9 +575,32 @@ async function main(): Promise<number> {
   writeFigures('signin', [
     { key: 'user_rps', label: 'GET /api/user', value: a.rate, unit: 'req/s', target: `>= ${fmt(TARGET.userRps)} req/s`, met: a.rate >= TARGET.userRps, note: cpuNote(a) },
     { key: 'user_p99', label: 'GET /api/user p99', value: a.p99, unit: 'ms', target: `< ${TARGET.userP99Ms} ms`, met: a.p99 < TARGET.userP99Ms },
-    { key: 'api_rss', label: 'API peak RSS under load', value: Math.max(a.window.rssPeak, b.window.rssPeak, c.window.rssPeak) / 1048576, unit: 'MB', target: '< 250 MB', met: Math.max(a.window.rssPeak, b.window.rssPeak, c.window.rssPeak) / 1048576 < 250 },
-    { key: 'token_rps', label: 'POST /oauth/token (code exchange)', value: b.rate, unit: '/s', target: `>= ${fmt(TARGET.exchangesPerSecond)} /s`, met: b.rate >= TARGET.exchangesPerSecond, note: cpuNote(b) },
-    { key: 'signin_rps', label: 'returning sign-in (authorize -> token -> /api/user)', value: c.rate, unit: '/s', target: `>= ${fmt(TARGET.signInsPerSecond)} /s`, met: c.rate >= TARGET.signInsPerSecond, note: cpuNote(c) },
+    {
+      key: 'api_rss',
+      label: 'API peak RSS under load',
+      value: Math.max(a.window.rssPeak, b.window.rssPeak, c.window.rssPeak) / 1048576,
+      unit: 'MB',
+      target: '< 250 MB',
+      met: Math.max(a.window.rssPeak, b.window.rssPeak, c.window.rssPeak) / 1048576 < 250,
+    },
+    {
+      key: 'token_rps',
+      label: 'POST /oauth/token (code exchange)',
+      value: b.rate,
+      unit: '/s',
+      target: `>= ${fmt(TARGET.exchangesPerSecond)} /s`,
+      met: b.rate >= TARGET.exchangesPerSecond,
+      note: cpuNote(b),
+    },
+    {
+      key: 'signin_rps',
+      label: 'returning sign-in (authorize -> token -> /api/user)',
+      value: c.rate,
+      unit: '/s',
+      target: `>= ${fmt(TARGET.signInsPerSecond)} /s`,
+      met: c.rate >= TARGET.signInsPerSecond,
+      note: cpuNote(c),
+    },
   ]);
   const errors = results.reduce((n, r) => n + r.errors, 0);
   if (errors) {

@@ -50,14 +50,18 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
     cwd: root,
     env: { ...process.env, BENCH_ENV: JSON.stringify(ENV) },
   });
-  const [message] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => { throw new Error('the API did not start'); })])) as [{ port: number }];
+  const [message] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(() => {
+      throw new Error('the API did not start');
+    }),
+  ])) as [{ port: number }];
   return { child, base: `http://127.0.0.1:${message.port}` };
 }
 
 // ---- data -------------------------------------------------------------------
 
 // ---- measuring --------------------------------------------------------------
-
 
 function percentile(sorted: number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
@@ -152,7 +156,9 @@ async function main(): Promise<void> {
       ['status=blocked, first page', 'status=blocked'],
     ];
 
-    console.log(`> each scenario: on a quiet machine (other jobs under 0.3 of ${cpus().length} cores, waiting up to 2 min), ${SECONDS} s with ${CONCURRENCY.join(' and ')} concurrent clients (after a 2 s warm-up); p50 / p95 / p99 in ms`);
+    console.log(
+      `> each scenario: on a quiet machine (other jobs under 0.3 of ${cpus().length} cores, waiting up to 2 min), ${SECONDS} s with ${CONCURRENCY.join(' and ')} concurrent clients (after a 2 s warm-up); p50 / p95 / p99 in ms`,
+    );
     const table = [];
     const figures: Figure[] = [];
     let missed = 0;

@@ -41,7 +41,9 @@ function loadCredentials() {
   }
   const demo = readDemoCredentials();
   if (demo) return demo;
-  fail('No client credentials. Run `npm start` first (it registers the "Demo Client" application and keeps its credentials in .data/demo.json), or set CLIENT_ID and CLIENT_SECRET.');
+  fail(
+    'No client credentials. Run `npm start` first (it registers the "Demo Client" application and keeps its credentials in .data/demo.json), or set CLIENT_ID and CLIENT_SECRET.',
+  );
 }
 
 function readDemoCredentials() {

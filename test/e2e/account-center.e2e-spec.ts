@@ -213,7 +213,7 @@ describe('Account center (/account)', () => {
       // Pending: shown, not linked, cannot sign in with it.
       const pending = await getPage(t.baseUrl, '/account/emails', user.jar);
       expect(pending.html).toContain('Waiting for confirmation');
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(0);
       const [stored] = await db().query<{ token_hash: Buffer }[]>('SELECT token_hash FROM email_verifications WHERE email = ?', [email]);
       const link = new URL(await mailedLink(email));
       const token = link.searchParams.get('token')!;
@@ -225,7 +225,7 @@ describe('Account center (/account)', () => {
       const confirm = await getPage(t.baseUrl, `${link.pathname}${link.search}`, other);
       expect(confirm.res.status).toBe(200);
       expect(confirm.html).toContain(email);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(0);
       const done = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: confirm.csrf!, token }, other);
       expect(done.status).toBe(200);
       expect(await done.text()).toContain('Address confirmed');
@@ -279,7 +279,7 @@ describe('Account center (/account)', () => {
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const results = await Promise.all(Array.from({ length: 5 }, () => postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar)));
       expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(1);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(1);
     });
 
     it('limits verification mails to 10 a day per account (429 after)', async () => {
@@ -317,7 +317,7 @@ describe('Account center (/account)', () => {
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const res = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar);
       expect(res.status).toBe(409);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email]))).toBe(1);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(1);
     });
 
     it('removes an address (not the primary, not the last); apps that saw it get the relay address', async () => {
@@ -334,7 +334,7 @@ describe('Account center (/account)', () => {
 
       const res = await submit(user, '/account/emails', '/account/emails/remove', { email: second });
       expect(res.status).toBe(303);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [second]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [second])).toBe(0);
       const shared = (await connectionRow(connectionId)).shared_email;
       expect(shared).toMatch(RELAY);
       expect(await lastEvent(app.id)).toEqual({ type: 'user_email_changed', data: { applicationId: app.id, connectionId, globalId: user.globalId, email: shared } });
@@ -369,7 +369,10 @@ describe('Account center (/account)', () => {
         expect(res.status).toBe(303);
         await sink.waitFor((r) => r.some((m) => m.to.includes(email)));
         const mail = sink.received.find((m) => m.to.includes(email))!;
-        const text = mail.raw.toString('utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+        const text = mail.raw
+          .toString('utf8')
+          .replace(/=\r?\n/g, '')
+          .replace(/=3D/g, '=');
         expect(text).toMatch(/^Subject: Confirm your email address for LoginSign/m);
         const link = /(http:\/\/\S+\/account\/emails\/verify\?token=[A-Za-z0-9_-]{43})/.exec(text)![1];
         expect(link.startsWith(api.baseUrl)).toBe(true);
@@ -423,7 +426,7 @@ describe('Account center (/account)', () => {
       expect(detail.html).toContain((await connectionRow(connectionId)).relay_local);
     });
 
-    it("changes the address an app sees: a linked one, none, relay (user_email_changed)", async () => {
+    it('changes the address an app sees: a linked one, none, relay (user_email_changed)', async () => {
       const user = await signUpUser(t.baseUrl);
       const app = await clientApp();
       const { connectionId, token } = await connect(app, user);
@@ -504,8 +507,8 @@ describe('Account center (/account)', () => {
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken!, client_id: app.clientId, client_secret: app.clientSecret }),
       });
       expect(refreshed.status).toBe(400);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [connectionId]))).toBe(0);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ? AND revoked = 0', [connectionId]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [connectionId])).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id = ? AND revoked = 0', [connectionId])).toBe(0);
       const [counts] = await db().query<Row[]>('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [app.id]);
       expect(counts).toMatchObject({ active: 0, inactive: 1, blocked: 0 });
 
@@ -566,7 +569,7 @@ describe('Account center (/account)', () => {
       expect(page.html).toContain('Two');
       const wrong = await postForm(t.baseUrl, '/account/delete', { _csrf: page.csrf!, password: 'wrong password' }, user.jar);
       expect(wrong.status).toBe(400);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM users WHERE id = ?', [userId]))).toBe(1);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM users WHERE id = ?', [userId])).toBe(1);
 
       const res = await postForm(t.baseUrl, '/account/delete', { _csrf: page.csrf!, password: user.password }, user.jar);
       expect(res.status).toBe(303);
@@ -583,11 +586,11 @@ describe('Account center (/account)', () => {
         expect((await currentUser(t.baseUrl, connected[i].token)).res.status).toBe(401);
       }
       for (const table of ['connections', 'user_emails', 'email_verifications']) {
-        expect((await countRows(db(), `SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`, [userId]))).toBe(0);
+        expect(await countRows(db(), `SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`, [userId])).toBe(0);
       }
       const ids = connected.map((c) => c.connectionId);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id IN (?)', [ids]))).toBe(0);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id IN (?)', [ids]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id IN (?)', [ids])).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE connection_id IN (?)', [ids])).toBe(0);
       expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(401);
       expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: otherCookie } })).status).toBe(401);
       expect(res.headers.getSetCookie().some((c) => c.startsWith('ls_session=;'))).toBe(true);
@@ -595,7 +598,7 @@ describe('Account center (/account)', () => {
       // The same email signs up again as a new account with a new Global ID; the old one is retired.
       const again = await signUpUser(t.baseUrl, { email: user.email });
       expect(again.globalId).not.toBe(user.globalId);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM users WHERE global_id = ?', [user.globalId]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM users WHERE global_id = ?', [user.globalId])).toBe(0);
       // Signing in to an app again is a fresh connection (new id, new relay address).
       const fresh = await connect(apps[0], again);
       expect(fresh.consentShown).toBe(true);

@@ -18,7 +18,7 @@ describe('accounts: bad input on every endpoint', () => {
   });
   afterAll(() => t.close());
 
-  const countUsers = async () => (await countRows(db, 'SELECT COUNT(*) AS n FROM users'));
+  const countUsers = async () => await countRows(db, 'SELECT COUNT(*) AS n FROM users');
   const send = (path: string, body: string, contentType = 'application/json', extra: Record<string, string> = {}) =>
     fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType, ...extra }, body });
   const valid = () => ({ name: 'Valid Name', email: uniqueEmail(), password: 'long enough pw', region: 'Japan' });
@@ -132,7 +132,14 @@ describe('accounts: bad input on every endpoint', () => {
     const repeated = await postForm(
       t.baseUrl,
       '/signup',
-      [['_csrf', csrf!], ['name', 'A'], ['name', 'B'], ['email', fields.email], ['password', fields.password], ['region', fields.region]],
+      [
+        ['_csrf', csrf!],
+        ['name', 'A'],
+        ['name', 'B'],
+        ['email', fields.email],
+        ['password', fields.password],
+        ['region', fields.region],
+      ],
       jar,
     );
     expect(repeated.status).toBe(400);

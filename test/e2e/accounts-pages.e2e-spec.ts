@@ -13,7 +13,7 @@ describe('accounts: HTML pages', () => {
   });
   afterAll(() => t.close());
 
-  const countUsers = async () => (await countRows(db, 'SELECT COUNT(*) AS n FROM users'));
+  const countUsers = async () => await countRows(db, 'SELECT COUNT(*) AS n FROM users');
   const signUpFields = (overrides: Record<string, string> = {}) => ({
     name: 'Grace Hopper',
     email: uniqueEmail(),

@@ -39,10 +39,7 @@ describe('accounts: JSON API', () => {
   it('normalises the email and stores the first linked address as verified and primary', async () => {
     const user = await signUpUser(t.baseUrl, { email: '  Mixed.Case@Example.COM ' });
     expect(user.email).toBe('mixed.case@example.com');
-    const rows = await db.query<Row[]>(
-      'SELECT e.email, e.verified, e.is_primary FROM user_emails e JOIN users u ON u.id = e.user_id WHERE u.global_id = ?',
-      [user.globalId],
-    );
+    const rows = await db.query<Row[]>('SELECT e.email, e.verified, e.is_primary FROM user_emails e JOIN users u ON u.id = e.user_id WHERE u.global_id = ?', [user.globalId]);
     expect(rows).toEqual([{ email: 'mixed.case@example.com', verified: 1, is_primary: 1 }]);
   });
 

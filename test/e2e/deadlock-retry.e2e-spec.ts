@@ -90,7 +90,9 @@ describe('deadlocks: the victim transaction runs again', () => {
     const first = await readJson(await developerRequest(t.baseUrl, client.developerCookie, 'POST', `${path}/webhooks/test`));
     const statuses = await Promise.all(
       Array.from({ length: 120 }, (_, i) =>
-        developerRequest(t.baseUrl, client.developerCookie, 'POST', i % 2 ? `${path}/webhooks/test` : `${path}/webhooks/deliveries/${first.id}/redeliver`).then((res) => res.status),
+        developerRequest(t.baseUrl, client.developerCookie, 'POST', i % 2 ? `${path}/webhooks/test` : `${path}/webhooks/deliveries/${first.id}/redeliver`).then(
+          (res) => res.status,
+        ),
       ),
     );
     expect(statuses.filter((s) => s !== 202)).toEqual([]);

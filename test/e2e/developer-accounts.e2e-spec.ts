@@ -8,10 +8,9 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 describe('Developer Portal accounts', () => {
   let t: TestApp;
-  const post = (path: string, body?: unknown, cookie?: string, headers?: Record<string, string>) =>
-    developerRequest(t.baseUrl, cookie, 'POST', path, body, headers);
+  const post = (path: string, body?: unknown, cookie?: string, headers?: Record<string, string>) => developerRequest(t.baseUrl, cookie, 'POST', path, body, headers);
   const me = (cookie?: string) => developerRequest(t.baseUrl, cookie, 'GET', '/api/developer/me');
-  const developerCount = async () => (await countRows(t.app.get(DataSource), 'SELECT COUNT(*) AS n FROM developers'));
+  const developerCount = async () => await countRows(t.app.get(DataSource), 'SELECT COUNT(*) AS n FROM developers');
 
   beforeAll(async () => {
     t = await startApi();

@@ -26,7 +26,7 @@ describe('Developer Portal applications', () => {
   const req = (method: string, path: string, body?: unknown, cookie: string | null = dev.cookie, headers?: Record<string, string>) =>
     developerRequest(t.baseUrl, cookie ?? undefined, method, path, body, headers);
   const db = () => t.app.get(DataSource);
-  const appCount = async () => (await countRows(db(), 'SELECT COUNT(*) AS n FROM applications'));
+  const appCount = async () => await countRows(db(), 'SELECT COUNT(*) AS n FROM applications');
   const appRow = async (id: string) => (await db().query<ApplicationRow[]>('SELECT * FROM applications WHERE id = ?', [id]))[0];
   const service = () => t.app.get(ApplicationsService);
 
@@ -276,7 +276,14 @@ describe('Developer Portal applications', () => {
       expect(await readJson(res2)).toMatchObject({ name: 'Renamed', redirectUris: ['https://b.example/cb'], logoUrl: null, webhookUrl: 'https://b.example/hook' });
 
       const stored = await readJson(await req('GET', `${APPS}/${app.id}`));
-      expect(stored).toMatchObject({ id: app.id, clientId: app.clientId, name: 'Renamed', redirectUris: ['https://b.example/cb'], logoUrl: null, webhookUrl: 'https://b.example/hook' });
+      expect(stored).toMatchObject({
+        id: app.id,
+        clientId: app.clientId,
+        name: 'Renamed',
+        redirectUris: ['https://b.example/cb'],
+        logoUrl: null,
+        webhookUrl: 'https://b.example/hook',
+      });
       // The client secret is untouched by a PATCH.
       expect(await service().authenticateClient(app.clientId, app.clientSecret)).not.toBeNull();
     });

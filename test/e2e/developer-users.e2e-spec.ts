@@ -63,11 +63,10 @@ describe('Developer Portal: users of an application', () => {
     const res = await developerRequest(t.baseUrl, cookie, 'PATCH', `${usersPath(app.id)}/${connectionId}`, body, headers);
     return { res, body: await readJson<Partial<PortalUser> & { error?: string; error_description?: string }>(res) };
   };
-  const remove = (app: DevApp, connectionId: string, cookie = app.developerCookie) =>
-    developerRequest(t.baseUrl, cookie, 'DELETE', `${usersPath(app.id)}/${connectionId}`);
+  const remove = (app: DevApp, connectionId: string, cookie = app.developerCookie) => developerRequest(t.baseUrl, cookie, 'DELETE', `${usersPath(app.id)}/${connectionId}`);
 
   const events = (appId: string) => webhookEvents(db(), appId);
-  const eventCount = async () => (await countRows(db(), 'SELECT COUNT(*) AS n FROM webhook_events'));
+  const eventCount = async () => await countRows(db(), 'SELECT COUNT(*) AS n FROM webhook_events');
   const connectionRow = async (id: string) => (await db().query<Row[]>('SELECT * FROM connections WHERE id = ?', [id]))[0];
   const counts = async (appId: string) => {
     const [row] = await db().query<Row[]>('SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?', [appId]);
@@ -98,9 +97,7 @@ describe('Developer Portal: users of an application', () => {
       expect(await counts(app.id)).toEqual({ active: 1, inactive: 0, blocked: 0 });
       // A second sign-in (remembered consent) and a re-consent with new scopes are not new connections.
       await connect(app, c.user);
-      expect(await events(app.id)).toEqual([
-        { type: 'user_connected', data: { applicationId: app.id, connectionId: c.connectionId, globalId: c.user.globalId } },
-      ]);
+      expect(await events(app.id)).toEqual([{ type: 'user_connected', data: { applicationId: app.id, connectionId: c.connectionId, globalId: c.user.globalId } }]);
       await expectCountsExact(app.id);
     });
 
@@ -194,7 +191,11 @@ describe('Developer Portal: users of an application', () => {
       await connect(app); // someone else, never matched
       for (const c of all.slice(0, 2)) await patch(app, c.connectionId, { blocked: true });
       await db().query(`UPDATE connections SET joined_at = '2024-02-02 12:00:00.000' WHERE id IN (?)`, [all.map((c) => c.connectionId)]);
-      const byIdDesc = (cs: Connected[]) => cs.map((c) => c.connectionId).sort().reverse();
+      const byIdDesc = (cs: Connected[]) =>
+        cs
+          .map((c) => c.connectionId)
+          .sort()
+          .reverse();
 
       const walk = async (query: Record<string, string>) => {
         const ids: string[] = [];
@@ -268,7 +269,11 @@ describe('Developer Portal: users of an application', () => {
       ])('finds users by %s, and counts them', async (_, term, expected) => {
         const { res, body } = await list(app, { search: term() });
         expect(res.status).toBe(200);
-        expect(ids(body)).toEqual(expected().map((c) => c.connectionId).sort());
+        expect(ids(body)).toEqual(
+          expected()
+            .map((c) => c.connectionId)
+            .sort(),
+        );
         expect(body.total).toBe(expected().length);
       });
 
@@ -394,7 +399,12 @@ describe('Developer Portal: users of an application', () => {
       expect(res.status).toBe(200);
       expect(body).toMatchObject({ isForwarding: false, email: user.email, blocked: true });
       const all = await events(app.id);
-      expect(all.slice(1).map((e) => e.type).sort()).toEqual(['email_forwarding_changed', 'user_blocked', 'user_email_changed']);
+      expect(
+        all
+          .slice(1)
+          .map((e) => e.type)
+          .sort(),
+      ).toEqual(['email_forwarding_changed', 'user_blocked', 'user_email_changed']);
       expect(all.find((e) => e.type === 'user_email_changed')!.data).toEqual({ ...base, email: user.email });
       const again = await patch(app, c.connectionId, { isForwarding: false, appEmail: user.email, blocked: true });
       expect(again.res.status).toBe(200);
@@ -457,7 +467,7 @@ describe('Developer Portal: users of an application', () => {
       const me = await currentUser(t.baseUrl, c.token);
       expect(me.res.status).toBe(401);
       expect(me.body.error).toBe('invalid_token');
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [c.connectionId]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ? AND revoked = 0', [c.connectionId])).toBe(0);
       const { res } = await authorizeAs(t.baseUrl, c.user, authorizeParams(app));
       expect(res.status).toBe(303);
       expect(callbackParams(res).get('error')).toBe('access_denied');
@@ -525,7 +535,7 @@ describe('Developer Portal: users of an application', () => {
       expect(after.total).toBe(1);
       expect(after.users.map((u) => u.id)).toEqual([keep.connectionId]);
       expect((await currentUser(t.baseUrl, c.token)).res.status).toBe(401);
-      expect((await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ?', [c.connectionId]))).toBe(0);
+      expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM access_tokens WHERE connection_id = ?', [c.connectionId])).toBe(0);
       expect((await db().query<Row[]>('SELECT local_part FROM relay_addresses WHERE local_part = ?', [relayLocal])).length).toBe(1);
       const deleted = (await events(app.id)).filter((e) => e.type === 'user_account_deleted');
       expect(deleted).toEqual([{ type: 'user_account_deleted', data: { applicationId: app.id, connectionId: c.connectionId, globalId: c.user.globalId } }]);

@@ -43,7 +43,8 @@ interface Fixture {
 }
 
 /** Internals that must never reach a client. */
-const INTERNALS = /FST_ERR|"statusCode"|node_modules|\bat [\w.<>]+ \(|ER_[A-Z_]{4,}|QueryFailedError|RangeError|TypeError|URIError|SyntaxError|Maximum call stack|\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.*\bSET\b/;
+const INTERNALS =
+  /FST_ERR|"statusCode"|node_modules|\bat [\w.<>]+ \(|ER_[A-Z_]{4,}|QueryFailedError|RangeError|TypeError|URIError|SyntaxError|Maximum call stack|\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.*\bSET\b/;
 
 // ---- generated text -------------------------------------------------------
 
@@ -66,7 +67,40 @@ const scriptChar = fc.oneof(
 );
 
 /** Controls, format and other invisible or ignorable characters. */
-const oddChar = fc.constantFrom('\u0000', '\u0001', '\u0008', '\u001b', '\u007f', '\u0085', '\u00a0', '\u00ad', '\u200b', '\u200c', '\u200d', '\u200e', '\u202e', '\u2028', '\u2060', '\ufeff', '\ufffd', '\uffff', '\r\n', '\t', '%', '\\', '"', "'", '<', '>', '&', '/', '..', '*', '?', '#');
+const oddChar = fc.constantFrom(
+  '\u0000',
+  '\u0001',
+  '\u0008',
+  '\u001b',
+  '\u007f',
+  '\u0085',
+  '\u00a0',
+  '\u00ad',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u202e',
+  '\u2028',
+  '\u2060',
+  '\ufeff',
+  '\ufffd',
+  '\uffff',
+  '\r\n',
+  '\t',
+  '%',
+  '\\',
+  '"',
+  "'",
+  '<',
+  '>',
+  '&',
+  '/',
+  '..',
+  '*',
+  '?',
+  '#',
+);
 
 /** Lone surrogates: ill-formed UTF-16. */
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
@@ -77,7 +111,9 @@ const text = fc
 
 const hugeText = fc.tuple(fc.integer({ min: 1_000, max: 120_000 }), scriptChar).map(([n, ch]) => ch.repeat(Math.ceil(n / ch.length)));
 
-const emailLike = fc.tuple(text, fc.constantFrom('', '\u0000', '\u200b', '\ufeff', ' ', 'É'), fc.constantFrom('example.com', 'b\u00fccher.de', 'x', '')).map(([local, odd, domain]) => `${local || 'a'}${odd}@${domain}`);
+const emailLike = fc
+  .tuple(text, fc.constantFrom('', '\u0000', '\u200b', '\ufeff', ' ', 'É'), fc.constantFrom('example.com', 'b\u00fccher.de', 'x', ''))
+  .map(([local, odd, domain]) => `${local || 'a'}${odd}@${domain}`);
 
 /** JSON text kept as is when the body is written (nesting too deep for JSON.stringify's own recursion). */
 class RawJson {
@@ -85,13 +121,18 @@ class RawJson {
 }
 
 /** Deep nesting, as objects or arrays, up to 10,000 levels. */
-const deep = fc.tuple(fc.integer({ min: 20, max: 10_000 }), fc.boolean()).map(([depth, asArray]) => new RawJson(asArray ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`));
+const deep = fc
+  .tuple(fc.integer({ min: 20, max: 10_000 }), fc.boolean())
+  .map(([depth, asArray]) => new RawJson(asArray ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`));
 
 /** JSON text of a generated value (its RawJson parts verbatim). */
 function toJson(value: unknown): string {
   if (value instanceof RawJson) return value.text;
   if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`)
+      .join(',')}}`;
   return JSON.stringify(value) ?? 'null';
 }
 
@@ -109,9 +150,35 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
 
 /** Field names the endpoints read, and some they do not. */
 const FIELDS = [
-  'name', 'email', 'password', 'region', 'image', 'redirectUris', 'webhookUrl', 'logoUrl', 'isForwarding', 'appEmail', 'blocked',
-  'grant_type', 'code', 'code_verifier', 'client_id', 'client_secret', 'redirect_uri', 'refresh_token', 'token', 'scope', 'state',
-  'currentPassword', 'newPassword', 'confirm', 'share', 'decision', '_csrf', '__proto__', 'constructor',
+  'name',
+  'email',
+  'password',
+  'region',
+  'image',
+  'redirectUris',
+  'webhookUrl',
+  'logoUrl',
+  'isForwarding',
+  'appEmail',
+  'blocked',
+  'grant_type',
+  'code',
+  'code_verifier',
+  'client_id',
+  'client_secret',
+  'redirect_uri',
+  'refresh_token',
+  'token',
+  'scope',
+  'state',
+  'currentPassword',
+  'newPassword',
+  'confirm',
+  'share',
+  'decision',
+  '_csrf',
+  '__proto__',
+  'constructor',
 ];
 const fieldName = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: text });
 
@@ -132,7 +199,9 @@ const jsonBody: fc.Arbitrary<unknown> = fc.oneof(
 
 /** Percent-encodes the UTF-8 of `value` (a lone surrogate becomes U+FFFD's bytes, as in any client). */
 function encode(value: string): string {
-  return [...Buffer.from(value, 'utf8')].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(value, 'utf8')]
+    .map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 }
 
 /** Path segments as generated text, or raw bytes that are not valid percent-encoding. */
@@ -143,7 +212,20 @@ const pathValue = fc.oneof(
 );
 
 const queryString = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom('search', 'limit', 'cursor', 'status', 'done', 'client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'return_to', 'token'), text), fc.oneof(text, hugeText.map((s) => s.slice(0, 800)), fc.constantFrom('%FF', '%', '1e9', '-1', '0', '[]'))), { maxLength: 4 })
+  .array(
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom('search', 'limit', 'cursor', 'status', 'done', 'client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'return_to', 'token'),
+        text,
+      ),
+      fc.oneof(
+        text,
+        hugeText.map((s) => s.slice(0, 800)),
+        fc.constantFrom('%FF', '%', '1e9', '-1', '0', '[]'),
+      ),
+    ),
+    { maxLength: 4 },
+  )
   .map((pairs) => pairs.map(([k, v]) => `${encode(k)}=${/^%|^\[/.test(v) ? v : encode(v)}`).join('&'));
 
 /** Mostly the credentials the route expects (to get past authentication), sometimes none. */
@@ -182,10 +264,21 @@ describe('fuzzing every route with generated input', () => {
     expect((await currentUser(baseUrl, body.access_token)).res.status).toBe(200);
     // A form token and its cookie, so generated forms get past the CSRF check to validation.
     const page = await fetch(`${baseUrl}/developer/login`);
-    const csrfCookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /csrf/.test(c.split('=')[0]));
+    const csrfCookie = page.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .find((c) => /csrf/.test(c.split('=')[0]));
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
     if (!csrfCookie || !csrf) throw new Error('no CSRF token on /developer/login');
-    fx = { baseUrl, appId: client.id, cookies: `${user.cookie}; ${client.developerCookie}; ${csrfCookie}`, bearer: body.access_token, clientId: client.clientId, clientSecret: client.clientSecret, csrf };
+    fx = {
+      baseUrl,
+      appId: client.id,
+      cookies: `${user.cookie}; ${client.developerCookie}; ${csrfCookie}`,
+      bearer: body.access_token,
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      csrf,
+    };
 
     const db = app.get(DataSource);
     const tables: { name: string }[] = await db.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> 'migrations'`);
@@ -259,7 +352,7 @@ describe('fuzzing every route with generated input', () => {
         expect({ where, type: res.headers.get('content-type') }).toEqual({ where, type: expect.stringMatching(/^application\/json/) });
         const parsed = JSON.parse(text) as Record<string, unknown>;
         expect({ where, keys: Object.keys(parsed).sort() }).toEqual({ where, keys: ['error', 'error_description'] });
-        expect({ where, code: parsed.error, known: parsed.error as string in ERROR_STATUS }).toEqual({ where, code: parsed.error, known: true });
+        expect({ where, code: parsed.error, known: (parsed.error as string) in ERROR_STATUS }).toEqual({ where, code: parsed.error, known: true });
         expect({ where, description: typeof parsed.error_description }).toEqual({ where, description: 'string' });
       } else {
         expect({ where, type: res.headers.get('content-type') }).toEqual({ where, type: expect.stringMatching(/^(text\/html|application\/json)/) });
@@ -273,7 +366,10 @@ describe('fuzzing every route with generated input', () => {
   const bodyFor = (route: Route, json: string): { headers: Record<string, string>; body?: string } => {
     if (!hasBody(route)) return { headers: {} };
     if (/^\/(api|oauth)\//.test(route.url)) return { headers: { 'content-type': 'application/json' }, body: json };
-    return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]): [string, string] => [k, String(v)])).toString() };
+    return {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]): [string, string] => [k, String(v)])).toString(),
+    };
   };
 
   it(
@@ -281,10 +377,16 @@ describe('fuzzing every route with generated input', () => {
     async () => {
       const withParams = routes.filter((r) => r.url.includes(':'));
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...withParams), fc.array(pathValue, { minLength: 1, maxLength: 3 }), withCredentials, plainBody, async (route, values, credentials, body) => {
-          const sent = bodyFor(route, body);
-          await check(route.method, fill(route, values), { ...headersFor(route, credentials), ...sent.headers }, sent.body);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...withParams),
+          fc.array(pathValue, { minLength: 1, maxLength: 3 }),
+          withCredentials,
+          plainBody,
+          async (route, values, credentials, body) => {
+            const sent = bodyFor(route, body);
+            await check(route.method, fill(route, values), { ...headersFor(route, credentials), ...sent.headers }, sent.body);
+          },
+        ),
         { seed: SEED, numRuns: RUNS * 2 },
       );
       expectVaried();
@@ -327,7 +429,17 @@ describe('fuzzing every route with generated input', () => {
     'form bodies: any fields and values on every form post',
     async () => {
       const posts = routes.filter((r) => r.method === 'POST' && !r.url.startsWith('/api/'));
-      const form = fc.array(fc.tuple(fieldName, fc.oneof(text, emailLike, hugeText.map((s) => s.slice(0, 5000)))), { maxLength: 5 });
+      const form = fc.array(
+        fc.tuple(
+          fieldName,
+          fc.oneof(
+            text,
+            emailLike,
+            hugeText.map((s) => s.slice(0, 5000)),
+          ),
+        ),
+        { maxLength: 5 },
+      );
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...posts), form, withCredentials, async (route, pairs, credentials) => {
           const headers = { ...headersFor(route, credentials), 'content-type': 'application/x-www-form-urlencoded' };

@@ -41,10 +41,15 @@ describe('housekeeping', () => {
     ]);
 
     const refresh = (expires: Date, scope: string) =>
-      db.query(
-        `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, family_expires_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
-        [id22(), randomBytes(32), id22(), connectionId, app.id, scope, expires],
-      );
+      db.query(`INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, family_expires_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`, [
+        id22(),
+        randomBytes(32),
+        id22(),
+        connectionId,
+        app.id,
+        scope,
+        expires,
+      ]);
     await refresh(ago(1), 'old');
     await refresh(ahead(1), 'live');
 
@@ -57,7 +62,11 @@ describe('housekeeping', () => {
     const event = async (tag: string, status: string, created: Date) => {
       const id = `ev_${tag}`;
       await db.query('INSERT INTO webhook_events (id, application_id, type, payload, status, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, app.id, 'ping', '{}', status, created]);
-      await db.query('INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, created_at) VALUES (?, 1, ?, 200, 5, ?)', [id, 'https://x.example/h', created]);
+      await db.query('INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, created_at) VALUES (?, 1, ?, 200, 5, ?)', [
+        id,
+        'https://x.example/h',
+        created,
+      ]);
       return id;
     };
     await event('old_delivered', 'delivered', ago(31));
@@ -66,7 +75,14 @@ describe('housekeeping', () => {
     await event('old_failed', 'failed', ago(31));
 
     const relay = (id: string, status: string, created: Date) =>
-      db.query('INSERT INTO relay_messages (id, kind, status, mail_from, rcpt_to, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, 'inbound', status, 'a@b.c', 'x@loginsign.com', created]);
+      db.query('INSERT INTO relay_messages (id, kind, status, mail_from, rcpt_to, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        id,
+        'inbound',
+        status,
+        'a@b.c',
+        'x@loginsign.com',
+        created,
+      ]);
     await relay('rm_old_delivered', 'delivered', ago(31));
     await relay('rm_old_failed', 'failed', ago(40));
     await relay('rm_old_queued', 'queued', ago(31));

@@ -72,7 +72,12 @@ describe('inputs: every input is answered in the contract shape', () => {
         ['GET', `${base}/users/a%E2%80%8Bb`, undefined],
       ] as [string, string, unknown][]) {
         const res = await developerRequest(t.baseUrl, client.developerCookie, method, path, body);
-        expect({ method, path, status: res.status, body: await readJson(res) }).toEqual({ method, path, status: 404, body: { error: 'not_found', error_description: expect.any(String) } });
+        expect({ method, path, status: res.status, body: await readJson(res) }).toEqual({
+          method,
+          path,
+          status: 404,
+          body: { error: 'not_found', error_description: expect.any(String) },
+        });
       }
       const jar = new CookieJar().set('ls_dev', client.developerCookie.split('=')[1]);
       for (const path of [`/developer/apps/${client.id}/users/%C3%A9`, `/developer/apps/${client.id}/webhooks/%C3%A9`, `/developer/apps/%C3%A9/users`]) {
@@ -94,7 +99,12 @@ describe('inputs: every input is answered in the contract shape', () => {
           ['/api/developer/applications', { cookie: dev.cookie }],
         ] as [string, Record<string, string>][]) {
           const res = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-          expect({ path, kind, status: res.status, body: await res.json() }).toEqual({ path, kind, status: 400, body: { error: 'invalid_request', error_description: expect.any(String) } });
+          expect({ path, kind, status: res.status, body: await res.json() }).toEqual({
+            path,
+            kind,
+            status: 400,
+            body: { error: 'invalid_request', error_description: expect.any(String) },
+          });
         }
       }
       // A field nested a little deeper than any body needs is refused the same way.
@@ -111,12 +121,19 @@ describe('inputs: every input is answered in the contract shape', () => {
       const good = { name: 'Lone Surrogate', email: uniqueEmail(), password: 'correct horse battery staple', region: 'Germany' };
       for (const fields of [{ email: 'a\ud800@example.com' }, { email: '\udc00@example.com' }, { name: 'Bad \ud83d name' }, { region: '\udfff' }]) {
         const user = await fetch(`${t.baseUrl}/api/account/signup`, json({ ...good, ...fields }));
-        expect({ fields, status: user.status, body: await user.json() }).toEqual({ fields, status: 400, body: { error: 'invalid_request', error_description: expect.any(String) } });
+        expect({ fields, status: user.status, body: await user.json() }).toEqual({
+          fields,
+          status: 400,
+          body: { error: 'invalid_request', error_description: expect.any(String) },
+        });
         const developer = await fetch(`${t.baseUrl}/api/developer/signup`, json({ name: good.name, email: uniqueDeveloperEmail(), password: good.password, ...fields }));
         expect({ fields, status: developer.status }).toEqual({ fields, status: 400 });
       }
       // The JSON escape reaches the server as written (JSON.stringify would escape it the same way).
-      const escaped = await fetch(`${t.baseUrl}/api/account/signup`, json(`{"name":"x\\ud800","email":"${uniqueEmail()}","password":"correct horse battery staple","region":"Germany"}`));
+      const escaped = await fetch(
+        `${t.baseUrl}/api/account/signup`,
+        json(`{"name":"x\\ud800","email":"${uniqueEmail()}","password":"correct horse battery staple","region":"Germany"}`),
+      );
       expect(escaped.status).toBe(400);
       expect(await count('users')).toBe(users);
       expect(await count('developers')).toBe(developers);
@@ -169,7 +186,7 @@ describe('inputs: every input is answered in the contract shape', () => {
       expect((await login('/api/developer/login', dev.email.toUpperCase(), dev.password)).status).toBe(429);
     });
 
-    it('applies the rule to linked addresses and to an application\'s address', async () => {
+    it("applies the rule to linked addresses and to an application's address", async () => {
       const user = await signUpUser(t.baseUrl);
       const [{ id: userId }] = await db().query(`SELECT user_id AS id FROM user_emails WHERE email = ?`, [user.email]);
       for (const email of [`x\u200b${uniqueEmail()}`, `${uniqueEmail()}\u0000`, `${uniqueEmail()}\ufeff`]) {
@@ -180,7 +197,9 @@ describe('inputs: every input is answered in the contract shape', () => {
       const { code, verifier } = await codeFor(t.baseUrl, client, user, 'relay');
       const { body } = await exchangeCode(t.baseUrl, client, { code, code_verifier: verifier });
       const connectionId = (await currentUser(t.baseUrl, body.access_token)).body.id;
-      const patch = await developerRequest(t.baseUrl, client.developerCookie, 'PATCH', `/api/developer/applications/${client.id}/users/${connectionId}`, { appEmail: `${user.email}\u0000` });
+      const patch = await developerRequest(t.baseUrl, client.developerCookie, 'PATCH', `/api/developer/applications/${client.id}/users/${connectionId}`, {
+        appEmail: `${user.email}\u0000`,
+      });
       expect(patch.status).toBe(400);
       expect(await readJson(patch)).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
     });
@@ -242,7 +261,11 @@ describe('inputs: every input is answered in the contract shape', () => {
       }
       expectShape(await rawRequest(t.baseUrl, [`GET /api/developer/me HTTP/1.1\r\nHost: ${h}\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`]), 431);
       // A client that goes on sending after the refusal still reads the answer (no reset).
-      const flood = await rawRequest(t.baseUrl, [`GET /api/developer/me HTTP/1.1\r\nHost: ${h}\r\nX-Big: `, ...Array.from({ length: 32 }, () => 'a'.repeat(64 * 1024)), '\r\n\r\n']);
+      const flood = await rawRequest(t.baseUrl, [
+        `GET /api/developer/me HTTP/1.1\r\nHost: ${h}\r\nX-Big: `,
+        ...Array.from({ length: 32 }, () => 'a'.repeat(64 * 1024)),
+        '\r\n\r\n',
+      ]);
       expect(flood.error).toBeNull();
       expectShape(flood, 431);
     });

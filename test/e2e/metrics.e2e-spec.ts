@@ -182,11 +182,15 @@ describe('metrics', () => {
   });
 
   it('relay: forwarded, dropped and refused recipients', async () => {
-    expect((await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, {
-      method: 'PATCH',
-      headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
-      body: JSON.stringify({ senderDomains: ['app.example'] }),
-    })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, {
+          method: 'PATCH',
+          headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
+          body: JSON.stringify({ senderDomains: ['app.example'] }),
+        })
+      ).status,
+    ).toBe(200);
     const [forwarding, muted] = await seedConnections(db, app.id, 2);
     await db.query('UPDATE connections SET email_muted = 1 WHERE id = ?', [muted]);
     const relayAddress = async (id: string) => `${(await db.query('SELECT relay_local FROM connections WHERE id = ?', [id]))[0].relay_local}@loginsign.com`;

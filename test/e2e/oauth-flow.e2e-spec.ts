@@ -15,7 +15,9 @@ describe('Sign in with LoginSign, end to end', () => {
   afterAll(() => t.close());
 
   const sessions = async (connectionId: string) => {
-    const [row] = await t.app.get(DataSource).query<{ sessions: number; last_session_at: Date | null }[]>('SELECT sessions, last_session_at FROM connections WHERE id = ?', [connectionId]);
+    const [row] = await t.app
+      .get(DataSource)
+      .query<{ sessions: number; last_session_at: Date | null }[]>('SELECT sessions, last_session_at FROM connections WHERE id = ?', [connectionId]);
     return row;
   };
 
@@ -92,12 +94,7 @@ describe('Sign in with LoginSign, end to end', () => {
 
   it('refuses to share an address the user does not own', async () => {
     const user = await signUpUser(t.baseUrl);
-    const { res } = await authorizeAs(
-      t.baseUrl,
-      user,
-      { response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri },
-      { share: 'someone-else@example.com' },
-    );
+    const { res } = await authorizeAs(t.baseUrl, user, { response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri }, { share: 'someone-else@example.com' });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
   });

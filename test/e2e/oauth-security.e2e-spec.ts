@@ -65,11 +65,7 @@ describe('OAuth security checklist', () => {
     ])('redirects %s with the error and the exact state', async (_, extra, error) => {
       const user = await signUpUser(t.baseUrl);
       const state = 'st@te with spaces/and?marks';
-      const page = await getPage(
-        t.baseUrl,
-        authorizePath({ response_type: 'code', client_id: app.clientId, redirect_uri: REGISTERED, state, ...extra }),
-        user.jar,
-      );
+      const page = await getPage(t.baseUrl, authorizePath({ response_type: 'code', client_id: app.clientId, redirect_uri: REGISTERED, state, ...extra }), user.jar);
       expect(page.res.status).toBe(303);
       const params = callbackParams(page.res);
       expect(params.get('error')).toBe(error);
@@ -181,7 +177,9 @@ describe('OAuth security checklist', () => {
       const get = await fetch(`${t.baseUrl}/oauth/token`);
       expect(get.status).toBe(400);
       expect(((await get.json()) as ErrorBody).error).toBe('invalid_request');
-      const twice = await post(`${form({ client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: REGISTERED })}&grant_type=authorization_code&grant_type=authorization_code&code=x`);
+      const twice = await post(
+        `${form({ client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: REGISTERED })}&grant_type=authorization_code&grant_type=authorization_code&code=x`,
+      );
       expect(twice.status).toBe(400);
       expect(((await twice.json()) as ErrorBody).error).toBe('invalid_request');
     });

@@ -151,7 +151,13 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     expect(tokens.claims()!.email_verified).toBe(true);
 
     const other = await signUpUser(t.baseUrl);
-    const url = client.buildAuthorizationUrl(config, { redirect_uri: app.redirectUri, scope: 'openid offline_access', state: 's', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: app.redirectUri,
+      scope: 'openid offline_access',
+      state: 's',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
     const page = await getPage(t.baseUrl, `${url.pathname}${url.search}`, other.jar);
     expect(page.res.status).toBe(200);
     expect(page.html).toContain('Offline access');

@@ -132,7 +132,10 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
 
     it('die with the family lifetime, blocking, consent revocation and account closure', async () => {
       const expiring = await signIn();
-      await db.query('UPDATE refresh_tokens SET family_expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE family_id = (SELECT family_id FROM (SELECT family_id FROM refresh_tokens WHERE connection_id = ? LIMIT 1) f)', [expiring.claims()!.sub]);
+      await db.query(
+        'UPDATE refresh_tokens SET family_expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE family_id = (SELECT family_id FROM (SELECT family_id FROM refresh_tokens WHERE connection_id = ? LIMIT 1) f)',
+        [expiring.claims()!.sub],
+      );
       expect((await refresh(expiring.refresh_token!)).body.error).toBe('invalid_grant');
 
       const user = await signUpUser(t.baseUrl);
@@ -164,8 +167,13 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       const user = await signUpUser(t.baseUrl);
       const pkce = pkcePair();
       const { res } = await authorizeAs(t.baseUrl, user, {
-        response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, state: 's', scope: 'profile offline_access',
-        code_challenge: pkce.challenge, code_challenge_method: 'S256',
+        response_type: 'code',
+        client_id: app.clientId,
+        redirect_uri: app.redirectUri,
+        state: 's',
+        scope: 'profile offline_access',
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
       });
       const code = callbackParams(res).get('code')!;
       const first = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
@@ -178,7 +186,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
   });
 
   describe('revocation and introspection', () => {
-    it('a client cannot revoke or introspect another client\'s tokens', async () => {
+    it("a client cannot revoke or introspect another client's tokens", async () => {
       const tokens = await signIn();
       for (const token of [tokens.access_token, tokens.refresh_token!]) {
         const res = await post('/oauth/revoke', { token }, other);
@@ -215,11 +223,23 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
         });
         expect(wrong.status).toBe(401);
         expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/);
-        const query = await fetch(`${t.baseUrl}${path}?token=x`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(app) }, body: form({ token: 'x' }) });
+        const query = await fetch(`${t.baseUrl}${path}?token=x`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(app) },
+          body: form({ token: 'x' }),
+        });
         expect(query.status).toBe(400);
-        const json = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic(app) }, body: JSON.stringify({ token: 'x' }) });
+        const json = await fetch(`${t.baseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: basic(app) },
+          body: JSON.stringify({ token: 'x' }),
+        });
         expect(json.status).toBe(400);
-        const twice = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(app) }, body: 'token=a&token=b' });
+        const twice = await fetch(`${t.baseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(app) },
+          body: 'token=a&token=b',
+        });
         expect(((await twice.json()) as ErrorBody).error).toBe('invalid_request');
       }
     });

@@ -86,7 +86,11 @@ describe('container image', () => {
     const stages = dockerfileStages(dockerfile);
     expect(stages.length).toBe(2);
     const [build, runtime] = stages;
-    const runs = (stage: Instruction[]) => stage.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+    const runs = (stage: Instruction[]) =>
+      stage
+        .filter((i) => i.keyword === 'RUN')
+        .map((i) => i.args)
+        .join('\n');
     expect(runs(build)).toMatch(/npm ci --include=dev/);
     expect(runs(build)).toMatch(/swc apps libs -d dist/);
     expect(runs(build)).toMatch(/npm prune --omit=dev/);
@@ -118,7 +122,10 @@ describe('container image', () => {
 
 describe('docker-compose.yml', () => {
   const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as {
-    services: Record<string, { command?: string[]; depends_on?: Record<string, { condition: string }>; healthcheck?: { test?: string[]; disable?: boolean }; restart?: string; build?: string }>;
+    services: Record<
+      string,
+      { command?: string[]; depends_on?: Record<string, { condition: string }>; healthcheck?: { test?: string[]; disable?: boolean }; restart?: string; build?: string }
+    >;
   };
 
   it('is valid against the Compose specification', () => {
@@ -157,7 +164,11 @@ describe('docker-compose.yml', () => {
     expect(services.migrate.command).toEqual(['node', 'scripts/migrate.js', '--built']);
     expect(services.migrate.restart).toBe('no');
     expect(services.migrate.depends_on).toEqual({ mysql: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
-    for (const [name, entry] of [['api', 'api'], ['worker', 'worker'], ['relay', 'relay']] as const) {
+    for (const [name, entry] of [
+      ['api', 'api'],
+      ['worker', 'worker'],
+      ['relay', 'relay'],
+    ] as const) {
       const service = services[name];
       expect(service.build).toBe('.');
       expect(service.command).toEqual(['node', '--enable-source-maps', `dist/apps/${entry}/src/main.js`]);

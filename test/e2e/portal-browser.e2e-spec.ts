@@ -96,11 +96,15 @@ describe('Developer Portal in a real browser', () => {
     expect(new URL(page.url()).searchParams.get('search')).toBe(user.globalId);
     await userRow(page, user.globalId).getByText('blocked', { exact: true }).waitFor();
     await screenshot(page, 'portal-users-blocked');
-    await userRow(page, user.globalId).getByRole('button', { name: /^Unblock Ada Lovelace/ }).click();
+    await userRow(page, user.globalId)
+      .getByRole('button', { name: /^Unblock Ada Lovelace/ })
+      .click();
     await page.getByText('User unblocked.').waitFor();
 
     // Close the account, through its confirmation page.
-    await userRow(page, user.globalId).getByRole('link', { name: /^Manage Ada Lovelace/ }).click();
+    await userRow(page, user.globalId)
+      .getByRole('link', { name: /^Manage Ada Lovelace/ })
+      .click();
     await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
     await screenshot(page, 'portal-user-detail');
     await page.getByRole('link', { name: 'Close account…' }).click();

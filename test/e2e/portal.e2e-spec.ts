@@ -79,7 +79,7 @@ describe('Developer Portal pages', () => {
       expect((await readJson(me)).email).toBe(dev.email);
     });
 
-    it('re-renders the sign-up form with the API\'s errors (duplicate email 409, bad fields 400), never the password', async () => {
+    it("re-renders the sign-up form with the API's errors (duplicate email 409, bad fields 400), never the password", async () => {
       const dev = await signUpDeveloperByForm();
       const jar = new CookieJar();
       const dup = await submit(jar, '/developer/signup', '/developer/signup', { name: 'X', email: dev.email.toUpperCase(), password: 'another password' });
@@ -173,7 +173,7 @@ describe('Developer Portal pages', () => {
       expect(list.html).toContain(app.clientId);
     });
 
-    it('refuses invalid settings with the API\'s message and keeps the typed values', async () => {
+    it("refuses invalid settings with the API's message and keeps the typed values", async () => {
       const dev = await signUpDeveloperByForm();
       const bad = await submit(dev.jar, '/developer/apps/new', '/developer/apps', { name: 'Bad', redirectUris: 'http://evil.example/cb', webhookUrl: '', logoUrl: '' });
       expect(bad.status).toBe(400);
@@ -198,17 +198,32 @@ describe('Developer Portal pages', () => {
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe(`/developer/apps/${app.id}?done=saved`);
       const json = await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}`));
-      expect(json).toMatchObject({ name: 'Renamed App', redirectUris: ['https://renamed.example/cb', 'https://renamed.example/other'], webhookUrl: 'http://127.0.0.1:9/hooks', logoUrl: 'https://renamed.example/logo.png' });
+      expect(json).toMatchObject({
+        name: 'Renamed App',
+        redirectUris: ['https://renamed.example/cb', 'https://renamed.example/other'],
+        webhookUrl: 'http://127.0.0.1:9/hooks',
+        logoUrl: 'https://renamed.example/logo.png',
+      });
       const page = await get(res.headers.get('location')!, dev.jar);
       expect(page.html).toContain('Changes saved.');
       expect(page.html).toContain('https://renamed.example/cb\nhttps://renamed.example/other</textarea>');
 
       // Emptying the optional URLs clears them.
-      await submit(dev.jar, `/developer/apps/${app.id}`, `/developer/apps/${app.id}`, { name: 'Renamed App', redirectUris: 'https://renamed.example/cb', webhookUrl: '', logoUrl: '' });
+      await submit(dev.jar, `/developer/apps/${app.id}`, `/developer/apps/${app.id}`, {
+        name: 'Renamed App',
+        redirectUris: 'https://renamed.example/cb',
+        webhookUrl: '',
+        logoUrl: '',
+      });
       const cleared = await readJson(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}`));
       expect(cleared).toMatchObject({ webhookUrl: null, logoUrl: null, redirectUris: ['https://renamed.example/cb'] });
 
-      const bad = await submit(dev.jar, `/developer/apps/${app.id}`, `/developer/apps/${app.id}`, { name: 'Renamed App', redirectUris: 'https://x.example/cb#frag', webhookUrl: '', logoUrl: '' });
+      const bad = await submit(dev.jar, `/developer/apps/${app.id}`, `/developer/apps/${app.id}`, {
+        name: 'Renamed App',
+        redirectUris: 'https://x.example/cb#frag',
+        webhookUrl: '',
+        logoUrl: '',
+      });
       expect(bad.status).toBe(400);
       expect(await bad.text()).toContain('https://x.example/cb#frag</textarea>');
     });
@@ -225,7 +240,13 @@ describe('Developer Portal pages', () => {
       expect(secret).not.toBe(app.clientSecret);
       expect(shown.html).not.toContain('id="webhook-secret"');
 
-      const oldClient: ClientApp = { id: app.id, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: 'https://portal-app.example/cb', developerCookie: dev.cookie };
+      const oldClient: ClientApp = {
+        id: app.id,
+        clientId: app.clientId,
+        clientSecret: app.clientSecret,
+        redirectUri: 'https://portal-app.example/cb',
+        developerCookie: dev.cookie,
+      };
       const first = await codeFor(t.baseUrl, oldClient);
       expect((await exchangeCode(t.baseUrl, oldClient, { code: first.code, code_verifier: first.verifier })).res.status).toBe(401);
       const newClient = { ...oldClient, clientSecret: secret };
@@ -256,7 +277,7 @@ describe('Developer Portal pages', () => {
       expect((await get('/developer/apps?done=deleted', dev.jar)).html).toContain('Application deleted.');
     });
 
-    it('shows an Integrate page with this deployment\'s endpoints, the client id and an escaped Node.js PKCE snippet', async () => {
+    it("shows an Integrate page with this deployment's endpoints, the client id and an escaped Node.js PKCE snippet", async () => {
       const dev = await signUpDeveloperByForm();
       const app = await createAppByForm(dev.jar, { redirectUris: "https://int.example/cb?a=1&b='x'" });
       const page = await get(`/developer/apps/${app.id}/integrate`, dev.jar);
@@ -297,7 +318,9 @@ describe('Developer Portal pages', () => {
       const user = await signUpUser(t.baseUrl, { name, region: 'Portugal' });
       const { code, verifier } = await codeFor(t.baseUrl, client, user, share);
       expect((await exchangeCode(t.baseUrl, client, { code, code_verifier: verifier })).res.status).toBe(200);
-      const list = await readJson<UsersPage>(await developerRequest(t.baseUrl, client.developerCookie, 'GET', `/api/developer/applications/${client.id}/users?search=${user.globalId}`));
+      const list = await readJson<UsersPage>(
+        await developerRequest(t.baseUrl, client.developerCookie, 'GET', `/api/developer/applications/${client.id}/users?search=${user.globalId}`),
+      );
       return { user, connection: list.users[0] };
     }
 
@@ -354,12 +377,17 @@ describe('Developer Portal pages', () => {
       expect((await get(`/developer/apps/${app.id}/users?cursor=bogus.cursor`, dev.jar)).res.status).toBe(400);
     });
 
-    it('blocks and unblocks (tokens revoked), keeping the list\'s filters in the 303', async () => {
+    it("blocks and unblocks (tokens revoked), keeping the list's filters in the 303", async () => {
       const { dev, app, client } = await appWithUsers();
       const { connection, user } = await signIn(client, 'Blockable');
       const listPath = `/developer/apps/${app.id}/users?search=${connection.globalId}`;
       const page = await get(listPath, dev.jar);
-      const block = await postForm(t.baseUrl, `/developer/apps/${app.id}/users/${connection.id}/block`, { _csrf: page.csrf!, blocked: 'true', search: connection.globalId }, dev.jar);
+      const block = await postForm(
+        t.baseUrl,
+        `/developer/apps/${app.id}/users/${connection.id}/block`,
+        { _csrf: page.csrf!, blocked: 'true', search: connection.globalId },
+        dev.jar,
+      );
       expect(block.status).toBe(303);
       expect(block.headers.get('location')).toBe(`${listPath}&done=blocked`);
       const json = await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users?search=${connection.globalId}`));
@@ -368,7 +396,10 @@ describe('Developer Portal pages', () => {
       expect(after.html).toContain('User blocked');
       expect(after.html).toContain('>Unblock</button>');
       // A blocked user cannot sign in to the app.
-      const again = await fetch(`${t.baseUrl}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: client.redirectUri, state: 's' }).toString()}`, { redirect: 'manual', headers: { cookie: user.cookie } });
+      const again = await fetch(
+        `${t.baseUrl}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: client.redirectUri, state: 's' }).toString()}`,
+        { redirect: 'manual', headers: { cookie: user.cookie } },
+      );
       expect(new URL(again.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
 
       const unblock = await postForm(t.baseUrl, `/developer/apps/${app.id}/users/${connection.id}/block`, { _csrf: after.csrf!, blocked: 'false' }, dev.jar);
@@ -385,7 +416,8 @@ describe('Developer Portal pages', () => {
       const page = await get(`/developer/apps/${app.id}/users`, dev.jar);
       const off = await postForm(t.baseUrl, `/developer/apps/${app.id}/users/${connection.id}/forwarding`, { _csrf: page.csrf!, isForwarding: 'false' }, dev.jar);
       expect(off.status).toBe(303);
-      const state = async () => (await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].isForwarding;
+      const state = async () =>
+        (await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].isForwarding;
       expect(await state()).toBe(false);
       const after = await get(off.headers.get('location')!, dev.jar);
       expect(after.html).toContain('Email forwarding turned off.');
@@ -448,7 +480,12 @@ describe('Developer Portal pages', () => {
       expect(empty.html).toContain('No deliveries yet.');
       expect(empty.html).not.toContain('Send test ping');
 
-      await submit(dev.jar, `/developer/apps/${app.id}`, `/developer/apps/${app.id}`, { name: 'Portal App', redirectUris: 'https://portal-app.example/cb', webhookUrl: 'http://127.0.0.1:9/hooks', logoUrl: '' });
+      await submit(dev.jar, `/developer/apps/${app.id}`, `/developer/apps/${app.id}`, {
+        name: 'Portal App',
+        redirectUris: 'https://portal-app.example/cb',
+        webhookUrl: 'http://127.0.0.1:9/hooks',
+        logoUrl: '',
+      });
       const page = await get(`/developer/apps/${app.id}/webhooks`, dev.jar);
       expect(page.html).toMatch(/id="endpoint-status"><span class="badge badge-ok">enabled/);
       const ping = await postForm(t.baseUrl, `/developer/apps/${app.id}/webhooks/test`, { _csrf: page.csrf! }, dev.jar);
@@ -457,7 +494,9 @@ describe('Developer Portal pages', () => {
       const log = await get(ping.headers.get('location')!, dev.jar);
       expect(log.html).toContain('Test ping queued');
       expect(log.html).toContain('<code>ping</code>');
-      const deliveries = await readJson<{ deliveries: { id: string; type: string; status: string }[] }>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/webhooks/deliveries`));
+      const deliveries = await readJson<{ deliveries: { id: string; type: string; status: string }[] }>(
+        await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/webhooks/deliveries`),
+      );
       const id = deliveries.deliveries[0].id;
       expect(log.html).toContain(`/developer/apps/${app.id}/webhooks/${id}`);
 
@@ -550,7 +589,7 @@ describe('Developer Portal pages', () => {
       expect((await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}`)).status).toBe(200);
     });
 
-    it('isolates tenants: developer B gets 404 on every page and action of A\'s app and users', async () => {
+    it("isolates tenants: developer B gets 404 on every page and action of A's app and users", async () => {
       const a = await signUpDeveloperByForm('Developer A');
       const b = await signUpDeveloperByForm('Developer B');
       const appA = await createAppByForm(a.jar, { webhookUrl: 'http://127.0.0.1:9/hooks' });
@@ -559,7 +598,11 @@ describe('Developer Portal pages', () => {
       await codeFor(t.baseUrl, clientA);
       const connection = (await readJson<UsersPage>(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/users`))).users[0];
       await developerRequest(t.baseUrl, a.cookie, 'POST', `/api/developer/applications/${appA.id}/webhooks/test`);
-      const delivery = (await readJson<{ deliveries: { id: string; type: string; status: string }[] }>(await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/webhooks/deliveries`))).deliveries[0];
+      const delivery = (
+        await readJson<{ deliveries: { id: string; type: string; status: string }[] }>(
+          await developerRequest(t.baseUrl, a.cookie, 'GET', `/api/developer/applications/${appA.id}/webhooks/deliveries`),
+        )
+      ).deliveries[0];
 
       const pagesOfA = [
         `/developer/apps/${appA.id}`,

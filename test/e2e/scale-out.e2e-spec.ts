@@ -176,17 +176,25 @@ describe('API_PROCESSES=2: one node:cluster primary, two API processes on one po
     const [first, second] = childrenOf(primary);
 
     // Both answer: wait until both listen (the primary hands connections out round-robin).
-    await eventually(async () => {
-      const results = await Promise.all(Array.from({ length: 6 }, () => fetch(`${api!.baseUrl}/health/ready`).then((r) => r.status)));
-      return results.every((s) => s === 200);
-    }, 'both processes ready', 30_000);
+    await eventually(
+      async () => {
+        const results = await Promise.all(Array.from({ length: 6 }, () => fetch(`${api!.baseUrl}/health/ready`).then((r) => r.status)));
+        return results.every((s) => s === 200);
+      },
+      'both processes ready',
+      30_000,
+    );
 
     // A crashed process is replaced; the port keeps answering.
     process.kill(first, 'SIGKILL');
-    await eventually(() => {
-      const now = childrenOf(primary);
-      return now.length === 2 && !now.includes(first) && now.includes(second);
-    }, 'a replacement process', 30_000);
+    await eventually(
+      () => {
+        const now = childrenOf(primary);
+        return now.length === 2 && !now.includes(first) && now.includes(second);
+      },
+      'a replacement process',
+      30_000,
+    );
     await eventually(async () => (await fetch(`${api!.baseUrl}/health/ready`).catch(() => null))?.status === 200, 'the port to answer', 30_000);
 
     // SIGTERM to the primary stops every child, then the primary itself.

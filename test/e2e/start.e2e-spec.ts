@@ -68,7 +68,10 @@ describe('npm start', () => {
     const out = watch(child);
     try {
       await out.waitFor((o) => o.includes(BANNER_END), 120_000, 'banner');
-      const text = out.output().replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
+      const text = out
+        .output()
+        .replace(/\x1b\[[0-9;]*m/g, '')
+        .replace(/\r/g, '');
       const lines = text.trimEnd().split('\n');
       expect(lines.length).toBeLessThanOrEqual(40);
       expect(text).not.toMatch(/^\{"level"/m);

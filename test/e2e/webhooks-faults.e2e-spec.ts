@@ -137,8 +137,7 @@ describe('a burst of account closures', () => {
     const eventIds = new Set(receiver.received.map((h) => h.headers['webhook-id']));
     expect(eventIds.size).toBe(1000);
     expect(acknowledgedClosures(receiver)).toEqual(new Set(ids));
-    const delivered = async () =>
-      (await countRows(db, `SELECT COUNT(*) AS n FROM webhook_events WHERE application_id = ? AND status = 'delivered'`, [app.id]));
+    const delivered = async () => await countRows(db, `SELECT COUNT(*) AS n FROM webhook_events WHERE application_id = ? AND status = 'delivered'`, [app.id]);
     await eventually(async () => (await delivered()) === 1000, 'all 1,000 events recorded as delivered');
     expect(await db.query<Row[]>(`SELECT COUNT(*) AS n FROM webhook_events WHERE application_id = ?`, [app.id])).toEqual([{ n: 1000 }]);
   });

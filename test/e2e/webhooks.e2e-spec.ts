@@ -125,9 +125,7 @@ describe('webhooks', () => {
     expect(detail.body.status).toBe('delivered');
     expect(detail.body.attempts).toBe(3);
     expect(detail.body.attemptLog.map((a) => a.statusCode)).toEqual([500, 500, 200]);
-    expect(detail.body.attemptLog[0]).toEqual(
-      expect.objectContaining({ attempt: 1, durationMs: expect.any(Number), responseExcerpt: 'status 500', error: null }),
-    );
+    expect(detail.body.attemptLog[0]).toEqual(expect.objectContaining({ attempt: 1, durationMs: expect.any(Number), responseExcerpt: 'status 500', error: null }));
     const log = await api('GET', `/api/developer/applications/${app.id}/webhooks/deliveries?limit=5`, app.developerCookie);
     expect(log.body.deliveries[0]).toEqual(expect.objectContaining({ id: body.id, type: 'ping', status: 'delivered', attempts: 3, lastStatusCode: 200 }));
   });

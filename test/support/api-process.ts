@@ -7,7 +7,6 @@ export type ApiProcess = AppProcess & { baseUrl: string };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const freePort = (require(path.resolve(__dirname, '../../scripts/lib')) as { freePort: () => Promise<number> }).freePort;
 
-
 /**
  * Starts apps/api as a real child process (like a second machine behind a
  * load balancer) on `port`, with the test's environment; resolves once

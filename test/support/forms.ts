@@ -106,13 +106,7 @@ export async function postForm(
  * GET `pagePath`, take its `_csrf`, then POST `fields` plus that token to
  * `actionPath` (defaults to the page's path without its query).
  */
-export async function submitForm(
-  baseUrl: string,
-  pagePath: string,
-  fields: Record<string, string>,
-  jar: CookieJar,
-  actionPath = pagePath.split('?')[0],
-): Promise<Response> {
+export async function submitForm(baseUrl: string, pagePath: string, fields: Record<string, string>, jar: CookieJar, actionPath = pagePath.split('?')[0]): Promise<Response> {
   const page = await getPage(baseUrl, pagePath, jar);
   if (!page.csrf) throw new Error(`No _csrf field on ${pagePath} (status ${page.res.status})`);
   return postForm(baseUrl, actionPath, { _csrf: page.csrf, ...fields }, jar);

@@ -33,7 +33,11 @@ export function parseResponse(input: string): Omit<RawResponse, 'error' | 'raw'>
  * closes the connection (or `untilComplete` sees a whole response). Resolves,
  * never rejects: socket errors are reported in `error`.
  */
-export function rawRequest(baseUrl: string, chunks: (string | Buffer)[], options: { untilComplete?: boolean; onData?: (received: string, write: (chunk: string | Buffer) => void) => void } = {}): Promise<RawResponse> {
+export function rawRequest(
+  baseUrl: string,
+  chunks: (string | Buffer)[],
+  options: { untilComplete?: boolean; onData?: (received: string, write: (chunk: string | Buffer) => void) => void } = {},
+): Promise<RawResponse> {
   const url = new URL(baseUrl);
   return new Promise((resolve) => {
     const socket = connect(Number(url.port), url.hostname);

@@ -19,7 +19,10 @@ export async function seedConnections(db: DataSource, applicationId: string, cou
       `INSERT INTO users (global_id, name, region, password_hash) VALUES ${users.map(() => "(?, ?, 'Germany', 'x')").join(',')}`,
       users.flatMap((u) => [u.gid, u.name]),
     );
-    await db.query(`INSERT INTO relay_addresses (local_part) VALUES ${users.map(() => '(?)').join(',')}`, users.map((u) => u.relay));
+    await db.query(
+      `INSERT INTO relay_addresses (local_part) VALUES ${users.map(() => '(?)').join(',')}`,
+      users.map((u) => u.relay),
+    );
     await db.query(
       `INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope) VALUES ${users
         .map(() => "(?, ?, ?, ?, ?, ?, ?, 'email profile')")
@@ -28,9 +31,6 @@ export async function seedConnections(db: DataSource, applicationId: string, cou
     );
     ids.push(...users.map((u) => u.id));
   }
-  await db.query(
-    `INSERT INTO application_user_counts (application_id, active) VALUES (?, ?) ON DUPLICATE KEY UPDATE active = active + VALUES(active)`,
-    [applicationId, count],
-  );
+  await db.query(`INSERT INTO application_user_counts (application_id, active) VALUES (?, ?) ON DUPLICATE KEY UPDATE active = active + VALUES(active)`, [applicationId, count]);
   return ids;
 }

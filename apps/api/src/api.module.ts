@@ -18,7 +18,19 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), WebhooksModule, TerminusModule.forRoot({ logger: false }), OAuthHttpModule, AccountHttpModule, DeveloperHttpModule, MetricsModule.forRole({ role: 'api' })],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        SessionModule,
+        bullRoot('producer'),
+        WebhooksModule,
+        TerminusModule.forRoot({ logger: false }),
+        OAuthHttpModule,
+        AccountHttpModule,
+        DeveloperHttpModule,
+        MetricsModule.forRole({ role: 'api' }),
+      ],
       controllers: [HealthController, AssetsController, MetricsController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

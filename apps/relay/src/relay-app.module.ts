@@ -11,7 +11,14 @@ export class RelayAppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: RelayAppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, bullRoot('producer'), RelayModule, MetricsModule.forRole({ role: 'relay', port: (c) => c.metrics.relayPort, portVariable: 'RELAY_METRICS_PORT' })],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        bullRoot('producer'),
+        RelayModule,
+        MetricsModule.forRole({ role: 'relay', port: (c) => c.metrics.relayPort, portVariable: 'RELAY_METRICS_PORT' }),
+      ],
       providers: [RelaySmtpServer],
     };
   }

@@ -46,7 +46,10 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         const args = address.args as unknown as Record<string, string> | false;
         const declared = Number(args ? (args.SIZE ?? 0) : 0);
         if (declared > maxBytes) return done(smtpError(552, `5.3.4 Message too big (limit ${maxBytes} bytes)`));
-        this.routing.checkSender(address.address, session.id).then(() => done(), (e) => done(this.toSmtp(e)));
+        this.routing.checkSender(address.address, session.id).then(
+          () => done(),
+          (e) => done(this.toSmtp(e)),
+        );
       },
       onRcptTo: (address, session, done) => {
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';

@@ -25,7 +25,12 @@ export class WorkerModule {
         BullModule.registerQueue({ name: QUEUES.housekeeping }),
         WebhooksModule,
         RelayModule,
-        MetricsModule.forRole({ role: 'worker', queues: [WEBHOOK_QUEUE, RELAY_QUEUE, QUEUES.housekeeping], port: (c) => c.metrics.workerPort, portVariable: 'WORKER_METRICS_PORT' }),
+        MetricsModule.forRole({
+          role: 'worker',
+          queues: [WEBHOOK_QUEUE, RELAY_QUEUE, QUEUES.housekeeping],
+          port: (c) => c.metrics.workerPort,
+          portVariable: 'WORKER_METRICS_PORT',
+        }),
       ],
       providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxSweeper, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
     };

@@ -148,9 +148,7 @@ const SEARCHED = [
  */
 function matchesSql(status?: UserStatus, searched: readonly (readonly [string, string])[] = SEARCHED): string {
   const and = status ? ` AND ${STATUS_SQL[status]}` : '';
-  return searched
-    .map(([column, index]) => `SELECT id, joined_at FROM connections FORCE INDEX (${index}) WHERE application_id = ? AND ${column} LIKE ?${and}`)
-    .join(' UNION ');
+  return searched.map(([column, index]) => `SELECT id, joined_at FROM connections FORCE INDEX (${index}) WHERE application_id = ? AND ${column} LIKE ?${and}`).join(' UNION ');
 }
 
 /** The term as a LIKE prefix pattern, its wildcards (and the escape character) taken literally. */
@@ -164,10 +162,10 @@ export class ConnectionsRepository {
   constructor(private readonly db: DataSource) {}
 
   async find(applicationId: string, userId: number, manager: EntityManager = this.db.manager, lock = false): Promise<ConnectionRow | null> {
-    const rows: ConnectionRow[] = await manager.query(
-      `SELECT ${COLUMNS} FROM connections WHERE application_id = ? AND user_id = ?${lock ? ' FOR UPDATE' : ''}`,
-      [applicationId, userId],
-    );
+    const rows: ConnectionRow[] = await manager.query(`SELECT ${COLUMNS} FROM connections WHERE application_id = ? AND user_id = ?${lock ? ' FOR UPDATE' : ''}`, [
+      applicationId,
+      userId,
+    ]);
     return rows.length ? rows[0] : null;
   }
 
@@ -192,10 +190,16 @@ export class ConnectionsRepository {
     m: EntityManager,
     row: { id: string; applicationId: string; userId: number; globalId: string; name: string; relayLocal: string; sharedEmail: string | null; scope: string },
   ): Promise<void> {
-    await m.query(
-      `INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [row.id, row.applicationId, row.userId, row.globalId, row.name, row.relayLocal, row.sharedEmail, row.scope],
-    );
+    await m.query(`INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
+      row.id,
+      row.applicationId,
+      row.userId,
+      row.globalId,
+      row.name,
+      row.relayLocal,
+      row.sharedEmail,
+      row.scope,
+    ]);
   }
 
   /** Reserves a relay local part (relay_addresses keeps every one forever); false when it was handed out before. */
@@ -284,10 +288,10 @@ export class ConnectionsRepository {
   }
 
   async getView(applicationId: string, connectionId: string): Promise<UserViewRow | null> {
-    const [row]: UserViewRow[] = await this.db.query(
-      `SELECT ${VIEW_COLUMNS} FROM connections c JOIN users u ON u.id = c.user_id WHERE c.id = ? AND c.application_id = ?`,
-      [connectionId, applicationId],
-    );
+    const [row]: UserViewRow[] = await this.db.query(`SELECT ${VIEW_COLUMNS} FROM connections c JOIN users u ON u.id = c.user_id WHERE c.id = ? AND c.application_id = ?`, [
+      connectionId,
+      applicationId,
+    ]);
     return row ?? null;
   }
 
@@ -300,10 +304,10 @@ export class ConnectionsRepository {
   }
 
   async getForUser(userId: number, connectionId: string): Promise<AccountAppRow | null> {
-    const [row]: AccountAppRow[] = await this.db.query(
-      `SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.id = ? AND c.user_id = ?`,
-      [connectionId, userId],
-    );
+    const [row]: AccountAppRow[] = await this.db.query(`SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.id = ? AND c.user_id = ?`, [
+      connectionId,
+      userId,
+    ]);
     return row ?? null;
   }
 

@@ -28,6 +28,17 @@ import { AuthzVersion } from './authz-version';
   ],
   providers: [AuthzVersion, AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
-  exports: [AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService, ConnectionsModule, DeveloperModule, IdentityModule],
+  exports: [
+    AuthorizeRequestValidator,
+    CodesService,
+    GrantsService,
+    TokensRepository,
+    TokensService,
+    RefreshTokensService,
+    TokenAdminService,
+    ConnectionsModule,
+    DeveloperModule,
+    IdentityModule,
+  ],
 })
 export class OAuthModule {}

@@ -6,9 +6,7 @@ import { TokensRepository } from './tokens.repository';
 import { RefreshTokensService } from './refresh-tokens.service';
 
 /** RFC 7662 response; `{active: false}` says nothing more. */
-export type Introspection =
-  | { active: false }
-  | { active: true; scope: string; client_id: string; sub: string; exp: number; iat: number; token_type: string; iss: string };
+export type Introspection = { active: false } | { active: true; scope: string; client_id: string; sub: string; exp: number; iat: number; token_type: string; iss: string };
 
 /** Access tokens are JWTs (three dot-separated parts); refresh tokens are opaque base64url. */
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
@@ -40,11 +38,29 @@ export class TokenAdminService {
     if (!looksLikeJwt(token)) {
       const info = await this.refreshTokens.introspect(token, client.id);
       if (!info) return inactive;
-      return { active: true, scope: info.scope, client_id: client.clientId, sub: info.connectionId, exp: info.exp, iat: info.iat, token_type: 'refresh_token', iss: this.config.publicUrl };
+      return {
+        active: true,
+        scope: info.scope,
+        client_id: client.clientId,
+        sub: info.connectionId,
+        exp: info.exp,
+        iat: info.iat,
+        token_type: 'refresh_token',
+        iss: this.config.publicUrl,
+      };
     }
     const claims = await this.tokens.verifyClaims(token);
     if (!claims || claims.client_id !== client.clientId) return inactive;
     if (!(await this.repository.isLiveClientAccessToken(claims.jti, claims.sub, client.id))) return inactive;
-    return { active: true, scope: claims.scope, client_id: claims.client_id, sub: claims.sub, exp: claims.exp!, iat: claims.iat!, token_type: 'Bearer', iss: this.config.publicUrl };
+    return {
+      active: true,
+      scope: claims.scope,
+      client_id: claims.client_id,
+      sub: claims.sub,
+      exp: claims.exp!,
+      iat: claims.iat!,
+      token_type: 'Bearer',
+      iss: this.config.publicUrl,
+    };
   }
 }

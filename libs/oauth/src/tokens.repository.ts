@@ -67,10 +67,13 @@ export class TokensRepository {
   }
 
   async insertAccessToken(m: EntityManager, jti: string, connectionId: string, grantId: string, scope: string, ttlSeconds: number): Promise<void> {
-    await m.query(
-      `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`,
-      [jti, connectionId, grantId, scope, ttlSeconds],
-    );
+    await m.query(`INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`, [
+      jti,
+      connectionId,
+      grantId,
+      scope,
+      ttlSeconds,
+    ]);
   }
 
   async revokeAccessToken(jti: string): Promise<void> {
@@ -79,10 +82,7 @@ export class TokensRepository {
 
   /** The client's own access token (by its application), else nothing. */
   async revokeClientAccessToken(jti: string, applicationId: string): Promise<void> {
-    await this.db.query(`UPDATE access_tokens t JOIN connections c ON c.id = t.connection_id SET t.revoked = 1 WHERE t.id = ? AND c.application_id = ?`, [
-      jti,
-      applicationId,
-    ]);
+    await this.db.query(`UPDATE access_tokens t JOIN connections c ON c.id = t.connection_id SET t.revoked = 1 WHERE t.id = ? AND c.application_id = ?`, [jti, applicationId]);
   }
 
   /** The token's connection and user when the token is live and the connection consented and not blocked; one indexed query. */

@@ -42,7 +42,17 @@ describe('relay message rewriting', () => {
 
   it('reply: from the relay address to the sender, and the real address appears nowhere', () => {
     const reply = Buffer.from(
-      ['From: Jane Doe <Jane@Real.example>', 'To: r-abc@loginsign.com', 'Cc: jane@real.example', 'Message-ID: <1@real.example>', 'Received: from real.example', 'Subject: Re: Hello', '', 'Thanks! -- jane@real.example', ''].join('\r\n'),
+      [
+        'From: Jane Doe <Jane@Real.example>',
+        'To: r-abc@loginsign.com',
+        'Cc: jane@real.example',
+        'Message-ID: <1@real.example>',
+        'Received: from real.example',
+        'Subject: Re: Hello',
+        '',
+        'Thanks! -- jane@real.example',
+        '',
+      ].join('\r\n'),
     );
     const out = rewriteForReply(reply, { from: 'x9s8d7@loginsign.com', to: 'news@app.example', messageId: 'rm_2', relayDomain: 'loginsign.com', hide: ['jane@real.example'] });
     const text = out.toString();

@@ -37,14 +37,24 @@ export function splitMessage(raw: Buffer): SplitMessage {
 export function headerValue(message: SplitMessage, name: string): string | null {
   const field = message.headers.find((h) => h.name === name);
   if (!field) return null;
-  return field.raw.slice(field.raw.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+  return field.raw
+    .slice(field.raw.indexOf(':') + 1)
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .trim();
 }
 
 /** A mailbox from a From / Reply-To value: `Name <a@b>` or `a@b` (the first one of a list). */
 export function parseMailbox(value: string | null): { name: string; address: string } | null {
   if (!value) return null;
   const angle = /^(.*?)<([^<>\s]+@[^<>\s]+)>/.exec(value);
-  if (angle) return { name: angle[1].trim().replace(/^"(.*)"$/, '$1').trim(), address: angle[2].toLowerCase() };
+  if (angle)
+    return {
+      name: angle[1]
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .trim(),
+      address: angle[2].toLowerCase(),
+    };
   const bare = /([^\s<>,;"]+@[^\s<>,;"]+)/.exec(value);
   return bare ? { name: '', address: bare[1].toLowerCase() } : null;
 }
@@ -60,7 +70,10 @@ export function formatMailbox(name: string, address: string): string {
 export function buildMessage(message: SplitMessage, drop: (name: string) => boolean, add: [string, string][]): Buffer {
   const eol = message.headers[0]?.raw.endsWith('\r\n') === false ? '\n' : '\r\n';
   const added = add.map(([name, value]) => `${name}: ${value.replace(/[\r\n]+/g, ' ')}${eol}`).join('');
-  const kept = message.headers.filter((h) => !drop(h.name)).map((h) => h.raw).join('');
+  const kept = message.headers
+    .filter((h) => !drop(h.name))
+    .map((h) => h.raw)
+    .join('');
   return Buffer.concat([Buffer.from(added + kept, 'latin1'), message.rest]);
 }
 
@@ -89,7 +102,22 @@ export function rewriteForForward(raw: Buffer, h: ForwardHeaders): Buffer {
 }
 
 /** Everything in a reply that could name the user's mailbox, its host or its provider. */
-const REPLY_DROPPED = new Set(['from', 'to', 'cc', 'bcc', 'message-id', 'received', 'x-originating-ip', 'x-sender', 'x-envelope-from', 'disposition-notification-to', 'return-receipt-to', 'x-google-smtp-source', 'authentication-results', 'received-spf']);
+const REPLY_DROPPED = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'message-id',
+  'received',
+  'x-originating-ip',
+  'x-sender',
+  'x-envelope-from',
+  'disposition-notification-to',
+  'return-receipt-to',
+  'x-google-smtp-source',
+  'authentication-results',
+  'received-spf',
+]);
 
 export interface ReplyHeaders {
   /** The user's relay address. */

@@ -145,9 +145,7 @@ export class RelayMessagesRepository {
 
   /** Stored messages never queued, oldest first. */
   async unqueued(limit: number): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT id FROM relay_messages WHERE status = 'queued' AND enqueued_at IS NULL ORDER BY created_at LIMIT ${Number(limit)}`,
-    );
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM relay_messages WHERE status = 'queued' AND enqueued_at IS NULL ORDER BY created_at LIMIT ${Number(limit)}`);
     return rows.map((r) => r.id);
   }
 

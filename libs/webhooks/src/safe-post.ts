@@ -6,10 +6,27 @@ import { BlockList, isIP, LookupFunction } from 'node:net';
 /** Loopback, private, link-local, CGNAT, unique-local and other non-public ranges. */
 const PRIVATE = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv6');
 
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
@@ -58,19 +75,15 @@ export function safePost(url: string, headers: Record<string, string>, body: str
       });
     };
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(
-      target,
-      { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, lookup: checkedLookup, timeout: opts.timeoutMs },
-      (res) => {
-        let excerpt = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (excerpt.length < 1024) excerpt += chunk.slice(0, 1024 - excerpt.length);
-        });
-        res.on('end', () => resolve({ statusCode: res.statusCode ?? null, durationMs: elapsed(), error: null, responseExcerpt: excerpt || null }));
-        res.on('error', (e) => resolve({ statusCode: res.statusCode ?? null, durationMs: elapsed(), error: e.message, responseExcerpt: excerpt || null }));
-      },
-    );
+    const req = send(target, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, lookup: checkedLookup, timeout: opts.timeoutMs }, (res) => {
+      let excerpt = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (excerpt.length < 1024) excerpt += chunk.slice(0, 1024 - excerpt.length);
+      });
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? null, durationMs: elapsed(), error: null, responseExcerpt: excerpt || null }));
+      res.on('error', (e) => resolve({ statusCode: res.statusCode ?? null, durationMs: elapsed(), error: e.message, responseExcerpt: excerpt || null }));
+    });
     const deadline = setTimeout(() => req.destroy(new Error(`timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
     req.on('close', () => clearTimeout(deadline));
     req.on('timeout', () => req.destroy(new Error(`timed out after ${opts.timeoutMs} ms`)));

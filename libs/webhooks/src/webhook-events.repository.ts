@@ -73,9 +73,7 @@ export class WebhookEventsRepository {
 
   /** Events committed but never queued, oldest first. */
   async unqueued(limit: number): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT id FROM webhook_events WHERE status = 'pending' AND enqueued_at IS NULL ORDER BY created_at LIMIT ${Number(limit)}`,
-    );
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM webhook_events WHERE status = 'pending' AND enqueued_at IS NULL ORDER BY created_at LIMIT ${Number(limit)}`);
     return rows.map((r) => r.id);
   }
 
@@ -115,10 +113,7 @@ export class WebhookEventsRepository {
   }
 
   async attempts(eventId: string): Promise<AttemptRow[]> {
-    return this.db.query(
-      `SELECT attempt, url, status_code, duration_ms, error, response_excerpt, created_at FROM webhook_attempts WHERE event_id = ? ORDER BY id`,
-      [eventId],
-    );
+    return this.db.query(`SELECT attempt, url, status_code, duration_ms, error, response_excerpt, created_at FROM webhook_attempts WHERE event_id = ? ORDER BY id`, [eventId]);
   }
 
   /** The event pending again with a fresh retry budget; false when it is not the application's. */
@@ -140,10 +135,15 @@ export class WebhookEventsRepository {
   }
 
   async insertAttempt(m: EntityManager, a: AttemptRecord): Promise<void> {
-    await m.query(
-      `INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [a.eventId, a.attempt, a.url, a.statusCode, a.durationMs, a.error, a.responseExcerpt],
-    );
+    await m.query(`INSERT INTO webhook_attempts (event_id, attempt, url, status_code, duration_ms, error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
+      a.eventId,
+      a.attempt,
+      a.url,
+      a.statusCode,
+      a.durationMs,
+      a.error,
+      a.responseExcerpt,
+    ]);
   }
 
   /** One attempt more, the new status and the last outcome. */

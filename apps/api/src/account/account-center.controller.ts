@@ -9,18 +9,7 @@ import { CsrfService } from '../shared/csrf.service';
 import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
 import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-required';
-import {
-  AccountChrome,
-  accountDeletedPage,
-  appPage,
-  appsPage,
-  deletePage,
-  emailsPage,
-  emailVerifiedPage,
-  profilePage,
-  securityPage,
-  verifyEmailPage,
-} from './account-center.view';
+import { AccountChrome, accountDeletedPage, appPage, appsPage, deletePage, emailsPage, emailVerifiedPage, profilePage, securityPage, verifyEmailPage } from './account-center.view';
 
 /** A hidden `true`/`false` field of a toggle button. */
 function flag(form: Form, name: string): boolean {
@@ -114,7 +103,11 @@ export class AccountCenterController {
       return seeOther(reply, '/account?done=profile');
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      return renderPage(reply, e.status, profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region, form: input, error: formMessage(e) }));
+      return renderPage(
+        reply,
+        e.status,
+        profilePage({ ...s.chrome, email: s.account.email, image: s.account.image, region: s.account.region, form: input, error: formMessage(e) }),
+      );
     }
   }
 

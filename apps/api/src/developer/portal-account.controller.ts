@@ -61,7 +61,11 @@ export class PortalAccountController {
     } catch (error) {
       const e = formError(error, reply, ['invalid_request', 'invalid_credentials', 'rate_limited']);
       const message = e.code === 'invalid_request' ? 'Enter your email and password.' : formMessage(e);
-      return renderPage(reply, e.status, developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target, email, error: message }));
+      return renderPage(
+        reply,
+        e.status,
+        developerLoginPage({ csrf: this.csrf.issue(request, reply), returnTo: target === PORTAL_HOME ? undefined : target, email, error: message }),
+      );
     }
   }
 

@@ -39,7 +39,10 @@ function formValues(form: Form): AppFormValues {
 function asJsonBody(values: AppFormValues): Record<string, unknown> {
   return {
     name: values.name,
-    redirectUris: (values.redirectUris ?? '').split(/\r?\n/).map((u) => u.trim()).filter(Boolean),
+    redirectUris: (values.redirectUris ?? '')
+      .split(/\r?\n/)
+      .map((u) => u.trim())
+      .filter(Boolean),
     webhookUrl: values.webhookUrl?.trim() ? values.webhookUrl.trim() : null,
     logoUrl: values.logoUrl?.trim() ? values.logoUrl.trim() : null,
   };
@@ -55,7 +58,6 @@ export class PortalAppsController {
     private readonly reveal: SecretReveal,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
-
 
   @Get()
   async list(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {

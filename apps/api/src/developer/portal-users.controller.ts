@@ -25,7 +25,7 @@ const message = (key: unknown) => doneNotice(MESSAGES, key);
 
 /** The list's filters from a query or a form; a bad value is dropped (a page, not an API: no 400 for a typo). */
 function filtersFrom(source: Record<string, unknown>): UserFilters {
-  const one = (name: string) => (typeof source[name] === 'string' ? (source[name]) : '');
+  const one = (name: string) => (typeof source[name] === 'string' ? source[name] : '');
   const search = one('search').trim().slice(0, SEARCH_MAX);
   const status = one('status');
   const cursor = one('cursor');
@@ -49,7 +49,6 @@ export class PortalUsersController {
     private readonly sessions: PortalContextService,
   ) {}
 
-
   @Get()
   async list(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
@@ -59,14 +58,26 @@ export class PortalUsersController {
   }
 
   @Get(':connectionId')
-  async detail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
+  async detail(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('connectionId') connectionId: string,
+    @Query() query: Record<string, unknown>,
+  ) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const user = await this.users.get(app.id, connectionId);
     return renderPage(reply, 200, userDetailPage(developer, csrf, app, user, filtersFrom(query), { message: message(query.done) }));
   }
 
   @Post(':connectionId/block')
-  async block(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async block(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('connectionId') connectionId: string,
+    @FormBody() form: Form,
+  ) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     const blocked = field(form, 'blocked') === 'true';
     await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { blocked }));
@@ -74,7 +85,13 @@ export class PortalUsersController {
   }
 
   @Post(':connectionId/forwarding')
-  async forwarding(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async forwarding(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('connectionId') connectionId: string,
+    @FormBody() form: Form,
+  ) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     const isForwarding = field(form, 'isForwarding') === 'true';
     await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { isForwarding }));
@@ -83,7 +100,13 @@ export class PortalUsersController {
 
   /** `appEmail`: the relay address, a linked address, or "" (also the "Stop sharing" button) = none. */
   @Post(':connectionId/email')
-  async email(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async email(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('connectionId') connectionId: string,
+    @FormBody() form: Form,
+  ) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId, form);
     const appEmail = field(form, 'stop') ? '' : field(form, 'appEmail').trim();
     try {
@@ -97,14 +120,26 @@ export class PortalUsersController {
   }
 
   @Get(':connectionId/close')
-  async confirmClose(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @Query() query: Record<string, unknown>) {
+  async confirmClose(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('connectionId') connectionId: string,
+    @Query() query: Record<string, unknown>,
+  ) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const user = await this.users.get(app.id, connectionId);
     return renderPage(reply, 200, closeUserPage(developer, csrf, app, user, filtersFrom(query)));
   }
 
   @Post(':connectionId/close')
-  async close(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @FormBody() form: Form) {
+  async close(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('connectionId') connectionId: string,
+    @FormBody() form: Form,
+  ) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.users.close(app.id, connectionId);
     return this.back(reply, app, connectionId, { ...form, from: 'list' }, 'closed');

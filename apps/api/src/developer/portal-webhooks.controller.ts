@@ -30,7 +30,6 @@ export class PortalWebhooksController {
     private readonly sessions: PortalContextService,
   ) {}
 
-
   @Get()
   async list(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
@@ -47,14 +46,26 @@ export class PortalWebhooksController {
   }
 
   @Get(':deliveryId')
-  async detail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @Query('done') done: unknown) {
+  async detail(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('deliveryId') deliveryId: string,
+    @Query('done') done: unknown,
+  ) {
     const { developer, csrf, app } = await this.sessions.appContext(request, reply, appId);
     const delivery = await this.deliveries.get(app.id, deliveryId);
     return renderPage(reply, 200, deliveryPage(developer, csrf, app, delivery, message(done)));
   }
 
   @Post(':deliveryId/redeliver')
-  async redeliver(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string, @FormBody() form: Form) {
+  async redeliver(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('appId') appId: string,
+    @Param('deliveryId') deliveryId: string,
+    @FormBody() form: Form,
+  ) {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.deliveries.redeliver(app.id, deliveryId);
     return seeOther(reply, appPath(app.id, `/webhooks/${encodeURIComponent(deliveryId)}?done=redelivered`));

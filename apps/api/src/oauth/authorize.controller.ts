@@ -126,14 +126,7 @@ export class AuthorizeController {
     return match ? { kind: 'address', email: match.email } : null;
   }
 
-  private async renderConsent(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    request: AuthorizationRequest,
-    session: Session,
-    params: RawParams,
-    error?: string,
-  ) {
+  private async renderConsent(req: FastifyRequest, reply: FastifyReply, request: AuthorizationRequest, session: Session, params: RawParams, error?: string) {
     const [user, linked] = await Promise.all([this.accounts.getUser(session.subjectId), this.accounts.linkedEmails(session.subjectId)]);
     if (!user) throw new AppError('unauthorized', 'Your account no longer exists.');
     const carried: Record<string, string> = {};

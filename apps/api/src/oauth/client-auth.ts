@@ -13,11 +13,7 @@ function formDecode(value: string): string {
  * Client authentication at the token endpoint: client_secret_basic or
  * client_secret_post, never both, never in the query string.
  */
-export async function authenticateClient(
-  request: FastifyRequest,
-  body: Record<string, string>,
-  applications: ApplicationsService,
-): Promise<ApplicationRecord> {
+export async function authenticateClient(request: FastifyRequest, body: Record<string, string>, applications: ApplicationsService): Promise<ApplicationRecord> {
   const header = request.headers.authorization;
   let clientId: string | undefined;
   let secret: string | undefined;

@@ -11,7 +11,10 @@ export function isCrossSite(request: FastifyRequest, config: AppConfig): boolean
 }
 
 function contentType(request: FastifyRequest): string {
-  return String(request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  return String(request.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
 }
 
 export function isJsonRequest(request: FastifyRequest) {

@@ -3,7 +3,20 @@ import { AppError, ERROR_STATUS, ErrorCode } from '@app/common';
 
 const STATUS_CODE: Record<number, ErrorCode> = Object.fromEntries(
   Object.entries(ERROR_STATUS)
-    .filter(([code]) => !['invalid_client', 'invalid_credentials', 'invalid_token', 'invalid_grant', 'access_denied', 'insufficient_scope', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'].includes(code))
+    .filter(
+      ([code]) =>
+        ![
+          'invalid_client',
+          'invalid_credentials',
+          'invalid_token',
+          'invalid_grant',
+          'access_denied',
+          'insufficient_scope',
+          'unauthorized_client',
+          'unsupported_grant_type',
+          'invalid_scope',
+        ].includes(code),
+    )
     .map(([code, status]) => [status, code as ErrorCode]),
 );
 
@@ -28,7 +41,16 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
 };
 
 /** MySQL or Redis unreachable: a clean 503, not a 500 (nothing was changed, the client may retry). */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
+]);
 
 function isInfrastructureOutage(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string; driverError?: { code?: string } };

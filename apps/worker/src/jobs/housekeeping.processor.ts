@@ -78,7 +78,11 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
     // Finished relay messages only (queued ones are still to be forwarded).
     tables.relay_messages = await this.inBatches((n) => this.relayMessages.purgeFinished(days, n));
     const removed = Object.values(tables).reduce((a, b) => a + b, 0);
-    this.logger.log(`removed ${removed} rows (${Object.entries(tables).map(([t, n]) => `${t} ${n}`).join(', ')})`);
+    this.logger.log(
+      `removed ${removed} rows (${Object.entries(tables)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')})`,
+    );
     return { tables, removed };
   }
 }

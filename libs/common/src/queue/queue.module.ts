@@ -16,10 +16,7 @@ export function bullRoot(role: 'producer' | 'worker') {
   return BullModule.forRootAsync({
     inject: [APP_CONFIG],
     useFactory: (config: AppConfig) => ({
-      connection:
-        role === 'producer'
-          ? { url: config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 }
-          : { url: config.redisUrl, maxRetriesPerRequest: null },
+      connection: role === 'producer' ? { url: config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 } : { url: config.redisUrl, maxRetriesPerRequest: null },
       prefix: `${config.redisPrefix}:bull`,
     }),
   });

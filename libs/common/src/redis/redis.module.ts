@@ -25,10 +25,7 @@ class RedisCloser implements OnApplicationShutdown {
 
 @Global()
 @Module({
-  providers: [
-    { provide: REDIS, inject: [APP_CONFIG], useFactory: createRedis },
-    RedisCloser,
-  ],
+  providers: [{ provide: REDIS, inject: [APP_CONFIG], useFactory: createRedis }, RedisCloser],
   exports: [REDIS],
 })
 export class RedisModule {}

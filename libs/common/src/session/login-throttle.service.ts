@@ -27,20 +27,11 @@ export class LoginThrottleService {
     const { windowSeconds, maxFailuresPerAccount, maxFailuresPerIp } = this.config.login;
     const keys = this.keys(scope, email, ip);
     const since = Date.now() - windowSeconds * 1000;
-    const results = await this.redis
-      .multi()
-      .zremrangebyscore(keys.account, 0, since)
-      .zcard(keys.account)
-      .zremrangebyscore(keys.ip, 0, since)
-      .zcard(keys.ip)
-      .exec();
+    const results = await this.redis.multi().zremrangebyscore(keys.account, 0, since).zcard(keys.account).zremrangebyscore(keys.ip, 0, since).zcard(keys.ip).exec();
     const accountFailures = Number(results?.[1]?.[1] ?? 0);
     const ipFailures = Number(results?.[3]?.[1] ?? 0);
     if (accountFailures >= maxFailuresPerAccount || ipFailures >= maxFailuresPerIp) {
-      throw new AppError('rate_limited', 'Too many failed sign-in attempts. Try again in a few minutes.').withHeader(
-        'Retry-After',
-        String(Math.min(windowSeconds, 60)),
-      );
+      throw new AppError('rate_limited', 'Too many failed sign-in attempts. Try again in a few minutes.').withHeader('Retry-After', String(Math.min(windowSeconds, 60)));
     }
   }
 

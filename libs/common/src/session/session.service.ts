@@ -61,11 +61,7 @@ export class SessionService {
   }
 
   async destroy(session: Pick<Session, 'id' | 'kind' | 'subjectId'>): Promise<void> {
-    await this.redis
-      .multi()
-      .del(this.key(session.id))
-      .srem(this.indexKey(session.kind, session.subjectId), sha256Hex(session.id))
-      .exec();
+    await this.redis.multi().del(this.key(session.id)).srem(this.indexKey(session.kind, session.subjectId), sha256Hex(session.id)).exec();
   }
 
   /** Signs out every session of a subject, except (optionally) the current one. */

@@ -82,6 +82,8 @@ export class UserManagementAndWebhooks1764280000000 implements MigrationInterfac
     await q.query(`DROP TABLE IF EXISTS webhook_events`);
     await q.query(`ALTER TABLE applications DROP COLUMN webhook_disabled_at`);
     await q.query(`DROP TABLE IF EXISTS application_user_counts`);
-    await q.query(`ALTER TABLE connections DROP KEY ix_connections_status, DROP KEY ix_connections_search_gid, DROP KEY ix_connections_search_name, DROP KEY ix_connections_search_email, DROP COLUMN user_global_id, DROP COLUMN user_name`);
+    await q.query(
+      `ALTER TABLE connections DROP KEY ix_connections_status, DROP KEY ix_connections_search_gid, DROP KEY ix_connections_search_name, DROP KEY ix_connections_search_email, DROP COLUMN user_global_id, DROP COLUMN user_name`,
+    );
   }
 }

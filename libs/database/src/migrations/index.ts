@@ -9,4 +9,14 @@ import { EmailConfirmedAt1764340000000 } from './1764340000000-EmailConfirmedAt'
 import { EmailBinaryCollation1764356000000 } from './1764356000000-EmailBinaryCollation';
 
 /** Every migration, in order. New ones are appended here. */
-export const MIGRATIONS = [Initial1764270000000, UserManagementAndWebhooks1764280000000, OpenIdConnect1764290000000, UserListIndexes1764300000000, EmailVerifications1764310000000, EmailRelay1764320000000, AuthzVersion1764330000000, EmailConfirmedAt1764340000000, EmailBinaryCollation1764356000000];
+export const MIGRATIONS = [
+  Initial1764270000000,
+  UserManagementAndWebhooks1764280000000,
+  OpenIdConnect1764290000000,
+  UserListIndexes1764300000000,
+  EmailVerifications1764310000000,
+  EmailRelay1764320000000,
+  AuthzVersion1764330000000,
+  EmailConfirmedAt1764340000000,
+  EmailBinaryCollation1764356000000,
+];

@@ -44,10 +44,9 @@ export class EmailVerificationsRepository {
 
   /** The address of a live link; null when the link is unusable. */
   async peek(tokenHash: Buffer): Promise<string | null> {
-    const [row]: { email: string }[] = await this.db.query(
-      `SELECT email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
-      [tokenHash],
-    );
+    const [row]: { email: string }[] = await this.db.query(`SELECT email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`, [
+      tokenHash,
+    ]);
     return row?.email ?? null;
   }
 
@@ -67,10 +66,10 @@ export class EmailVerificationsRepository {
   /** Ends the live links of one pending address; returns how many there were. */
   async expirePending(m: EntityManager, userId: number, email: string): Promise<number> {
     return affected(
-      await m.query(
-        `UPDATE email_verifications SET expires_at = UTC_TIMESTAMP(3) WHERE user_id = ? AND email = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
-        [userId, email],
-      ),
+      await m.query(`UPDATE email_verifications SET expires_at = UTC_TIMESTAMP(3) WHERE user_id = ? AND email = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`, [
+        userId,
+        email,
+      ]),
     );
   }
 

@@ -41,10 +41,7 @@ export class LinkedEmailsService {
 
   /** The user's linked addresses (primary first) and the ones waiting for their link. */
   async list(userId: number): Promise<{ linked: LinkedAddress[]; pending: PendingEmail[] }> {
-    const [linked, pending] = await Promise.all([
-      this.emails.linked(userId),
-      this.verifications.pending(userId),
-    ]);
+    const [linked, pending] = await Promise.all([this.emails.linked(userId), this.verifications.pending(userId)]);
     return {
       linked: linked.map((r) => ({ email: r.email, isPrimary: !!r.is_primary })),
       pending: pending.map((r) => ({ email: r.email, expiresAt: r.expires_at })),

@@ -31,10 +31,7 @@ export class GlobalIdService {
   /** Once the table says the space is used up it stays so: skip the database. */
   private exhausted = false;
 
-  constructor(
-    dataSource: DataSource,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
+  constructor(dataSource: DataSource, @Inject(APP_CONFIG) config: AppConfig) {
     this.permutation = new GlobalIdPermutation(config.secrets.globalIdKey);
     this.sequence = new GlobalIdSequenceRepository(dataSource);
     this.blockSize = Math.max(1, config.globalIdBlockSize);

@@ -92,9 +92,7 @@ describe('GlobalIdService (real MariaDB)', () => {
     const waves = 50; // 200 concurrent allocate() calls per process per wave
     const ids: string[] = [];
     for (let w = 0; w < waves; w++) {
-      const batch = await Promise.all(
-        services.flatMap((s) => Array.from({ length: perProcess / waves }, () => s.allocate())),
-      );
+      const batch = await Promise.all(services.flatMap((s) => Array.from({ length: perProcess / waves }, () => s.allocate())));
       ids.push(...batch);
     }
     expect(ids).toHaveLength(2 * perProcess);
@@ -129,9 +127,7 @@ describe('GlobalIdService (real MariaDB)', () => {
     // Many callers at once, in fresh processes, all get the same clear error.
     const fresh = [new GlobalIdService(sources[0], config), new GlobalIdService(sources[1], config)];
     const results = await Promise.allSettled(fresh.flatMap((s) => Array.from({ length: 10 }, () => s.allocate())));
-    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as AppError).code : 'allocated'))).toEqual(
-      Array(20).fill('temporarily_unavailable'),
-    );
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as AppError).code : 'allocated'))).toEqual(Array(20).fill('temporarily_unavailable'));
     expect(await sequence()).toBe(GLOBAL_ID_SPACE);
   });
 });
