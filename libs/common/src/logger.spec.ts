@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { createLogger, redactUrl } from './logger';
+import { createLogger, PinoNestLogger, redactUrl, usesPrettyLogs } from './logger';
 
 describe('redactUrl', () => {
   it('removes credentials from logged URLs and keeps the rest', () => {
@@ -30,8 +30,7 @@ describe('createLogger', () => {
 });
 
 describe('the console format', () => {
-  const { usesPrettyLogs, PinoNestLogger } = require('./logger');
-  const base = { logFormat: 'auto', isProduction: false, nodeEnv: 'development' };
+  const base = { logFormat: 'auto', isProduction: false, nodeEnv: 'development' } as Parameters<typeof usesPrettyLogs>[0];
 
   it('is readable on a terminal in development, JSON when piped, in production and in tests, unless LOG_FORMAT says', () => {
     expect(usesPrettyLogs(base, true)).toBe(true);
@@ -43,9 +42,8 @@ describe('the console format', () => {
   });
 
   it("keeps Nest's start-up lines (modules, routes) out of the default level, and its warnings in", () => {
-    const pino = require('pino');
     const lines: { level: number; msg: string }[] = [];
-    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as { level: number; msg: string }) });
     const nest = new PinoNestLogger(logger);
     nest.log('Mapped {/api/x, GET} route', 'RouterExplorer');
     nest.log('AppModule dependencies initialized', 'InstanceLoader');

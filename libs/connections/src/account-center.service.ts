@@ -25,7 +25,7 @@ export interface AccountAppView {
 }
 
 /** The email choice for one app: the relay address, a linked address, or none. */
-export type ShareChoice = 'relay' | 'none' | string;
+export type ShareChoice = string;
 
 /**
  * The end user's account center: the changes that cross identity and

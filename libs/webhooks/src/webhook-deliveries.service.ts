@@ -71,7 +71,7 @@ export class WebhookDeliveriesService {
     const attempts = await this.events.attempts(eventId);
     return {
       ...toView(row),
-      payload: JSON.parse(row.payload),
+      payload: JSON.parse(row.payload) as unknown,
       attemptLog: attempts.map((a: AttemptRow) => ({
         attempt: Number(a.attempt),
         url: a.url,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, STATUS_CODES } from 'node:http';
+import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import { Duplex } from 'node:stream';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
@@ -85,15 +85,16 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
  * than 100-continue (417), and an HTTP/1.1 request without `Host` (400).
  */
 export function registerHttpLayerErrors(fastify: FastifyInstance): void {
-  const server = fastify.server as Server;
+  const server = fastify.server;
   server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     const { headers, body } = bareAnswer('Only "Expect: 100-continue" is supported.');
     response.writeHead(417, headers).end(body);
   });
-  fastify.addHook('onRequest', async (request) => {
+  fastify.addHook('onRequest', (request) => {
     const raw = request.raw;
     if (raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1 && !raw.headers.host) {
-      throw new AppError('invalid_request', 'The Host header is missing.');
+      return Promise.reject(new AppError('invalid_request', 'The Host header is missing.'));
     }
+    return Promise.resolve();
   });
 }

@@ -23,14 +23,21 @@ export function requestIdFor(request: Pick<IncomingMessage, 'headers'>): string 
  * would store something other than what was sent.
  */
 export function registerInputGuards(fastify: FastifyInstance): void {
-  fastify.addHook('preValidation', async (request) => {
-    const bodyProblem = jsonShapeProblem(request.body, MAX_BODY_DEPTH);
-    if (bodyProblem?.problem === 'too_deep') throw new AppError('invalid_request', `The request body is nested too deeply (at most ${MAX_BODY_DEPTH} levels).`);
-    if (bodyProblem) throw new AppError('invalid_request', 'The request body contains text that is not well-formed Unicode.');
-    const query = request.query as Record<string, unknown> | undefined;
-    for (const value of Object.values(query ?? {})) {
-      const values = Array.isArray(value) ? value : [value];
-      if (values.some((v) => typeof v === 'string' && !isWellFormedUtf16(v))) throw new AppError('invalid_request', 'The query contains text that is not well-formed Unicode.');
-    }
+  fastify.addHook('preValidation', (request) => {
+    const refusal = illFormedInputError(request.body, request.query);
+    return refusal ? Promise.reject(refusal) : Promise.resolve();
   });
+}
+
+/** The 400 for a body nested too deeply or any text (body or query) that is not well-formed UTF-16; null when the input is fine. */
+function illFormedInputError(body: unknown, queryInput: unknown): AppError | null {
+  const bodyProblem = jsonShapeProblem(body, MAX_BODY_DEPTH);
+  if (bodyProblem?.problem === 'too_deep') return new AppError('invalid_request', `The request body is nested too deeply (at most ${MAX_BODY_DEPTH} levels).`);
+  if (bodyProblem) return new AppError('invalid_request', 'The request body contains text that is not well-formed Unicode.');
+  const query = queryInput as Record<string, unknown> | undefined;
+  for (const value of Object.values(query ?? {})) {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === 'string' && !isWellFormedUtf16(v))) return new AppError('invalid_request', 'The query contains text that is not well-formed Unicode.');
+  }
+  return null;
 }

@@ -11,7 +11,7 @@ export const DEVELOPER_LIMITS = {
 } as const;
 
 /** Pasted addresses often carry spaces; the service lower-cases them too (normalizeEmail). */
-const Trimmed = () => Transform(({ value }) => (typeof value === 'string' ? trimEmail(value) : value));
+const Trimmed = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? trimEmail(value) : value));
 
 /** Body of `POST /api/developer/signup`: types and lengths; the service re-checks the trimmed values. */
 export class DeveloperSignupDto {

@@ -151,7 +151,7 @@ export class SigningKeysService {
   private async loadPublished(): Promise<PublishedKey[]> {
     const rows = await this.keys.published(retireAfterSeconds(this.config));
     const keys = rows.map((r) => {
-      const jwk = JSON.parse(r.public_jwk);
+      const jwk = JSON.parse(r.public_jwk) as PublishedKey['jwk'];
       return { kid: r.kid, jwk, publicKey: createPublicKey({ key: jwk, format: 'jwk' }) };
     });
     this.published = { keys, loadedAt: Date.now() };
