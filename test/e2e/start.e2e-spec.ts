@@ -92,7 +92,7 @@ describe('npm start', () => {
       expect(banner).not.toContain('/api/');
       expect(banner).not.toMatch(/INFO|\{"/);
 
-      child.stdin!.write('\x03');
+      child.stdin.write('\x03');
       await out.waitFor((o) => o.includes('stopping LoginSign'), 10_000, 'stop');
       await waitExit(child, 20_000);
     } finally {

@@ -1,5 +1,5 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const parsePrometheusTextFormat: (text: string) => Family[] = require('parse-prometheus-text-format');
+const parsePrometheusTextFormat = require('parse-prometheus-text-format') as (text: string) => Family[];
 
 export interface Family {
   name: string;
