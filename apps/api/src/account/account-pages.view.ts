@@ -23,22 +23,22 @@ export function signUpPage(state: FormState): string {
   return page({
     title: 'Create your LoginSign account',
     body: html`<h1>Create your LoginSign account</h1>
-      ${errorBox(state.error)}
-      <form method="post" action="/signup" novalidate>
-        ${csrfField(state.csrf)}
-        <input type="hidden" name="return_to" value="${state.returnTo}" />
-        <label for="name">Name</label>
-        <input type="text" id="name" name="name" autocomplete="name" maxlength="200" required value="${state.name ?? ''}" />
-        <label for="email">Email</label>
-        <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="200" required aria-describedby="password-hint" />
-        <p class="muted" id="password-hint">At least 8 characters.</p>
-        <label for="region">Country or region</label>
-        <input type="text" id="region" name="region" autocomplete="country-name" maxlength="100" required value="${state.region ?? ''}" />
-        <button type="submit">Create account</button>
-      </form>
-      <p class="muted">Already have an account? <a href="${linkWithReturnTo('/login', state.returnTo)}">Sign in</a></p>`,
+${errorBox(state.error)}
+<form method="post" action="/signup" novalidate>
+${csrfField(state.csrf)}
+<input type="hidden" name="return_to" value="${state.returnTo}">
+<label for="name">Name</label>
+<input type="text" id="name" name="name" autocomplete="name" maxlength="200" required value="${state.name ?? ''}">
+<label for="email">Email</label>
+<input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="200" required aria-describedby="password-hint">
+<p class="muted" id="password-hint">At least 8 characters.</p>
+<label for="region">Country or region</label>
+<input type="text" id="region" name="region" autocomplete="country-name" maxlength="100" required value="${state.region ?? ''}">
+<button type="submit">Create account</button>
+</form>
+<p class="muted">Already have an account? <a href="${linkWithReturnTo('/login', state.returnTo)}">Sign in</a></p>`,
   });
 }
 
@@ -46,16 +46,16 @@ export function loginPage(state: FormState): string {
   return page({
     title: 'Sign in with LoginSign',
     body: html`<h1>Sign in with LoginSign</h1>
-      ${errorBox(state.error)}
-      <form method="post" action="/login" novalidate>
-        ${csrfField(state.csrf)}
-        <input type="hidden" name="return_to" value="${state.returnTo}" />
-        <label for="email">Email</label>
-        <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="current-password" required />
-        <button type="submit">Sign in</button>
-      </form>
-      <p class="muted">New to LoginSign? <a href="${linkWithReturnTo('/signup', state.returnTo)}">Create an account</a></p>`,
+${errorBox(state.error)}
+<form method="post" action="/login" novalidate>
+${csrfField(state.csrf)}
+<input type="hidden" name="return_to" value="${state.returnTo}">
+<label for="email">Email</label>
+<input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+<p class="muted">New to LoginSign? <a href="${linkWithReturnTo('/signup', state.returnTo)}">Create an account</a></p>`,
   });
 }

@@ -106,49 +106,33 @@ export function integratePage(developer: PortalDeveloper, csrf: string, v: Integ
     developer,
     csrf,
     html`${appHeader(app, 'integrate')}
-      <section class="panel">
-        <h2>Endpoints</h2>
-        <p class="muted">"Sign in with LoginSign" is OAuth 2.0 authorization code flow with PKCE (S256). Any certified OAuth 2.0 / OpenID Connect client library works.</p>
-        <dl class="kv wide-kv">
-          <dt>Client ID</dt>
-          <dd>${copyable('int-client-id', app.clientId)}</dd>
-          <dt>Client secret</dt>
-          <dd class="muted">Shown once at creation; <a href="/developer/apps/${app.id}">rotate it in Settings</a> if you lost it.</dd>
-          <dt>Authorize URL</dt>
-          <dd>${copyable('int-authorize', `${base}/oauth/authorize`)}</dd>
-          <dt>Token endpoint</dt>
-          <dd>${copyable('int-token', `${base}/oauth/token`)}</dd>
-          <dt>User endpoint</dt>
-          <dd>${copyable('int-user', `${base}/api/user`)}</dd>
-          <dt>OIDC discovery</dt>
-          <dd>${copyable('int-discovery', `${base}/.well-known/openid-configuration`)}</dd>
-          <dt>Redirect URIs</dt>
-          <dd>${app.redirectUris.map((uri) => html`<code class="block">${uri}</code>`)}</dd>
-        </dl>
-      </section>
-      <section class="panel">
-        <h2>1. Send the user to LoginSign</h2>
-        <p>A fresh random <code>state</code> and PKCE <code>code_verifier</code> per sign-in, kept server-side; then redirect to:</p>
-        ${copyable('int-authorize-example', authorizeExample)}
-      </section>
-      <section class="panel">
-        <h2>2. Node.js with PKCE (oauth4webapi)</h2>
-        <p class="muted">Set <code>LOGINSIGN_CLIENT_SECRET</code> in the environment; open <code>/login</code> on your app.</p>
-        <div class="snippet">
-          <button type="button" class="secondary small copy" data-copy="snippet-node" hidden>Copy</button>
-          <pre class="code"><code id="snippet-node">${nodeSnippet(base, app, redirectUri)}</code></pre>
-        </div>
-      </section>
-      <section class="panel">
-        <h2>3. Or by hand with curl</h2>
-        <div class="snippet">
-          <button type="button" class="secondary small copy" data-copy="snippet-curl" hidden>Copy</button>
-          <pre class="code"><code id="snippet-curl">${curlSnippet(base, app, redirectUri)}</code></pre>
-        </div>
-        <p class="muted">
-          <code>GET /api/user</code> returns <code>{id, globalId, name, email, image}</code>; <code>id</code> is stable for this user in your app only. Treat every value as
-          untrusted text and escape it when you display it.
-        </p>
-      </section>`,
+<section class="panel">
+<h2>Endpoints</h2>
+<p class="muted">"Sign in with LoginSign" is OAuth 2.0 authorization code flow with PKCE (S256). Any certified OAuth 2.0 / OpenID Connect client library works.</p>
+<dl class="kv wide-kv">
+<dt>Client ID</dt><dd>${copyable('int-client-id', app.clientId)}</dd>
+<dt>Client secret</dt><dd class="muted">Shown once at creation; <a href="/developer/apps/${app.id}">rotate it in Settings</a> if you lost it.</dd>
+<dt>Authorize URL</dt><dd>${copyable('int-authorize', `${base}/oauth/authorize`)}</dd>
+<dt>Token endpoint</dt><dd>${copyable('int-token', `${base}/oauth/token`)}</dd>
+<dt>User endpoint</dt><dd>${copyable('int-user', `${base}/api/user`)}</dd>
+<dt>OIDC discovery</dt><dd>${copyable('int-discovery', `${base}/.well-known/openid-configuration`)}</dd>
+<dt>Redirect URIs</dt><dd>${app.redirectUris.map((uri) => html`<code class="block">${uri}</code>`)}</dd>
+</dl>
+</section>
+<section class="panel">
+<h2>1. Send the user to LoginSign</h2>
+<p>A fresh random <code>state</code> and PKCE <code>code_verifier</code> per sign-in, kept server-side; then redirect to:</p>
+${copyable('int-authorize-example', authorizeExample)}
+</section>
+<section class="panel">
+<h2>2. Node.js with PKCE (oauth4webapi)</h2>
+<p class="muted">Set <code>LOGINSIGN_CLIENT_SECRET</code> in the environment; open <code>/login</code> on your app.</p>
+<div class="snippet"><button type="button" class="secondary small copy" data-copy="snippet-node" hidden>Copy</button><pre class="code"><code id="snippet-node">${nodeSnippet(base, app, redirectUri)}</code></pre></div>
+</section>
+<section class="panel">
+<h2>3. Or by hand with curl</h2>
+<div class="snippet"><button type="button" class="secondary small copy" data-copy="snippet-curl" hidden>Copy</button><pre class="code"><code id="snippet-curl">${curlSnippet(base, app, redirectUri)}</code></pre></div>
+<p class="muted"><code>GET /api/user</code> returns <code>{id, globalId, name, email, image}</code>; <code>id</code> is stable for this user in your app only. Treat every value as untrusted text and escape it when you display it.</p>
+</section>`,
   );
 }

@@ -44,43 +44,33 @@ export function formatTime(iso: string | null | undefined, compact = false): Saf
 
 /** A value with a copy button (the button only appears when /assets/portal.js runs). */
 export function copyable(id: string, value: string, secret = false): SafeHtml {
-  return html`<div class="copy-row">
-    <code id="${id}" class="${secret ? 'secret' : ''}">${value}</code><button type="button" class="secondary small copy" data-copy="${id}" hidden>Copy</button>
-  </div>`;
+  return html`<div class="copy-row"><code id="${id}" class="${secret ? 'secret' : ''}">${value}</code><button type="button" class="secondary small copy" data-copy="${id}" hidden>Copy</button></div>`;
 }
 
 /** The wide portal layout: a bar with the developer and sign-out, then the page. */
 export function portalPage(title: string, developer: PortalDeveloper | null, csrf: string, body: SafeHtml): string {
   const bar = developer
     ? html`<nav class="portal-nav" aria-label="Developer Portal">
-        <a class="portal-home" href="/developer/apps">Developer Portal</a>
-        <span class="portal-who muted">${developer.name} · ${developer.email}</span>
-        <form method="post" action="/developer/logout" class="inline">${csrfField(csrf)}<button type="submit" class="secondary small">Sign out</button></form>
-      </nav>`
+<a class="portal-home" href="/developer/apps">Developer Portal</a>
+<span class="portal-who muted">${developer.name} · ${developer.email}</span>
+<form method="post" action="/developer/logout" class="inline">${csrfField(csrf)}<button type="submit" class="secondary small">Sign out</button></form>
+</nav>`
     : html``;
-  return page({
-    title,
-    wide: true,
-    body: html`${bar}${body}
-      <script src="/assets/portal.js" defer></script>`,
-  });
+  return page({ title, wide: true, body: html`${bar}${body}<script src="/assets/portal.js" defer></script>` });
 }
 
 /** The header of an application's pages: name, client id and the tabs. */
 export function appHeader(app: PortalApp, active: AppTab): SafeHtml {
   const tab = (key: AppTab, label: string, rest: string) =>
-    html`<a href="${appPath(app.id, rest)}" class="${active === key ? 'tab active' : 'tab'}" ${active === key ? html` aria-current="page"` : ''}>${label}</a>`;
+    html`<a href="${appPath(app.id, rest)}" class="${active === key ? 'tab active' : 'tab'}"${active === key ? html` aria-current="page"` : ''}>${label}</a>`;
   return html`<p class="crumbs"><a href="/developer/apps">Applications</a> ›</p>
-    <div class="app-head">
-      ${app.logoUrl ? html`<img class="logo" src="${app.logoUrl}" alt="" width="40" height="40" />` : html`<span class="logo-placeholder" aria-hidden="true">${[...app.name][0] ?? '?'}</span>`}
-      <div>
-        <h1 id="app-name">${app.name}</h1>
-        <p class="muted">Client ID <code>${app.clientId}</code></p>
-      </div>
-    </div>
-    <nav class="tabs" aria-label="Application">
-      ${tab('settings', 'Settings', '')}${tab('users', 'Users', '/users')}${tab('webhooks', 'Webhooks', '/webhooks')}${tab('integrate', 'Integrate', '/integrate')}
-    </nav>`;
+<div class="app-head">
+${app.logoUrl ? html`<img class="logo" src="${app.logoUrl}" alt="" width="40" height="40">` : html`<span class="logo-placeholder" aria-hidden="true">${[...app.name][0] ?? '?'}</span>`}
+<div><h1 id="app-name">${app.name}</h1><p class="muted">Client ID <code>${app.clientId}</code></p></div>
+</div>
+<nav class="tabs" aria-label="Application">
+${tab('settings', 'Settings', '')}${tab('users', 'Users', '/users')}${tab('webhooks', 'Webhooks', '/webhooks')}${tab('integrate', 'Integrate', '/integrate')}
+</nav>`;
 }
 
 // ------------------------------------------------------------ sign-up / sign-in
@@ -97,20 +87,20 @@ export function developerSignupPage(state: DevFormState): string {
   return page({
     title: 'Create a developer account',
     body: html`<p class="eyebrow">LoginSign Developer Portal</p>
-      <h1>Create a developer account</h1>
-      ${notice(state.error, 'error')}
-      <form method="post" action="/developer/signup" novalidate>
-        ${csrfField(state.csrf)}
-        <label for="name">Name</label>
-        <input type="text" id="name" name="name" autocomplete="name" maxlength="200" required value="${state.name ?? ''}" />
-        <label for="email">Email</label>
-        <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="200" required aria-describedby="password-hint" />
-        <p class="muted" id="password-hint">At least 8 characters.</p>
-        <button type="submit">Create developer account</button>
-      </form>
-      <p class="muted">Already registered? <a href="/developer/login">Sign in to the Developer Portal</a></p>`,
+<h1>Create a developer account</h1>
+${notice(state.error, 'error')}
+<form method="post" action="/developer/signup" novalidate>
+${csrfField(state.csrf)}
+<label for="name">Name</label>
+<input type="text" id="name" name="name" autocomplete="name" maxlength="200" required value="${state.name ?? ''}">
+<label for="email">Email</label>
+<input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="200" required aria-describedby="password-hint">
+<p class="muted" id="password-hint">At least 8 characters.</p>
+<button type="submit">Create developer account</button>
+</form>
+<p class="muted">Already registered? <a href="/developer/login">Sign in to the Developer Portal</a></p>`,
   });
 }
 
@@ -118,17 +108,18 @@ export function developerLoginPage(state: DevFormState): string {
   return page({
     title: 'Sign in to the Developer Portal',
     body: html`<p class="eyebrow">LoginSign Developer Portal</p>
-      <h1>Sign in</h1>
-      ${notice(state.error, 'error')}
-      <form method="post" action="/developer/login" novalidate>
-        ${csrfField(state.csrf)} ${state.returnTo ? html`<input type="hidden" name="return_to" value="${state.returnTo}" />` : ''}
-        <label for="email">Email</label>
-        <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="current-password" required />
-        <button type="submit">Sign in</button>
-      </form>
-      <p class="muted">New here? <a href="/developer/signup">Create a developer account</a></p>`,
+<h1>Sign in</h1>
+${notice(state.error, 'error')}
+<form method="post" action="/developer/login" novalidate>
+${csrfField(state.csrf)}
+${state.returnTo ? html`<input type="hidden" name="return_to" value="${state.returnTo}">` : ''}
+<label for="email">Email</label>
+<input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+<p class="muted">New here? <a href="/developer/signup">Create a developer account</a></p>`,
   });
 }
 
@@ -136,35 +127,19 @@ export function developerLoginPage(state: DevFormState): string {
 
 export function appsListPage(developer: PortalDeveloper, csrf: string, apps: PortalApp[], message?: string): string {
   const rows = apps.map(
-    (app) =>
-      html`<li class="app-item">
-        <a href="${appPath(app.id)}"><strong>${app.name}</strong></a>
-        <span class="muted">Client ID <code>${app.clientId}</code> · created ${formatTime(app.createdAt)}</span>
-        <span class="app-links"
-          ><a href="${appPath(app.id, '/users')}">Users</a> · <a href="${appPath(app.id, '/webhooks')}">Webhooks</a> ·
-          <a href="${appPath(app.id, '/integrate')}">Integrate</a></span
-        >
-      </li>`,
+    (app) => html`<li class="app-item">
+<a href="${appPath(app.id)}"><strong>${app.name}</strong></a>
+<span class="muted">Client ID <code>${app.clientId}</code> · created ${formatTime(app.createdAt)}</span>
+<span class="app-links"><a href="${appPath(app.id, '/users')}">Users</a> · <a href="${appPath(app.id, '/webhooks')}">Webhooks</a> · <a href="${appPath(app.id, '/integrate')}">Integrate</a></span>
+</li>`,
   );
   return portalPage(
     'Applications',
     developer,
     csrf,
-    html`<div class="page-head">
-        <h1>Applications</h1>
-        <a class="button" href="/developer/apps/new">New application</a>
-      </div>
-      ${notice(message)}
-      ${
-        apps.length
-          ? html`<ul class="app-list" id="app-list">
-              ${rows}
-            </ul>`
-          : html`<div class="panel empty">
-              <p>No applications yet.</p>
-              <p class="muted">Register your first app to get a client ID and secret for "Sign in with LoginSign".</p>
-            </div>`
-      }`,
+    html`<div class="page-head"><h1>Applications</h1><a class="button" href="/developer/apps/new">New application</a></div>
+${notice(message)}
+${apps.length ? html`<ul class="app-list" id="app-list">${rows}</ul>` : html`<div class="panel empty"><p>No applications yet.</p><p class="muted">Register your first app to get a client ID and secret for "Sign in with LoginSign".</p></div>`}`,
   );
 }
 
@@ -177,16 +152,16 @@ export interface AppFormValues {
 
 function appFields(values: AppFormValues): SafeHtml {
   return html`<label for="name">Application name</label>
-    <input type="text" id="name" name="name" maxlength="100" required value="${values.name ?? ''}" />
-    <label for="redirectUris">Redirect URIs</label>
-    <textarea id="redirectUris" name="redirectUris" rows="3" required aria-describedby="redirect-hint" spellcheck="false">${values.redirectUris ?? ''}</textarea>
-    <p class="muted" id="redirect-hint">One per line, matched exactly. https only, except http on 127.0.0.1, [::1] and localhost.</p>
-    <label for="webhookUrl">Webhook URL <span class="muted">(optional)</span></label>
-    <input type="url" id="webhookUrl" name="webhookUrl" maxlength="2048" value="${values.webhookUrl ?? ''}" aria-describedby="webhook-hint" spellcheck="false" />
-    <p class="muted" id="webhook-hint">Receives signed events about your users (Standard Webhooks).</p>
-    <label for="logoUrl">Logo URL <span class="muted">(optional)</span></label>
-    <input type="url" id="logoUrl" name="logoUrl" maxlength="2048" value="${values.logoUrl ?? ''}" aria-describedby="logo-hint" spellcheck="false" />
-    <p class="muted" id="logo-hint">An https image shown on the consent page.</p>`;
+<input type="text" id="name" name="name" maxlength="100" required value="${values.name ?? ''}">
+<label for="redirectUris">Redirect URIs</label>
+<textarea id="redirectUris" name="redirectUris" rows="3" required aria-describedby="redirect-hint" spellcheck="false">${values.redirectUris ?? ''}</textarea>
+<p class="muted" id="redirect-hint">One per line, matched exactly. https only, except http on 127.0.0.1, [::1] and localhost.</p>
+<label for="webhookUrl">Webhook URL <span class="muted">(optional)</span></label>
+<input type="url" id="webhookUrl" name="webhookUrl" maxlength="2048" value="${values.webhookUrl ?? ''}" aria-describedby="webhook-hint" spellcheck="false">
+<p class="muted" id="webhook-hint">Receives signed events about your users (Standard Webhooks).</p>
+<label for="logoUrl">Logo URL <span class="muted">(optional)</span></label>
+<input type="url" id="logoUrl" name="logoUrl" maxlength="2048" value="${values.logoUrl ?? ''}" aria-describedby="logo-hint" spellcheck="false">
+<p class="muted" id="logo-hint">An https image shown on the consent page.</p>`;
 }
 
 export function newAppPage(developer: PortalDeveloper, csrf: string, values: AppFormValues = {}, error?: string): string {
@@ -195,12 +170,13 @@ export function newAppPage(developer: PortalDeveloper, csrf: string, values: App
     developer,
     csrf,
     html`<p class="crumbs"><a href="/developer/apps">Applications</a> ›</p>
-      <h1>New application</h1>
-      ${notice(error, 'error')}
-      <form method="post" action="/developer/apps" class="panel" novalidate>
-        ${csrfField(csrf)} ${appFields(values)}
-        <button type="submit">Create application</button>
-      </form>`,
+<h1>New application</h1>
+${notice(error, 'error')}
+<form method="post" action="/developer/apps" class="panel" novalidate>
+${csrfField(csrf)}
+${appFields(values)}
+<button type="submit">Create application</button>
+</form>`,
   );
 }
 
@@ -218,34 +194,17 @@ export function credentialsPage(developer: PortalDeveloper, csrf: string, app: P
     developer,
     csrf,
     html`${appHeader(app, 'settings')}
-      <section class="panel reveal">
-        <h2>${title}</h2>
-        <p class="warning" role="alert">
-          <strong>Copy ${secrets.clientSecret && secrets.webhookSecret ? 'these secrets' : 'this secret'} now.</strong>
-          ${secrets.clientSecret && secrets.webhookSecret ? 'They are' : 'It is'} shown only this once: LoginSign stores only a hash or an encrypted copy. If you lose
-          ${secrets.clientSecret && secrets.webhookSecret ? 'them' : 'it'}, rotate to get a new one.
-        </p>
-        <dl class="kv">
-          <dt>Client ID</dt>
-          <dd>${copyable('client-id', app.clientId)}</dd>
-          ${
-            secrets.clientSecret
-              ? html`<dt>Client secret</dt>
-                  <dd>${copyable('client-secret', secrets.clientSecret, true)}</dd>`
-              : ''
-          }
-          ${
-            secrets.webhookSecret
-              ? html`<dt>Webhook signing secret</dt>
-                  <dd>${copyable('webhook-secret', secrets.webhookSecret, true)}</dd>`
-              : ''
-          }
-        </dl>
-        <p class="muted">Keep the client secret on your server only, never in a browser or a mobile app.</p>
-        <div class="row">
-          <a class="button" href="${appPath(app.id, '/integrate')}">Next: integrate</a><a class="button secondary-link" href="${appPath(app.id)}">I have saved it</a>
-        </div>
-      </section>`,
+<section class="panel reveal">
+<h2>${title}</h2>
+<p class="warning" role="alert"><strong>Copy ${secrets.clientSecret && secrets.webhookSecret ? 'these secrets' : 'this secret'} now.</strong> ${secrets.clientSecret && secrets.webhookSecret ? 'They are' : 'It is'} shown only this once: LoginSign stores only a hash or an encrypted copy. If you lose ${secrets.clientSecret && secrets.webhookSecret ? 'them' : 'it'}, rotate to get a new one.</p>
+<dl class="kv">
+<dt>Client ID</dt><dd>${copyable('client-id', app.clientId)}</dd>
+${secrets.clientSecret ? html`<dt>Client secret</dt><dd>${copyable('client-secret', secrets.clientSecret, true)}</dd>` : ''}
+${secrets.webhookSecret ? html`<dt>Webhook signing secret</dt><dd>${copyable('webhook-secret', secrets.webhookSecret, true)}</dd>` : ''}
+</dl>
+<p class="muted">Keep the client secret on your server only, never in a browser or a mobile app.</p>
+<div class="row"><a class="button" href="${appPath(app.id, '/integrate')}">Next: integrate</a><a class="button secondary-link" href="${appPath(app.id)}">I have saved it</a></div>
+</section>`,
   );
 }
 
@@ -255,42 +214,37 @@ export function appSettingsPage(developer: PortalDeveloper, csrf: string, app: P
     app.name,
     developer,
     csrf,
-    html`${appHeader(app, 'settings')} ${notice(opts.message)}${notice(opts.error, 'error')}
-      <div class="grid">
-        <form method="post" action="${appPath(app.id)}" class="panel" novalidate>
-          <h2>Settings</h2>
-          ${csrfField(csrf)} ${appFields(values)}
-          <button type="submit">Save changes</button>
-        </form>
-        <div>
-          <section class="panel">
-            <h2>Credentials</h2>
-            <dl class="kv">
-              <dt>Client ID</dt>
-              <dd>${copyable('client-id', app.clientId)}</dd>
-              <dt>Client secret</dt>
-              <dd class="muted">Hidden. Shown once when created or rotated.</dd>
-              <dt>Created</dt>
-              <dd>${formatTime(app.createdAt)}</dd>
-            </dl>
-            <form method="post" action="${appPath(app.id, '/client-secret')}">
-              ${csrfField(csrf)}
-              <p class="muted">Rotating issues a new client secret; the current one stops working immediately.</p>
-              <button type="submit" class="secondary">Rotate client secret</button>
-            </form>
-            <form method="post" action="${appPath(app.id, '/webhook-secret')}">
-              ${csrfField(csrf)}
-              <p class="muted">A new webhook signing secret; deliveries are signed with it from now on.</p>
-              <button type="submit" class="secondary">Rotate webhook secret</button>
-            </form>
-          </section>
-          <section class="panel danger-zone">
-            <h2>Delete application</h2>
-            <p class="muted">Removes the app, its users' connections and tokens. This cannot be undone.</p>
-            <a class="button danger" href="${appPath(app.id, '/delete')}">Delete application…</a>
-          </section>
-        </div>
-      </div>`,
+    html`${appHeader(app, 'settings')}
+${notice(opts.message)}${notice(opts.error, 'error')}
+<div class="grid">
+<form method="post" action="${appPath(app.id)}" class="panel" novalidate>
+<h2>Settings</h2>
+${csrfField(csrf)}
+${appFields(values)}
+<button type="submit">Save changes</button>
+</form>
+<div>
+<section class="panel">
+<h2>Credentials</h2>
+<dl class="kv"><dt>Client ID</dt><dd>${copyable('client-id', app.clientId)}</dd><dt>Client secret</dt><dd class="muted">Hidden. Shown once when created or rotated.</dd><dt>Created</dt><dd>${formatTime(app.createdAt)}</dd></dl>
+<form method="post" action="${appPath(app.id, '/client-secret')}">
+${csrfField(csrf)}
+<p class="muted">Rotating issues a new client secret; the current one stops working immediately.</p>
+<button type="submit" class="secondary">Rotate client secret</button>
+</form>
+<form method="post" action="${appPath(app.id, '/webhook-secret')}">
+${csrfField(csrf)}
+<p class="muted">A new webhook signing secret; deliveries are signed with it from now on.</p>
+<button type="submit" class="secondary">Rotate webhook secret</button>
+</form>
+</section>
+<section class="panel danger-zone">
+<h2>Delete application</h2>
+<p class="muted">Removes the app, its users' connections and tokens. This cannot be undone.</p>
+<a class="button danger" href="${appPath(app.id, '/delete')}">Delete application…</a>
+</section>
+</div>
+</div>`,
   );
 }
 
@@ -300,13 +254,13 @@ export function deleteAppPage(developer: PortalDeveloper, csrf: string, app: Por
     developer,
     csrf,
     html`<p class="crumbs"><a href="/developer/apps">Applications</a> › <a href="${appPath(app.id)}">${app.name}</a> ›</p>
-      <section class="panel danger-zone narrow">
-        <h1>Delete ${app.name}?</h1>
-        <p>Its client ID <code>${app.clientId}</code> stops working at once. Every user connection, token and webhook delivery of this app is deleted. This cannot be undone.</p>
-        <form method="post" action="${appPath(app.id, '/delete')}">
-          ${csrfField(csrf)}
-          <div class="row"><button type="submit" class="danger">Delete application</button><a class="button secondary-link" href="${appPath(app.id)}">Cancel</a></div>
-        </form>
-      </section>`,
+<section class="panel danger-zone narrow">
+<h1>Delete ${app.name}?</h1>
+<p>Its client ID <code>${app.clientId}</code> stops working at once. Every user connection, token and webhook delivery of this app is deleted. This cannot be undone.</p>
+<form method="post" action="${appPath(app.id, '/delete')}">
+${csrfField(csrf)}
+<div class="row"><button type="submit" class="danger">Delete application</button><a class="button secondary-link" href="${appPath(app.id)}">Cancel</a></div>
+</form>
+</section>`,
   );
 }

@@ -6,8 +6,8 @@ export function signedOutPage(note?: string): string {
   return page({
     title: 'Signed out',
     body: html`<h1>You are signed out of LoginSign</h1>
-      ${note ? html`<p class="muted">${note}</p>` : ''}
-      <p><a href="/login">Sign in again</a></p>`,
+${note ? html`<p class="muted">${note}</p>` : ''}
+<p><a href="/login">Sign in again</a></p>`,
   });
 }
 
@@ -16,9 +16,9 @@ export function confirmLogoutPage(csrf: string): string {
   return page({
     title: 'Sign out',
     body: html`<h1>Sign out of LoginSign?</h1>
-      <form method="post" action="/logout">
-        ${csrfField(csrf)}
-        <div class="row"><button type="submit">Sign out</button></div>
-      </form>`,
+<form method="post" action="/logout">
+${csrfField(csrf)}
+<div class="row"><button type="submit">Sign out</button></div>
+</form>`,
   });
 }
