@@ -16,7 +16,6 @@ export default tseslint.config(
       globals: { ...globals.node },
     },
     rules: {
-      // `const { secret: _s, ...rest } = x` is how the code drops fields from a copy; `_`-prefixed names are deliberately unused.
       // Input validation refuses control characters with a regex that names them on purpose.
       'no-control-regex': 'off',
       // Query strings are built with URLSearchParams and interpolated into URLs; its string form is the point.
@@ -30,12 +29,14 @@ export default tseslint.config(
           ],
         },
       ],
+      // `const { secret: _s, ...rest } = x` is how the code drops fields from a copy; `_`-prefixed names are deliberately unused.
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
     },
   },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
+    // The scripts are CommonJS: require() is how they load modules.
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   prettier,
