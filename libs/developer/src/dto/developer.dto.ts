@@ -7,11 +7,11 @@ export const DEVELOPER_LIMITS = {
   nameMax: 200,
   emailMax: 320,
   passwordMin: 8,
-  passwordMax: 200,
+  passwordMax: 128,
 } as const;
 
 /** Pasted addresses often carry spaces; the service lower-cases them too (normalizeEmail). */
-const Trimmed = () => Transform(({ value }) => (typeof value === 'string' ? trimEmail(value) : value));
+const Trimmed = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? trimEmail(value) : value));
 
 /** Body of `POST /api/developer/signup`: types and lengths; the service re-checks the trimmed values. */
 export class DeveloperSignupDto {
@@ -25,8 +25,9 @@ export class DeveloperSignupDto {
   @IsEmail()
   email: string;
 
+  // Length (in characters) and the common-password list: checkPasswordPolicy in the service.
   @IsString()
-  @Length(DEVELOPER_LIMITS.passwordMin, DEVELOPER_LIMITS.passwordMax)
+  @MaxLength(DEVELOPER_LIMITS.passwordMax * 4)
   password: string;
 }
 
