@@ -195,7 +195,10 @@ describe('Account center (/account)', () => {
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe('/account/security?done=password');
       expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: otherCookie } })).status).toBe(401);
-      expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(200);
+      // This browser stays signed in, under a new session id: the old one is dead.
+      expect(user.jar.get('ls_session')).not.toBe(user.sessionId);
+      expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(401);
+      expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.jar.header() } })).status).toBe(200);
       const login = (password: string) =>
         fetch(`${t.baseUrl}/api/account/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password }) });
       expect((await login(user.password)).status).toBe(401);
