@@ -204,3 +204,81 @@ describe('sessions: idle timeout (SESSION_IDLE_SECONDS)', () => {
     expect((await fromAddress('127.0.0.2', t.baseUrl, '/api/account/me', { headers: { cookie: user.cookie } })).status).toBe(401);
   });
 });
+
+describe('sessions: JSON API (/api/account/sessions)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApi();
+  });
+  afterAll(() => t.close());
+
+  interface SessionJson {
+    id: string;
+    current: boolean;
+    browser: string;
+    os: string;
+    ip: string | null;
+    createdAt: string;
+    lastActiveAt: string;
+  }
+  const list = async (cookie: string) => {
+    const res = await fetch(`${t.baseUrl}/api/account/sessions`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    return ((await res.json()) as { sessions: SessionJson[] }).sessions;
+  };
+  const call = (cookie: string, method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
+    fetch(`${t.baseUrl}/api/account/sessions${path}`, { method, headers: { cookie, ...headers }, body });
+
+  it('lists, signs out one and the others', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const laptop = await signIn(t, user, '127.0.0.2', CHROME_WINDOWS);
+    const phone = await signIn(t, user, '127.0.0.3', SAFARI_IPHONE);
+    const sessions = await list(laptop.cookie);
+    expect(sessions).toHaveLength(3);
+    expect(sessions[0]).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{64}$/),
+      current: true,
+      browser: 'Chrome 131',
+      os: 'Windows',
+      ip: '127.0.0.2',
+      createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
+      lastActiveAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
+    });
+    const phoneEntry = sessions.find((s) => s.browser === 'Safari 17')!;
+    expect(phoneEntry).toMatchObject({ current: false, os: 'iOS', ip: '127.0.0.3' });
+    expect((await call(laptop.cookie, 'DELETE', `/${phoneEntry.id}`)).status).toBe(204);
+    expect(await me(t, phone)).toBe(401);
+    expect((await call(laptop.cookie, 'DELETE', `/${phoneEntry.id}`)).status).toBe(404);
+    expect((await call(laptop.cookie, 'POST', '/sign-out-others')).status).toBe(204);
+    expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(401);
+    expect((await list(laptop.cookie)).map((s) => s.current)).toEqual([true]);
+    // Deleting this session signs this client out.
+    const self = await call(laptop.cookie, 'DELETE', `/${sessions[0].id}`);
+    expect(self.status).toBe(204);
+    expect(self.headers.getSetCookie().some((c) => /^ls_session=;/.test(c))).toBe(true);
+    expect(await me(t, laptop)).toBe(401);
+  });
+
+  it("refuses another account's session, bad ids, cross-site writes and requests without a session, ending nothing", async () => {
+    const victim = await signUpUser(t.baseUrl);
+    const attacker = await signUpUser(t.baseUrl);
+    const victimId = (await list(victim.cookie))[0].id;
+    const foreign = await call(attacker.cookie, 'DELETE', `/${victimId}`);
+    expect(foreign.status).toBe(404);
+    expect(await foreign.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+    const malformed = await call(attacker.cookie, 'DELETE', `/${'A'.repeat(64)}`);
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    expect((await call(attacker.cookie, 'DELETE', `/${'a'.repeat(5000)}`)).status).toBe(404);
+    const crossSite = await call(victim.cookie, 'POST', '/sign-out-others', { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    expect(await crossSite.json()).toEqual({ error: 'forbidden', error_description: expect.any(String) });
+    const formBody = await call(victim.cookie, 'POST', '/sign-out-others', { 'content-type': 'application/x-www-form-urlencoded' }, 'a=1');
+    expect(formBody.status).toBe(403);
+    const anonymous = await fetch(`${t.baseUrl}/api/account/sessions`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({ error: 'unauthorized', error_description: expect.any(String) });
+    expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: victim.cookie } })).status).toBe(200);
+  });
+});
