@@ -226,7 +226,7 @@ export class AccountCenterController {
   @Get('emails/verify')
   async verifyForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('token') token: unknown) {
     const email = await this.linkedEmails.peek(token);
-    return renderPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: String(token ?? ''), email }));
+    return renderPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: typeof token === 'string' ? token : '', email }));
   }
 
   @Post('emails/verify')
