@@ -162,6 +162,35 @@ describe('sessions: list, sign out one, sign out the others', () => {
     expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.jar.header() } })).status).toBe(200);
   });
 
+  it('records last use at most once a minute', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const key = `sess:${sha256Hex(user.sessionId)}`;
+    const now = Math.floor(Date.now() / 1000);
+    const backdate = async (secondsAgo: number) => {
+      const data = JSON.parse((await redis.get(key))!) as Record<string, unknown>;
+      await redis.set(key, JSON.stringify({ ...data, lastSeenAt: now - secondsAgo }), 'KEEPTTL');
+    };
+    const lastSeen = async () => (JSON.parse((await redis.get(key))!) as { lastSeenAt: number }).lastSeenAt;
+    await backdate(30);
+    expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(200);
+    expect(await lastSeen()).toBe(now - 30);
+    await backdate(61);
+    expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(200);
+    expect(await lastSeen()).toBeGreaterThanOrEqual(now);
+  });
+
+  it('ends a session whose last use is older than SESSION_IDLE_SECONDS (7 days by default)', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const sessions = t.app.get(SessionService);
+    const subjectId = (await sessions.get(user.sessionId, 'user'))!.subjectId;
+    const key = `sess:${sha256Hex(user.sessionId)}`;
+    const data = JSON.parse((await redis.get(key))!) as Record<string, unknown>;
+    await redis.set(key, JSON.stringify({ ...data, lastSeenAt: Math.floor(Date.now() / 1000) - 7 * 86400 }), 'KEEPTTL');
+    expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(401);
+    expect(await redis.exists(key)).toBe(0);
+    expect(await redis.sismember(`sess-of:user:${subjectId}`, sha256Hex(user.sessionId))).toBe(0);
+  });
+
   it('prunes ended sessions from the per-user index', async () => {
     const user = await signUpUser(t.baseUrl);
     const sessions = t.app.get(SessionService);
