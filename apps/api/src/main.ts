@@ -1,19 +1,7 @@
 import cluster, { Worker } from 'node:cluster';
-import { AppConfig, isLoopbackHost, loadConfig } from '@app/config';
+import { AppConfig, loadConfig } from '@app/config';
+import { warnIfExposed } from './exposure';
 import { createApi } from './bootstrap';
-
-/**
- * Outside production the server is for this machine: bound elsewhere (HOST),
- * anyone on the network reaches development settings (dev mailbox off-loopback
- * is still refused, but demo accounts and private webhook targets are not).
- */
-function warnIfExposed(config: AppConfig, warn: (message: string) => void) {
-  if (config.isProduction || isLoopbackHost(config.host)) return;
-  const line = '!'.repeat(78);
-  warn(
-    `\n${line}\n! WARNING: development server bound to ${config.host}, not 127.0.0.1: other machines can reach it.\n! Unset HOST (or set HOST=127.0.0.1) unless that is what you want.\n${line}`,
-  );
-}
 
 /** One API process: the HTTP app on config.port (in a cluster child, the port is shared with its siblings). */
 async function serve(config: AppConfig) {
