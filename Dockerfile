@@ -28,6 +28,8 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The common-password list the password policy loads (libs/common/data, next to the compiled lib).
+COPY --from=build /app/libs/common/data ./dist/libs/common/data
 COPY scripts/lib.js scripts/migrate.js scripts/healthcheck.js ./scripts/
 USER node
 EXPOSE 3000 2525 9464 9465

@@ -8,7 +8,7 @@
 //   npm run example            (from the repository root, after `npm start`)
 //
 // Configuration (environment):
-//   LOGINSIGN_URL  LoginSign's origin                    (default http://127.0.0.1:3000)
+//   LOGINSIGN_URL  LoginSign's origin                    (default http://localhost:3000)
 //   CLIENT_ID      your application's client_id          (default: from .data/demo.json)
 //   CLIENT_SECRET  your application's client secret      (default: from .data/demo.json)
 //   PORT           port this app listens on              (default 4000)
@@ -23,8 +23,8 @@ import * as oauth from 'oauth4webapi';
 
 // ---------------------------------------------------------------- configuration
 
-const LOGINSIGN_URL = URL.canParse(process.env.LOGINSIGN_URL || 'http://127.0.0.1:3000')
-  ? new URL(process.env.LOGINSIGN_URL || 'http://127.0.0.1:3000')
+const LOGINSIGN_URL = URL.canParse(process.env.LOGINSIGN_URL || 'http://localhost:3000')
+  ? new URL(process.env.LOGINSIGN_URL || 'http://localhost:3000')
   : fail(`LOGINSIGN_URL is not a URL: ${process.env.LOGINSIGN_URL}`);
 const PORT = Number(process.env.PORT || 4000);
 const HOST = process.env.HOST || '127.0.0.1';

@@ -121,7 +121,7 @@ describe('Account center (/account)', () => {
         const forms = html.match(/<form\b[\s\S]*?<\/form>/g) ?? [];
         for (const form of forms) expect(form).toContain('name="_csrf"');
         for (const input of html.match(/<input\b[^>]*>/g) ?? []) {
-          if (/type="(hidden|radio)"|\shidden>/.test(input)) continue;
+          if (/type="(hidden|radio)"|\shidden\s*\/?>/.test(input)) continue;
           const id = /\bid="([^"]+)"/.exec(input)?.[1];
           expect(id && html.includes(`for="${id}"`)).toBeTruthy();
         }
@@ -195,7 +195,10 @@ describe('Account center (/account)', () => {
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe('/account/security?done=password');
       expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: otherCookie } })).status).toBe(401);
-      expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(200);
+      // This browser stays signed in, under a new session id: the old one is dead.
+      expect(user.jar.get('ls_session')).not.toBe(user.sessionId);
+      expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(401);
+      expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.jar.header() } })).status).toBe(200);
       const login = (password: string) =>
         fetch(`${t.baseUrl}/api/account/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password }) });
       expect((await login(user.password)).status).toBe(401);

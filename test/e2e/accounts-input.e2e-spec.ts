@@ -72,7 +72,7 @@ describe('accounts: bad input on every endpoint', () => {
       [{ email: 'not-an-email' }, 'email'],
       [{ email: `${'a'.repeat(320)}@example.com` }, 'email'],
       [{ password: 'short' }, 'password'],
-      [{ password: 'p'.repeat(201) }, 'password'],
+      [{ password: 'p'.repeat(129) }, 'password'],
       [{ region: '' }, 'region'],
       [{ region: '   ' }, 'region'],
       [{ region: 'r'.repeat(101) }, 'region'],

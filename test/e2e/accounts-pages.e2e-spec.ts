@@ -94,7 +94,7 @@ describe('accounts: HTML pages', () => {
     expect(short.status).toBe(400);
     const shortHtml = await short.text();
     expect(shortHtml).toContain('role="alert"');
-    expect(shortHtml).toContain('Password must be 8 to 200 characters.');
+    expect(shortHtml).toContain('Password must be 8 to 128 characters.');
     expect(inputValue(shortHtml, 'name')).toBe('Short <Pw>');
     expect(shortHtml).toContain('Short &lt;Pw&gt;');
     expect(shortHtml).not.toContain('value="short"');

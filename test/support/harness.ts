@@ -25,6 +25,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     GLOBAL_ID_KEY: randomBytes(32).toString('base64'),
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Every test signs up from 127.0.0.1; the per-IP sign-up limits are tested with their own values.
+    SIGNUP_LIMIT_PER_IP_PER_HOUR: '100000',
+    DEVELOPER_SIGNUP_LIMIT_PER_IP_PER_HOUR: '100000',
     ...overrides,
   };
 }

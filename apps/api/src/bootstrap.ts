@@ -20,7 +20,8 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.isProduction,
+    // TRUST_PROXY: unset = request.ip is the socket address and X-Forwarded-For is ignored.
+    trustProxy: config.trustProxy,
     requestIdHeader: false,
     genReqId: requestIdFor,
     routerOptions: { ignoreTrailingSlash: false },

@@ -1,5 +1,6 @@
 import cluster, { Worker } from 'node:cluster';
 import { AppConfig, loadConfig } from '@app/config';
+import { warnIfExposed } from './exposure';
 import { createApi } from './bootstrap';
 
 /** One API process: the HTTP app on config.port (in a cluster child, the port is shared with its siblings). */
@@ -8,6 +9,7 @@ async function serve(config: AppConfig) {
   await app.listen({ port: config.port, host: config.host });
   const worker = cluster.isWorker ? ` (cluster worker ${cluster.worker!.id}, pid ${process.pid})` : '';
   app.getHttpAdapter().getInstance().log.info(`LoginSign API listening on ${config.publicUrl}${worker}`);
+  warnIfExposed(config, (message) => app.getHttpAdapter().getInstance().log.warn(message));
   // Graceful stop on the first SIGTERM/SIGINT; later ones are ignored (Ctrl-C reaches the whole
   // process group and npm start or the cluster primary then send SIGTERM too: the second signal
   // must not cut the first one's shutdown short). Replaces Nest's own signal listeners.

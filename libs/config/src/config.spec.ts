@@ -20,7 +20,7 @@ describe('loadConfig', () => {
       port: 3000,
       databaseUrl: 'mysql://root@127.0.0.1:3306/loginsign',
       redisUrl: 'redis://127.0.0.1:6379',
-      publicUrl: 'http://127.0.0.1:3000',
+      publicUrl: 'http://localhost:3000',
       relayDomain: 'loginsign.com',
       webhookBackoffMs: 5000,
       metrics: { workerPort: 9464, relayPort: 9465, token: null },

@@ -1,6 +1,7 @@
 import { createSecretKey, KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import * as ipaddr from 'ipaddr.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -69,6 +70,18 @@ export interface AppConfig {
     concurrency: number;
   };
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
+  /** A session also ends after this long without a request (SESSION_IDLE_SECONDS). */
+  sessionIdleSeconds: number;
+  /**
+   * Whose `X-Forwarded-For` is believed (TRUST_PROXY): `false` (unset) uses
+   * the socket address, a number counts trusted hops, a list names the
+   * proxies' IPs/CIDRs.
+   */
+  trustProxy: false | number | string[];
+  /** IPs/CIDRs exempt from the per-IP counters of sign-up, login and reset (RATE_LIMIT_ALLOWLIST). */
+  rateLimitAllowlist: string[];
+  /** Per client IP and hour: user sign-ups, developer sign-ups, password reset requests. */
+  perIpHourly: { userSignups: number; developerSignups: number; resetRequests: number };
   secrets: {
     /** HMAC key of access tokens (HS256). */
     jwtSecret: KeyObject;
@@ -129,6 +142,42 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return value;
+}
+
+/** A comma list of IP addresses or CIDR ranges (normalised to CIDR). */
+function cidrList(env: Env, name: string): string[] {
+  const raw = str(env, name, '');
+  if (raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const value = entry.trim();
+    try {
+      if (value.includes('/')) {
+        const [address, bits] = ipaddr.parseCIDR(value);
+        return `${address.toString()}/${bits}`;
+      }
+      const address = ipaddr.parse(value);
+      return `${address.toString()}/${address.kind() === 'ipv4' ? 32 : 128}`;
+    } catch {
+      throw new ConfigError(name, `must be a comma list of IP addresses or CIDR ranges, got "${value}"`);
+    }
+  });
+}
+
+/** TRUST_PROXY: unset/empty = trust no proxy; a whole number = hop count; otherwise a list of proxy IPs/CIDRs. */
+function trustProxy(env: Env): false | number | string[] {
+  const raw = str(env, 'TRUST_PROXY', '').trim();
+  if (raw === '' || raw === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 1, 100);
+  return cidrList(env, 'TRUST_PROXY');
+}
+
+/** Loopback hosts: localhost, 127.0.0.0/8, [::1]. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (!ipaddr.isValid(host)) return false;
+  const address = ipaddr.process(host);
+  return address.range() === 'loopback';
 }
 
 function metricsToken(env: Env): string | null {
@@ -197,7 +246,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const isProduction = nodeEnv === 'production';
   const port = int(env, 'PORT', 3000, 0, 65535);
-  const publicUrl = url(env, 'PUBLIC_URL', `http://127.0.0.1:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
+  const publicUrl = url(env, 'PUBLIC_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
+  // Production cookies are Secure: over plain http only a loopback origin (local smoke tests, benchmarks) works.
+  if (isProduction && publicUrl.startsWith('http:') && !isLoopbackHost(new URL(publicUrl).hostname)) {
+    throw new ConfigError('PUBLIC_URL', `must use https:// in production (plain http:// only for a loopback host), got "${publicUrl}"`);
+  }
   const relayDomain = str(env, 'RELAY_DOMAIN', 'loginsign.com').toLowerCase();
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(relayDomain)) {
     throw new ConfigError('RELAY_DOMAIN', `must be a domain name, got "${relayDomain}"`);
@@ -208,7 +261,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     nodeEnv,
     isProduction,
     port,
-    host: str(env, 'HOST', '0.0.0.0'),
+    // Outside production only this machine can reach the server unless HOST says otherwise.
+    host: str(env, 'HOST', isProduction ? '0.0.0.0' : '127.0.0.1'),
     publicUrl,
     databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/loginsign', ['mysql:', 'mariadb:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -253,6 +307,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 100_000),
       maxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),
       windowSeconds: int(env, 'LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+    },
+    sessionIdleSeconds: int(env, 'SESSION_IDLE_SECONDS', 7 * 86400, 1, 90 * 86400),
+    trustProxy: trustProxy(env),
+    rateLimitAllowlist: cidrList(env, 'RATE_LIMIT_ALLOWLIST'),
+    perIpHourly: {
+      userSignups: int(env, 'SIGNUP_LIMIT_PER_IP_PER_HOUR', 20, 1, 1_000_000),
+      developerSignups: int(env, 'DEVELOPER_SIGNUP_LIMIT_PER_IP_PER_HOUR', 20, 1, 1_000_000),
+      resetRequests: int(env, 'RESET_LIMIT_PER_IP_PER_HOUR', 20, 1, 1_000_000),
     },
     secrets: {
       // A KeyObject, not a string: jsonwebtoken would otherwise try to parse a

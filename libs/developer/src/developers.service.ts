@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
-import { AppError, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken } from '@app/common';
+import { AppError, checkPasswordPolicy, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken, RateLimitService } from '@app/common';
 import { DevelopersRepository, StoredDeveloper } from './developers.repository';
 import { DEVELOPER_LIMITS } from './dto/developer.dto';
 
@@ -35,19 +35,19 @@ export class DevelopersService {
   constructor(
     private readonly developers: DevelopersRepository,
     private readonly throttle: LoginThrottleService,
+    private readonly limits: RateLimitService,
   ) {}
 
-  async signup(input: DeveloperSignup): Promise<DeveloperRecord> {
+  /** With the client IP, counts towards that IP's hourly developer sign-up limit (429 beyond it). */
+  async signup(input: DeveloperSignup, ip?: string): Promise<DeveloperRecord> {
     const name = input.name.trim();
     if (name.length < 1 || name.length > DEVELOPER_LIMITS.nameMax) {
       throw new AppError('invalid_request', `name must be 1 to ${DEVELOPER_LIMITS.nameMax} characters.`);
     }
-    const { passwordMin, passwordMax } = DEVELOPER_LIMITS;
-    if (input.password.length < passwordMin || input.password.length > passwordMax) {
-      throw new AppError('invalid_request', `password must be ${passwordMin} to ${passwordMax} characters.`);
-    }
+    checkPasswordPolicy(input.password);
     const email = parseEmail(input.email);
     if (email === null) throw new AppError('invalid_request', 'Invalid field: email must be a valid email address.');
+    if (ip !== undefined) await this.limits.developerSignup(ip);
     // Checked first to skip the argon2 work; the unique index settles races.
     if (await this.developers.existsByEmail(email)) throw this.emailTaken();
     const developer = { name, email, passwordHash: await argon2.hash(input.password, DEVELOPER_PASSWORD_HASHING), createdAt: new Date() };

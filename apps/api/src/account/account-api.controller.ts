@@ -21,7 +21,7 @@ export class AccountApiController {
   @Header('cache-control', 'no-store')
   @UseGuards(SameSiteGuard)
   async signUp(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @JsonBody() body: SignUpDto) {
-    const account = await this.accounts.signUp(body);
+    const account = await this.accounts.signUp(body, request.ip);
     await this.sessions.start(request, reply, 'user', account.id);
     return { globalId: account.globalId, name: account.name, email: account.email };
   }

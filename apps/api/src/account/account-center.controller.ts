@@ -9,6 +9,7 @@ import { CsrfService } from '../shared/csrf.service';
 import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
 import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-required';
+import { sessionsSection } from './security-sessions.view';
 import { AccountChrome, accountDeletedPage, appPage, appsPage, deletePage, emailsPage, emailVerifiedPage, profilePage, securityPage, verifyEmailPage } from './account-center.view';
 
 /** A hidden `true`/`false` field of a toggle button. */
@@ -25,6 +26,8 @@ const FORM_ERRORS: ErrorCode[] = ['invalid_request', 'conflict', 'rate_limited',
 const NOTICES: Record<string, string> = {
   profile: 'Your profile was saved.',
   password: 'Your password was changed. Your other sessions were signed out.',
+  'session-ended': 'That session was signed out.',
+  'others-ended': 'All your other sessions were signed out.',
   'email-sent': 'We sent a verification link. Open it to link the address.',
   'email-removed': 'The address was removed.',
   primary: 'Your primary address was changed.',
@@ -117,7 +120,8 @@ export class AccountCenterController {
   @Get('security')
   async security(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    return renderPage(reply, 200, securityPage(s.chrome));
+    const sessions = await this.sessions.list('user', s.account.id, s.session.id);
+    return renderPage(reply, 200, securityPage(s.chrome, [sessionsSection({ csrf: s.chrome.csrf, sessions })]));
   }
 
   @PageSession('user')
@@ -128,10 +132,11 @@ export class AccountCenterController {
       await this.accounts.changePassword(s.account.id, form.current_password, form.new_password, request.ip);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }));
+      const sessions = await this.sessions.list('user', s.account.id, s.session.id);
+      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }, [sessionsSection({ csrf: s.chrome.csrf, sessions })]));
     }
-    // Everyone else who had the old password is signed out; this browser stays.
-    await this.sessions.destroyAll('user', s.account.id, s.session.id);
+    // Everyone else who had the old password is signed out; this browser stays, under a new session id.
+    await this.cookieSessions.renewAfterPasswordChange(request, reply, 'user', s.account.id);
     return seeOther(reply, '/account/security?done=password');
   }
 

@@ -268,7 +268,8 @@ ${
   );
 }
 
-export function securityPage(v: AccountChrome): string {
+/** `sections`: the page's further sections (sessions, two-step sign-in, passkeys), each rendered by its own view. */
+export function securityPage(v: AccountChrome, sections: SafeHtml[] = []): string {
   return accountPage(
     'Password & security',
     'security',
@@ -282,11 +283,12 @@ ${csrfField(v.csrf)}
 <label for="current-password">Current password</label>
 <input type="password" id="current-password" name="current_password" autocomplete="current-password" required>
 <label for="new-password">New password</label>
-<input type="password" id="new-password" name="new_password" autocomplete="new-password" minlength="8" maxlength="200" required aria-describedby="new-password-hint">
-<p class="muted" id="new-password-hint">At least 8 characters. Your other sessions are signed out.</p>
+<input type="password" id="new-password" name="new_password" autocomplete="new-password" minlength="8" maxlength="128" required aria-describedby="new-password-hint">
+<p class="muted" id="new-password-hint">8 to 128 characters, not a common password. Your other sessions are signed out.</p>
 <button type="submit">Change password</button>
 </form>
 </section>
+${sections}
 <section class="panel danger-zone" aria-labelledby="delete-title">
 <h2 id="delete-title">Delete your LoginSign account</h2>
 <p class="muted">Every app you use with LoginSign is told, and you can no longer sign in to them with LoginSign.</p>

@@ -33,11 +33,11 @@ export class AccountPagesController {
     const returnTo = safeReturnTo(form.return_to);
     const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password'), region: field(form, 'region') };
     try {
-      const account = await this.accounts.signUp(input);
+      const account = await this.accounts.signUp(input, request.ip);
       await this.sessions.start(request, reply, 'user', account.id);
       return seeOther(reply, returnTo);
     } catch (error) {
-      const e = formError(error, reply, ['invalid_request', 'conflict', 'temporarily_unavailable']);
+      const e = formError(error, reply, ['invalid_request', 'conflict', 'rate_limited', 'temporarily_unavailable']);
       const state: FormState = { csrf: this.csrf.issue(request, reply), returnTo, name: input.name, email: input.email, region: input.region, error: formMessage(e) };
       return renderPage(reply, e.status, signUpPage(state));
     }

@@ -20,7 +20,7 @@ export class DeveloperAccountController {
   @Post('signup')
   @UseGuards(PortalWriteGuard)
   async signup(@JsonBody() body: DeveloperSignupDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const developer = await this.developers.signup(body);
+    const developer = await this.developers.signup(body, request.ip);
     await this.sessions.start(request, reply, 'developer', developer.id);
     return summary(developer);
   }

@@ -32,11 +32,11 @@ export class PortalAccountController {
     this.csrf.verify(request, form._csrf);
     const input = { name: field(form, 'name'), email: field(form, 'email'), password: field(form, 'password') };
     try {
-      const developer = await this.developers.signup(await validated(DeveloperSignupDto, input));
+      const developer = await this.developers.signup(await validated(DeveloperSignupDto, input), request.ip);
       await this.sessions.start(request, reply, 'developer', developer.id);
       return seeOther(reply, PORTAL_HOME);
     } catch (error) {
-      const e = formError(error, reply, ['invalid_request', 'conflict']);
+      const e = formError(error, reply, ['invalid_request', 'conflict', 'rate_limited']);
       return renderPage(reply, e.status, developerSignupPage({ csrf: this.csrf.issue(request, reply), name: input.name, email: input.email, error: formMessage(e) }));
     }
   }

@@ -96,8 +96,8 @@ ${csrfField(state.csrf)}
 <label for="email">Email</label>
 <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="200" required aria-describedby="password-hint">
-<p class="muted" id="password-hint">At least 8 characters.</p>
+<input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required aria-describedby="password-hint">
+<p class="muted" id="password-hint">8 to 128 characters, not a common password.</p>
 <button type="submit">Create developer account</button>
 </form>
 <p class="muted">Already registered? <a href="/developer/login">Sign in to the Developer Portal</a></p>`,

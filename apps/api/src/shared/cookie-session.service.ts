@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { Session, SessionKind, SessionService } from '@app/common';
+import { Session, SessionKind, SessionOrigin, SessionService } from '@app/common';
 import { clearSessionCookie, readCookie, setSessionCookie } from './cookies';
 
 /**
@@ -24,8 +24,24 @@ export class CookieSessionService {
   async start(request: FastifyRequest, reply: FastifyReply, kind: SessionKind, subjectId: number): Promise<void> {
     const previous = await this.current(request, kind);
     if (previous) await this.sessions.destroy(previous);
-    const session = await this.sessions.create(kind, subjectId);
+    const session = await this.sessions.create(kind, subjectId, this.origin(request));
     setSessionCookie(reply, this.config, kind, session.id);
+  }
+
+  /**
+   * After a password change: every session of the subject ends (this one
+   * too) and this browser continues under a new session id.
+   */
+  async renewAfterPasswordChange(request: FastifyRequest, reply: FastifyReply, kind: SessionKind, subjectId: number): Promise<void> {
+    await this.sessions.destroyAll(kind, subjectId);
+    const session = await this.sessions.create(kind, subjectId, this.origin(request));
+    setSessionCookie(reply, this.config, kind, session.id);
+  }
+
+  /** The client IP (TRUST_PROXY decides whose) and User-Agent a session list shows. */
+  private origin(request: FastifyRequest): SessionOrigin {
+    const agent = request.headers['user-agent'];
+    return { ip: request.ip, userAgent: typeof agent === 'string' ? agent : '' };
   }
 
   /** Destroys the server-side session (if any) and clears the cookie. */

@@ -1,54 +1,51 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { REDIS } from '../redis/redis.module';
-import { randomToken, sha256Hex } from '../crypto';
-import { AppError } from '../errors';
+import { sha256Hex } from '../crypto';
+import { RateLimitService, rateLimited } from '../limits/rate-limit.service';
 
 /**
- * Sliding-window counters of failed logins in Redis, per account and per IP.
- * A window, not a lockout: old failures age out, so an attacker can slow an
- * account's logins down for a while but never lock it for good; a success
- * clears the account's window.
+ * Failed logins in sliding windows, per (account, client IP) and per client
+ * IP. Counting the account per IP means nobody can lock an account at will:
+ * failures from one address never refuse the right password from another.
+ * The per-IP window caps a spray across accounts (RATE_LIMIT_ALLOWLIST
+ * exempts an IP from it, never from the per-(account, IP) window). A success
+ * clears that (account, IP) window.
  */
 @Injectable()
 export class LoginThrottleService {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly limits: RateLimitService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private keys(scope: string, email: string, ip: string) {
-    return { account: `login-fail:${scope}:acct:${sha256Hex(email)}`, ip: `login-fail:${scope}:ip:${ip}` };
+  private keys(scope: string, account: string, ip: string) {
+    const client = this.limits.ipKey(ip);
+    return { accountIp: `login-fail:${scope}:acct:${sha256Hex(account)}:ip:${client}`, ip: `login-fail:${scope}:ip:${client}` };
   }
 
-  /** Throws 429 when either window is full. */
-  async check(scope: string, email: string, ip: string): Promise<void> {
+  /** Throws 429 (with Retry-After) when either window is full. */
+  async check(scope: string, account: string, ip: string): Promise<void> {
     const { windowSeconds, maxFailuresPerAccount, maxFailuresPerIp } = this.config.login;
-    const keys = this.keys(scope, email, ip);
-    const since = Date.now() - windowSeconds * 1000;
-    const results = await this.redis.multi().zremrangebyscore(keys.account, 0, since).zcard(keys.account).zremrangebyscore(keys.ip, 0, since).zcard(keys.ip).exec();
-    const accountFailures = Number(results?.[1]?.[1] ?? 0);
-    const ipFailures = Number(results?.[3]?.[1] ?? 0);
-    if (accountFailures >= maxFailuresPerAccount || ipFailures >= maxFailuresPerIp) {
-      throw new AppError('rate_limited', 'Too many failed sign-in attempts. Try again in a few minutes.').withHeader('Retry-After', String(Math.min(windowSeconds, 60)));
-    }
+    const keys = this.keys(scope, account, ip);
+    const pair = await this.limits.count(keys.accountIp, windowSeconds);
+    if (pair.count >= maxFailuresPerAccount) throw this.refused(pair.retryAfter);
+    if (this.limits.isAllowlisted(ip)) return;
+    const perIp = await this.limits.count(keys.ip, windowSeconds);
+    if (perIp.count >= maxFailuresPerIp) throw this.refused(perIp.retryAfter);
   }
 
-  async recordFailure(scope: string, email: string, ip: string): Promise<void> {
-    const keys = this.keys(scope, email, ip);
-    const now = Date.now();
+  async recordFailure(scope: string, account: string, ip: string): Promise<void> {
+    const keys = this.keys(scope, account, ip);
     const ttl = this.config.login.windowSeconds;
-    await this.redis
-      .multi()
-      .zadd(keys.account, now, `${now}:${randomToken(6)}`)
-      .expire(keys.account, ttl)
-      .zadd(keys.ip, now, `${now}:${randomToken(6)}`)
-      .expire(keys.ip, ttl)
-      .exec();
+    await this.limits.record(keys.accountIp, ttl);
+    if (!this.limits.isAllowlisted(ip)) await this.limits.record(keys.ip, ttl);
   }
 
-  async recordSuccess(scope: string, email: string, ip: string): Promise<void> {
-    await this.redis.del(this.keys(scope, email, ip).account);
+  async recordSuccess(scope: string, account: string, ip: string): Promise<void> {
+    await this.limits.clear(this.keys(scope, account, ip).accountIp);
+  }
+
+  private refused(retryAfter: number) {
+    return rateLimited('Too many failed sign-in attempts. Try again in a few minutes.', retryAfter);
   }
 }

@@ -15,12 +15,44 @@ export interface Session {
   createdAt: number;
   /** Seconds since epoch when the user last entered their password (OIDC auth_time). */
   authTime: number;
+  /** Seconds since epoch of the last request seen (updated at most once a minute). */
+  lastSeenAt: number;
+  /** Client IP and User-Agent at sign-in (shown in the session list). */
+  ip: string;
+  userAgent: string;
 }
+
+/** Where a session was started, as the session list shows it. */
+export interface SessionOrigin {
+  ip: string;
+  userAgent: string;
+}
+
+/** One active session in the account's list; `handle` names it for "Sign out" (never the cookie value). */
+export interface ActiveSession {
+  handle: string;
+  current: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  ip: string;
+  userAgent: string;
+}
+
+type Stored = Omit<Session, 'id'>;
+
+/** Longest User-Agent kept with a session. */
+const USER_AGENT_MAX = 512;
+
+/** A session handle is the SHA-256 of its id: 64 hex characters. */
+const HANDLE = /^[0-9a-f]{64}$/;
 
 /**
  * Server-side sessions in Redis. The key is the SHA-256 of the cookie value,
- * so a Redis dump yields no usable cookie. A per-subject set lets us sign out
- * every session of an account (password change, account deletion).
+ * so a Redis dump yields no usable cookie. A per-subject set indexes the
+ * sessions of an account (list, sign out one or all); ids of sessions that
+ * ended on their own are pruned from it whenever it is read or grows.
+ * A session ends SESSION_TTL_SECONDS after sign-in, or SESSION_IDLE_SECONDS
+ * after its last use, whichever comes first.
  */
 @Injectable()
 export class SessionService {
@@ -29,39 +61,63 @@ export class SessionService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private key(id: string) {
-    return `sess:${sha256Hex(id)}`;
+  private key(hash: string) {
+    return `sess:${hash}`;
   }
 
   private indexKey(kind: SessionKind, subjectId: number) {
     return `sess-of:${kind}:${subjectId}`;
   }
 
-  async create(kind: SessionKind, subjectId: number): Promise<Session> {
-    const now = Math.floor(Date.now() / 1000);
-    const session: Session = { id: randomToken(), kind, subjectId, createdAt: now, authTime: now };
-    const ttl = this.config.sessionTtlSeconds;
-    const hashed = sha256Hex(session.id);
-    await this.redis
-      .multi()
-      .set(this.key(session.id), JSON.stringify({ kind, subjectId, createdAt: now, authTime: now }), 'EX', ttl)
-      .sadd(this.indexKey(kind, subjectId), hashed)
-      .expire(this.indexKey(kind, subjectId), ttl)
-      .exec();
-    return session;
+  /** Seconds the stored session may live from `now`: the idle timeout, capped by the absolute lifetime. */
+  private ttlFrom(createdAt: number, now: number): number {
+    return Math.max(1, Math.min(this.config.sessionIdleSeconds, createdAt + this.config.sessionTtlSeconds - now));
   }
 
+  /** How often lastSeenAt is written: once a minute, more often only when the idle timeout is shorter than two minutes. */
+  private touchEverySeconds(): number {
+    return Math.max(0, Math.min(60, Math.floor(this.config.sessionIdleSeconds / 2)));
+  }
+
+  async create(kind: SessionKind, subjectId: number, origin: SessionOrigin = { ip: '', userAgent: '' }): Promise<Session> {
+    const now = Math.floor(Date.now() / 1000);
+    const stored: Stored = { kind, subjectId, createdAt: now, authTime: now, lastSeenAt: now, ip: origin.ip.slice(0, 64), userAgent: origin.userAgent.slice(0, USER_AGENT_MAX) };
+    const id = randomToken();
+    const hash = sha256Hex(id);
+    const index = this.indexKey(kind, subjectId);
+    await this.prune(index);
+    await this.redis.multi().set(this.key(hash), JSON.stringify(stored), 'EX', this.ttlFrom(now, now)).sadd(index, hash).expire(index, this.config.sessionTtlSeconds).exec();
+    return { id, ...stored };
+  }
+
+  /** The live session of this cookie value, or null (unknown, other kind, expired or idle too long). */
   async get(id: string | undefined, kind: SessionKind): Promise<Session | null> {
     if (!id || id.length > 100) return null;
-    const raw = await this.redis.get(this.key(id));
+    const hash = sha256Hex(id);
+    const raw = await this.redis.get(this.key(hash));
     if (!raw) return null;
-    const data = JSON.parse(raw) as Omit<Session, 'id'>;
+    const data = JSON.parse(raw) as Stored;
     if (data.kind !== kind) return null;
+    const now = Math.floor(Date.now() / 1000);
+    // Sessions stored before idle tracking count as used at sign-in.
+    data.lastSeenAt ??= data.createdAt;
+    data.ip ??= '';
+    data.userAgent ??= '';
+    if (now - data.lastSeenAt >= this.config.sessionIdleSeconds) {
+      await this.redis.multi().del(this.key(hash)).srem(this.indexKey(kind, data.subjectId), hash).exec();
+      return null;
+    }
+    if (now - data.lastSeenAt >= this.touchEverySeconds()) {
+      data.lastSeenAt = now;
+      // XX: a session signed out meanwhile stays gone.
+      await this.redis.set(this.key(hash), JSON.stringify(data), 'EX', this.ttlFrom(data.createdAt, now), 'XX');
+    }
     return { id, ...data };
   }
 
   async destroy(session: Pick<Session, 'id' | 'kind' | 'subjectId'>): Promise<void> {
-    await this.redis.multi().del(this.key(session.id)).srem(this.indexKey(session.kind, session.subjectId), sha256Hex(session.id)).exec();
+    const hash = sha256Hex(session.id);
+    await this.redis.multi().del(this.key(hash)).srem(this.indexKey(session.kind, session.subjectId), hash).exec();
   }
 
   /** Signs out every session of a subject, except (optionally) the current one. */
@@ -72,8 +128,53 @@ export class SessionService {
     if (hashes.length === 0) return;
     await this.redis
       .multi()
-      .del(...hashes.map((h) => `sess:${h}`))
+      .del(...hashes.map((h) => this.key(h)))
       .srem(index, ...hashes)
       .exec();
+  }
+
+  /**
+   * Signs out one session of this subject by its handle (from `list`). False
+   * when the handle names no live session of this subject (another account's
+   * handle included).
+   */
+  async destroyByHandle(kind: SessionKind, subjectId: number, handle: string): Promise<boolean> {
+    if (!HANDLE.test(handle)) return false;
+    const index = this.indexKey(kind, subjectId);
+    if (!(await this.redis.sismember(index, handle))) return false;
+    const results = await this.redis.multi().del(this.key(handle)).srem(index, handle).exec();
+    return Number(results?.[0]?.[1] ?? 0) === 1;
+  }
+
+  /** The subject's live sessions, most recently used first; `current` marks the session `currentId`. */
+  async list(kind: SessionKind, subjectId: number, currentId?: string): Promise<ActiveSession[]> {
+    const index = this.indexKey(kind, subjectId);
+    const live = await this.prune(index);
+    const now = Math.floor(Date.now() / 1000);
+    const current = currentId ? sha256Hex(currentId) : null;
+    const sessions: ActiveSession[] = [];
+    for (const [hash, data] of live) {
+      if (data.kind !== kind || data.subjectId !== subjectId) continue;
+      const lastSeenAt = data.lastSeenAt ?? data.createdAt;
+      if (now - lastSeenAt >= this.config.sessionIdleSeconds) continue;
+      sessions.push({ handle: hash, current: hash === current, createdAt: data.createdAt, lastSeenAt, ip: data.ip ?? '', userAgent: data.userAgent ?? '' });
+    }
+    return sessions.sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt - a.lastSeenAt);
+  }
+
+  /** Removes ids of ended sessions from the index; returns the live ones with their data. */
+  private async prune(index: string): Promise<Map<string, Stored>> {
+    const hashes = await this.redis.smembers(index);
+    const live = new Map<string, Stored>();
+    if (hashes.length === 0) return live;
+    const values = await this.redis.mget(...hashes.map((h) => this.key(h)));
+    const ended: string[] = [];
+    hashes.forEach((hash, i) => {
+      const raw = values[i];
+      if (raw) live.set(hash, JSON.parse(raw) as Stored);
+      else ended.push(hash);
+    });
+    if (ended.length > 0) await this.redis.srem(index, ...ended);
+    return live;
   }
 }

@@ -7,7 +7,7 @@ export const DEVELOPER_LIMITS = {
   nameMax: 200,
   emailMax: 320,
   passwordMin: 8,
-  passwordMax: 200,
+  passwordMax: 128,
 } as const;
 
 /** Pasted addresses often carry spaces; the service lower-cases them too (normalizeEmail). */
@@ -25,8 +25,9 @@ export class DeveloperSignupDto {
   @IsEmail()
   email: string;
 
+  // Length (in characters) and the common-password list: checkPasswordPolicy in the service.
   @IsString()
-  @Length(DEVELOPER_LIMITS.passwordMin, DEVELOPER_LIMITS.passwordMax)
+  @MaxLength(DEVELOPER_LIMITS.passwordMax * 4)
   password: string;
 }
 

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppError, CountsLogins, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken } from '@app/common';
+import { AppError, checkPasswordPolicy, CountsLogins, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken, RateLimitService } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
@@ -74,6 +74,7 @@ export class AccountsService implements OnModuleInit {
     private readonly emails: UserEmailsRepository,
     private readonly globalIds: GlobalIdService,
     private readonly throttle: LoginThrottleService,
+    private readonly limits: RateLimitService,
   ) {}
 
   /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
@@ -90,16 +91,19 @@ export class AccountsService implements OnModuleInit {
     const region = text(input.region).trim();
     if (length(name) < 1 || length(name) > LIMITS.nameMax) throw invalid(`Invalid field: name must be 1 to ${LIMITS.nameMax} characters.`);
     if (email === null || email.length > LIMITS.emailMax) throw invalid('Invalid field: email must be a valid email address.');
-    if (length(password) < LIMITS.passwordMin || length(password) > LIMITS.passwordMax) {
-      throw invalid(`Invalid field: password must be ${LIMITS.passwordMin} to ${LIMITS.passwordMax} characters.`);
-    }
     if (length(region) < 1 || length(region) > LIMITS.regionMax) throw invalid(`Invalid field: region must be a country name of 1 to ${LIMITS.regionMax} characters.`);
+    checkPasswordPolicy(password);
     return { name, email, password, region };
   }
 
-  /** Creates the account and its first linked address. 409 `conflict` when the email is taken. */
-  async signUp(input: SignUpInput): Promise<AccountSummary> {
+  /**
+   * Creates the account and its first linked address. 409 `conflict` when the
+   * email is taken. With the client IP, counts towards that IP's hourly
+   * sign-up limit (429 beyond it): argon2 and Global IDs are not free.
+   */
+  async signUp(input: SignUpInput, ip?: string): Promise<AccountSummary> {
     const { name, email, password, region } = this.validateSignUp(input);
+    if (ip !== undefined) await this.limits.userSignup(ip);
     // Checked first so a taken address does not burn a Global ID; the unique index catches races.
     if (await this.emails.exists(email)) throw this.emailTaken();
     const passwordHash = await hashPassword(password);
@@ -205,10 +209,7 @@ export class AccountsService implements OnModuleInit {
 
   /** Replaces the password after confirming the current one. Signing out other sessions is the caller's part. */
   async changePassword(userId: number, current: unknown, next: unknown, ip: string): Promise<void> {
-    const password = typeof next === 'string' ? next : '';
-    if (length(password) < LIMITS.passwordMin || length(password) > LIMITS.passwordMax) {
-      throw invalid(`Invalid field: new password must be ${LIMITS.passwordMin} to ${LIMITS.passwordMax} characters.`);
-    }
+    const password = checkPasswordPolicy(typeof next === 'string' ? next : '', 'new password');
     await this.confirmPassword(userId, current, ip);
     await this.users.setPasswordHash(userId, await hashPassword(password));
   }

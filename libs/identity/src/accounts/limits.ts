@@ -3,6 +3,6 @@ export const LIMITS = {
   nameMax: 200,
   emailMax: 320,
   passwordMin: 8,
-  passwordMax: 200,
+  passwordMax: 128,
   regionMax: 100,
 } as const;

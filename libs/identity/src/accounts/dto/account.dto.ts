@@ -11,8 +11,9 @@ export class SignUpDto {
   @MaxLength(LIMITS.emailMax)
   email: string; // format checked by the service, after trimming
 
+  // Length (in characters) and the common-password list: checkPasswordPolicy in the service.
   @IsString()
-  @Length(LIMITS.passwordMin, LIMITS.passwordMax)
+  @MaxLength(LIMITS.passwordMax * 4)
   password: string;
 
   @IsString()

@@ -1,0 +1,3 @@
+export * from './client-ip';
+export * from './rate-limit.service';
+export * from './password-policy';
