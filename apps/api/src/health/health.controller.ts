@@ -3,6 +3,8 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthI
 import Redis from 'ioredis';
 import { AppError, REDIS } from '@app/common';
 import { WebhookEventsRepository, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
+import { ApiEndpoint } from '../shared/openapi';
+import { HealthStatus, Readiness } from './health.schemas';
 
 const FRESH_MS = 15_000;
 const MAX_OUTBOX_LAG_SECONDS = 60;
@@ -22,12 +24,14 @@ export class HealthController {
   ) {}
 
   /** Liveness: the process answers. */
+  @ApiEndpoint({ summary: 'Liveness: the process answers', response: HealthStatus })
   @Get()
   live() {
     return { status: 'ok' };
   }
 
   /** Readiness: MySQL and Redis answer; 503 otherwise. */
+  @ApiEndpoint({ summary: 'Readiness: MySQL and Redis answer (else 503)', response: Readiness, errors: ['temporarily_unavailable'] })
   @Get('ready')
   @HealthCheck()
   ready() {
@@ -50,10 +54,11 @@ export class HealthController {
    * a pass in the last 15 s, and no committed event has waited over 60 s to
    * be queued. 503 otherwise.
    */
+  @ApiEndpoint({ summary: 'Worker readiness: a worker made progress in the last 15 s (else 503)', response: HealthStatus, errors: ['temporarily_unavailable'] })
   @Get('worker')
   async worker() {
     const now = Date.now();
-    const entries = Object.values(await withTimeout(this.redis.hgetall(HEARTBEATS_KEY), 1500)).map((raw) => JSON.parse(raw));
+    const entries = Object.values(await withTimeout(this.redis.hgetall(HEARTBEATS_KEY), 1500)).map((raw) => JSON.parse(raw) as { at: number; relayLastPassAt?: number });
     const outbox = await this.events.backlog();
     const alive = entries.some((w) => now - w.at < FRESH_MS && w.relayLastPassAt && now - w.relayLastPassAt < FRESH_MS);
     const lagging = outbox.oldestUnqueuedSeconds !== null && outbox.oldestUnqueuedSeconds > MAX_OUTBOX_LAG_SECONDS;
