@@ -1,26 +1,29 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Controller, Get, Header, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { FastifyReply } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '@app/common';
 import { OpenApiDocument } from './openapi-document';
-import { DOCS_CSS, DOCS_INIT, docsPage } from './docs.view';
+import { DOCS_CSP, DOCS_CSS, DOCS_INIT, docsPage } from './docs.view';
 
 interface Asset {
   type: string;
-  body: string;
+  body: Buffer;
 }
+
+const ASSET_NAMES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'docs.css', 'docs-init.js'];
 
 /** swagger-ui's files, read once from the installed package: LoginSign serves them itself (no CDN). */
 function loadAssets(): Map<string, Asset> {
   const dist = path.dirname(require.resolve('swagger-ui-dist/package.json'));
-  const file = (name: string, type: string): [string, Asset] => [name, { type, body: readFileSync(path.join(dist, name), 'utf8') }];
+  const file = (name: string, type: string): [string, Asset] => [name, { type, body: readFileSync(path.join(dist, name)) }];
   return new Map([
     file('swagger-ui.css', 'text/css; charset=utf-8'),
     file('swagger-ui-bundle.js', 'text/javascript; charset=utf-8'),
-    ['docs.css', { type: 'text/css; charset=utf-8', body: DOCS_CSS }],
-    ['docs-init.js', { type: 'text/javascript; charset=utf-8', body: DOCS_INIT }],
+    file('favicon-32x32.png', 'image/png'),
+    ['docs.css', { type: 'text/css; charset=utf-8', body: Buffer.from(DOCS_CSS) }],
+    ['docs-init.js', { type: 'text/javascript; charset=utf-8', body: Buffer.from(DOCS_INIT) }],
   ]);
 }
 
@@ -39,18 +42,20 @@ export class DocsController {
     return this.openApi.document;
   }
 
-  /** The page loads only files served here: the same CSP as every other page ('self' scripts and styles, no inline code). */
+  /** The page loads only files served here (DOCS_CSP: 'self' only, no inline code, no other origin). */
   @Get('docs')
   @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-security-policy', DOCS_CSP)
   @Header('cache-control', 'no-cache')
   page() {
     return docsPage();
   }
 
-  @Get('docs/assets/:file')
+  /** One route per file (nothing else under /docs/assets is served). */
+  @Get(ASSET_NAMES.map((name) => `docs/assets/${name}`))
   @Header('cache-control', 'public, max-age=3600')
-  asset(@Param('file') file: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    const asset = this.assets.get(file);
+  asset(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const asset = this.assets.get(path.basename(request.routeOptions.url ?? ''));
     if (!asset) throw notFound('The file');
     reply.type(asset.type);
     return asset.body;

@@ -1,3 +1,21 @@
+/**
+ * The CSP of /docs, stricter than the other pages' (no https: images):
+ * swagger-ui's SVG icons are data: URIs in its stylesheet; the document is
+ * fetched from /openapi.json ('self').
+ */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** /docs: swagger-ui over /openapi.json, every script and style a file of LoginSign's (CSP: 'self' only, nothing inline). */
 export function docsPage(): string {
   return `<!doctype html>
@@ -6,6 +24,7 @@ export function docsPage(): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LoginSign API</title>
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 <link rel="stylesheet" href="/docs/assets/docs.css">
 </head>
