@@ -481,7 +481,7 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
         if (!r.url().startsWith(baseUrl) && !r.url().startsWith('data:')) foreign.push(r.url());
       });
       await page.goto(`${baseUrl}/docs`);
-      await page.waitForSelector('.opblock-summary-path', { timeout: 30_000 });
+      await page.waitForSelector('.opblock-summary-path', { timeout: 90_000 });
       const rendered = page.locator('.opblock-summary-path');
       const paths: (string | null)[] = [];
       for (let i = 0; i < (await rendered.count()); i++) paths.push(await rendered.nth(i).getAttribute('data-path'));
@@ -494,5 +494,5 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 120_000);
 });
