@@ -362,7 +362,19 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
       const { status: got, body } = await p;
       expect([got, body.error]).toEqual([status, error]);
     };
-    const own = await call<{ id: string }>('post', '/api/developer/applications', { headers, json: { name: 'Mine', redirectUris: ['https://a.example/cb'] } });
+    const own = await call<{ id: string; clientId: string; clientSecret: string }>('post', '/api/developer/applications', {
+      headers,
+      json: { name: 'Mine', redirectUris: ['https://a.example/cb'] },
+    });
+    const basic = { authorization: `Basic ${Buffer.from(`${own.body.clientId}:${own.body.clientSecret}`).toString('base64')}` };
+    // 400 at the token endpoint: an unknown code, a grant it does not support, a body that is not a form.
+    await expectError(
+      call('post', '/oauth/token', { headers: basic, form: { grant_type: 'authorization_code', code: 'nope', redirect_uri: 'https://a.example/cb' } }),
+      400,
+      'invalid_grant',
+    );
+    await expectError(call('post', '/oauth/token', { headers: basic, form: { grant_type: 'password' } }), 400, 'unsupported_grant_type');
+    await expectError(call('post', '/oauth/token', { headers: basic, json: { grant_type: 'authorization_code' } }), 400, 'invalid_request');
     // 400: invalid input, a query value out of range.
     await expectError(call('post', '/api/developer/applications', { headers, json: { name: 7 } }), 400, 'invalid_request');
     await expectError(call('get', '/api/developer/applications/{appId}/users', { params: { appId: own.body.id }, headers, query: 'limit=0' }), 400, 'invalid_request');

@@ -26,7 +26,7 @@ export class TokenController {
     auth: 'client',
     form: TOKEN_FORM,
     response: TokenResponse,
-    errors: ['invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'unsupported_media_type'],
+    errors: ['invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'],
   })
   @Post('token')
   @HttpCode(200)
