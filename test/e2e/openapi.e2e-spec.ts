@@ -10,7 +10,7 @@ import { createApi } from '../../apps/api/src/bootstrap';
 import { isJsonPath } from '../../apps/api/src/shared/error.filter';
 import { testConfig } from '../support/harness';
 import { signUpUser } from '../support/accounts';
-import { authorizeAs, callbackParams, ClientApp, pkcePair } from '../support/oauth';
+import { authorizeAs, callbackParams, ClientApp, codeFor, pkcePair } from '../support/oauth';
 import { launchChromium } from '../support/browser';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -397,6 +397,20 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
     );
     await expectError(call('post', '/oauth/introspect', { form: { token: 'x', client_id: 'nope', client_secret: 'nope' } }), 401, 'invalid_client');
     await expectError(call('post', '/api/developer/login', { json: { email: dev.email, password: 'wrong password 1' } }), 401, 'invalid_credentials');
+    // 403: a token without the openid scope at userinfo.
+    const client: ClientApp = {
+      id: own.body.id,
+      clientId: own.body.clientId,
+      clientSecret: own.body.clientSecret,
+      redirectUri: 'https://a.example/cb',
+      developerCookie: dev.cookie,
+    };
+    const { code, verifier } = await codeFor(baseUrl, client);
+    const token = await call<{ access_token: string; scope: string }>('post', '/oauth/token', {
+      form: { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier, client_id: client.clientId, client_secret: client.clientSecret },
+    });
+    expect([token.status, token.body.scope.split(' ').sort()]).toEqual([200, ['email', 'profile']]);
+    await expectError(call('get', '/oauth/userinfo', { headers: { authorization: `Bearer ${token.body.access_token}` } }), 403, 'insufficient_scope');
     // 403: the CSRF rule of cookie writes (a foreign Origin, or a body that is not JSON).
     await expectError(
       call('post', '/api/developer/applications', { headers: { ...headers, origin: 'https://evil.example' }, json: { name: 'x', redirectUris: ['https://a.example/cb'] } }),
