@@ -9,7 +9,7 @@ module.exports = {
   testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest', { ...swc, swcrc: false }] },
   // ESM-only client libraries used by the tests are compiled to CommonJS too.
-  transformIgnorePatterns: ['/node_modules/(?!(oauth4webapi|openid-client|jose)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(oauth4webapi|openid-client|jose|@apidevtools/json-schema-ref-parser)/)'],
   moduleNameMapper: {
     '^@app/([a-z]+)$': '<rootDir>/libs/$1/src',
   },

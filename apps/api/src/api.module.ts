@@ -12,6 +12,8 @@ import { DeveloperHttpModule } from './developer/developer-http.module';
 import { AccountHttpModule } from './account/account-http.module';
 import { OAuthHttpModule } from './oauth/oauth-http.module';
 import { MetricsController } from './metrics.controller';
+import { DocsController } from './docs/docs.controller';
+import { OpenApiDocument } from './docs/openapi-document';
 
 @Module({})
 export class ApiModule {
@@ -31,8 +33,8 @@ export class ApiModule {
         DeveloperHttpModule,
         MetricsModule.forRole({ role: 'api' }),
       ],
-      controllers: [HealthController, AssetsController, MetricsController],
-      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
+      controllers: [HealthController, AssetsController, MetricsController, DocsController],
+      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, OpenApiDocument],
     };
   }
 }

@@ -13,6 +13,7 @@ import { registerInputGuards, requestIdFor } from './shared/input-guards';
 import { registerOversizedBodyDrain } from './shared/oversized-body';
 import { clientErrorHandler, frameworkErrors, registerHttpLayerErrors } from './shared/framework-errors';
 import { recordHttpMetrics } from './http-metrics';
+import { createOpenApiDocument, OpenApiDocument } from './docs/openapi-document';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
@@ -73,6 +74,8 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   });
 
   app.useGlobalPipes(new IdParamPipe(), createValidationPipe());
+  // /openapi.json: generated from the controllers' decorators once, at startup.
+  app.get(OpenApiDocument).document = createOpenApiDocument(app, config);
   app.enableShutdownHooks();
   return app;
 }

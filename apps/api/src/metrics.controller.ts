@@ -2,12 +2,14 @@ import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, metricsAuthorized, registry } from '@app/common';
+import { ApiEndpoint } from './shared/openapi';
 
 /** Prometheus text format about this API process (docs/operations.md). */
 @Controller()
 export class MetricsController {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
+  @ApiEndpoint({ summary: 'Prometheus metrics of this process', auth: 'metrics', response: { type: 'string' }, produces: registry.contentType })
   @Get('metrics')
   async metrics(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     if (!metricsAuthorized(request.headers.authorization, this.config.metrics.token)) {

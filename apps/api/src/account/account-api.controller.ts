@@ -7,6 +7,8 @@ import { CookieSessionService } from '../shared/cookie-session.service';
 import { isJsonRequest } from '../shared/csrf-rules';
 import { CurrentSession, UserSessionGuard } from '../shared/session.guard';
 import { SameSiteGuard } from './same-site.guard';
+import { ApiEndpoint } from '../shared/openapi';
+import { AccountProfile, AccountSummary } from './account.schemas';
 
 /** JSON equivalents of the sign-up and login pages, for scripts and native clients. */
 @Controller('api/account')
@@ -16,6 +18,7 @@ export class AccountApiController {
     private readonly sessions: CookieSessionService,
   ) {}
 
+  @ApiEndpoint({ summary: 'Sign up (starts a session)', body: SignUpDto, response: AccountSummary, errors: ['forbidden', 'conflict', 'rate_limited'] })
   @Post('signup')
   @HttpCode(201)
   @Header('cache-control', 'no-store')
@@ -26,6 +29,7 @@ export class AccountApiController {
     return { globalId: account.globalId, name: account.name, email: account.email };
   }
 
+  @ApiEndpoint({ summary: 'Sign in (starts a session)', body: LoginDto, response: AccountSummary, errors: ['forbidden', 'invalid_credentials', 'rate_limited'] })
   @Post('login')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -37,6 +41,7 @@ export class AccountApiController {
   }
 
   /** Always 204, signed in or not: logging out twice is not an error. */
+  @ApiEndpoint({ summary: 'Sign out (idempotent)', response: null, errors: ['forbidden'] })
   @Post('logout')
   @HttpCode(204)
   @UseGuards(SameSiteGuard)
@@ -48,6 +53,7 @@ export class AccountApiController {
     await this.sessions.end(request, reply, 'user');
   }
 
+  @ApiEndpoint({ summary: 'The signed-in user', auth: 'user', response: AccountProfile })
   @Get('me')
   @Header('cache-control', 'no-store')
   @UseGuards(UserSessionGuard)

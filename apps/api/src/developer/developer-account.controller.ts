@@ -6,6 +6,8 @@ import { JsonBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
 import { PortalWriteGuard } from './portal-write.guard';
+import { ApiEndpoint } from '../shared/openapi';
+import { DeveloperProfile, DeveloperSummary } from './developer.schemas';
 
 const summary = (d: DeveloperRecord) => ({ id: d.id, name: d.name, email: d.email });
 
@@ -17,6 +19,7 @@ export class DeveloperAccountController {
     private readonly sessions: CookieSessionService,
   ) {}
 
+  @ApiEndpoint({ summary: 'Sign up as a developer (starts a session)', body: DeveloperSignupDto, response: DeveloperSummary, errors: ['forbidden', 'conflict', 'rate_limited'] })
   @Post('signup')
   @UseGuards(PortalWriteGuard)
   async signup(@JsonBody() body: DeveloperSignupDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -25,6 +28,12 @@ export class DeveloperAccountController {
     return summary(developer);
   }
 
+  @ApiEndpoint({
+    summary: 'Sign in as a developer (starts a session)',
+    body: DeveloperLoginDto,
+    response: DeveloperSummary,
+    errors: ['forbidden', 'invalid_credentials', 'rate_limited'],
+  })
   @Post('login')
   @HttpCode(200)
   @UseGuards(PortalWriteGuard)
@@ -35,6 +44,7 @@ export class DeveloperAccountController {
   }
 
   /** Idempotent: 204 with or without a live session; the session dies server-side. */
+  @ApiEndpoint({ summary: 'Sign out (idempotent)', response: null, errors: ['forbidden'] })
   @Post('logout')
   @HttpCode(204)
   @UseGuards(PortalWriteGuard)
@@ -42,6 +52,7 @@ export class DeveloperAccountController {
     await this.sessions.end(request, reply, 'developer');
   }
 
+  @ApiEndpoint({ summary: 'The signed-in developer', auth: 'developer', response: DeveloperProfile })
   @Get('me')
   @UseGuards(DeveloperSessionGuard)
   async me(@CurrentSession() session: Session) {

@@ -3,6 +3,8 @@ import { isoUtc, Session } from '@app/common';
 import { ApplicationRecord, ApplicationsService, CreateApplicationDto, UpdateApplicationDto } from '@app/developer';
 import { JsonBody } from '../shared/body';
 import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
+import { ApiEndpoint } from '../shared/openapi';
+import { Application, ApplicationList, CreatedApplication, RotatedClientSecret, RotatedWebhookSecret } from './developer.schemas';
 
 /** The application object of the portal API: never a secret. */
 export function presentApplication(app: ApplicationRecord) {
@@ -26,6 +28,7 @@ export class DeveloperApplicationsController {
   constructor(private readonly apps: ApplicationsService) {}
 
   /** Responses that carry a secret must not be cached anywhere. */
+  @ApiEndpoint({ summary: 'Register an application (its secrets are shown only here)', auth: 'developer', body: CreateApplicationDto, response: CreatedApplication })
   @Post()
   @Header('cache-control', 'no-store')
   async create(@CurrentSession() session: Session, @JsonBody() body: CreateApplicationDto) {
@@ -34,27 +37,32 @@ export class DeveloperApplicationsController {
     return { ...fields, clientSecret, webhookSecret, createdAt };
   }
 
+  @ApiEndpoint({ summary: "The developer's applications", auth: 'developer', response: ApplicationList })
   @Get()
   async list(@CurrentSession() session: Session) {
     return { applications: (await this.apps.list(session.subjectId)).map(presentApplication) };
   }
 
+  @ApiEndpoint({ summary: 'One application', auth: 'developer', response: Application })
   @Get(':appId')
   async get(@CurrentSession() session: Session, @Param('appId') appId: string) {
     return presentApplication(await this.apps.getOwned(session.subjectId, appId));
   }
 
+  @ApiEndpoint({ summary: 'Change an application (absent fields stay, null clears webhookUrl and logoUrl)', auth: 'developer', body: UpdateApplicationDto, response: Application })
   @Patch(':appId')
   async update(@CurrentSession() session: Session, @Param('appId') appId: string, @JsonBody() body: UpdateApplicationDto) {
     return presentApplication(await this.apps.update(session.subjectId, appId, body));
   }
 
+  @ApiEndpoint({ summary: 'Delete an application', auth: 'developer', response: null })
   @Delete(':appId')
   @HttpCode(204)
   async remove(@CurrentSession() session: Session, @Param('appId') appId: string) {
     await this.apps.remove(session.subjectId, appId);
   }
 
+  @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working)', auth: 'developer', response: RotatedClientSecret })
   @Post(':appId/client-secret')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -62,6 +70,7 @@ export class DeveloperApplicationsController {
     return this.apps.rotateClientSecret(session.subjectId, appId);
   }
 
+  @ApiEndpoint({ summary: 'Rotate the webhook secret', auth: 'developer', response: RotatedWebhookSecret })
   @Post(':appId/webhook-secret')
   @HttpCode(200)
   @Header('cache-control', 'no-store')

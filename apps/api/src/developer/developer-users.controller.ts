@@ -5,6 +5,8 @@ import { ApplicationUsersService, USER_STATUSES, UserListQuery, UserStatus } fro
 import { JsonBody } from '../shared/body';
 import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
 import { UpdateUserDto } from './update-user.dto';
+import { ApiEndpoint } from '../shared/openapi';
+import { ApplicationUser, ApplicationUserList } from './developer.schemas';
 
 const SEARCH_MAX = 320;
 
@@ -50,18 +52,32 @@ export class DeveloperUsersController {
     return (await this.apps.getOwned(session.subjectId, appId)).id;
   }
 
+  @ApiEndpoint({
+    summary: 'The users connected to the application',
+    auth: 'developer',
+    query: {
+      limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
+      cursor: { type: 'string', description: 'nextCursor of the previous page.' },
+      search: { type: 'string', maxLength: SEARCH_MAX, description: 'Matches globalId, name and the shared email.' },
+      status: { type: 'string', enum: [...USER_STATUSES] },
+    },
+    response: ApplicationUserList,
+    errors: ['invalid_request'],
+  })
   @Get()
   async list(@CurrentSession() session: Session, @Param('appId') appId: string, @Query() query: Record<string, unknown>) {
     const applicationId = await this.owned(session, appId);
     return this.users.list(applicationId, parseListQuery(query));
   }
 
+  @ApiEndpoint({ summary: "Change a user's connection (at least one field)", auth: 'developer', body: UpdateUserDto, response: ApplicationUser })
   @Patch(':connectionId')
   async update(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @JsonBody() body: UpdateUserDto) {
     const applicationId = await this.owned(session, appId);
     return this.users.update(applicationId, connectionId, { isForwarding: body.isForwarding, appEmail: body.appEmail, blocked: body.blocked });
   }
 
+  @ApiEndpoint({ summary: 'Delete the connection (account closure; sends user_account_deleted)', auth: 'developer', response: null })
   @Delete(':connectionId')
   @HttpCode(204)
   async remove(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('connectionId') connectionId: string) {

@@ -3,6 +3,8 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthI
 import Redis from 'ioredis';
 import { AppError, REDIS } from '@app/common';
 import { WebhookEventsRepository, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
+import { ApiEndpoint } from '../shared/openapi';
+import { HealthStatus, Readiness } from './health.schemas';
 
 const FRESH_MS = 15_000;
 const MAX_OUTBOX_LAG_SECONDS = 60;
@@ -22,14 +24,17 @@ export class HealthController {
   ) {}
 
   /** Liveness: the process answers. */
+  @ApiEndpoint({ summary: 'Liveness: the process answers', response: HealthStatus })
   @Get()
   live() {
     return { status: 'ok' };
   }
 
   /** Readiness: MySQL and Redis answer; 503 otherwise. */
+  @ApiEndpoint({ summary: 'Readiness: MySQL and Redis answer (else 503)', response: Readiness, errors: ['temporarily_unavailable'] })
   @Get('ready')
-  @HealthCheck()
+  // Documented by @ApiEndpoint; terminus's own swagger answers would contradict it (and the error shape).
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready() {
     return this.health.check([
       () => this.mysql.pingCheck('mysql', { timeout: 1500 }),
@@ -50,6 +55,7 @@ export class HealthController {
    * a pass in the last 15 s, and no committed event has waited over 60 s to
    * be queued. 503 otherwise.
    */
+  @ApiEndpoint({ summary: 'Worker readiness: a worker made progress in the last 15 s (else 503)', response: HealthStatus, errors: ['temporarily_unavailable'] })
   @Get('worker')
   async worker() {
     const now = Date.now();

@@ -2,6 +2,8 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ID_TOKEN_ALG, SigningKeysService, SUPPORTED_SCOPES } from '@app/oauth';
+import { ApiEndpoint } from '../shared/openapi';
+import { Jwks, ServerMetadata } from './oauth.schemas';
 
 const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post'];
 
@@ -47,12 +49,14 @@ export class DiscoveryController {
     };
   }
 
+  @ApiEndpoint({ summary: 'OpenID Connect Discovery metadata', response: ServerMetadata })
   @Get('openid-configuration')
   openidConfiguration(@Res({ passthrough: true }) reply: FastifyReply) {
     reply.header('cache-control', 'public, max-age=300');
     return this.metadata();
   }
 
+  @ApiEndpoint({ summary: 'OAuth 2.0 Authorization Server Metadata (RFC 8414)', response: ServerMetadata })
   @Get('oauth-authorization-server')
   authorizationServer(@Res({ passthrough: true }) reply: FastifyReply) {
     reply.header('cache-control', 'public, max-age=300');
@@ -60,6 +64,7 @@ export class DiscoveryController {
   }
 
   /** Active and not-yet-retired public keys (RFC 7517). */
+  @ApiEndpoint({ summary: 'The public signing keys (JWKS)', response: Jwks })
   @Get('jwks.json')
   async jwks(@Res({ passthrough: true }) reply: FastifyReply) {
     // Short: a client that sees an unknown kid refetches and must find the new key.

@@ -5,6 +5,8 @@ import { ApplicationsService } from '@app/developer';
 import { TokenAdminService } from '@app/oauth';
 import { authenticateClient } from './client-auth';
 import { readClientForm } from './client-form';
+import { ApiEndpoint } from '../shared/openapi';
+import { Introspection, TOKEN_ADMIN_FORM } from './oauth.schemas';
 
 /**
  * Revocation (RFC 7009) and introspection (RFC 7662), authenticated like the
@@ -26,6 +28,7 @@ export class TokenAdminController {
   }
 
   /** 200 with an empty body whether or not the token existed (RFC 7009 2.2). */
+  @ApiEndpoint({ summary: "Revoke one of the client's tokens (RFC 7009)", auth: 'client', form: TOKEN_ADMIN_FORM, response: null })
   @Post('revoke')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -36,6 +39,7 @@ export class TokenAdminController {
     return '';
   }
 
+  @ApiEndpoint({ summary: "Introspect one of the client's tokens (RFC 7662)", auth: 'client', form: TOKEN_ADMIN_FORM, response: Introspection })
   @Post('introspect')
   @HttpCode(200)
   @Header('cache-control', 'no-store')

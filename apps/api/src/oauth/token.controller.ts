@@ -5,6 +5,8 @@ import { ApplicationRecord, ApplicationsService } from '@app/developer';
 import { CodesService, isSubset, OidcGrantsService, parseScope, TokensService, verifyPkce } from '@app/oauth';
 import { readClientForm } from './client-form';
 import { authenticateClient } from './client-auth';
+import { ApiEndpoint } from '../shared/openapi';
+import { TOKEN_FORM, TokenResponse } from './oauth.schemas';
 
 /** Grant types that exist in OAuth but that LoginSign clients may not use. */
 const NOT_ALLOWED_GRANTS = new Set(['client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']);
@@ -19,6 +21,13 @@ export class TokenController {
     private readonly oidc: OidcGrantsService,
   ) {}
 
+  @ApiEndpoint({
+    summary: 'Exchange an authorization code or a refresh token for tokens',
+    auth: 'client',
+    form: TOKEN_FORM,
+    response: TokenResponse,
+    errors: ['invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'],
+  })
   @Post('token')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -35,6 +44,7 @@ export class TokenController {
     throw new AppError('unsupported_grant_type', 'Only grant_type=authorization_code and refresh_token are supported.');
   }
 
+  @ApiEndpoint({ summary: 'Not allowed: the token endpoint accepts only POST (Allow: POST)', response: false, errors: ['invalid_request'] })
   @Get('token')
   wrongMethod() {
     throw new AppError('invalid_request', 'The token endpoint accepts only POST.').withHeader('allow', 'POST');

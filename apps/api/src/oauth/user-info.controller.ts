@@ -3,6 +3,8 @@ import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ClaimsService, TokensService } from '@app/oauth';
 import { invalidToken, requireBearer } from './bearer';
+import { ApiEndpoint } from '../shared/openapi';
+import { UserInfo } from './oauth.schemas';
 
 /** OIDC Core 5.3: the standard claims of the bearer token's connection, per its scopes. */
 @Controller('oauth')
@@ -12,6 +14,7 @@ export class UserInfoController {
     private readonly claims: ClaimsService,
   ) {}
 
+  @ApiEndpoint({ summary: 'OpenID Connect UserInfo', auth: 'bearer', response: UserInfo, errors: ['insufficient_scope'] })
   @Get('userinfo')
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
@@ -19,6 +22,7 @@ export class UserInfoController {
     return this.userinfo(req);
   }
 
+  @ApiEndpoint({ summary: 'OpenID Connect UserInfo', auth: 'bearer', response: UserInfo, errors: ['insufficient_scope'] })
   @Post('userinfo')
   @HttpCode(200)
   @Header('cache-control', 'no-store')

@@ -2,12 +2,15 @@ import { Controller, Get, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { TokensService } from '@app/oauth';
 import { requireBearer } from './bearer';
+import { ApiEndpoint } from '../shared/openapi';
+import { CurrentUser } from './oauth.schemas';
 
 /** `GET /api/user`: the profile of the bearer token's connection (RFC 6750). */
 @Controller('api')
 export class UserController {
   constructor(private readonly tokens: TokensService) {}
 
+  @ApiEndpoint({ summary: "The profile of the access token's connection", auth: 'bearer', response: CurrentUser })
   @Get('user')
   async currentUser(@Req() req: FastifyRequest) {
     const profile = await requireBearer(req, this.tokens);

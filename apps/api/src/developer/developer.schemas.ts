@@ -1,0 +1,165 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/** Response bodies of the Developer Portal JSON API, as /openapi.json describes them. */
+
+export class DeveloperSummary {
+  @ApiProperty()
+  id: number;
+  @ApiProperty()
+  name: string;
+  @ApiProperty()
+  email: string;
+}
+
+export class DeveloperProfile extends DeveloperSummary {
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+}
+
+/** The application object: never a secret. */
+export class Application {
+  @ApiProperty()
+  id: string;
+  @ApiProperty()
+  name: string;
+  @ApiProperty({ description: 'Public.' })
+  clientId: string;
+  @ApiProperty({ type: [String] })
+  redirectUris: string[];
+  @ApiProperty({ type: String, nullable: true })
+  webhookUrl: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  logoUrl: string | null;
+  @ApiProperty({ type: [String], description: 'Registered sender domains of relay mail.' })
+  senderDomains: string[];
+  @ApiProperty({ type: [String], description: 'Registered sender addresses of relay mail.' })
+  senderAddresses: string[];
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+}
+
+/** The application at creation: the only time its secrets are shown. */
+export class CreatedApplication extends Application {
+  @ApiProperty({ description: 'Shown once; stored only as a hash.' })
+  clientSecret: string;
+  @ApiProperty({ description: 'whsec_ + base64 of 32 random bytes; shown once.', pattern: '^whsec_' })
+  webhookSecret: string;
+}
+
+export class ApplicationList {
+  @ApiProperty({ type: [Application] })
+  applications: Application[];
+}
+
+export class RotatedClientSecret {
+  @ApiProperty()
+  clientId: string;
+  @ApiProperty({ description: 'Shown once; the old secret stops working.' })
+  clientSecret: string;
+}
+
+export class RotatedWebhookSecret {
+  @ApiProperty({ pattern: '^whsec_' })
+  webhookSecret: string;
+}
+
+/** A user of an application as the developer sees it (the seed's fields plus isForwarding). */
+export class ApplicationUser {
+  @ApiProperty({ description: 'The connection id (the `id` of GET /api/user).' })
+  id: string;
+  @ApiProperty({ pattern: '^[A-Z]{2}[0-9]{4}$', example: 'AB1234' })
+  globalId: string;
+  @ApiProperty()
+  name: string;
+  @ApiProperty({ description: 'The address shared with the app, or "-" when none is.' })
+  email: string;
+  @ApiProperty({ description: "True while the user's consent stands." })
+  active: boolean;
+  @ApiProperty()
+  blocked: boolean;
+  @ApiProperty()
+  emailMuted: boolean;
+  @ApiProperty()
+  isForwarding: boolean;
+  @ApiProperty({ type: 'integer', minimum: 0 })
+  sessions: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastSession: string | null;
+  @ApiProperty({ format: 'date-time' })
+  joined: string;
+  @ApiProperty({ example: 'Germany' })
+  region: string;
+}
+
+export class ApplicationUserList {
+  @ApiProperty({ type: [ApplicationUser], description: 'Newest `joined` first.' })
+  users: ApplicationUser[];
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Size of the filtered set.' })
+  total: number;
+  @ApiProperty({ type: String, nullable: true, description: 'null on the last page.' })
+  nextCursor: string | null;
+}
+
+export class WebhookEndpoint {
+  @ApiProperty({ type: String, nullable: true })
+  webhookUrl: string | null;
+  @ApiProperty()
+  enabled: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  disabledAt: string | null;
+}
+
+export class WebhookDelivery {
+  @ApiProperty({ description: 'The event id (webhook-id).' })
+  id: string;
+  @ApiProperty({ example: 'user_connected' })
+  type: string;
+  @ApiProperty({ enum: ['pending', 'delivered', 'failed'] })
+  status: string;
+  @ApiProperty({ type: 'integer', minimum: 0 })
+  attempts: number;
+  @ApiProperty({ type: 'integer', nullable: true })
+  lastStatusCode: number | null;
+  @ApiProperty({ type: String, nullable: true })
+  lastError: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  createdAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  deliveredAt: string | null;
+}
+
+export class WebhookDeliveryList {
+  @ApiProperty({ type: [WebhookDelivery], description: 'Newest first.' })
+  deliveries: WebhookDelivery[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
+}
+
+export class WebhookAttempt {
+  @ApiProperty({ type: 'integer', minimum: 1 })
+  attempt: number;
+  @ApiProperty()
+  url: string;
+  @ApiProperty({ type: 'integer', nullable: true })
+  statusCode: number | null;
+  @ApiProperty({ type: 'integer', minimum: 0 })
+  durationMs: number;
+  @ApiProperty({ type: String, nullable: true })
+  error: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  responseExcerpt: string | null;
+  @ApiProperty({ format: 'date-time' })
+  at: string;
+}
+
+export class WebhookDeliveryDetail extends WebhookDelivery {
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The event as sent: {type, timestamp, data}.' })
+  payload: Record<string, unknown>;
+  @ApiProperty({ type: [WebhookAttempt] })
+  attemptLog: WebhookAttempt[];
+}
+
+export class QueuedPing {
+  @ApiProperty({ description: 'The ping event id.' })
+  id: string;
+}
