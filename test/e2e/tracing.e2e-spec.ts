@@ -1,0 +1,198 @@
+// OpenTelemetry tracing: the API and the worker run as child processes and
+// export their spans (OTLP/HTTP, JSON) to a receiver this test runs. A webhook
+// delivery is one trace with the request that caused it; without
+// OTEL_EXPORTER_OTLP_ENDPOINT nothing is exported.
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '@app/config';
+import { dataSourceOptions, dropDatabase, migrate } from '@app/database';
+import { testEnv } from '../support/harness';
+import { ApiProcess, freePort, startApiProcess } from '../support/api-process';
+import { startWorker, WorkerProcess } from '../support/worker';
+import { payloadOf, startReceiver } from '../support/receiver';
+import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { eventually } from '../support/eventually';
+
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+}
+interface OtlpAttribute {
+  key: string;
+  value: OtlpValue;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: OtlpAttribute[];
+}
+interface OtlpExport {
+  resourceSpans: { resource: { attributes: OtlpAttribute[] }; scopeSpans: { scope: { name: string }; spans: OtlpSpan[] }[] }[];
+}
+
+/** A received span with its service and instrumentation scope. */
+interface Span extends OtlpSpan {
+  service: string;
+  scope: string;
+  attr: Record<string, string | number | boolean | undefined>;
+}
+
+const SERVER = 2;
+const CONSUMER = 5;
+
+/** A local OTLP/HTTP receiver (JSON encoding): records every span posted to /v1/traces. */
+async function startOtlpReceiver() {
+  const spans: Span[] = [];
+  const posts: string[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      posts.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
+      if (req.method !== 'POST' || req.url !== '/v1/traces') return res.writeHead(404).end();
+      const data = JSON.parse(body) as OtlpExport;
+      for (const rs of data.resourceSpans) {
+        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+        for (const ss of rs.scopeSpans) {
+          for (const span of ss.spans) {
+            const attr = Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.boolValue]));
+            spans.push({ ...span, service, scope: ss.scope.name, attr });
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, spans, posts, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+const FAST = { WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' };
+
+/** An API and a worker on one fresh database, an application with a webhook receiver. */
+async function startStack(extra: Record<string, string>) {
+  const port = await freePort();
+  const env = testEnv({ ...FAST, PUBLIC_URL: `http://127.0.0.1:${port}`, ...extra });
+  await migrate(loadConfig(env));
+  const db = await new DataSource(dataSourceOptions(loadConfig(env))).initialize();
+  const receiver = await startReceiver();
+  const processes: (ApiProcess | WorkerProcess)[] = [];
+  const api = await startApiProcess(env, port);
+  processes.push(api);
+  processes.push(await startWorker(env));
+  const app = await createClientApp(api.baseUrl);
+  const patched = await fetch(`${api.baseUrl}/api/developer/applications/${app.id}`, {
+    method: 'PATCH',
+    headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
+    body: JSON.stringify({ webhookUrl: receiver.url }),
+  });
+  expect(patched.status).toBe(200);
+  return {
+    api,
+    app,
+    db,
+    receiver,
+    /** A user connects, then the developer deletes them: the DELETE request queues user_account_deleted. */
+    async deleteAUser() {
+      const { code, verifier } = await codeFor(api.baseUrl, app);
+      const { body: token } = await exchangeCode(api.baseUrl, app, { code, code_verifier: verifier });
+      const { body: profile } = await currentUser(api.baseUrl, token.access_token);
+      const res = await fetch(`${api.baseUrl}/api/developer/applications/${app.id}/users/${profile.id}`, {
+        method: 'DELETE',
+        headers: { cookie: app.developerCookie },
+      });
+      expect(res.status).toBe(204);
+      await receiver.waitFor((r) => r.some((h) => payloadOf(h).type === 'user_account_deleted'));
+      const [event] = await db.query<{ id: string }[]>("SELECT id FROM webhook_events WHERE type = 'user_account_deleted'");
+      await eventually(
+        async () => (await db.query<{ status: string }[]>('SELECT status FROM webhook_events WHERE id = ?', [event.id]))[0]?.status === 'delivered',
+        'the delivery to be recorded',
+      );
+      return { eventId: event.id, connectionId: profile.id };
+    },
+    /** Graceful stop: each process sends its buffered spans before it exits. */
+    async stop() {
+      await Promise.all(processes.map((p) => p.stop().catch(() => undefined)));
+      await receiver.close();
+      await db.destroy();
+      await dropDatabase(env.DATABASE_URL);
+    },
+  };
+}
+
+describe('tracing (OTLP/HTTP)', () => {
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  beforeAll(async () => {
+    otlp = await startOtlpReceiver();
+  });
+  afterAll(() => otlp?.close());
+
+  it('exports one trace from the API request to the worker delivery, with MySQL and Redis spans', async () => {
+    const stack = await startStack({
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      // The API queues the job right after its commit (in the request's trace); the sweeper, which
+      // would start a new trace for an event it queues first, stays out of the way.
+      OUTBOX_RELAY_INTERVAL_MS: '60000',
+    });
+    try {
+      const { eventId, connectionId } = await stack.deleteAUser();
+      const route = '/api/developer/applications/:appId/users/:connectionId';
+      const find = () => ({
+        request: otlp.spans.find((s) => s.service === 'loginsign-api' && s.kind === SERVER && s.attr['http.request.method'] === 'DELETE' && s.attr['http.route'] === route),
+        delivery: otlp.spans.find((s) => s.service === 'loginsign-worker' && s.kind === CONSUMER && s.attr['loginsign.webhook.event_id'] === eventId),
+      });
+      await eventually(() => !!find().request && !!find().delivery, 'the request and delivery spans').catch((error: Error) => {
+        const seen = otlp.spans
+          .filter((s) => s.kind === SERVER || s.kind === CONSUMER || s.service !== 'loginsign-api')
+          .map((s) => `${s.service} ${s.kind} ${s.name} ${s.traceId}`);
+        throw new Error(`${error.message}; received:\n${seen.join('\n').slice(0, 4000)}`);
+      });
+      const { request, delivery } = find() as { request: Span; delivery: Span };
+
+      // The delivery continues the request's trace: same trace, a descendant of the request's span.
+      expect(delivery.traceId).toBe(request.traceId);
+      expect(delivery.name).toBe('webhook delivery');
+      expect(delivery.parentSpanId).toBeTruthy();
+      const ids = new Set(otlp.spans.filter((s) => s.traceId === request.traceId).map((s) => s.spanId));
+      expect(ids.has(delivery.parentSpanId!)).toBe(true);
+      expect(request.name).toBe(`DELETE ${route}`);
+      expect(request.attr['url.path']).toBe(`/api/developer/applications/${stack.app.id}/users/${connectionId}`);
+
+      // The request's database and Redis calls are in its trace; so are the delivery's.
+      await eventually(() => {
+        const inTrace = otlp.spans.filter((s) => s.traceId === request.traceId);
+        const has = (service: string, scope: string) => inTrace.some((s) => s.service === service && s.scope.includes(scope));
+        return has('loginsign-api', 'mysql2') && has('loginsign-api', 'ioredis') && has('loginsign-worker', 'mysql2') && has('loginsign-worker', 'http');
+      }, 'mysql2, ioredis and http spans in the trace');
+      const apiScopes = new Set(otlp.spans.filter((s) => s.traceId === request.traceId).map((s) => `${s.service} ${s.scope}`));
+      expect([...apiScopes].some((s) => s.startsWith('loginsign-api') && s.includes('fastify'))).toBe(true);
+      // Health probes are not traced.
+      expect(otlp.spans.some((s) => String(s.attr['url.path'] ?? '').startsWith('/health'))).toBe(false);
+    } finally {
+      await stack.stop();
+    }
+  }, 120_000);
+
+  it('exports nothing without OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
+    const before = otlp.posts.length;
+    // Were the SDK loaded, these would send the spans to the receiver.
+    const stack = await startStack({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${otlp.url}/v1/traces`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+    await stack.deleteAUser();
+    // A graceful stop flushes whatever a running SDK had buffered: after it, nothing may have arrived.
+    await stack.stop();
+    expect(otlp.posts.slice(before)).toEqual([]);
+  }, 120_000);
+});
