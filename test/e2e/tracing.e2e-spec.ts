@@ -13,6 +13,11 @@ import { startWorker, WorkerProcess } from '../support/worker';
 import { payloadOf, startReceiver } from '../support/receiver';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 import { eventually } from '../support/eventually';
+import { startApi } from '../support/harness';
+import { startRelay, startSink } from '../support/relay';
+import { seedConnections } from '../support/seed';
+import { createTransport } from 'nodemailer';
+import { randomBytes } from 'node:crypto';
 
 interface OtlpValue {
   stringValue?: string;
@@ -179,6 +184,61 @@ describe('tracing (OTLP/HTTP)', () => {
       expect(otlp.spans.some((s) => String(s.attr['url.path'] ?? '').startsWith('/health'))).toBe(false);
     } finally {
       await stack.stop();
+    }
+  }, 120_000);
+
+  it("continues the SMTP message's trace in the worker's relay forward", async () => {
+    const sink = await startSink();
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' };
+    // The relay queues the forward after storing it; the worker's sweep (a new trace) stays out of the way.
+    const t = await startApi({ SMTP_URL: sink.url, OUTBOX_RELAY_INTERVAL_MS: '60000', ...otel });
+    const processes: { stop(): Promise<void> }[] = [];
+    try {
+      const db = t.app.get(DataSource);
+      const app = await createClientApp(t.baseUrl);
+      const patched = await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, {
+        method: 'PATCH',
+        headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
+        body: JSON.stringify({ senderDomains: ['app.example'] }),
+      });
+      expect(patched.status).toBe(200);
+      const [connectionId] = await seedConnections(db, app.id, 1);
+      const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [connectionId]);
+      const email = `user-${randomBytes(4).toString('hex')}@real.example`;
+      await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
+      const worker = await startWorker(t.env);
+      processes.push(worker);
+      const relay = await startRelay(t.env);
+      processes.push(relay);
+
+      const subject = `trace-${randomBytes(6).toString('hex')}`;
+      const transport = createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true });
+      try {
+        await transport.sendMail({ from: 'news@app.example', to: `${row.relay_local}@loginsign.com`, subject, text: 'hello' });
+      } finally {
+        transport.close();
+      }
+      await sink.waitFor((r) => r.some((m) => m.to.includes(email) && m.raw.toString('latin1').includes(subject)));
+      const [message] = await db.query<{ id: string }[]>('SELECT id FROM relay_messages WHERE connection_id = ?', [connectionId]);
+
+      const find = () => ({
+        intake: otlp.spans.find((s) => s.service === 'loginsign-relay' && s.kind === SERVER && s.name === 'smtp message'),
+        forward: otlp.spans.find((s) => s.service === 'loginsign-worker' && s.kind === CONSUMER && s.attr['loginsign.relay.message_id'] === message.id),
+      });
+      await eventually(() => !!find().intake && !!find().forward, 'the SMTP message and relay delivery spans');
+      const { intake, forward } = find() as { intake: Span; forward: Span };
+      expect(forward.name).toBe('relay delivery');
+      expect(forward.traceId).toBe(intake.traceId);
+      expect(forward.parentSpanId).toBe(intake.spanId);
+      // The intake's queries are in the message's trace.
+      await eventually(
+        () => otlp.spans.some((s) => s.traceId === intake.traceId && s.service === 'loginsign-relay' && s.scope.includes('mysql2')),
+        "the relay's MySQL spans in the trace",
+      );
+    } finally {
+      await Promise.all(processes.map((p) => p.stop().catch(() => undefined)));
+      await sink.close();
+      await t.close();
     }
   }, 120_000);
 
