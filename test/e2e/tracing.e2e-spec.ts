@@ -180,6 +180,13 @@ describe('tracing (OTLP/HTTP)', () => {
       }, 'mysql2, ioredis and http spans in the trace');
       const apiScopes = new Set(otlp.spans.filter((s) => s.traceId === request.traceId).map((s) => `${s.service} ${s.scope}`));
       expect([...apiScopes].some((s) => s.startsWith('loginsign-api') && s.includes('fastify'))).toBe(true);
+      // Values of sensitive query parameters never reach a span.
+      const authorizeSpan = () => otlp.spans.find((s) => s.kind === SERVER && s.attr['http.route'] === '/oauth/authorize' && s.attr['http.request.method'] === 'GET');
+      await eventually(() => !!authorizeSpan(), 'the authorization request span');
+      const query = new URLSearchParams(String(authorizeSpan()!.attr['url.query'] ?? ''));
+      expect(query.get('client_id')).toBe(stack.app.clientId);
+      expect(query.get('state')).toBe('REDACTED');
+      expect(query.get('code_challenge')).toBe('REDACTED');
       // Health probes are not traced.
       expect(otlp.spans.some((s) => String(s.attr['url.path'] ?? '').startsWith('/health'))).toBe(false);
     } finally {
