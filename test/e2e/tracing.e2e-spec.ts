@@ -2,7 +2,9 @@
 // export their spans (OTLP/HTTP, JSON) to a receiver this test runs. A webhook
 // delivery is one trace with the request that caused it; without
 // OTEL_EXPORTER_OTLP_ENDPOINT nothing is exported.
+import { execFileSync } from 'node:child_process';
 import { createServer, Server } from 'node:http';
+import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/config';
@@ -47,6 +49,7 @@ interface Span extends OtlpSpan {
   attr: Record<string, string | number | boolean | undefined>;
 }
 
+const root = path.resolve(__dirname, '../..');
 const SERVER = 2;
 const CONSUMER = 5;
 
@@ -248,6 +251,21 @@ describe('tracing (OTLP/HTTP)', () => {
       await t.close();
     }
   }, 120_000);
+
+  it('the tracing entry loads no OpenTelemetry module unless OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
+    const probe = (env: Record<string, string>) => {
+      const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_'))) as Record<string, string>;
+      const out = execFileSync(process.execPath, [path.join(root, 'scripts/run-ts.js'), path.join(root, 'test/support/tracing-probe.ts')], {
+        cwd: root,
+        env: { ...clean, ...env },
+        encoding: 'utf8',
+      });
+      return Number(/opentelemetry-modules=(\d+)/.exec(out)?.[1]);
+    };
+    expect(probe({})).toBe(0);
+    expect(probe({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${otlp.url}/v1/traces` })).toBe(0);
+    expect(probe({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '100' })).toBeGreaterThan(10);
+  });
 
   it('exports nothing without OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
     const before = otlp.posts.length;
