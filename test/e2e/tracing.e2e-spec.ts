@@ -109,7 +109,7 @@ async function startStack(extra: Record<string, string>) {
     receiver,
     /** A user connects, then the developer deletes them: the DELETE request queues user_account_deleted. */
     async deleteAUser() {
-      const { code, verifier } = await codeFor(api.baseUrl, app);
+      const { code, verifier, user } = await codeFor(api.baseUrl, app);
       const { body: token } = await exchangeCode(api.baseUrl, app, { code, code_verifier: verifier });
       const { body: profile } = await currentUser(api.baseUrl, token.access_token);
       const res = await fetch(`${api.baseUrl}/api/developer/applications/${app.id}/users/${profile.id}`, {
@@ -123,7 +123,7 @@ async function startStack(extra: Record<string, string>) {
         async () => (await db.query<{ status: string }[]>('SELECT status FROM webhook_events WHERE id = ?', [event.id]))[0]?.status === 'delivered',
         'the delivery to be recorded',
       );
-      return { eventId: event.id, connectionId: profile.id };
+      return { eventId: event.id, connectionId: profile.id, email: user.email };
     },
     /** Graceful stop: each process sends its buffered spans before it exits. */
     async stop() {
@@ -152,7 +152,7 @@ describe('tracing (OTLP/HTTP)', () => {
       OUTBOX_RELAY_INTERVAL_MS: '60000',
     });
     try {
-      const { eventId, connectionId } = await stack.deleteAUser();
+      const { eventId, connectionId, email } = await stack.deleteAUser();
       const route = '/api/developer/applications/:appId/users/:connectionId';
       const find = () => ({
         request: otlp.spans.find((s) => s.service === 'loginsign-api' && s.kind === SERVER && s.attr['http.request.method'] === 'DELETE' && s.attr['http.route'] === route),
@@ -190,6 +190,9 @@ describe('tracing (OTLP/HTTP)', () => {
       expect(query.get('client_id')).toBe(stack.app.clientId);
       expect(query.get('state')).toBe('REDACTED');
       expect(query.get('code_challenge')).toBe('REDACTED');
+      // No query value (the user's address was a parameter of several queries) is in any span.
+      expect(otlp.spans.some((s) => s.scope.includes('mysql2') && String(s.attr['db.query.text']).includes('WHERE'))).toBe(true);
+      expect(JSON.stringify(otlp.spans)).not.toContain(email);
       // Health probes are not traced.
       expect(otlp.spans.some((s) => String(s.attr['url.path'] ?? '').startsWith('/health'))).toBe(false);
     } finally {

@@ -79,7 +79,8 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
         redactedQueryParams: SENSITIVE_QUERY,
       }),
       new FastifyInstrumentation(),
-      new MySQL2Instrumentation(),
+      // Statements only: values (addresses, hashes) are never written into db.query.text.
+      new MySQL2Instrumentation({ maskStatement: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
