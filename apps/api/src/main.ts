@@ -1,7 +1,9 @@
+import './tracing';
 import cluster, { Worker } from 'node:cluster';
 import { AppConfig, loadConfig } from '@app/config';
 import { warnIfExposed } from './exposure';
 import { createApi } from './bootstrap';
+import { stopTracing } from '../../../libs/common/src/tracing/start';
 
 /** One API process: the HTTP app on config.port (in a cluster child, the port is shared with its siblings). */
 async function serve(config: AppConfig) {
@@ -20,7 +22,7 @@ async function serve(config: AppConfig) {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     app.close().then(
-      () => process.exit(0),
+      () => stopTracing().then(() => process.exit(0)),
       () => process.exit(1),
     );
   };

@@ -1,3 +1,4 @@
+import './tracing';
 import { ProcessMetrics } from '@app/common';
 import { loadConfig } from '@app/config';
 import { createRelay } from './bootstrap';

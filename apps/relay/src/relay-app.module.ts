@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { bullRoot, MetricsModule, RedisModule } from '@app/common';
+import { bullRoot, MetricsModule, RedisModule, TracingFlush } from '@app/common';
 import { RelayModule } from '@app/relay';
 import { RelaySmtpServer } from './smtp.server';
 
@@ -19,7 +19,7 @@ export class RelayAppModule {
         RelayModule,
         MetricsModule.forRole({ role: 'relay', port: (c) => c.metrics.relayPort, portVariable: 'RELAY_METRICS_PORT' }),
       ],
-      providers: [RelaySmtpServer],
+      providers: [RelaySmtpServer, TracingFlush],
     };
   }
 }

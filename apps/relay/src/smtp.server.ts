@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
 import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { inSpan, SpanKind } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AcceptedRecipient, RelayIntake, RelayRouting, SmtpRefusal } from '@app/relay';
 import { countAccepted, countRefused } from './relay-metrics';
@@ -87,7 +88,9 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         return done(smtpError(552, `5.3.4 Message too big (limit ${this.config.relay.maxBytes} bytes)`));
       }
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      this.intake.accept(from, recipients, Buffer.concat(chunks), session.id).then(
+      // One span per message (the root of its trace): the forward jobs queued while storing it continue it.
+      const attributes = { 'loginsign.smtp.session': session.id, 'loginsign.smtp.recipients': recipients.length, 'loginsign.smtp.bytes': size };
+      inSpan('smtp message', SpanKind.SERVER, attributes, () => this.intake.accept(from, recipients, Buffer.concat(chunks), session.id)).then(
         (ids) => {
           countAccepted(recipients);
           done(null, `2.0.0 Ok: queued as ${ids.join(',')}`);

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { bullRoot, MetricsModule, QUEUES, RedisModule, SessionModule } from '@app/common';
+import { bullRoot, MetricsModule, QUEUES, RedisModule, SessionModule, TracingFlush } from '@app/common';
 import { OutboxSweeper, WEBHOOK_QUEUE, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
 import { RELAY_QUEUE, RelayDelivery, RelayModule } from '@app/relay';
 import { HousekeepingProcessor } from './jobs/housekeeping.processor';
@@ -32,7 +32,7 @@ export class WorkerModule {
           portVariable: 'WORKER_METRICS_PORT',
         }),
       ],
-      providers: [HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxSweeper, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
+      providers: [TracingFlush, HousekeepingProcessor, WebhookDeliveryProcessor, WebhookDeliveryService, OutboxSweeper, WorkerHeartbeat, RelayDeliveryProcessor, RelayDelivery],
     };
   }
 }

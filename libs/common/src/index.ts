@@ -12,3 +12,4 @@ export * from './unicode';
 export * from './deadlock';
 export * from './metrics';
 export * from './limits';
+export * from './tracing';

@@ -82,6 +82,8 @@ export interface AppConfig {
   rateLimitAllowlist: string[];
   /** Per client IP and hour: user sign-ups, developer sign-ups, password reset requests. */
   perIpHourly: { userSignups: number; developerSignups: number; resetRequests: number };
+  /** Requests a developer API key may make per minute (sliding window). */
+  apiKeyRatePerMinute: number;
   secrets: {
     /** HMAC key of access tokens (HS256). */
     jwtSecret: KeyObject;
@@ -303,6 +305,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxAttempts: int(env, 'RELAY_MAX_ATTEMPTS', 12, 1, 100),
       concurrency: int(env, 'RELAY_CONCURRENCY', 16, 1, 1000),
     },
+    apiKeyRatePerMinute: int(env, 'API_KEY_RATE_PER_MINUTE', 600, 1, 1_000_000),
     login: {
       maxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 100_000),
       maxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),

@@ -3,10 +3,12 @@ import { ApplicationsRepository } from './applications.repository';
 import { DevelopersRepository } from './developers.repository';
 import { DevelopersService } from './developers.service';
 import { ApplicationsService } from './applications.service';
+import { ApiKeysRepository } from './api-keys.repository';
+import { ApiKeysService } from './api-keys.service';
 
-/** Developer accounts and their applications (OAuth clients). Needs ConfigModule, DatabaseModule and SessionModule. */
+/** Developer accounts, their applications (OAuth clients) and API keys. Needs ConfigModule, DatabaseModule and SessionModule. */
 @Module({
-  providers: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService],
-  exports: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService],
+  providers: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysRepository, ApiKeysService],
+  exports: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysService],
 })
 export class DeveloperModule {}

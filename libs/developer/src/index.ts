@@ -6,3 +6,6 @@ export * from './dto/developer.dto';
 export * from './dto/application.dto';
 export * from './developers.repository';
 export * from './applications.repository';
+export * from './api-keys.service';
+export * from './api-keys.repository';
+export * from './dto/api-key.dto';

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig, WEBHOOK_JITTER } from '@app/config';
-import { randomId } from '@app/common';
+import { currentTraceCarrier, randomId } from '@app/common';
 import { AcceptedRecipient, RELAY_QUEUE, RelayJob } from './relay.constants';
 import { RelayMessagesRepository } from './relay-messages.repository';
 
@@ -57,7 +57,9 @@ export class RelayIntake {
     const queued = rows.filter((r) => r.sends).map((r) => r.id);
     if (queued.length) {
       try {
-        await this.queue.addBulk(queued.map((messageId) => ({ name: 'send', data: { messageId }, opts: relayJobOptions(this.config, messageId) })));
+        // In the SMTP message's span: the forward continues its trace.
+        const trace = currentTraceCarrier();
+        await this.queue.addBulk(queued.map((messageId) => ({ name: 'send', data: { messageId, ...trace }, opts: relayJobOptions(this.config, messageId) })));
       } catch (error: unknown) {
         // Stored and committed: the worker's sweep of lost jobs queues it.
         this.logger.warn(`could not queue ${queued.length} message(s) now, the sweep will: ${(error as Error).message}`);

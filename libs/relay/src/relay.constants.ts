@@ -1,6 +1,8 @@
+import { TraceCarrier } from '@app/common';
 export const RELAY_QUEUE = 'relay-mail';
 
-export interface RelayJob {
+/** A send job; the trace context is the SMTP message's that stored it (absent when the sweep queues it). */
+export interface RelayJob extends TraceCarrier {
   messageId: string;
 }
 

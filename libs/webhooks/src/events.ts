@@ -1,3 +1,4 @@
+import { TraceCarrier } from '@app/common';
 /** Every event type LoginSign sends; `ping` only from the "send test" button. */
 export const WEBHOOK_EVENT_TYPES = [
   'user_account_deleted',
@@ -23,7 +24,8 @@ export interface ConnectionEventData {
 
 export const WEBHOOK_QUEUE = 'webhooks';
 
-export interface WebhookJob {
+/** A delivery job; the trace context is the request's that committed the event (absent when the sweeper queues it). */
+export interface WebhookJob extends TraceCarrier {
   eventId: string;
 }
 

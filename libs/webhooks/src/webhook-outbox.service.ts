@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, WEBHOOK_JITTER } from '@app/config';
-import { randomId } from '@app/common';
+import { currentTraceCarrier, randomId } from '@app/common';
 import { ConnectionEventData, WEBHOOK_QUEUE, WebhookEventType, WebhookJob } from './events';
 import { WebhookEventsRepository } from './webhook-events.repository';
 
@@ -48,7 +48,9 @@ export class WebhookOutbox {
     const ids = eventIds.filter((id): id is string => !!id);
     if (ids.length === 0) return;
     try {
-      await this.queue.addBulk(ids.map((eventId) => ({ name: 'deliver', data: { eventId }, opts: deliveryJobOptions(this.config, eventId) })));
+      // Runs right after the commit, in the request's context: the delivery joins the request's trace.
+      const trace = currentTraceCarrier();
+      await this.queue.addBulk(ids.map((eventId) => ({ name: 'deliver', data: { eventId, ...trace }, opts: deliveryJobOptions(this.config, eventId) })));
       await this.events.markEnqueued(ids);
     } catch (error: unknown) {
       this.logger.warn(`could not queue ${ids.length} event(s) now, the outbox sweeper will: ${(error as Error).message}`);

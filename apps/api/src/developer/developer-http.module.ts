@@ -5,10 +5,12 @@ import { WebhooksModule } from '@app/webhooks';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { DeveloperAccountController } from './developer-account.controller';
+import { DeveloperApiKeysController } from './developer-api-keys.controller';
 import { DeveloperApplicationsController } from './developer-applications.controller';
 import { DeveloperUsersController } from './developer-users.controller';
 import { DeveloperWebhooksController } from './developer-webhooks.controller';
 import { PortalAccountController } from './portal-account.controller';
+import { PortalApiKeysController } from './portal-api-keys.controller';
 import { PortalAppsController } from './portal-apps.controller';
 import { PortalAssetsController } from './portal-assets.controller';
 import { PortalUsersController } from './portal-users.controller';
@@ -19,17 +21,19 @@ import { SecretReveal } from './secret-reveal';
 
 /**
  * The Developer Portal: its pages (`/developer`, server-rendered forms) and
- * its JSON API (`/api/developer`: accounts, applications, their users and
- * webhooks), over the same services and the same developer session.
+ * its JSON API (`/api/developer`: accounts, API keys, applications, their
+ * users and webhooks), over the same services and the same developer session.
  */
 @Module({
   imports: [DeveloperModule, OAuthModule, WebhooksModule],
   controllers: [
     DeveloperAccountController,
+    DeveloperApiKeysController,
     DeveloperApplicationsController,
     DeveloperUsersController,
     DeveloperWebhooksController,
     PortalAccountController,
+    PortalApiKeysController,
     PortalAppsController,
     PortalUsersController,
     PortalWebhooksController,

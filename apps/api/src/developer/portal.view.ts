@@ -52,6 +52,7 @@ export function portalPage(title: string, developer: PortalDeveloper | null, csr
   const bar = developer
     ? html`<nav class="portal-nav" aria-label="Developer Portal">
 <a class="portal-home" href="/developer/apps">Developer Portal</a>
+<a href="/developer/api-keys">API keys</a>
 <span class="portal-who muted">${developer.name} · ${developer.email}</span>
 <form method="post" action="/developer/logout" class="inline">${csrfField(csrf)}<button type="submit" class="secondary small">Sign out</button></form>
 </nav>`

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, Session, SessionKind } from '@app/common';
 import { CookieSessionService } from './cookie-session.service';
 import { refuseCrossSiteWrite } from './csrf-rules';
+import { ApiKeysService } from '@app/developer';
 
 type RequestWithSession = FastifyRequest & { session?: Session };
 
@@ -35,8 +36,60 @@ function sessionGuard(kind: SessionKind) {
   return SessionGuard;
 }
 
-export const DeveloperSessionGuard = sessionGuard('developer');
 export const UserSessionGuard = sessionGuard('user');
+const DeveloperCookieGuard = sessionGuard('developer');
+
+/** The routes a developer API key may call: the applications API and everything under it. */
+const API_KEY_ROUTES = /^\/api\/developer\/applications(\/|$)/;
+const BEARER = /^Bearer +(\S+) *$/i;
+
+function invalidApiKey(): AppError {
+  return new AppError('invalid_token', 'The API key is invalid, expired or revoked.').withHeader(
+    'WWW-Authenticate',
+    'Bearer realm="LoginSign", error="invalid_token", error_description="The API key is invalid, expired or revoked"',
+  );
+}
+
+/**
+ * The developer JSON API's guard: the developer cookie session (with the
+ * JSON CSRF rule on writes), or, on `/api/developer/applications/**` only,
+ * `Authorization: Bearer lsk_...`: a developer API key gives the same
+ * developer context as the cookie. A key request carries no cookie, so the
+ * CSRF rule does not apply to it. Elsewhere (account, keys, pages) the header
+ * is ignored and only the cookie counts.
+ */
+@Injectable()
+export class DeveloperSessionGuard extends DeveloperCookieGuard {
+  constructor(
+    cookieSessions: CookieSessionService,
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly apiKeys: ApiKeysService,
+  ) {
+    super(cookieSessions, config);
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<RequestWithSession>();
+    const header = request.headers.authorization;
+    const route = request.routeOptions.url ?? '';
+    if (!header || !/^bearer /i.test(header) || !API_KEY_ROUTES.test(route)) return super.canActivate(context);
+    const presented = BEARER.exec(header)?.[1];
+    const identity = presented ? await this.apiKeys.authenticate(presented) : null;
+    if (!identity) throw invalidApiKey();
+    const now = Math.floor(Date.now() / 1000);
+    request.session = {
+      id: `api-key:${identity.keyId}`,
+      kind: 'developer',
+      subjectId: identity.developerId,
+      createdAt: now,
+      authTime: now,
+      lastSeenAt: now,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? '',
+    };
+    return true;
+  }
+}
 
 /** The session the guard (this one or PageSessionGuard) attached. */
 export const CurrentSession = createParamDecorator((_: unknown, ctx: ExecutionContext): Session => {

@@ -1,6 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { inJobSpan } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { RELAY_QUEUE, RelayDelivery, RelayJob } from '@app/relay';
 import { WorkerHeartbeat } from '../heartbeat';
@@ -23,7 +24,10 @@ export class RelayDeliveryProcessor extends ManagedWorkerHost implements OnAppli
 
   async process(job: Job<RelayJob>) {
     try {
-      return await this.delivery.deliver(job.data.messageId, job.attemptsMade + 1, job.opts.attempts ?? 1);
+      const attempt = job.attemptsMade + 1;
+      return await inJobSpan('relay delivery', job.data, { 'loginsign.relay.message_id': job.data.messageId, 'loginsign.attempt': attempt }, () =>
+        this.delivery.deliver(job.data.messageId, attempt, job.opts.attempts ?? 1),
+      );
     } finally {
       this.heartbeat.jobDone();
     }

@@ -1,6 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { inJobSpan } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { WEBHOOK_QUEUE, WebhookDeliveryService, WebhookJob } from '@app/webhooks';
 import { WorkerHeartbeat } from '../heartbeat';
@@ -25,7 +26,10 @@ export class WebhookDeliveryProcessor extends ManagedWorkerHost implements OnApp
   @CountsWebhookDeliveries()
   async process(job: Job<WebhookJob>) {
     try {
-      return await this.delivery.deliver(job.data.eventId, job.attemptsMade + 1, job.opts.attempts ?? 1);
+      const attempt = job.attemptsMade + 1;
+      return await inJobSpan('webhook delivery', job.data, { 'loginsign.webhook.event_id': job.data.eventId, 'loginsign.attempt': attempt }, () =>
+        this.delivery.deliver(job.data.eventId, attempt, job.opts.attempts ?? 1),
+      );
     } finally {
       this.heartbeat.jobDone();
     }

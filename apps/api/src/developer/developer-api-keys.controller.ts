@@ -1,0 +1,47 @@
+import { Controller, Delete, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { isoUtc, Session } from '@app/common';
+import { ApiKeyRecord, ApiKeysService, CreateApiKeyDto } from '@app/developer';
+import { JsonBody } from '../shared/body';
+import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
+
+/** An API key as the portal API shows it: never the key itself. */
+export function presentApiKey(key: ApiKeyRecord) {
+  return {
+    id: key.id,
+    name: key.name,
+    createdAt: isoUtc(key.createdAt),
+    lastUsedAt: isoUtc(key.lastUsedAt),
+    expiresAt: isoUtc(key.expiresAt),
+    revokedAt: isoUtc(key.revokedAt),
+  };
+}
+
+/**
+ * Developer Portal: the session's developer manages their API keys. Cookie
+ * session only: the guard accepts keys on the applications API alone, so a
+ * key cannot list, mint or revoke keys.
+ */
+@Controller('api/developer/api-keys')
+@UseGuards(DeveloperSessionGuard)
+export class DeveloperApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  /** The only response that carries the key. */
+  @Post()
+  @Header('cache-control', 'no-store')
+  async create(@CurrentSession() session: Session, @JsonBody() body: CreateApiKeyDto) {
+    const { apiKey, key } = await this.keys.create(session.subjectId, body);
+    return { ...presentApiKey(apiKey), key };
+  }
+
+  @Get()
+  async list(@CurrentSession() session: Session) {
+    return { apiKeys: (await this.keys.list(session.subjectId)).map(presentApiKey) };
+  }
+
+  @Delete(':keyId')
+  @HttpCode(204)
+  async revoke(@CurrentSession() session: Session, @Param('keyId') keyId: string) {
+    await this.keys.revoke(session.subjectId, keyId);
+  }
+}

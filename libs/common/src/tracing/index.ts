@@ -1,0 +1,3 @@
+export * from './context';
+export { startTracing, stopTracing } from './start';
+export { TracingFlush } from './tracing-flush';
