@@ -17,3 +17,25 @@ export class AccountProfile extends AccountSummary {
   @ApiProperty({ example: 'Germany' })
   region: string;
 }
+
+export class AccountSession {
+  @ApiProperty({ description: 'Names the session for DELETE /api/account/sessions/:sessionId (never the cookie value).', pattern: '^[0-9a-f]{64}$' })
+  id: string;
+  @ApiProperty({ description: 'True for the session that made this request.' })
+  current: boolean;
+  @ApiProperty({ example: 'Firefox 130' })
+  browser: string;
+  @ApiProperty({ example: 'Linux' })
+  os: string;
+  @ApiProperty({ type: String, nullable: true, example: '203.0.113.7' })
+  ip: string | null;
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+  @ApiProperty({ format: 'date-time' })
+  lastActiveAt: string;
+}
+
+export class AccountSessionList {
+  @ApiProperty({ type: [AccountSession] })
+  sessions: AccountSession[];
+}

@@ -3,7 +3,9 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isoUtc, Session, SessionService, sha256Hex } from '@app/common';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CurrentSession, UserSessionGuard } from '../shared/session.guard';
+import { ApiEndpoint } from '../shared/openapi';
 import { parseUserAgent } from '../shared/user-agent';
+import { AccountSessionList } from './account.schemas';
 
 /** A session id as the list gives it (the SHA-256 of the cookie value, never the cookie value). */
 const SESSION_ID = /^[0-9a-f]{64}$/;
@@ -17,6 +19,7 @@ export class SessionsApiController {
     private readonly cookieSessions: CookieSessionService,
   ) {}
 
+  @ApiEndpoint({ summary: "The account's active sessions", auth: 'user', response: AccountSessionList })
   @Get()
   @Header('cache-control', 'no-store')
   async list(@CurrentSession() session: Session) {
@@ -34,6 +37,7 @@ export class SessionsApiController {
   }
 
   /** Signs out every session of the account but this one. */
+  @ApiEndpoint({ summary: 'Sign out every other session of the account', auth: 'user', response: null })
   @Post('sign-out-others')
   @HttpCode(204)
   async signOutOthers(@CurrentSession() session: Session) {
@@ -41,6 +45,7 @@ export class SessionsApiController {
   }
 
   /** Signs out one session of the account (this one too: then the cookie is cleared). 404 for anything else. */
+  @ApiEndpoint({ summary: 'Sign out one session of the account', auth: 'user', response: null, errors: ['invalid_request'] })
   @Delete(':sessionId')
   @HttpCode(204)
   async signOut(@CurrentSession() session: Session, @Param('sessionId') id: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {

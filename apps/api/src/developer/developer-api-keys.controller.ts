@@ -2,7 +2,9 @@ import { Controller, Delete, Get, Header, HttpCode, Param, Post, UseGuards } fro
 import { isoUtc, Session } from '@app/common';
 import { ApiKeyRecord, ApiKeysService, CreateApiKeyDto } from '@app/developer';
 import { JsonBody } from '../shared/body';
+import { ApiEndpoint } from '../shared/openapi';
 import { CurrentSession, DeveloperSessionGuard } from '../shared/session.guard';
+import { ApiKeyList, CreatedApiKey } from './developer.schemas';
 
 /** An API key as the portal API shows it: never the key itself. */
 export function presentApiKey(key: ApiKeyRecord) {
@@ -27,6 +29,7 @@ export class DeveloperApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   /** The only response that carries the key. */
+  @ApiEndpoint({ summary: 'Create an API key (the key is shown once)', auth: 'developer', body: CreateApiKeyDto, response: CreatedApiKey })
   @Post()
   @Header('cache-control', 'no-store')
   async create(@CurrentSession() session: Session, @JsonBody() body: CreateApiKeyDto) {
@@ -34,11 +37,13 @@ export class DeveloperApiKeysController {
     return { ...presentApiKey(apiKey), key };
   }
 
+  @ApiEndpoint({ summary: "The developer's API keys (never the keys themselves)", auth: 'developer', response: ApiKeyList })
   @Get()
   async list(@CurrentSession() session: Session) {
     return { apiKeys: (await this.keys.list(session.subjectId)).map(presentApiKey) };
   }
 
+  @ApiEndpoint({ summary: 'Revoke an API key', auth: 'developer', response: null })
   @Delete(':keyId')
   @HttpCode(204)
   async revoke(@CurrentSession() session: Session, @Param('keyId') keyId: string) {

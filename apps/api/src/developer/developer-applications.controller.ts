@@ -28,7 +28,7 @@ export class DeveloperApplicationsController {
   constructor(private readonly apps: ApplicationsService) {}
 
   /** Responses that carry a secret must not be cached anywhere. */
-  @ApiEndpoint({ summary: 'Register an application (its secrets are shown only here)', auth: 'developer', body: CreateApplicationDto, response: CreatedApplication })
+  @ApiEndpoint({ summary: 'Register an application (its secrets are shown only here)', auth: 'developerOrKey', body: CreateApplicationDto, response: CreatedApplication })
   @Post()
   @Header('cache-control', 'no-store')
   async create(@CurrentSession() session: Session, @JsonBody() body: CreateApplicationDto) {
@@ -37,32 +37,37 @@ export class DeveloperApplicationsController {
     return { ...fields, clientSecret, webhookSecret, createdAt };
   }
 
-  @ApiEndpoint({ summary: "The developer's applications", auth: 'developer', response: ApplicationList })
+  @ApiEndpoint({ summary: "The developer's applications", auth: 'developerOrKey', response: ApplicationList })
   @Get()
   async list(@CurrentSession() session: Session) {
     return { applications: (await this.apps.list(session.subjectId)).map(presentApplication) };
   }
 
-  @ApiEndpoint({ summary: 'One application', auth: 'developer', response: Application })
+  @ApiEndpoint({ summary: 'One application', auth: 'developerOrKey', response: Application })
   @Get(':appId')
   async get(@CurrentSession() session: Session, @Param('appId') appId: string) {
     return presentApplication(await this.apps.getOwned(session.subjectId, appId));
   }
 
-  @ApiEndpoint({ summary: 'Change an application (absent fields stay, null clears webhookUrl and logoUrl)', auth: 'developer', body: UpdateApplicationDto, response: Application })
+  @ApiEndpoint({
+    summary: 'Change an application (absent fields stay, null clears webhookUrl and logoUrl)',
+    auth: 'developerOrKey',
+    body: UpdateApplicationDto,
+    response: Application,
+  })
   @Patch(':appId')
   async update(@CurrentSession() session: Session, @Param('appId') appId: string, @JsonBody() body: UpdateApplicationDto) {
     return presentApplication(await this.apps.update(session.subjectId, appId, body));
   }
 
-  @ApiEndpoint({ summary: 'Delete an application', auth: 'developer', response: null })
+  @ApiEndpoint({ summary: 'Delete an application', auth: 'developerOrKey', response: null })
   @Delete(':appId')
   @HttpCode(204)
   async remove(@CurrentSession() session: Session, @Param('appId') appId: string) {
     await this.apps.remove(session.subjectId, appId);
   }
 
-  @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working)', auth: 'developer', response: RotatedClientSecret })
+  @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working)', auth: 'developerOrKey', response: RotatedClientSecret })
   @Post(':appId/client-secret')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -70,7 +75,7 @@ export class DeveloperApplicationsController {
     return this.apps.rotateClientSecret(session.subjectId, appId);
   }
 
-  @ApiEndpoint({ summary: 'Rotate the webhook secret', auth: 'developer', response: RotatedWebhookSecret })
+  @ApiEndpoint({ summary: 'Rotate the webhook secret', auth: 'developerOrKey', response: RotatedWebhookSecret })
   @Post(':appId/webhook-secret')
   @HttpCode(200)
   @Header('cache-control', 'no-store')

@@ -54,7 +54,7 @@ export class DeveloperUsersController {
 
   @ApiEndpoint({
     summary: 'The users connected to the application',
-    auth: 'developer',
+    auth: 'developerOrKey',
     query: {
       limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
       cursor: { type: 'string', description: 'nextCursor of the previous page.' },
@@ -70,14 +70,14 @@ export class DeveloperUsersController {
     return this.users.list(applicationId, parseListQuery(query));
   }
 
-  @ApiEndpoint({ summary: "Change a user's connection (at least one field)", auth: 'developer', body: UpdateUserDto, response: ApplicationUser })
+  @ApiEndpoint({ summary: "Change a user's connection (at least one field)", auth: 'developerOrKey', body: UpdateUserDto, response: ApplicationUser })
   @Patch(':connectionId')
   async update(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('connectionId') connectionId: string, @JsonBody() body: UpdateUserDto) {
     const applicationId = await this.owned(session, appId);
     return this.users.update(applicationId, connectionId, { isForwarding: body.isForwarding, appEmail: body.appEmail, blocked: body.blocked });
   }
 
-  @ApiEndpoint({ summary: 'Delete the connection (account closure; sends user_account_deleted)', auth: 'developer', response: null })
+  @ApiEndpoint({ summary: 'Delete the connection (account closure; sends user_account_deleted)', auth: 'developerOrKey', response: null })
   @Delete(':connectionId')
   @HttpCode(204)
   async remove(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('connectionId') connectionId: string) {

@@ -27,7 +27,7 @@ export class DeveloperWebhooksController {
     return (await this.apps.getOwned(session.subjectId, appId)).id;
   }
 
-  @ApiEndpoint({ summary: "The webhook endpoint's state", auth: 'developer', response: WebhookEndpoint })
+  @ApiEndpoint({ summary: "The webhook endpoint's state", auth: 'developerOrKey', response: WebhookEndpoint })
   @Get()
   async endpoint(@CurrentSession() session: Session, @Param('appId') appId: string) {
     return this.deliveries.endpoint(await this.owned(session, appId));
@@ -35,7 +35,7 @@ export class DeveloperWebhooksController {
 
   @ApiEndpoint({
     summary: 'The deliveries log, newest first',
-    auth: 'developer',
+    auth: 'developerOrKey',
     query: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 }, cursor: { type: 'string', description: 'nextCursor of the previous page.' } },
     response: WebhookDeliveryList,
     errors: ['invalid_request'],
@@ -45,20 +45,20 @@ export class DeveloperWebhooksController {
     return this.deliveries.list(await this.owned(session, appId), parseLimit(limit), cursor);
   }
 
-  @ApiEndpoint({ summary: 'One delivery with its payload and every attempt', auth: 'developer', response: WebhookDeliveryDetail })
+  @ApiEndpoint({ summary: 'One delivery with its payload and every attempt', auth: 'developerOrKey', response: WebhookDeliveryDetail })
   @Get('deliveries/:deliveryId')
   async get(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string) {
     return this.deliveries.get(await this.owned(session, appId), deliveryId);
   }
 
-  @ApiEndpoint({ summary: 'Send the same event again', auth: 'developer', response: WebhookDelivery, errors: ['invalid_request'] })
+  @ApiEndpoint({ summary: 'Send the same event again', auth: 'developerOrKey', response: WebhookDelivery, errors: ['invalid_request'] })
   @Post('deliveries/:deliveryId/redeliver')
   @HttpCode(202)
   async redeliver(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('deliveryId') deliveryId: string) {
     return this.deliveries.redeliver(await this.owned(session, appId), deliveryId);
   }
 
-  @ApiEndpoint({ summary: 'Send a ping event', auth: 'developer', response: QueuedPing, errors: ['invalid_request'] })
+  @ApiEndpoint({ summary: 'Send a ping event', auth: 'developerOrKey', response: QueuedPing, errors: ['invalid_request'] })
   @Post('test')
   @HttpCode(202)
   async test(@CurrentSession() session: Session, @Param('appId') appId: string) {

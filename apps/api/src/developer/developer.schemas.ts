@@ -163,3 +163,28 @@ export class QueuedPing {
   @ApiProperty({ description: 'The ping event id.' })
   id: string;
 }
+
+export class ApiKey {
+  @ApiProperty()
+  id: string;
+  @ApiProperty()
+  name: string;
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  lastUsedAt: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  expiresAt: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  revokedAt: string | null;
+}
+
+export class CreatedApiKey extends ApiKey {
+  @ApiProperty({ description: 'lsk_ + 43 characters; shown once, stored only as a SHA-256.', pattern: '^lsk_' })
+  key: string;
+}
+
+export class ApiKeyList {
+  @ApiProperty({ type: [ApiKey] })
+  apiKeys: ApiKey[];
+}

@@ -84,6 +84,12 @@ export function createOpenApiDocument(app: INestApplication, config: AppConfig):
       name: cookieName(config, 'developer'),
       description: "The developer's session cookie (POST /api/developer/login). Writes must send application/json and no foreign Origin.",
     })
+    .addSecurity('developerApiKey', {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'lsk_...',
+      description: 'A developer API key (created on the portal or POST /api/developer/api-keys); accepted on /api/developer/applications/** only.',
+    })
     .addSecurity('clientBasic', {
       type: 'http',
       scheme: 'basic',

@@ -9,7 +9,7 @@ import { ERROR_STATUS, ErrorCode } from '@app/common';
 export type { SchemaObject };
 
 /** Who may call an endpoint; each adds its security requirement and its 401 (and 403) answers. */
-export type EndpointAuth = 'bearer' | 'user' | 'developer' | 'client' | 'metrics';
+export type EndpointAuth = 'bearer' | 'user' | 'developer' | 'developerOrKey' | 'client' | 'metrics';
 
 export interface EndpointDoc {
   summary: string;
@@ -64,6 +64,11 @@ const AUTH: Record<EndpointAuth, { security: Record<string, string[]>[]; errors:
   // Cookie writes also follow the CSRF rule (403 forbidden).
   user: { security: [{ userSession: [] }], errors: (m) => (WRITES.has(m) ? ['unauthorized', 'forbidden'] : ['unauthorized']) },
   developer: { security: [{ developerSession: [] }], errors: (m) => (WRITES.has(m) ? ['unauthorized', 'forbidden'] : ['unauthorized']) },
+  // The applications API also takes a developer API key (no CSRF rule then; a bad key is invalid_token, too many requests rate_limited).
+  developerOrKey: {
+    security: [{ developerSession: [] }, { developerApiKey: [] }],
+    errors: (m) => (WRITES.has(m) ? ['unauthorized', 'forbidden', 'invalid_token', 'rate_limited'] : ['unauthorized', 'invalid_token', 'rate_limited']),
+  },
   // client_secret_basic, or client_secret_post (client_id and client_secret in the form: no header).
   client: { security: [{ clientBasic: [] }, {}], errors: () => ['invalid_client', 'invalid_request'] },
   // Only when METRICS_TOKEN is set.
