@@ -179,16 +179,20 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
     expect(Object.keys(operation('post', '/oauth/token').responses)).toEqual(expect.arrayContaining(['200', '400', '401']));
   });
 
-  it('declares the security schemes (bearer, the two session cookies, client Basic) and uses them', () => {
+  it('declares the security schemes (bearer, the two session cookies, the developer API key, client Basic) and uses them', () => {
     expect(doc.components!.securitySchemes).toMatchObject({
       bearer: { type: 'http', scheme: 'bearer' },
       userSession: { type: 'apiKey', in: 'cookie', name: 'ls_session' },
       developerSession: { type: 'apiKey', in: 'cookie', name: 'ls_dev' },
+      developerApiKey: { type: 'http', scheme: 'bearer' },
       clientBasic: { type: 'http', scheme: 'basic' },
     });
     expect(operation('get', '/api/user').security).toEqual([{ bearer: [] }]);
     expect(operation('get', '/api/account/me').security).toEqual([{ userSession: [] }]);
-    expect(operation('get', '/api/developer/applications/{appId}/users').security).toEqual([{ developerSession: [] }]);
+    // The applications API takes the session or an API key; the developer's own account endpoints only the session.
+    expect(operation('get', '/api/developer/applications/{appId}/users').security).toEqual([{ developerSession: [] }, { developerApiKey: [] }]);
+    expect(operation('get', '/api/developer/me').security).toEqual([{ developerSession: [] }]);
+    expect(operation('get', '/api/developer/api-keys').security).toEqual([{ developerSession: [] }]);
     expect(operation('post', '/oauth/token').security).toEqual([{ clientBasic: [] }, {}]);
     expect(operation('post', '/api/developer/signup').security).toBeUndefined();
   });
