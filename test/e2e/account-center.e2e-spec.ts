@@ -121,7 +121,7 @@ describe('Account center (/account)', () => {
         const forms = html.match(/<form\b[\s\S]*?<\/form>/g) ?? [];
         for (const form of forms) expect(form).toContain('name="_csrf"');
         for (const input of html.match(/<input\b[^>]*>/g) ?? []) {
-          if (/type="(hidden|radio)"|\shidden>/.test(input)) continue;
+          if (/type="(hidden|radio)"|\shidden\s*\/?>/.test(input)) continue;
           const id = /\bid="([^"]+)"/.exec(input)?.[1];
           expect(id && html.includes(`for="${id}"`)).toBeTruthy();
         }
