@@ -124,6 +124,13 @@ export function profilePage(v: ProfileView): string {
   );
 }
 
+/** A one-button form that posts `email` to `action` (make primary, remove, resend, cancel). */
+function emailButton(csrf: string, action: string, email: string, label: string, ariaLabel: string): SafeHtml {
+  return html`<form method="post" action="${action}">
+    ${csrfField(csrf)}<input type="hidden" name="email" value="${email}" /><button type="submit" class="secondary small" aria-label="${ariaLabel}">${label}</button>
+  </form>`;
+}
+
 export function emailsPage(v: EmailsView): string {
   return accountPage(
     'Email addresses',
@@ -142,20 +149,8 @@ export function emailsPage(v: EmailsView): string {
                   e.isPrimary
                     ? ''
                     : html`<div class="row">
-                        <form method="post" action="/account/emails/primary">
-                          ${csrfField(v.csrf)}<input type="hidden" name="email" value="${e.email}" /><button
-                            type="submit"
-                            class="secondary small"
-                            aria-label="Make ${e.email} primary"
-                          >
-                            Make primary
-                          </button>
-                        </form>
-                        <form method="post" action="/account/emails/remove">
-                          ${csrfField(v.csrf)}<input type="hidden" name="email" value="${e.email}" /><button type="submit" class="secondary small" aria-label="Remove ${e.email}">
-                            Remove
-                          </button>
-                        </form>
+                        ${emailButton(v.csrf, '/account/emails/primary', e.email, 'Make primary', `Make ${e.email} primary`)}
+                        ${emailButton(v.csrf, '/account/emails/remove', e.email, 'Remove', `Remove ${e.email}`)}
                       </div>`
                 }
               </li>`,
@@ -172,20 +167,8 @@ export function emailsPage(v: EmailsView): string {
                     html`<li>
                       <div><strong>${p.email}</strong> <span class="badge badge-off">Not verified</span><br /><span class="muted">Link valid until ${when(p.expiresAt)}</span></div>
                       <div class="row">
-                        <form method="post" action="/account/emails">
-                          ${csrfField(v.csrf)}<input type="hidden" name="email" value="${p.email}" /><button
-                            type="submit"
-                            class="secondary small"
-                            aria-label="Send a new link to ${p.email}"
-                          >
-                            Send a new link
-                          </button>
-                        </form>
-                        <form method="post" action="/account/emails/remove">
-                          ${csrfField(v.csrf)}<input type="hidden" name="email" value="${p.email}" /><button type="submit" class="secondary small" aria-label="Cancel ${p.email}">
-                            Cancel
-                          </button>
-                        </form>
+                        ${emailButton(v.csrf, '/account/emails', p.email, 'Send a new link', `Send a new link to ${p.email}`)}
+                        ${emailButton(v.csrf, '/account/emails/remove', p.email, 'Cancel', `Cancel ${p.email}`)}
                       </div>
                     </li>`,
                 )}

@@ -27,6 +27,17 @@ export function csrfField(token: string): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${token}" />`;
 }
 
+/** The name, email and new-password fields of a sign-up form (end users and developers alike); a re-render keeps name and email, never the password. */
+export function signUpFields(state: { name?: string; email?: string }): SafeHtml {
+  return html`<label for="name">Name</label>
+    <input type="text" id="name" name="name" autocomplete="name" maxlength="200" required value="${state.name ?? ''}" />
+    <label for="email">Email</label>
+    <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
+    <label for="password">Password</label>
+    <input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="200" required aria-describedby="password-hint" />
+    <p class="muted" id="password-hint">At least 8 characters.</p>`;
+}
+
 export function errorPage(title: string, message: string): string {
   return page({
     title,
