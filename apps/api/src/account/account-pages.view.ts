@@ -1,5 +1,5 @@
 import { html, SafeHtml } from '../shared/html';
-import { csrfField, page, signUpFields } from '../shared/layout';
+import { csrfField, loginFields, page, signUpFields } from '../shared/layout';
 
 /** What a re-rendered form keeps: never the password. */
 export interface FormState {
@@ -44,10 +44,7 @@ export function loginPage(state: FormState): string {
       <form method="post" action="/login" novalidate>
         ${csrfField(state.csrf)}
         <input type="hidden" name="return_to" value="${state.returnTo}" />
-        <label for="email">Email</label>
-        <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="current-password" required />
+        ${loginFields(state)}
         <button type="submit">Sign in</button>
       </form>
       <p class="muted">New to LoginSign? <a href="${linkWithReturnTo('/signup', state.returnTo)}">Create an account</a></p>`,

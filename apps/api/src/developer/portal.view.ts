@@ -1,5 +1,5 @@
 import { html, SafeHtml } from '../shared/html';
-import { csrfField, page, signUpFields } from '../shared/layout';
+import { csrfField, loginFields, page, signUpFields } from '../shared/layout';
 
 /**
  * Developer Portal pages (server-rendered, no JavaScript needed; every value
@@ -114,11 +114,7 @@ export function developerLoginPage(state: DevFormState): string {
       <h1>Sign in</h1>
       ${notice(state.error, 'error')}
       <form method="post" action="/developer/login" novalidate>
-        ${csrfField(state.csrf)} ${state.returnTo ? html`<input type="hidden" name="return_to" value="${state.returnTo}" />` : ''}
-        <label for="email">Email</label>
-        <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="current-password" required />
+        ${csrfField(state.csrf)} ${state.returnTo ? html`<input type="hidden" name="return_to" value="${state.returnTo}" />` : ''} ${loginFields(state)}
         <button type="submit">Sign in</button>
       </form>
       <p class="muted">New here? <a href="/developer/signup">Create a developer account</a></p>`,

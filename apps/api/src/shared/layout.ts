@@ -38,6 +38,14 @@ export function signUpFields(state: { name?: string; email?: string }): SafeHtml
     <p class="muted" id="password-hint">At least 8 characters.</p>`;
 }
 
+/** The email and current-password fields of a login form (end users and developers alike); a re-render keeps the email. */
+export function loginFields(state: { email?: string }): SafeHtml {
+  return html`<label for="email">Email</label>
+    <input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}" />
+    <label for="password">Password</label>
+    <input type="password" id="password" name="password" autocomplete="current-password" required />`;
+}
+
 export function errorPage(title: string, message: string): string {
   return page({
     title,
