@@ -37,15 +37,12 @@ const yesNo = (value: boolean) => (value ? 'yes' : 'no');
 
 function rowActions(app: PortalApp, user: PortalUser, csrf: string, filters: UserFilters): SafeHtml {
   const base = appPath(app.id, `/users/${encodeURIComponent(user.id)}`);
+  const block = user.blocked ? 'Unblock' : 'Block';
+  const label = `${block} ${user.name} (${user.globalId})`;
+  const blockButton = html`<button type="submit" class="small ${user.blocked ? 'secondary' : 'danger-outline'}" aria-label="${label}">${block}</button>`;
   return html`<div class="actions">
     <form method="post" action="${base}/block" class="inline">
-      ${csrfField(csrf)}${filterFields(filters)}<input type="hidden" name="blocked" value="${user.blocked ? 'false' : 'true'}" /><button
-        type="submit"
-        class="small ${user.blocked ? 'secondary' : 'danger-outline'}"
-        aria-label="${user.blocked ? 'Unblock' : 'Block'} ${user.name} (${user.globalId})"
-      >
-        ${user.blocked ? 'Unblock' : 'Block'}
-      </button>
+      ${csrfField(csrf)}${filterFields(filters)}<input type="hidden" name="blocked" value="${user.blocked ? 'false' : 'true'}" />${blockButton}
     </form>
     <form method="post" action="${base}/forwarding" class="inline">
       ${csrfField(csrf)}${filterFields(filters)}<input type="hidden" name="isForwarding" value="${user.isForwarding ? 'false' : 'true'}" /><button
@@ -100,7 +97,7 @@ export function usersPage(developer: PortalDeveloper, csrf: string, app: PortalA
         <div>
           <label for="status">Status</label
           ><select id="status" name="status">
-            ${STATUS_OPTIONS.map(([value, label]) => html`<option value="${value}" ${(filters.status ?? '') === value ? html` selected` : ''}>${label}</option>`)}
+            ${STATUS_OPTIONS.map(([value, label]) => html`<option value="${value}" ${(filters.status ?? '') === value ? 'selected' : ''}>${label}</option>`)}
           </select>
         </div>
         <div class="filter-buttons">

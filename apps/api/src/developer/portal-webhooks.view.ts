@@ -23,6 +23,13 @@ function lastResult(d: { lastStatusCode: number | null; lastError: string | null
   return html`<span class="muted">—</span>`;
 }
 
+function endpointStatus(endpoint: PortalEndpoint): SafeHtml {
+  if (endpoint.enabled) return badge('enabled', 'ok');
+  if (!endpoint.webhookUrl) return badge('not configured', 'off');
+  return html`${badge('disabled', 'danger')}
+    <span class="muted">since ${formatTime(endpoint.disabledAt)} (the endpoint answered 410 Gone). Redeliver or ping to re-enable it.</span>`;
+}
+
 function endpointPanel(app: PortalApp, csrf: string, endpoint: PortalEndpoint): SafeHtml {
   return html`<section class="panel" id="endpoint">
     <h2>Endpoint</h2>
@@ -32,9 +39,7 @@ function endpointPanel(app: PortalApp, csrf: string, endpoint: PortalEndpoint): 
         ${endpoint.webhookUrl ? html`<code>${endpoint.webhookUrl}</code>` : html`<span class="muted">No webhook URL. Set one in <a href="${appPath(app.id)}">Settings</a>.</span>`}
       </dd>
       <dt>Status</dt>
-      <dd id="endpoint-status">
-        ${endpoint.enabled ? badge('enabled', 'ok') : endpoint.webhookUrl ? html`${badge('disabled', 'danger')} <span class="muted">since ${formatTime(endpoint.disabledAt)} (the endpoint answered 410 Gone). Redeliver or ping to re-enable it.</span>` : badge('not configured', 'off')}
-      </dd>
+      <dd id="endpoint-status">${endpointStatus(endpoint)}</dd>
     </dl>
     ${
       endpoint.webhookUrl
