@@ -326,7 +326,7 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
   });
   await bulkLoad({
     table: 'user_emails',
-    columns: 'user_id, email, verified, is_primary',
+    columns: 'user_id, email, linked, is_primary',
     order: ascending(),
     row: (i) => [firstId + i, person(i).email, 1, 1],
   });

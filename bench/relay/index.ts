@@ -72,7 +72,7 @@ async function main(): Promise<number> {
         `BB${String(i).padStart(4, '0')}`,
         `User ${i}`,
       ]);
-      await db.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)`, [user.insertId, `user${i}@real.example`]);
+      await db.query(`INSERT INTO user_emails (user_id, email, linked, is_primary) VALUES (?, ?, 1, 1)`, [user.insertId, `user${i}@real.example`]);
       await db.query(`INSERT INTO relay_addresses (local_part) VALUES (?)`, [local]);
       await db.query(`INSERT INTO connections (id, application_id, user_id, relay_local, scope) VALUES (?, 'app_bench0000000000000000', ?, ?, 'email')`, [
         `c_bench${i}`,

@@ -232,8 +232,8 @@ describe('Account center (/account)', () => {
       const done = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: confirm.csrf!, token }, other);
       expect(done.status).toBe(200);
       expect(await done.text()).toContain('Address confirmed');
-      const [row] = await db().query<Row[]>('SELECT verified, is_primary FROM user_emails WHERE email = ?', [email]);
-      expect(row).toMatchObject({ verified: 1, is_primary: 0 });
+      const [row] = await db().query<Row[]>('SELECT linked, is_primary FROM user_emails WHERE email = ?', [email]);
+      expect(row).toMatchObject({ linked: 1, is_primary: 0 });
 
       // Single use.
       const again = await getPage(t.baseUrl, `${link.pathname}${link.search}`, other);

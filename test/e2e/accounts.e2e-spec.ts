@@ -36,11 +36,11 @@ describe('accounts: JSON API', () => {
     expect(await who.json()).toEqual({ globalId: body.globalId, name: 'Ada Lovelace', email, image: null, region: 'United Kingdom' });
   });
 
-  it('normalises the email and stores the first linked address as verified and primary', async () => {
+  it('normalises the email and stores the first linked address as linked and primary', async () => {
     const user = await signUpUser(t.baseUrl, { email: '  Mixed.Case@Example.COM ' });
     expect(user.email).toBe('mixed.case@example.com');
-    const rows = await db.query<Row[]>('SELECT e.email, e.verified, e.is_primary FROM user_emails e JOIN users u ON u.id = e.user_id WHERE u.global_id = ?', [user.globalId]);
-    expect(rows).toEqual([{ email: 'mixed.case@example.com', verified: 1, is_primary: 1 }]);
+    const rows = await db.query<Row[]>('SELECT e.email, e.linked, e.is_primary FROM user_emails e JOIN users u ON u.id = e.user_id WHERE u.global_id = ?', [user.globalId]);
+    expect(rows).toEqual([{ email: 'mixed.case@example.com', linked: 1, is_primary: 1 }]);
   });
 
   it('stores the password as an argon2id hash (19 MiB, t=2, p=1), never in plain', async () => {

@@ -4,7 +4,7 @@ import { decrypt, sha256 } from '@app/common';
 import { ApplicationsService } from '@app/developer';
 import { startApi, TestApp } from '../support/harness';
 import { ApplicationList, createApplication, CreatedTestApplication, developerRequest, readJson, signUpDeveloper, TestDeveloper } from '../support/developer';
-import { countRows } from '../support/db';
+import { countRows, webhookSecretOf } from '../support/db';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const PUBLIC_FIELDS = ['clientId', 'createdAt', 'id', 'logoUrl', 'name', 'redirectUris', 'senderAddresses', 'senderDomains', 'webhookUrl'];
@@ -29,6 +29,7 @@ describe('Developer Portal applications', () => {
   const appCount = async () => await countRows(db(), 'SELECT COUNT(*) AS n FROM applications');
   const appRow = async (id: string) => (await db().query<ApplicationRow[]>('SELECT * FROM applications WHERE id = ?', [id]))[0];
   const service = () => t.app.get(ApplicationsService);
+  const webhookSecret = (appId: string) => webhookSecretOf(t.app.get(DataSource), t.config.secrets.dataEncryptionKey, appId);
 
   beforeAll(async () => {
     t = await startApi();
@@ -73,7 +74,7 @@ describe('Developer Portal applications', () => {
       expect(everything).not.toContain(app.webhookSecret.slice('whsec_'.length));
       // Readable by the webhook signer, with the data encryption key only.
       expect(decrypt(t.config.secrets.dataEncryptionKey, row.webhook_secret_enc)).toBe(app.webhookSecret);
-      expect(await service().getWebhookSecret(app.id)).toBe(app.webhookSecret);
+      expect(await webhookSecret(app.id)).toBe(app.webhookSecret);
       expect(row.developer_id).toBe(dev.id);
     });
 
@@ -355,7 +356,7 @@ describe('Developer Portal applications', () => {
       const body = await readJson<{ webhookSecret: string }>(res);
       expect(body).toEqual({ webhookSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) });
       expect(body.webhookSecret).not.toBe(app.webhookSecret);
-      expect(await service().getWebhookSecret(app.id)).toBe(body.webhookSecret);
+      expect(await webhookSecret(app.id)).toBe(body.webhookSecret);
     });
 
     it('accepts a rotation POST with an empty JSON body too', async () => {
@@ -405,7 +406,7 @@ describe('Developer Portal applications', () => {
       expect(bList.applications.map((x) => x.id)).not.toContain(app.id);
       expect(await appRow(app.id)).toEqual(rowBefore);
       expect(await service().authenticateClient(app.clientId, app.clientSecret)).not.toBeNull();
-      expect(await service().getWebhookSecret(app.id)).toBe(app.webhookSecret);
+      expect(await webhookSecret(app.id)).toBe(app.webhookSecret);
     });
   });
 

@@ -429,7 +429,7 @@ describe('Developer Portal: users of an application', () => {
       const second = `second-${randomBytes(4).toString('hex')}@example.com`;
       const pending = `pending-${randomBytes(4).toString('hex')}@example.com`;
       const [{ id: userId }] = await db().query<Row[]>('SELECT user_id AS id FROM connections WHERE id = ?', [c.connectionId]);
-      await db().query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 0), (?, ?, 0, 0)', [userId, second, userId, pending]);
+      await db().query('INSERT INTO user_emails (user_id, email, linked, is_primary) VALUES (?, ?, 1, 0), (?, ?, 0, 0)', [userId, second, userId, pending]);
       expect((await patch(app, c.connectionId, { appEmail: second })).body.email).toBe(second);
       expect((await currentUser(t.baseUrl, c.token)).body.email).toBe(second);
       const refused = await patch(app, c.connectionId, { appEmail: pending });

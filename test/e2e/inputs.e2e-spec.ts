@@ -19,7 +19,7 @@ function deepJson(depth: number, kind: 'object' | 'array'): string {
   return kind === 'object' ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}` : `${'['.repeat(depth)}1${']'.repeat(depth)}`;
 }
 
-describe('inputs: every input is answered in the contract shape', () => {
+describe('inputs: every input is answered in the `{ error, error_description }` shape', () => {
   let t: TestApp;
   const db = () => t.app.get(DataSource);
   const count = async (table: string) => countRows(db(), `SELECT COUNT(*) AS n FROM ${table}`);
@@ -241,7 +241,7 @@ describe('inputs: every input is answered in the contract shape', () => {
     };
     const host = () => new URL(t.baseUrl).host;
 
-    it('answers bad percent-encoding and over-long path parameters in the contract shape', async () => {
+    it('answers bad percent-encoding and over-long path parameters in the `{ error, error_description }` shape', async () => {
       for (const path of ['/api/developer/applications/%FF', '/oauth/token/%E0%A4%A', '/health/%FF']) {
         expectShape(await rawRequest(t.baseUrl, [`GET ${path} HTTP/1.1\r\nHost: ${host()}\r\nConnection: close\r\n\r\n`]), 400);
       }
@@ -253,7 +253,7 @@ describe('inputs: every input is answered in the contract shape', () => {
       expect(page.headers['content-type']).toMatch(/^text\/html/);
     });
 
-    it('answers requests the HTTP parser refuses in the contract shape', async () => {
+    it('answers requests the HTTP parser refuses in the `{ error, error_description }` shape', async () => {
       const h = host();
       for (const request of [
         `FUZZ /api/developer/me HTTP/1.1\r\nHost: ${h}\r\n\r\n`,
@@ -274,7 +274,7 @@ describe('inputs: every input is answered in the contract shape', () => {
       expectShape(flood, 431);
     });
 
-    it('answers a missing Host and an unsupported Expect in the contract shape', async () => {
+    it('answers a missing Host and an unsupported Expect in the `{ error, error_description }` shape', async () => {
       expectShape(await rawRequest(t.baseUrl, [`GET /api/developer/me HTTP/1.1\r\nConnection: close\r\n\r\n`]), 400);
       expectShape(await rawRequest(t.baseUrl, [`GET /health HTTP/1.1\r\nHost: ${host()}\r\nExpect: fuzz\r\nConnection: close\r\n\r\n`]), 417);
     });

@@ -40,7 +40,7 @@ describe('email relay', () => {
     for (const id of ids) {
       const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [id]);
       const email = `user-${randomBytes(4).toString('hex')}@real.example`;
-      await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
+      await db.query('INSERT INTO user_emails (user_id, email, linked, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
       users.push({ connectionId: id, relay: `${row.relay_local}@${DOMAIN}`, email });
     }
     [worker, relay] = await Promise.all([startWorker(t.env), startRelay(t.env)]);

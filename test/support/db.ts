@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { decrypt } from '@app/common';
 
 /** A row as MySQL returns it: tests read its columns by name and check their values. */
 export type Row = Record<string, unknown>;
@@ -24,4 +25,10 @@ export interface OutboxEvent {
 export async function webhookEvents(db: DataSource, appId: string): Promise<OutboxEvent[]> {
   const rows = await db.query<{ type: string; payload: string }[]>('SELECT type, payload FROM webhook_events WHERE application_id = ? ORDER BY created_at, id', [appId]);
   return rows.map((r) => ({ type: r.type, data: (JSON.parse(r.payload) as { data: Record<string, unknown> }).data }));
+}
+
+/** An application's plain webhook secret, unsealed from its row with the data encryption key (null for an unknown application). */
+export async function webhookSecretOf(db: DataSource, dataEncryptionKey: Parameters<typeof decrypt>[0], appId: string): Promise<string | null> {
+  const [row] = await db.query<{ webhook_secret_enc: string }[]>('SELECT webhook_secret_enc FROM applications WHERE id = ?', [appId]);
+  return row ? decrypt(dataEncryptionKey, row.webhook_secret_enc) : null;
 }

@@ -1,5 +1,5 @@
 /**
- * The contract's error codes and the HTTP status each one maps to.
+ * The API's error codes (the `error` field of every error answer) and the HTTP status each one maps to.
  * Domain code throws `AppError`; the API's exception filter renders it as
  * `{error, error_description}`.
  */

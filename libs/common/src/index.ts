@@ -13,3 +13,4 @@ export * from './deadlock';
 export * from './metrics';
 export * from './limits';
 export * from './tracing';
+export * from './password-hasher';

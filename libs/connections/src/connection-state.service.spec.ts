@@ -1,15 +1,10 @@
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { AppError, bullRoot, randomToken, RedisModule, SessionModule } from '@app/common';
-import { AppConfig, ConfigModule } from '@app/config';
-import { DatabaseModule, dropDatabase } from '@app/database';
-import { ApplicationsService, DevelopersService } from '@app/developer';
-import { AccountsService } from '@app/identity';
+import { AppError, randomToken } from '@app/common';
 import { OAuthModule, TokensRepository } from '@app/oauth';
 import { WebhookEventsRepository } from '@app/webhooks';
-import { testConfig } from '../../../test/support/harness';
+import { createApplication, createDeveloper, signUpUser, startServices, TestServices } from '../../../test/support/services';
 import { ConnectionStateService } from './connection-state.service';
 import { ConnectionsRepository } from './connections.repository';
 import { ConnectionsService } from './connections.service';
@@ -20,7 +15,7 @@ import { ConnectionsService } from './connections.service';
  * without HTTP. OAuthModule is imported for its grant revoker, as in the API.
  */
 describe('ConnectionStateService (real MariaDB and Redis)', () => {
-  let config: AppConfig;
+  let services: TestServices;
   let ctx: INestApplicationContext;
   let state: ConnectionStateService;
   let consents: ConnectionsService;
@@ -32,31 +27,24 @@ describe('ConnectionStateService (real MariaDB and Redis)', () => {
   let otherAppId: string;
 
   beforeAll(async () => {
-    config = await testConfig();
-    const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), OAuthModule],
-    }).compile();
-    ctx = await moduleRef.init();
+    services = await startServices(OAuthModule);
+    ctx = services.ctx;
     state = ctx.get(ConnectionStateService);
     consents = ctx.get(ConnectionsService);
     connections = ctx.get(ConnectionsRepository);
     tokens = ctx.get(TokensRepository);
     events = ctx.get(WebhookEventsRepository);
     db = ctx.get(DataSource);
-    const developer = await ctx.get(DevelopersService).signup({ name: 'Dev', email: `dev-${randomToken(4)}@example.com`, password: 'a long password' });
-    const apps = ctx.get(ApplicationsService);
-    const input = { redirectUris: ['https://app.example.com/cb'], webhookUrl: 'https://hooks.example.com/in' };
-    appId = (await apps.create(developer.id, { name: 'App', ...input })).application.id;
-    otherAppId = (await apps.create(developer.id, { name: 'Other', ...input })).application.id;
+    const developerId = await createDeveloper(ctx);
+    const webhookUrl = 'https://hooks.example.com/in';
+    appId = await createApplication(ctx, developerId, { webhookUrl });
+    otherAppId = await createApplication(ctx, developerId, { name: 'Other', webhookUrl });
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    if (config) await dropDatabase(config.databaseUrl);
-  });
+  afterAll(() => services?.close());
 
   async function connectedUser(applicationId = appId) {
-    const user = await ctx.get(AccountsService).signUp({ name: 'Ada Lovelace', email: `ada-${randomToken(4)}@example.com`, password: 'a long password', region: 'UK' });
+    const user = await signUpUser(ctx);
     const connection = await consents.grantConsent(applicationId, user.id, ['profile', 'email'], { kind: 'relay' });
     const jti = randomToken(16);
     await db.transaction((m) => tokens.insertAccessToken(m, jti, connection.id, randomToken(16), 'profile', 600));
@@ -139,32 +127,24 @@ describe('ConnectionStateService (real MariaDB and Redis)', () => {
 });
 
 describe('ConnectionsRepository search (real MariaDB)', () => {
-  let config: AppConfig;
+  let services: TestServices;
   let ctx: INestApplicationContext;
   let repo: ConnectionsRepository;
   let appId: string;
 
   beforeAll(async () => {
-    config = await testConfig();
-    const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), OAuthModule],
-    }).compile();
-    ctx = await moduleRef.init();
+    services = await startServices(OAuthModule);
+    ctx = services.ctx;
     repo = ctx.get(ConnectionsRepository);
-    const developer = await ctx.get(DevelopersService).signup({ name: 'Dev', email: `dev-${randomToken(4)}@example.com`, password: 'a long password' });
-    appId = (await ctx.get(ApplicationsService).create(developer.id, { name: 'App', redirectUris: ['https://app.example.com/cb'] })).application.id;
-    const accounts = ctx.get(AccountsService);
+    appId = await createApplication(ctx, await createDeveloper(ctx));
     const consents = ctx.get(ConnectionsService);
     for (const name of ['100% Real', '100 Percent', 'a_b', 'axb']) {
-      const user = await accounts.signUp({ name, email: `u-${randomToken(4)}@example.com`, password: 'a long password', region: 'UK' });
+      const user = await signUpUser(ctx, name);
       await consents.grantConsent(appId, user.id, ['profile'], { kind: 'none' });
     }
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    if (config) await dropDatabase(config.databaseUrl);
-  });
+  afterAll(() => services?.close());
 
   it('matches prefixes only, with LIKE wildcards taken literally', async () => {
     const names = async (term: string) => (await repo.searchPage(appId, term, undefined, null, 10)).rows.map((r) => r.name).sort();

@@ -146,9 +146,4 @@ export class ApplicationsRepository {
     );
     return row ? { webhookUrl: row.webhook_url, disabledAt: row.webhook_disabled_at } : null;
   }
-
-  async webhookSecretEnc(appId: string): Promise<string | null> {
-    const [row]: { webhook_secret_enc: string }[] = await this.db.query(`SELECT webhook_secret_enc FROM applications WHERE id = ?`, [appId]);
-    return row ? row.webhook_secret_enc : null;
-  }
 }

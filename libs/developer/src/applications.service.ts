@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { decrypt, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
+import { encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './applications.repository';
 import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkSenderAddresses, checkSenderDomains, checkWebhookUrl } from './application-rules';
 
@@ -174,12 +174,6 @@ export class ApplicationsService {
   /** The application's webhook endpoint; null for an unknown application. */
   async webhookEndpoint(appId: string): Promise<{ webhookUrl: string | null; disabledAt: Date | null } | null> {
     return this.apps.webhookEndpoint(appId);
-  }
-
-  /** The plain webhook secret, for signing deliveries; null for an unknown application. */
-  async getWebhookSecret(appId: string): Promise<string | null> {
-    const sealed = await this.apps.webhookSecretEnc(appId);
-    return sealed === null ? null : decrypt(this.config.secrets.dataEncryptionKey, sealed);
   }
 
   private async findOwned(developerId: number, appId: string): Promise<StoredApplication> {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PasswordHasher } from '@app/common';
 import { ApplicationsRepository } from './applications.repository';
 import { DevelopersRepository } from './developers.repository';
 import { DevelopersService } from './developers.service';
@@ -8,7 +9,7 @@ import { ApiKeysService } from './api-keys.service';
 
 /** Developer accounts, their applications (OAuth clients) and API keys. Needs ConfigModule, DatabaseModule and SessionModule. */
 @Module({
-  providers: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysRepository, ApiKeysService],
+  providers: [PasswordHasher, DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysRepository, ApiKeysService],
   exports: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysService],
 })
 export class DeveloperModule {}

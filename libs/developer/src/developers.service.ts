@@ -1,11 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import * as argon2 from 'argon2';
-import { AppError, checkPasswordPolicy, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken, RateLimitService } from '@app/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AppError, checkPasswordPolicy, isDuplicateKey, LoginThrottleService, PasswordHasher, emailThrottleKey, parseEmail, RateLimitService } from '@app/common';
 import { DevelopersRepository, StoredDeveloper } from './developers.repository';
 import { DEVELOPER_LIMITS } from './dto/developer.dto';
-
-/** OWASP's argon2id baseline: 19 MiB, 2 iterations, parallelism 1. */
-export const DEVELOPER_PASSWORD_HASHING = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 /** Login throttle scope, separate from end users' logins. */
 const THROTTLE_SCOPE = 'developer';
@@ -28,15 +24,18 @@ const toRecord = ({ id, name, email, createdAt }: StoredDeveloper): DeveloperRec
 const invalidCredentials = () => new AppError('invalid_credentials', 'The email or password is incorrect.');
 
 @Injectable()
-export class DevelopersService {
-  /** Verified against when the email is unknown, so both failures cost the same time. */
-  private readonly dummyHash: Promise<string> = argon2.hash(randomToken(), DEVELOPER_PASSWORD_HASHING);
-
+export class DevelopersService implements OnModuleInit {
   constructor(
     private readonly developers: DevelopersRepository,
     private readonly throttle: LoginThrottleService,
     private readonly limits: RateLimitService,
+    private readonly passwords: PasswordHasher,
   ) {}
+
+  /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
+  async onModuleInit() {
+    await this.passwords.dummyHash();
+  }
 
   /** With the client IP, counts towards that IP's hourly developer sign-up limit (429 beyond it). */
   async signup(input: DeveloperSignup, ip?: string): Promise<DeveloperRecord> {
@@ -50,7 +49,7 @@ export class DevelopersService {
     if (ip !== undefined) await this.limits.developerSignup(ip);
     // Checked first to skip the argon2 work; the unique index settles races.
     if (await this.developers.existsByEmail(email)) throw this.emailTaken();
-    const developer = { name, email, passwordHash: await argon2.hash(input.password, DEVELOPER_PASSWORD_HASHING), createdAt: new Date() };
+    const developer = { name, email, passwordHash: await this.passwords.hash(input.password), createdAt: new Date() };
     try {
       const id = await this.developers.insert(developer);
       return toRecord({ id, ...developer });
@@ -71,8 +70,8 @@ export class DevelopersService {
     const developer = email === null ? null : await this.developers.findByEmail(email);
     const throttleKey = developer ? `dev:${developer.id}` : emailThrottleKey(String(emailInput));
     await this.throttle.check(THROTTLE_SCOPE, throttleKey, ip);
-    // Unknown email: verify against a hash of a random secret (always false) to spend the same time.
-    const valid = await argon2.verify(developer?.passwordHash ?? (await this.dummyHash), password);
+    // Unknown email: the same argon2 work against a dummy hash, always false.
+    const valid = await this.passwords.verify(developer?.passwordHash, password);
     if (!developer || !valid) {
       await this.throttle.recordFailure(THROTTLE_SCOPE, throttleKey, ip);
       throw invalidCredentials();

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PasswordHasher } from '@app/common';
 import { GlobalIdService } from './global-id';
 import { AccountsService } from './accounts/accounts.service';
 import { LinkedEmailsService } from './accounts/linked-emails.service';
@@ -9,7 +10,7 @@ import { UsersRepository } from './accounts/users.repository';
 
 /** Users, linked emails, passwords and Global IDs. */
 @Module({
-  providers: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
+  providers: [PasswordHasher, UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
   exports: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
 })
 export class IdentityModule {}

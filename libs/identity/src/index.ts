@@ -8,4 +8,3 @@ export * from './accounts/users.repository';
 export * from './mail/mailer.service';
 export * from './accounts/limits';
 export * from './accounts/dto/account.dto';
-export * from './accounts/password';

@@ -2,6 +2,8 @@ export * from './oauth.module';
 export * from './authorize-request-validator';
 export * from './codes.service';
 export * from './grants/grants.service';
+export * from './grants/grant-handler';
+export * from './grants/token-grants';
 export * from './tokens.service';
 export * from './refresh-tokens.service';
 export * from './token-admin.service';

@@ -77,11 +77,6 @@ export class TokensService {
     return { accessToken, expiresIn: ttl, scope };
   }
 
-  /** Revokes every token issued from one authorization code (replay defence): GrantsService.revoke({ grantId }). */
-  async revokeGrant(grantId: string): Promise<void> {
-    await this.grants.revoke({ grantId });
-  }
-
   /**
    * One more access token of an existing grant (refresh tokens): the row is
    * written with the caller's transaction, so it commits or rolls back with it.

@@ -84,7 +84,7 @@ export class RelayMessagesRepository {
   async replyRoute(alias: string, sender: string): Promise<ReplyRow | null> {
     const [row]: ReplyRow[] = await this.db.query(
       `SELECT a.connection_id, c.application_id, c.blocked,
-              (SELECT COUNT(*) FROM user_emails e WHERE e.user_id = c.user_id AND e.email = ? AND (e.verified = 1 OR e.is_primary = 1)) AS sender_ok
+              (SELECT COUNT(*) FROM user_emails e WHERE e.user_id = c.user_id AND e.email = ? AND (e.linked = 1 OR e.is_primary = 1)) AS sender_ok
        FROM relay_reply_aliases a JOIN connections c ON c.id = a.connection_id
        WHERE a.alias = ?`,
       [sender, alias],
@@ -108,7 +108,7 @@ export class RelayMessagesRepository {
   async findToDeliver(messageId: string): Promise<MessageRow | null> {
     const [row]: MessageRow[] = await this.db.query(
       `SELECT m.id, m.kind, m.status, m.application_id, m.connection_id, m.mail_from, m.rcpt_to, m.raw, c.relay_local,
-              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND (e.verified = 1 OR e.is_primary = 1)
+              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND (e.linked = 1 OR e.is_primary = 1)
                ORDER BY e.is_primary DESC, e.id LIMIT 1) AS user_email
        FROM relay_messages m LEFT JOIN connections c ON c.id = m.connection_id WHERE m.id = ?`,
       [messageId],

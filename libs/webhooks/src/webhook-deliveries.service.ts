@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, decodeCursor, encodeCursor, isoUtc, notFound, retryOnDeadlock } from '@app/common';
 import { ApplicationsService } from '@app/developer';
-import { AttemptRow, DeliveryRow, WebhookEventsRepository } from './webhook-events.repository';
+import { AttemptRecord, AttemptRow, DeliveryRow, WebhookEventsRepository } from './webhook-events.repository';
 import { WebhookOutbox } from './webhook-outbox.service';
 
 export interface DeliveryView {
@@ -14,6 +14,11 @@ export interface DeliveryView {
   lastError: string | null;
   createdAt: string | null;
   deliveredAt: string | null;
+}
+
+/** One delivery attempt as the API and the portal show it. */
+export interface AttemptView extends Omit<AttemptRecord, 'eventId'> {
+  at: string | null;
 }
 
 const toView = (r: DeliveryRow): DeliveryView => ({
@@ -72,7 +77,7 @@ export class WebhookDeliveriesService {
     return {
       ...toView(row),
       payload: JSON.parse(row.payload) as unknown,
-      attemptLog: attempts.map((a: AttemptRow) => ({
+      attemptLog: attempts.map((a: AttemptRow): AttemptView => ({
         attempt: Number(a.attempt),
         url: a.url,
         statusCode: a.status_code === null ? null : Number(a.status_code),

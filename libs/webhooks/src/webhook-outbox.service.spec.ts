@@ -1,13 +1,9 @@
 import 'reflect-metadata';
 import { getQueueToken } from '@nestjs/bullmq';
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { Queue } from 'bullmq';
-import { bullRoot, randomToken, RedisModule, SessionModule } from '@app/common';
-import { AppConfig, ConfigModule } from '@app/config';
-import { DatabaseModule, dropDatabase } from '@app/database';
-import { ApplicationsService, DevelopersService } from '@app/developer';
-import { testConfig } from '../../../test/support/harness';
+import { randomToken } from '@app/common';
+import { createApplication, createDeveloper, startServices, TestServices } from '../../../test/support/services';
 import { WEBHOOK_QUEUE } from './events';
 import { WebhookEventsRepository } from './webhook-events.repository';
 import { WebhookOutbox } from './webhook-outbox.service';
@@ -15,7 +11,7 @@ import { WebhooksModule } from './webhooks.module';
 
 /** The transactional outbox on the real MariaDB and Redis (no HTTP, no worker). */
 describe('WebhookOutbox (real MariaDB and Redis)', () => {
-  let config: AppConfig;
+  let services: TestServices;
   let ctx: INestApplicationContext;
   let outbox: WebhookOutbox;
   let events: WebhookEventsRepository;
@@ -24,25 +20,17 @@ describe('WebhookOutbox (real MariaDB and Redis)', () => {
   let withoutHook: string;
 
   beforeAll(async () => {
-    config = await testConfig();
-    const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), WebhooksModule],
-    }).compile();
-    ctx = await moduleRef.init();
+    services = await startServices(WebhooksModule);
+    ctx = services.ctx;
     outbox = ctx.get(WebhookOutbox);
     events = ctx.get(WebhookEventsRepository);
     queue = ctx.get<Queue>(getQueueToken(WEBHOOK_QUEUE));
-    const developer = await ctx.get(DevelopersService).signup({ name: 'Dev', email: `dev-${randomToken(4)}@example.com`, password: 'a long password' });
-    const apps = ctx.get(ApplicationsService);
-    const redirectUris = ['https://app.example.com/cb'];
-    withHook = (await apps.create(developer.id, { name: 'Hooked', redirectUris, webhookUrl: 'https://hooks.example.com/in' })).application.id;
-    withoutHook = (await apps.create(developer.id, { name: 'Quiet', redirectUris })).application.id;
+    const developerId = await createDeveloper(ctx);
+    withHook = await createApplication(ctx, developerId, { name: 'Hooked', webhookUrl: 'https://hooks.example.com/in' });
+    withoutHook = await createApplication(ctx, developerId, { name: 'Quiet' });
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    if (config) await dropDatabase(config.databaseUrl);
-  });
+  afterAll(() => services?.close());
 
   const data = (applicationId: string) => ({ applicationId, connectionId: `c_${randomToken(8)}`, globalId: 'AB1234' });
 

@@ -71,31 +71,25 @@ export class PortalUsersController {
   }
 
   @Post(':connectionId/block')
-  async block(
+  block(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Param('appId') appId: string,
     @Param('connectionId') connectionId: string,
     @FormBody() form: Form,
   ) {
-    const { app } = await this.sessions.appContext(request, reply, appId, form);
-    const blocked = field(form, 'blocked') === 'true';
-    await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { blocked }));
-    return this.back(reply, app, connectionId, form, blocked ? 'blocked' : 'unblocked');
+    return this.setSwitch(request, reply, appId, connectionId, form, 'blocked', ['blocked', 'unblocked']);
   }
 
   @Post(':connectionId/forwarding')
-  async forwarding(
+  forwarding(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Param('appId') appId: string,
     @Param('connectionId') connectionId: string,
     @FormBody() form: Form,
   ) {
-    const { app } = await this.sessions.appContext(request, reply, appId, form);
-    const isForwarding = field(form, 'isForwarding') === 'true';
-    await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { isForwarding }));
-    return this.back(reply, app, connectionId, form, isForwarding ? 'forwarding_on' : 'forwarding_off');
+    return this.setSwitch(request, reply, appId, connectionId, form, 'isForwarding', ['forwarding_on', 'forwarding_off']);
   }
 
   /** `appEmail`: the relay address, a linked address, or "" (also the "Stop sharing" button) = none. */
@@ -143,6 +137,22 @@ export class PortalUsersController {
     const { app } = await this.sessions.appContext(request, reply, appId, form);
     await this.users.close(app.id, connectionId);
     return this.back(reply, app, connectionId, { ...form, from: 'list' }, 'closed');
+  }
+
+  /** An on/off state of the connection from a form button (`"true"` = on), then back with the matching notice. */
+  private async setSwitch(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    appId: string,
+    connectionId: string,
+    form: Form,
+    name: 'blocked' | 'isForwarding',
+    [onNotice, offNotice]: [string, string],
+  ) {
+    const { app } = await this.sessions.appContext(request, reply, appId, form);
+    const on = field(form, name) === 'true';
+    await this.users.update(app.id, connectionId, await validated(UpdateUserDto, { [name]: on }));
+    return this.back(reply, app, connectionId, form, on ? onNotice : offNotice);
   }
 
   /** 303 to the page the action came from, with its filters and a message. */

@@ -1,4 +1,4 @@
-import type { DeliveryView } from '@app/webhooks';
+import type { AttemptView, DeliveryView } from '@app/webhooks';
 import { html, SafeHtml } from '../shared/html';
 import { csrfField } from '../shared/layout';
 import { appHeader, appPath, badge, formatTime, notice, PortalApp, PortalDeveloper, portalPage } from './portal.view';
@@ -11,15 +11,7 @@ export interface PortalEndpoint {
 
 export type PortalDelivery = DeliveryView;
 
-export interface PortalAttempt {
-  attempt: number;
-  url: string;
-  statusCode: number | null;
-  durationMs: number;
-  error: string | null;
-  responseExcerpt: string | null;
-  at: string | null;
-}
+export type PortalAttempt = AttemptView;
 
 function statusBadge(status: PortalDelivery['status']): SafeHtml {
   return status === 'delivered' ? badge('delivered', 'ok') : status === 'failed' ? badge('failed', 'danger') : badge('pending', 'info');

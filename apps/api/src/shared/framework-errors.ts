@@ -32,7 +32,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   sendError(request, reply, appError);
 }
 
-/** An answer in the contract's shape, for a connection that is then closed. */
+/** An answer in the error shape every endpoint uses (`{ error, error_description }`), for a connection that is then closed. */
 function bareAnswer(description: string): { headers: Record<string, string>; body: string } {
   const body = JSON.stringify({ error: 'invalid_request', error_description: description });
   const headers = {

@@ -184,7 +184,7 @@ export function enableMetrics(role: MetricsRole): void {
   }
 }
 
-/** The `result` label of an outcome: `success`, or the error's contract code (`server_error` when it has none). */
+/** The `result` label of an outcome: `success`, or the error's code (`server_error` when it has none). */
 export function resultOf(error?: unknown): string {
   if (error === undefined) return 'success';
   return error instanceof AppError ? error.code : 'server_error';

@@ -7,6 +7,7 @@ import { EmailRelay1764320000000 } from './1764320000000-EmailRelay';
 import { AuthzVersion1764330000000 } from './1764330000000-AuthzVersion';
 import { EmailConfirmedAt1764340000000 } from './1764340000000-EmailConfirmedAt';
 import { EmailBinaryCollation1764356000000 } from './1764356000000-EmailBinaryCollation';
+import { UserEmailsLinked1764360000000 } from './1764360000000-UserEmailsLinked';
 import { DeveloperApiKeys1764361000000 } from './1764361000000-DeveloperApiKeys';
 
 /** Every migration, in order. New ones are appended here. */
@@ -20,5 +21,6 @@ export const MIGRATIONS = [
   AuthzVersion1764330000000,
   EmailConfirmedAt1764340000000,
   EmailBinaryCollation1764356000000,
+  UserEmailsLinked1764360000000,
   DeveloperApiKeys1764361000000,
 ];

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { APPLICATION_LIMITS } from '../application-rules';
 
@@ -7,27 +8,35 @@ import { APPLICATION_LIMITS } from '../application-rules';
 /** Present, or absent; `null` is refused (a field that cannot be cleared). */
 const Given = () => ValidateIf((_, value) => value !== undefined);
 
+// Listed bottom-up, the order in which stacked decorators register, so the
+// checks (and the first error reported) stay in the order they read.
+
+/** A URL field that may be absent or `null` (none). */
+const OptionalUrl = () => applyDecorators(MaxLength(APPLICATION_LIMITS.urlMax), IsString(), IsOptional());
+
+/** The redirect URIs: a list of strings, within the list and URL size limits. */
+const RedirectUris = () =>
+  applyDecorators(
+    MaxLength(APPLICATION_LIMITS.urlMax, { each: true }),
+    IsString({ each: true }),
+    ArrayMaxSize(APPLICATION_LIMITS.redirectUrisMax),
+    ArrayMinSize(APPLICATION_LIMITS.redirectUrisMin),
+    IsArray(),
+  );
+
 /** Body of `POST /api/developer/applications`. */
 export class CreateApplicationDto {
   @IsString()
   @MaxLength(APPLICATION_LIMITS.nameMax)
   name: string;
 
-  @IsArray()
-  @ArrayMinSize(APPLICATION_LIMITS.redirectUrisMin)
-  @ArrayMaxSize(APPLICATION_LIMITS.redirectUrisMax)
-  @IsString({ each: true })
-  @MaxLength(APPLICATION_LIMITS.urlMax, { each: true })
+  @RedirectUris()
   redirectUris: string[];
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(APPLICATION_LIMITS.urlMax)
+  @OptionalUrl()
   webhookUrl?: string | null;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(APPLICATION_LIMITS.urlMax)
+  @OptionalUrl()
   logoUrl?: string | null;
 }
 
@@ -39,21 +48,13 @@ export class UpdateApplicationDto {
   name?: string;
 
   @Given()
-  @IsArray()
-  @ArrayMinSize(APPLICATION_LIMITS.redirectUrisMin)
-  @ArrayMaxSize(APPLICATION_LIMITS.redirectUrisMax)
-  @IsString({ each: true })
-  @MaxLength(APPLICATION_LIMITS.urlMax, { each: true })
+  @RedirectUris()
   redirectUris?: string[];
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(APPLICATION_LIMITS.urlMax)
+  @OptionalUrl()
   webhookUrl?: string | null;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(APPLICATION_LIMITS.urlMax)
+  @OptionalUrl()
   logoUrl?: string | null;
 
   /** Registered senders of relay mail (the service checks each entry). */

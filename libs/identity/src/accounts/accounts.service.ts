@@ -1,11 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppError, checkPasswordPolicy, CountsLogins, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken, RateLimitService } from '@app/common';
+import { AppError, checkPasswordPolicy, CountsLogins, isDuplicateKey, LoginThrottleService, PasswordHasher, emailThrottleKey, parseEmail, RateLimitService } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
 import { LIMITS } from './limits';
-import { hashPassword, verifyPassword } from './password';
 
 /** Throttle scope of end-user logins (developers have their own). */
 const THROTTLE_SCOPE = 'user';
@@ -45,7 +44,7 @@ export interface ProfileInput {
 
 export interface LinkedEmail {
   email: string;
-  verified: boolean;
+  linked: boolean;
   isPrimary: boolean;
 }
 
@@ -66,8 +65,6 @@ const isDuplicateEmail = (error: unknown) => isDuplicateKey(error, 'uq_user_emai
  */
 @Injectable()
 export class AccountsService implements OnModuleInit {
-  private dummyHash?: Promise<string>;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly users: UsersRepository,
@@ -75,11 +72,12 @@ export class AccountsService implements OnModuleInit {
     private readonly globalIds: GlobalIdService,
     private readonly throttle: LoginThrottleService,
     private readonly limits: RateLimitService,
+    private readonly passwords: PasswordHasher,
   ) {}
 
   /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
   async onModuleInit() {
-    await this.getDummyHash();
+    await this.passwords.dummyHash();
   }
 
   /** Checks and normalises sign-up fields; throws 400 `invalid_request` naming the field. */
@@ -106,15 +104,15 @@ export class AccountsService implements OnModuleInit {
     if (ip !== undefined) await this.limits.userSignup(ip);
     // Checked first so a taken address does not burn a Global ID; the unique index catches races.
     if (await this.emails.exists(email)) throw this.emailTaken();
-    const passwordHash = await hashPassword(password);
+    const passwordHash = await this.passwords.hash(password);
     const globalId = await this.globalIds.allocate();
     try {
       const id = await this.dataSource.transaction(async (em) => {
         const userId = await this.users.insert(em, { globalId, name, region, image: null, passwordHash });
         // The sign-up address is linked from the start (addresses added
-        // later only once their emailed link is followed). `verified` stands for
-        // "linked"; `confirmed_at` stays empty until a link confirms an address,
-        // and only that makes OpenID Connect report email_verified.
+        // later only once their emailed link is followed); `confirmed_at`
+        // stays empty until a link confirms an address, and only that makes
+        // OpenID Connect report email_verified.
         await this.emails.insertSignUp(em, userId, email);
         return userId;
       });
@@ -138,8 +136,7 @@ export class AccountsService implements OnModuleInit {
     const user = normalized !== null && normalized.length <= LIMITS.emailMax ? await this.findByLoginEmail(normalized) : null;
     const throttleKey = user ? `uid:${user.id}` : emailThrottleKey(String(email));
     await this.throttle.check(THROTTLE_SCOPE, throttleKey, ip);
-    const hash = user?.password_hash ?? (await this.getDummyHash());
-    const ok = await verifyPassword(hash, String(password));
+    const ok = await this.passwords.verify(user?.password_hash, String(password));
     if (!user || !ok) {
       await this.throttle.recordFailure(THROTTLE_SCOPE, throttleKey, ip);
       throw new AppError('invalid_credentials', 'The email or password is incorrect.');
@@ -199,7 +196,7 @@ export class AccountsService implements OnModuleInit {
     const key = `uid:${userId}`;
     await this.throttle.check(CONFIRM_SCOPE, key, ip);
     const user = await this.users.find(userId);
-    const ok = !!user && typeof password === 'string' && password.length <= LIMITS.passwordMax * 4 && (await verifyPassword(user.password_hash, password));
+    const ok = !!user && typeof password === 'string' && password.length <= LIMITS.passwordMax * 4 && (await this.passwords.verify(user.password_hash, password));
     if (!ok) {
       await this.throttle.recordFailure(CONFIRM_SCOPE, key, ip);
       throw invalid('Your current password is not correct.');
@@ -211,7 +208,7 @@ export class AccountsService implements OnModuleInit {
   async changePassword(userId: number, current: unknown, next: unknown, ip: string): Promise<void> {
     const password = checkPasswordPolicy(typeof next === 'string' ? next : '', 'new password');
     await this.confirmPassword(userId, current, ip);
-    await this.users.setPasswordHash(userId, await hashPassword(password));
+    await this.users.setPasswordHash(userId, await this.passwords.hash(password));
   }
 
   async getUser(userId: number): Promise<UserProfile | null> {
@@ -229,12 +226,12 @@ export class AccountsService implements OnModuleInit {
 
   /**
    * The user's linked addresses, primary first. Linked means the sign-up
-   * (primary) address or an address whose emailed link was followed
-   * (verified); pending addresses are not included.
+   * (primary) address or an address whose emailed link was followed;
+   * pending addresses are not included.
    */
   async linkedEmails(userId: number): Promise<LinkedEmail[]> {
     const rows = await this.emails.allOfUser(userId);
-    return rows.filter((r) => r.verified || r.is_primary).map((r) => ({ email: r.email, verified: !!r.verified, isPrimary: !!r.is_primary }));
+    return rows.filter((r) => r.linked || r.is_primary).map((r) => ({ email: r.email, linked: !!r.linked, isPrimary: !!r.is_primary }));
   }
 
   private async primaryEmail(userId: number): Promise<string | null> {
@@ -243,14 +240,8 @@ export class AccountsService implements OnModuleInit {
 
   private async findByLoginEmail(email: string): Promise<UserRow | null> {
     const row = await this.emails.findByEmail(email);
-    if (!row || !(row.verified || row.is_primary)) return null;
+    if (!row || !(row.linked || row.is_primary)) return null;
     return this.users.find(Number(row.user_id));
-  }
-
-  /** A hash of a random password, so an unknown email costs the same argon2 work. */
-  private getDummyHash(): Promise<string> {
-    this.dummyHash ??= hashPassword(randomToken());
-    return this.dummyHash;
   }
 
   private emailTaken() {

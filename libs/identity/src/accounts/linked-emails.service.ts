@@ -146,7 +146,7 @@ export class LinkedEmailsService {
     const email = normalizeEmail(String(rawEmail ?? ''));
     await this.db.transaction(async (m) => {
       const rows = await this.emails.lockAllOfUser(m, userId);
-      const row = rows.find((r) => r.email === email && (r.verified || r.is_primary));
+      const row = rows.find((r) => r.email === email && (r.linked || r.is_primary));
       if (!row) throw new AppError('invalid_request', 'Only a linked (verified) address can be primary.');
       await this.emails.setPrimary(m, userId, row.id);
     });

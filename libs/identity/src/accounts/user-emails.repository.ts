@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 
-/** A row of `user_emails`; `verified` = linked (the sign-up address, or one whose emailed link was followed). */
+/** A row of `user_emails`; `linked`: the sign-up address, or one whose emailed link was followed. */
 export interface UserEmailRow {
   id: number | string;
   user_id: number | string;
   email: string;
-  verified: number;
+  linked: number;
   is_primary: number;
 }
 
@@ -23,12 +23,12 @@ export class UserEmailsRepository {
 
   /** The sign-up address: linked and primary from the start (confirmed_at stays empty). */
   async insertSignUp(m: EntityManager, userId: number, email: string): Promise<void> {
-    await m.query(`INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)`, [userId, email]);
+    await m.query(`INSERT INTO user_emails (user_id, email, linked, is_primary) VALUES (?, ?, 1, 1)`, [userId, email]);
   }
 
   /** Every address row of the user, primary first. */
   async allOfUser(userId: number): Promise<UserEmailRow[]> {
-    return this.db.query(`SELECT id, user_id, email, verified, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, id ASC`, [userId]);
+    return this.db.query(`SELECT id, user_id, email, linked, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, id ASC`, [userId]);
   }
 
   async primary(userId: number): Promise<string | null> {
@@ -37,43 +37,43 @@ export class UserEmailsRepository {
   }
 
   async findByEmail(email: string): Promise<UserEmailRow | null> {
-    const [row]: UserEmailRow[] = await this.db.query(`SELECT id, user_id, email, verified, is_primary FROM user_emails WHERE email = ? LIMIT 1`, [email]);
+    const [row]: UserEmailRow[] = await this.db.query(`SELECT id, user_id, email, linked, is_primary FROM user_emails WHERE email = ? LIMIT 1`, [email]);
     return row ?? null;
   }
 
   /** The user's linked addresses, primary first. */
   async linked(userId: number): Promise<{ email: string; is_primary: number }[]> {
-    return this.db.query(`SELECT email, is_primary FROM user_emails WHERE user_id = ? AND (verified = 1 OR is_primary = 1) ORDER BY is_primary DESC, id`, [userId]);
+    return this.db.query(`SELECT email, is_primary FROM user_emails WHERE user_id = ? AND (linked = 1 OR is_primary = 1) ORDER BY is_primary DESC, id`, [userId]);
   }
 
   /** The user the address is linked to, if any. */
   async linkedOwner(email: string): Promise<number | null> {
-    const [owner]: { user_id: number | string }[] = await this.db.query(`SELECT user_id FROM user_emails WHERE email = ? AND (verified = 1 OR is_primary = 1)`, [email]);
+    const [owner]: { user_id: number | string }[] = await this.db.query(`SELECT user_id FROM user_emails WHERE email = ? AND (linked = 1 OR is_primary = 1)`, [email]);
     return owner ? Number(owner.user_id) : null;
   }
 
   /** The address when it is linked to the user (normalised already), else null. */
   async findLinked(m: EntityManager, userId: number, email: string): Promise<string | null> {
-    const [row]: { email: string }[] = await m.query(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND verified = 1`, [userId, email]);
+    const [row]: { email: string }[] = await m.query(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND linked = 1`, [userId, email]);
     return row ? row.email : null;
   }
 
   async lockByEmail(m: EntityManager, email: string): Promise<UserEmailRow | null> {
-    const [row]: UserEmailRow[] = await m.query(`SELECT id, user_id, verified FROM user_emails WHERE email = ? FOR UPDATE`, [email]);
+    const [row]: UserEmailRow[] = await m.query(`SELECT id, user_id, linked FROM user_emails WHERE email = ? FOR UPDATE`, [email]);
     return row ?? null;
   }
 
   async lockAllOfUser(m: EntityManager, userId: number): Promise<UserEmailRow[]> {
-    return m.query(`SELECT id, email, is_primary, verified FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
+    return m.query(`SELECT id, email, is_primary, linked FROM user_emails WHERE user_id = ? FOR UPDATE`, [userId]);
   }
 
   /** The address is linked, and confirmed by its emailed link now. */
   async confirm(m: EntityManager, id: number | string): Promise<void> {
-    await m.query(`UPDATE user_emails SET verified = 1, confirmed_at = UTC_TIMESTAMP(3) WHERE id = ?`, [id]);
+    await m.query(`UPDATE user_emails SET linked = 1, confirmed_at = UTC_TIMESTAMP(3) WHERE id = ?`, [id]);
   }
 
   async insertConfirmed(m: EntityManager, userId: number, email: string): Promise<void> {
-    await m.query(`INSERT INTO user_emails (user_id, email, verified, confirmed_at, is_primary) VALUES (?, ?, 1, UTC_TIMESTAMP(3), 0)`, [userId, email]);
+    await m.query(`INSERT INTO user_emails (user_id, email, linked, confirmed_at, is_primary) VALUES (?, ?, 1, UTC_TIMESTAMP(3), 0)`, [userId, email]);
   }
 
   async delete(m: EntityManager, id: number | string): Promise<void> {

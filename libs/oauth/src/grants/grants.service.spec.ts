@@ -1,21 +1,16 @@
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { bullRoot, randomToken, RedisModule, SessionModule } from '@app/common';
-import { AppConfig, ConfigModule } from '@app/config';
+import { randomToken } from '@app/common';
 import { ConnectionsService } from '@app/connections';
-import { DatabaseModule, dropDatabase } from '@app/database';
-import { ApplicationsService, DevelopersService } from '@app/developer';
-import { AccountsService } from '@app/identity';
-import { testConfig } from '../../../../test/support/harness';
+import { createApplication, createDeveloper, signUpUser, startServices, TestServices } from '../../../../test/support/services';
 import { OAuthModule } from '../oauth.module';
 import { TokensRepository } from '../tokens.repository';
 import { GrantsService } from './grants.service';
 
 /** GrantsService.revoke() on the real MariaDB and Redis: what each target ends, and what it leaves alone. */
 describe('GrantsService (real MariaDB and Redis)', () => {
-  let config: AppConfig;
+  let services: TestServices;
   let ctx: INestApplicationContext;
   let grants: GrantsService;
   let tokens: TokensRepository;
@@ -23,24 +18,17 @@ describe('GrantsService (real MariaDB and Redis)', () => {
   let connectionId: string;
 
   beforeAll(async () => {
-    config = await testConfig();
-    const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, SessionModule, bullRoot('producer'), OAuthModule],
-    }).compile();
-    ctx = await moduleRef.init();
+    services = await startServices(OAuthModule);
+    ctx = services.ctx;
     grants = ctx.get(GrantsService);
     tokens = ctx.get(TokensRepository);
     db = ctx.get(DataSource);
-    const developer = await ctx.get(DevelopersService).signup({ name: 'Dev', email: `dev-${randomToken(4)}@example.com`, password: 'a long password' });
-    const appId = (await ctx.get(ApplicationsService).create(developer.id, { name: 'App', redirectUris: ['https://app.example.com/cb'] })).application.id;
-    const user = await ctx.get(AccountsService).signUp({ name: 'Ada', email: `ada-${randomToken(4)}@example.com`, password: 'a long password', region: 'UK' });
+    const appId = await createApplication(ctx, await createDeveloper(ctx));
+    const user = await signUpUser(ctx);
     connectionId = (await ctx.get(ConnectionsService).grantConsent(appId, user.id, ['profile'], { kind: 'relay' })).id;
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    if (config) await dropDatabase(config.databaseUrl);
-  });
+  afterAll(() => services?.close());
 
   async function accessToken(grantId: string): Promise<string> {
     const jti = randomToken(16);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { EntityManager } from 'typeorm';
-import { isDeadlock, REDIS } from '@app/common';
+import { REDIS, retryOnDeadlock } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ConnectionGrantRevoker, ConnectionStateService } from '@app/connections';
 import { TokensRepository } from '../tokens.repository';
@@ -51,15 +51,8 @@ export class GrantsService implements ConnectionGrantRevoker {
     return this.revoke({ connectionId, manager: m });
   }
 
-  /** The family's refresh tokens and access tokens; retried on a deadlock with a concurrent rotation. */
-  private async revokeFamily(familyId: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.tokens.revokeFamily(familyId);
-        return;
-      } catch (error: unknown) {
-        if (!isDeadlock(error, true) || attempt >= 3) throw error;
-      }
-    }
+  /** The family's refresh tokens and access tokens; retried on a deadlock (or lock wait timeout) with a concurrent rotation. */
+  private revokeFamily(familyId: string): Promise<void> {
+    return retryOnDeadlock(() => this.tokens.revokeFamily(familyId), { attempts: 4, orLockWaitTimeout: true });
   }
 }

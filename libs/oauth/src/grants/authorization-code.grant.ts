@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@app/common';
+import { ApplicationRecord } from '@app/developer';
+import { CodeGrant, CodesService } from '../codes.service';
+import { verifyPkce } from '../pkce';
+import { isSubset } from '../scopes';
+import { IssuedToken, TokensService } from '../tokens.service';
+import { OFFLINE_ACCESS, RefreshTokensService } from '../refresh-tokens.service';
+import { IdTokensService } from '../oidc/id-tokens.service';
+import { GrantHandler, TokenResponse } from './grant-handler';
+import { GrantsService } from './grants.service';
+import { requestedScope } from './requested-scope';
+
+/** grant_type=authorization_code (RFC 6749 4.1.3; RFC 7636 4.5-4.6; RFC 9700; OIDC Core 3.1.3). */
+@Injectable()
+export class AuthorizationCodeGrant implements GrantHandler {
+  readonly grantType = 'authorization_code';
+
+  constructor(
+    private readonly codes: CodesService,
+    private readonly tokens: TokensService,
+    private readonly grants: GrantsService,
+    private readonly refreshTokens: RefreshTokensService,
+    private readonly idTokens: IdTokensService,
+  ) {}
+
+  async handle(body: Record<string, string>, client: ApplicationRecord): Promise<TokenResponse> {
+    if (!body.code) throw new AppError('invalid_request', 'code is required.');
+    if (!body.redirect_uri) throw new AppError('invalid_request', 'redirect_uri is required (the one sent to the authorization endpoint).');
+    const requestedScopes = requestedScope(body);
+
+    const redemption = await this.codes.redeem(body.code);
+    if (redemption.kind === 'replayed') {
+      // RFC 6749 4.1.2 / RFC 9700 4.5: a reused code revokes what it yielded.
+      await this.grants.revoke({ grantId: redemption.grantId });
+      throw new AppError('invalid_grant', 'The authorization code has already been used.');
+    }
+    if (redemption.kind === 'invalid') throw new AppError('invalid_grant', 'The authorization code is invalid or has expired.');
+    const grant = redemption.grant;
+    if (grant.applicationId !== client.id) throw new AppError('invalid_grant', 'The authorization code was issued to another client.');
+    if (grant.redirectUri !== body.redirect_uri) throw new AppError('invalid_grant', 'redirect_uri does not match the authorization request.');
+    if (grant.codeChallenge) {
+      if (!body.code_verifier) throw new AppError('invalid_grant', 'code_verifier is required for this code.');
+      if (!verifyPkce(body.code_verifier, grant.codeChallenge)) throw new AppError('invalid_grant', 'code_verifier does not match the code_challenge.');
+    } else if (body.code_verifier !== undefined) {
+      // A verifier without an earlier challenge is a downgrade attempt (RFC 9700 2.1.1).
+      throw new AppError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge.');
+    }
+    const granted = grant.scope.split(' ');
+    if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
+
+    const scopes = requestedScopes ?? granted;
+    const token = await this.tokens.issueForGrant(grant, client.clientId, scopes);
+    // OpenID Connect / offline_access add id_token and refresh_token; the OAuth fields stay as they are.
+    const extras = await this.extras(grant, client, scopes, token);
+    return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...extras };
+  }
+
+  /** A refresh token with offline_access, an id_token with openid. */
+  private async extras(grant: CodeGrant, client: ApplicationRecord, scopes: string[], token: IssuedToken): Promise<Pick<TokenResponse, 'refresh_token' | 'id_token'>> {
+    const extras: Pick<TokenResponse, 'refresh_token' | 'id_token'> = {};
+    if (scopes.includes(OFFLINE_ACCESS)) {
+      extras.refresh_token = await this.refreshTokens.startFamily({
+        familyId: grant.grantId,
+        connectionId: grant.connectionId,
+        applicationId: client.id,
+        scope: grant.scope,
+        authTime: grant.authTime,
+      });
+    }
+    if (scopes.includes('openid')) {
+      extras.id_token = await this.idTokens.issue({
+        connectionId: grant.connectionId,
+        clientId: client.clientId,
+        scopes,
+        authTime: grant.authTime,
+        nonce: grant.nonce,
+        accessToken: token.accessToken,
+      });
+    }
+    return extras;
+  }
+}
