@@ -9,3 +9,5 @@ export * from './mail/mailer.service';
 export * from './accounts/limits';
 export * from './accounts/dto/account.dto';
 export * from './accounts/password';
+export * from './notices/account-notices.service';
+export * from './reset/password-reset.service';

@@ -8,11 +8,12 @@ import { AccountCenterController } from './account-center.controller';
 import { DevMailboxController } from './dev-mailbox.controller';
 import { AccountPagesController } from './account-pages.controller';
 import { SameSiteGuard } from './same-site.guard';
+import { PasswordResetApiController, PasswordResetPagesController } from './password-reset.controller';
 
 /** End-user account pages (sign-up, login, the account center, the dev mailbox) and their JSON equivalents. */
 @Module({
   imports: [IdentityModule, OAuthModule],
-  controllers: [AccountApiController, AccountPagesController, AccountCenterController, DevMailboxController],
+  controllers: [AccountApiController, AccountPagesController, AccountCenterController, DevMailboxController, PasswordResetApiController, PasswordResetPagesController],
   providers: [CookieSessionService, CsrfService, SameSiteGuard],
 })
 export class AccountHttpModule {}

@@ -128,6 +128,7 @@ export function developerLoginPage(state: DevFormState): string {
         <input type="password" id="password" name="password" autocomplete="current-password" required />
         <button type="submit">Sign in</button>
       </form>
+      <p class="muted"><a href="/developer/password/forgot">Forgot password?</a></p>
       <p class="muted">New here? <a href="/developer/signup">Create a developer account</a></p>`,
   });
 }
