@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { signUpUser, TestUser, uniqueEmail } from '../support/accounts';
+import { confirmSignUpAddress, signUpUser, TestUser, uniqueEmail } from '../support/accounts';
 import { createApplication, signUpDeveloper, UsersPage } from '../support/developer';
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
@@ -121,7 +121,7 @@ describe('Account center (/account)', () => {
         const forms = html.match(/<form\b[\s\S]*?<\/form>/g) ?? [];
         for (const form of forms) expect(form).toContain('name="_csrf"');
         for (const input of html.match(/<input\b[^>]*>/g) ?? []) {
-          if (/type="(hidden|radio)"|\shidden>/.test(input)) continue;
+          if (/type="(hidden|radio)"|\shidden\s*\/?>/.test(input)) continue;
           const id = /\bid="([^"]+)"/.exec(input)?.[1];
           expect(id && html.includes(`for="${id}"`)).toBeTruthy();
         }
@@ -220,15 +220,18 @@ describe('Account center (/account)', () => {
       expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(Buffer.from(stored.token_hash).toString('hex')).not.toContain(Buffer.from(token).toString('hex'));
 
-      // Following the link needs no session (another browser); a GET changes nothing.
-      const other = new CookieJar();
+      // Following the link needs the account's session: another browser is sent to the login page first; a GET changes nothing.
+      const anonymous = await getPage(t.baseUrl, `${link.pathname}${link.search}`, new CookieJar());
+      expect(anonymous.res.status).toBe(303);
+      expect(anonymous.res.headers.get('location')).toBe(`/login?${new URLSearchParams({ return_to: `${link.pathname}${link.search}` })}`);
+      const other = user.jar;
       const confirm = await getPage(t.baseUrl, `${link.pathname}${link.search}`, other);
       expect(confirm.res.status).toBe(200);
       expect(confirm.html).toContain(email);
       expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(0);
       const done = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: confirm.csrf!, token }, other);
-      expect(done.status).toBe(200);
-      expect(await done.text()).toContain('Address confirmed');
+      expect(done.status).toBe(303);
+      expect(done.headers.get('location')).toBe('/account/emails?done=verified');
       const [row] = await db().query<Row[]>('SELECT verified, is_primary FROM user_emails WHERE email = ?', [email]);
       expect(row).toMatchObject({ verified: 1, is_primary: 0 });
 
@@ -275,10 +278,10 @@ describe('Account center (/account)', () => {
       const email = uniqueEmail('race');
       await submit(user, '/account/emails', '/account/emails', { email });
       const token = new URL(await mailedLink(email)).searchParams.get('token')!;
-      const jar = new CookieJar();
+      const jar = user.jar;
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const results = await Promise.all(Array.from({ length: 5 }, () => postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar)));
-      expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
+      expect(results.map((r) => r.status).sort()).toEqual([303, 400, 400, 400, 400]);
       expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(1);
     });
 
@@ -313,7 +316,7 @@ describe('Account center (/account)', () => {
       const token = new URL(await mailedLink(email)).searchParams.get('token')!;
       const victim = await signUpUser(t.baseUrl, { email });
       expect(victim.email).toBe(email);
-      const jar = new CookieJar();
+      const jar = squatter.jar;
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const res = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar);
       expect(res.status).toBe(409);
@@ -433,6 +436,9 @@ describe('Account center (/account)', () => {
       const path = `/account/apps/${connectionId}`;
       const relay = (await connectionRow(connectionId)).shared_email;
       const base = { applicationId: app.id, connectionId, globalId: user.globalId };
+      // Unconfirmed, the sign-up address cannot be shared; confirmed, it can.
+      expect((await submit(user, path, `${path}/email`, { share: user.email })).status).toBe(400);
+      await confirmSignUpAddress(t.baseUrl, user);
 
       const shareReal = await submit(user, path, `${path}/email`, { share: user.email });
       expect(shareReal.status).toBe(303);

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError, CountsLogins, isDuplicateKey, LoginThrottleService, emailThrottleKey, parseEmail, randomToken } from '@app/common';
 import { GlobalIdService } from '../global-id';
@@ -6,6 +6,7 @@ import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
 import { LIMITS } from './limits';
 import { hashPassword, verifyPassword } from './password';
+import { LinkedEmailsService } from './linked-emails.service';
 
 /** Throttle scope of end-user logins (developers have their own). */
 const THROTTLE_SCOPE = 'user';
@@ -45,6 +46,7 @@ export interface ProfileInput {
 
 export interface LinkedEmail {
   email: string;
+  /** Confirmed by its emailed link (or a completed reset): the only addresses an app may receive. */
   verified: boolean;
   isPrimary: boolean;
 }
@@ -67,6 +69,7 @@ const isDuplicateEmail = (error: unknown) => isDuplicateKey(error, 'uq_user_emai
 @Injectable()
 export class AccountsService implements OnModuleInit {
   private dummyHash?: Promise<string>;
+  private readonly logger = new Logger('accounts');
 
   constructor(
     private readonly dataSource: DataSource,
@@ -74,6 +77,7 @@ export class AccountsService implements OnModuleInit {
     private readonly emails: UserEmailsRepository,
     private readonly globalIds: GlobalIdService,
     private readonly throttle: LoginThrottleService,
+    private readonly addresses: LinkedEmailsService,
   ) {}
 
   /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
@@ -114,10 +118,20 @@ export class AccountsService implements OnModuleInit {
         await this.emails.insertSignUp(em, userId, email);
         return userId;
       });
+      await this.mailConfirmation(id);
       return { id, globalId, name, email };
     } catch (error) {
       if (isDuplicateEmail(error)) throw this.emailTaken();
       throw error;
+    }
+  }
+
+  /** The sign-up address gets its confirmation link; a mail that cannot go out leaves the account usable ("send again" later). */
+  private async mailConfirmation(userId: number): Promise<void> {
+    try {
+      await this.addresses.sendPrimaryConfirmation(userId, true);
+    } catch (error) {
+      this.logger.warn(`confirmation link for user ${userId} not sent: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -233,7 +247,7 @@ export class AccountsService implements OnModuleInit {
    */
   async linkedEmails(userId: number): Promise<LinkedEmail[]> {
     const rows = await this.emails.allOfUser(userId);
-    return rows.filter((r) => r.verified || r.is_primary).map((r) => ({ email: r.email, verified: !!r.verified, isPrimary: !!r.is_primary }));
+    return rows.filter((r) => r.verified || r.is_primary).map((r) => ({ email: r.email, verified: r.confirmed_at != null, isPrimary: !!r.is_primary }));
   }
 
   private async primaryEmail(userId: number): Promise<string | null> {
