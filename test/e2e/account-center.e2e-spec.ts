@@ -81,7 +81,7 @@ describe('Account center (/account)', () => {
   }
 
   async function addAndVerify(user: TestUser, email: string): Promise<void> {
-    const res = await submit(user, '/account/emails', '/account/emails', { email });
+    const res = await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
     expect(res.status).toBe(303);
     const link = new URL(await mailedLink(email));
     const confirm = await getPage(t.baseUrl, `${link.pathname}${link.search}`, user.jar);
@@ -107,7 +107,7 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl, { name: XSS, region: `"><img src=x onerror=alert(2)>` });
       const app = await clientApp(`<b onmouseover=alert(3)>App</b>`);
       const { connectionId } = await connect(app, user);
-      await submit(user, '/account/emails', '/account/emails', { email: `x${Date.now()}@example.com` });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: `x${Date.now()}@example.com` });
       for (const path of ['/account', '/account/emails', '/account/apps', `/account/apps/${connectionId}`, '/account/security', '/account/delete', '/dev/mailbox']) {
         const { res, html } = await getPage(t.baseUrl, path, user.jar);
         expect(res.status).toBe(200);
@@ -207,7 +207,7 @@ describe('Account center (/account)', () => {
     it('adds an address only once its emailed link is followed; the link is single use', async () => {
       const user = await signUpUser(t.baseUrl);
       const email = uniqueEmail('second');
-      const add = await submit(user, '/account/emails', '/account/emails', { email: email.toUpperCase() });
+      const add = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: email.toUpperCase() });
       expect(add.status).toBe(303);
       expect(add.headers.get('location')).toBe('/account/emails?done=email-sent');
       // Pending: shown, not linked, cannot sign in with it.
@@ -255,7 +255,7 @@ describe('Account center (/account)', () => {
     it('expires links after 24 hours; a new request replaces the old link', async () => {
       const user = await signUpUser(t.baseUrl);
       const email = uniqueEmail('late');
-      await submit(user, '/account/emails', '/account/emails', { email });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
       const first = new URL(await mailedLink(email)).searchParams.get('token')!;
       const [row] = await db().query<Row[]>('SELECT TIMESTAMPDIFF(SECOND, created_at, expires_at) AS ttl FROM email_verifications WHERE email = ?', [email]);
       expect(Number(row.ttl)).toBe(24 * 3600);
@@ -266,7 +266,7 @@ describe('Account center (/account)', () => {
       expect(expired.status).toBe(400);
 
       // Ask again: a new link; the old one stays dead.
-      await submit(user, '/account/emails', '/account/emails', { email });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
       const second = new URL(await mailedLink(email)).searchParams.get('token')!;
       expect(second).not.toBe(first);
       expect((await getPage(t.baseUrl, `/account/emails/verify?token=${first}`, user.jar)).res.status).toBe(400);
@@ -276,7 +276,7 @@ describe('Account center (/account)', () => {
     it('one link, five concurrent confirmations: exactly one links the address', async () => {
       const user = await signUpUser(t.baseUrl);
       const email = uniqueEmail('race');
-      await submit(user, '/account/emails', '/account/emails', { email });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
       const token = new URL(await mailedLink(email)).searchParams.get('token')!;
       const jar = user.jar;
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
@@ -289,10 +289,10 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl);
       // Asking again for the same address, or cancelling it, still counts.
       const same = uniqueEmail('same');
-      for (let i = 0; i < 4; i++) expect((await submit(user, '/account/emails', '/account/emails', { email: same })).status).toBe(303);
+      for (let i = 0; i < 4; i++) expect((await submit(user, '/account/emails', '/account/emails', { password: user.password, email: same })).status).toBe(303);
       expect((await submit(user, '/account/emails', '/account/emails/remove', { email: same })).status).toBe(303);
-      for (let i = 4; i < 10; i++) expect((await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail(`n${i}`) })).status).toBe(303);
-      const res = await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail('eleven') });
+      for (let i = 4; i < 10; i++) expect((await submit(user, '/account/emails', '/account/emails', { password: user.password, email: uniqueEmail(`n${i}`) })).status).toBe(303);
+      const res = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: uniqueEmail('eleven') });
       expect(res.status).toBe(429);
       expect(await res.text()).toContain('Too many verification emails');
     });
@@ -300,11 +300,11 @@ describe('Account center (/account)', () => {
     it('refuses bad, taken and own addresses', async () => {
       const user = await signUpUser(t.baseUrl);
       const other = await signUpUser(t.baseUrl);
-      const bad = await submit(user, '/account/emails', '/account/emails', { email: 'not an email' });
+      const bad = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: 'not an email' });
       expect(bad.status).toBe(400);
-      const taken = await submit(user, '/account/emails', '/account/emails', { email: other.email });
+      const taken = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: other.email });
       expect(taken.status).toBe(409);
-      const own = await submit(user, '/account/emails', '/account/emails', { email: user.email });
+      const own = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: user.email });
       expect(own.status).toBe(409);
       expect(await own.text()).toContain('already linked to your account');
     });
@@ -312,7 +312,7 @@ describe('Account center (/account)', () => {
     it('a pending address does not block its owner from signing up; their sign-up wins', async () => {
       const squatter = await signUpUser(t.baseUrl);
       const email = uniqueEmail('victim');
-      await submit(squatter, '/account/emails', '/account/emails', { email });
+      await submit(squatter, '/account/emails', '/account/emails', { password: squatter.password, email });
       const token = new URL(await mailedLink(email)).searchParams.get('token')!;
       const victim = await signUpUser(t.baseUrl, { email });
       expect(victim.email).toBe(email);
@@ -368,7 +368,7 @@ describe('Account center (/account)', () => {
         const email = uniqueEmail('smtp');
         const page = await getPage(api.baseUrl, '/account/emails', user.jar);
         expect(page.html).not.toContain('/dev/mailbox');
-        const res = await postForm(api.baseUrl, '/account/emails', { _csrf: page.csrf!, email }, user.jar);
+        const res = await postForm(api.baseUrl, '/account/emails', { _csrf: page.csrf!, password: user.password, email }, user.jar);
         expect(res.status).toBe(303);
         await sink.waitFor((r) => r.some((m) => m.to.includes(email)));
         const mail = sink.received.find((m) => m.to.includes(email))!;
@@ -394,8 +394,8 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl);
       const a = uniqueEmail('first');
       const b = uniqueEmail('second');
-      await submit(user, '/account/emails', '/account/emails', { email: a });
-      await submit(user, '/account/emails', '/account/emails', { email: b });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: a });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: b });
       const { html } = await getPage(t.baseUrl, '/dev/mailbox', new CookieJar());
       expect(html.indexOf(b)).toBeGreaterThan(-1);
       expect(html.indexOf(b)).toBeLessThan(html.indexOf(a));
@@ -560,7 +560,7 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl);
       const [{ id: userId }] = await db().query<Row[]>('SELECT id FROM users WHERE global_id = ?', [user.globalId]);
       await addAndVerify(user, uniqueEmail('extra'));
-      await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail('pending') });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: uniqueEmail('pending') });
       const apps = [await clientApp('One'), await clientApp('Two')];
       const connected = [await connect(apps[0], user), await connect(apps[1], user)];
       const otherSession = await fetch(`${t.baseUrl}/api/account/login`, {

@@ -184,6 +184,8 @@ export class AccountCenterController {
   async addEmail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     try {
+      // Adding an address asks for the password again; a new link for an address already waiting does not.
+      if (!(await this.linkedEmails.isPending(s.account.id, field(form, 'email')))) await this.accounts.confirmPassword(s.account.id, form.password, request.ip);
       await this.linkedEmails.requestLink(s.account.id, field(form, 'email'));
       return seeOther(reply, '/account/emails?done=email-sent');
     } catch (error) {

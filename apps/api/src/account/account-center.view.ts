@@ -216,6 +216,8 @@ export function emailsPage(v: EmailsView): string {
           ${csrfField(v.csrf)}
           <label for="new-email">Email address</label>
           <input type="email" id="new-email" name="email" autocomplete="email" maxlength="320" required value="${v.addValue ?? ''}" aria-describedby="add-hint" />
+          <label for="add-password">Your current password</label>
+          <input type="password" id="add-password" name="password" autocomplete="current-password" required />
           <p class="muted" id="add-hint">
             We email a link to this address; it is linked once you open the link (valid for 24
             hours).${v.devMailbox ? html` In development the mail appears in the <a href="/dev/mailbox">dev mailbox</a>.` : ''}

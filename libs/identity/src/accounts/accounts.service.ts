@@ -7,6 +7,7 @@ import { UserRow, UsersRepository } from './users.repository';
 import { LIMITS } from './limits';
 import { hashPassword, verifyPassword } from './password';
 import { LinkedEmailsService } from './linked-emails.service';
+import { AccountNoticesService } from '../notices/account-notices.service';
 
 /** Throttle scope of end-user logins (developers have their own). */
 const THROTTLE_SCOPE = 'user';
@@ -78,6 +79,7 @@ export class AccountsService implements OnModuleInit {
     private readonly globalIds: GlobalIdService,
     private readonly throttle: LoginThrottleService,
     private readonly addresses: LinkedEmailsService,
+    private readonly notices: AccountNoticesService,
   ) {}
 
   /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
@@ -194,6 +196,16 @@ export class AccountsService implements OnModuleInit {
     return { nameChanged: name !== profile.name, profile };
   }
 
+  /** The primary address (where notices go), e.g. read before the account is deleted. */
+  async noticeAddress(userId: number): Promise<string | null> {
+    return this.primaryEmail(userId);
+  }
+
+  /** Tells the owner about a change, at an address read before the account may have gone. */
+  async notifyDeleted(userId: number, to: string): Promise<void> {
+    await this.notices.notify(userId, 'account_deleted', { to });
+  }
+
   /** Deletes the user in the caller's transaction (linked addresses, pending links and tokens go by FK cascade). */
   async deleteUser(m: EntityManager, userId: number): Promise<void> {
     await this.users.delete(m, userId);
@@ -225,6 +237,7 @@ export class AccountsService implements OnModuleInit {
     }
     await this.confirmPassword(userId, current, ip);
     await this.users.setPasswordHash(userId, await hashPassword(password));
+    await this.notices.notify(userId, 'password_changed');
   }
 
   async getUser(userId: number): Promise<UserProfile | null> {

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import Redis from 'ioredis';
 import { AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, REDIS, sha256, sha256Hex, takeSlot } from '@app/common';
 import { MailerService } from '../mail/mailer.service';
+import { AccountNoticesService } from '../notices/account-notices.service';
 import { LIMITS } from './limits';
 import { EmailVerificationsRepository } from './email-verifications.repository';
 import { UserEmailsRepository } from './user-emails.repository';
@@ -45,6 +46,7 @@ export class LinkedEmailsService {
     private readonly mailer: MailerService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
+    private readonly notices: AccountNoticesService,
   ) {}
 
   /** Counts one mail for the address, and for the user unless it is the sign-up mail; 429 when a window had its daily share. */
@@ -81,6 +83,13 @@ export class LinkedEmailsService {
     await this.takeSendSlot(userId, primary.email, atSignUp);
     await this.mailLink(userId, primary.email, true);
     return primary.email;
+  }
+
+  /** Whether a link for this address of the user is live (a new link for it adds nothing new). */
+  async isPending(userId: number, rawEmail: string): Promise<boolean> {
+    const email = parseEmail(rawEmail);
+    if (email === null) return false;
+    return (await this.verifications.pending(userId)).some((p) => p.email === email);
   }
 
   /** Whether the primary address still waits for its confirmation. */
@@ -131,7 +140,8 @@ export class LinkedEmailsService {
    */
   async verify(token: unknown, sessionUserId: number): Promise<{ userId: number; email: string }> {
     if (typeof token !== 'string' || token.length > 100) throw invalidLink();
-    return this.db.transaction(async (m) => {
+    let added = false;
+    const result = await this.db.transaction(async (m) => {
       const row = await this.verifications.lockLive(m, sha256(token));
       if (!row) throw invalidLink();
       if (Number(row.user_id) !== sessionUserId) throw otherAccount();
@@ -144,6 +154,7 @@ export class LinkedEmailsService {
       }
       if (existing) await this.emails.confirm(m, existing.id);
       else {
+        added = true;
         await this.emails.insertConfirmed(m, userId, email).catch((error: unknown) => {
           // A sign-up with this address committed between our read and the insert.
           if (isDuplicateKey(error)) {
@@ -156,6 +167,9 @@ export class LinkedEmailsService {
       await this.expirePending(m, userId, email);
       return { userId, email };
     });
+    // A new address can receive what apps send and sign in: its owner hears about it at the primary address.
+    if (added) await this.notices.notify(result.userId, 'email_added');
+    return result;
   }
 
   /**
