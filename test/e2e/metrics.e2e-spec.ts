@@ -30,7 +30,7 @@ async function expectUnauthorized(url: string, authorization?: string) {
   const res = await fetch(url, { headers: authorization ? { authorization } : {} });
   expect(res.status).toBe(401);
   expect(res.headers.get('www-authenticate')).toBe('Bearer');
-  expect(await res.json()).toEqual({ error: 'invalid_token', error_description: expect.any(String) });
+  expect(await res.json()).toEqual({ error: 'invalid_token', error_description: expect.any(String) as string });
 }
 
 /** Prometheus metrics of the API, the worker and the relay, read from their real /metrics text. */
@@ -80,7 +80,7 @@ describe('metrics', () => {
     }
     const post = await fetch(`${t.baseUrl}/metrics`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(post.status).toBe(404);
-    expect(await post.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+    expect(await post.json()).toEqual({ error: 'not_found', error_description: expect.any(String) as string });
   });
 
   it('a worker whose metrics port is taken stops with a message naming WORKER_METRICS_PORT', async () => {
@@ -164,7 +164,7 @@ describe('metrics', () => {
     expect((await portal('POST', `/api/developer/applications/${app.id}/webhook-secret`)).status).toBe(200);
     expect((await portal('PATCH', `/api/developer/applications/${app.id}`, { webhookUrl: receiver.url })).status).toBe(200);
     expect((await portal('POST', `/api/developer/applications/${app.id}/webhooks/test`)).status).toBe(202);
-    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'ping'));
+    await receiver.waitFor((r) => r.some((h) => (JSON.parse(h.body) as { type?: string }).type === 'ping'));
 
     const s = await scrapeUntil(workerUrl, (x) => (x.value('loginsign_webhook_deliveries_total', { result: 'success' }) ?? 0) >= 1);
     expect(s.families.get('loginsign_webhook_deliveries_total')?.type).toBe('COUNTER');
@@ -193,7 +193,14 @@ describe('metrics', () => {
     ).toBe(200);
     const [forwarding, muted] = await seedConnections(db, app.id, 2);
     await db.query('UPDATE connections SET email_muted = 1 WHERE id = ?', [muted]);
-    const relayAddress = async (id: string) => `${(await db.query('SELECT relay_local FROM connections WHERE id = ?', [id]))[0].relay_local}@loginsign.com`;
+    // Relay mail is forwarded only to users with a confirmed primary address.
+    await db.query(
+      `INSERT INTO user_emails (user_id, email, verified, is_primary, confirmed_at)
+       SELECT user_id, CONCAT('metrics-', id, '@real.example'), 1, 1, UTC_TIMESTAMP(3) FROM connections WHERE id IN (?, ?)`,
+      [forwarding, muted],
+    );
+    const relayAddress = async (id: string) =>
+      `${(await db.query<{ relay_local: string }[]>('SELECT relay_local FROM connections WHERE id = ?', [id]))[0].relay_local}@loginsign.com`;
     const send = async (mail: SendMailOptions) => {
       const transport = createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true });
       try {
@@ -240,6 +247,6 @@ describe('metrics', () => {
     }
     const other = await fetch(workerUrl.replace('/metrics', '/'), { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(other.status).toBe(404);
-    expect(await other.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+    expect(await other.json()).toEqual({ error: 'not_found', error_description: expect.any(String) as string });
   });
 });
