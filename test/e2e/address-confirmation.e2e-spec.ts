@@ -143,6 +143,36 @@ describe('Confirmed addresses', () => {
     expect(await liveLinks(user.email)).toBe(0);
   });
 
+  it('bad input on the confirmation endpoints: a 400 page, nothing confirmed or spent', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const [path] = await confirmationLinks(user.email);
+    for (const token of ['x'.repeat(5000), '', 'not-a-token']) {
+      const page = await getPage(t.baseUrl, `/account/emails/verify?${new URLSearchParams({ token })}`, user.jar);
+      expect(page.res.status).toBe(400);
+      const form = await getPage(t.baseUrl, '/account/emails', user.jar);
+      const post = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: form.csrf!, token }, user.jar);
+      expect(post.status).toBe(400);
+    }
+    const form = await getPage(t.baseUrl, '/account/emails', user.jar);
+    // A repeated field is no string: refused like a missing one.
+    const repeated = await postForm(
+      t.baseUrl,
+      '/account/emails/verify',
+      [
+        ['_csrf', form.csrf!],
+        ['token', 'a'],
+        ['token', 'b'],
+      ],
+      user.jar,
+    );
+    expect(repeated.status).toBe(400);
+    // Without the CSRF token the real link is not spent.
+    const token = new URL(path, t.baseUrl).searchParams.get('token')!;
+    expect((await postForm(t.baseUrl, '/account/emails/verify', { token }, user.jar)).status).toBe(403);
+    expect(await confirmedAt(user.email)).toBeNull();
+    expect(await liveLinks(user.email)).toBe(1);
+  });
+
   describe('apps see only confirmed addresses', () => {
     async function clientApp(): Promise<ClientApp> {
       const developer = await signUpDeveloper(t.baseUrl);

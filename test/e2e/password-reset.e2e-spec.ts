@@ -308,6 +308,19 @@ describe('Forgotten password (users and developers)', () => {
       expect(texts[0]).toContain('If an account uses this address, a link to reset its password is on its way');
     });
 
+    it('forgot page: CSRF required, a malformed address is a 400 form error, nothing sent', async () => {
+      const mailsBefore = (await mailer().devMailbox()).length;
+      const jar = new CookieJar();
+      const form = await getPage(t.baseUrl, '/password/forgot', jar);
+      expect((await postForm(t.baseUrl, '/password/forgot', { email: 'a@example.com' }, jar)).status).toBe(403);
+      for (const email of ['not an address', '', `${'a'.repeat(400)}@example.com`]) {
+        const res = await postForm(t.baseUrl, '/password/forgot', { _csrf: form.csrf!, email }, jar);
+        expect(res.status).toBe(400);
+        expect(await res.text()).toContain('valid email address');
+      }
+      expect(await mailer().devMailbox()).toHaveLength(mailsBefore);
+    });
+
     it('the mailed link shows a form; its POST sets the password and goes to /login; the link is spent', async () => {
       const user = await signUpUser(t.baseUrl);
       const token = await requestLink(user.email);
