@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { signUpUser, TestUser, uniqueEmail } from '../support/accounts';
+import { confirmSignUpAddress, signUpUser, TestUser, uniqueEmail } from '../support/accounts';
 import { createApplication, signUpDeveloper, UsersPage } from '../support/developer';
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
@@ -81,7 +81,7 @@ describe('Account center (/account)', () => {
   }
 
   async function addAndVerify(user: TestUser, email: string): Promise<void> {
-    const res = await submit(user, '/account/emails', '/account/emails', { email });
+    const res = await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
     expect(res.status).toBe(303);
     const link = new URL(await mailedLink(email));
     const confirm = await getPage(t.baseUrl, `${link.pathname}${link.search}`, user.jar);
@@ -107,7 +107,7 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl, { name: XSS, region: `"><img src=x onerror=alert(2)>` });
       const app = await clientApp(`<b onmouseover=alert(3)>App</b>`);
       const { connectionId } = await connect(app, user);
-      await submit(user, '/account/emails', '/account/emails', { email: `x${Date.now()}@example.com` });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: `x${Date.now()}@example.com` });
       for (const path of ['/account', '/account/emails', '/account/apps', `/account/apps/${connectionId}`, '/account/security', '/account/delete', '/dev/mailbox']) {
         const { res, html } = await getPage(t.baseUrl, path, user.jar);
         expect(res.status).toBe(200);
@@ -210,7 +210,7 @@ describe('Account center (/account)', () => {
     it('adds an address only once its emailed link is followed; the link is single use', async () => {
       const user = await signUpUser(t.baseUrl);
       const email = uniqueEmail('second');
-      const add = await submit(user, '/account/emails', '/account/emails', { email: email.toUpperCase() });
+      const add = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: email.toUpperCase() });
       expect(add.status).toBe(303);
       expect(add.headers.get('location')).toBe('/account/emails?done=email-sent');
       // Pending: shown, not linked, cannot sign in with it.
@@ -223,15 +223,18 @@ describe('Account center (/account)', () => {
       expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(Buffer.from(stored.token_hash).toString('hex')).not.toContain(Buffer.from(token).toString('hex'));
 
-      // Following the link needs no session (another browser); a GET changes nothing.
-      const other = new CookieJar();
+      // Following the link needs the account's session: another browser is sent to the login page first; a GET changes nothing.
+      const anonymous = await getPage(t.baseUrl, `${link.pathname}${link.search}`, new CookieJar());
+      expect(anonymous.res.status).toBe(303);
+      expect(anonymous.res.headers.get('location')).toBe(`/login?${new URLSearchParams({ return_to: `${link.pathname}${link.search}` })}`);
+      const other = user.jar;
       const confirm = await getPage(t.baseUrl, `${link.pathname}${link.search}`, other);
       expect(confirm.res.status).toBe(200);
       expect(confirm.html).toContain(email);
       expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(0);
       const done = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: confirm.csrf!, token }, other);
-      expect(done.status).toBe(200);
-      expect(await done.text()).toContain('Address confirmed');
+      expect(done.status).toBe(303);
+      expect(done.headers.get('location')).toBe('/account/emails?done=verified');
       const [row] = await db().query<Row[]>('SELECT linked, is_primary FROM user_emails WHERE email = ?', [email]);
       expect(row).toMatchObject({ linked: 1, is_primary: 0 });
 
@@ -255,7 +258,7 @@ describe('Account center (/account)', () => {
     it('expires links after 24 hours; a new request replaces the old link', async () => {
       const user = await signUpUser(t.baseUrl);
       const email = uniqueEmail('late');
-      await submit(user, '/account/emails', '/account/emails', { email });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
       const first = new URL(await mailedLink(email)).searchParams.get('token')!;
       const [row] = await db().query<Row[]>('SELECT TIMESTAMPDIFF(SECOND, created_at, expires_at) AS ttl FROM email_verifications WHERE email = ?', [email]);
       expect(Number(row.ttl)).toBe(24 * 3600);
@@ -266,7 +269,7 @@ describe('Account center (/account)', () => {
       expect(expired.status).toBe(400);
 
       // Ask again: a new link; the old one stays dead.
-      await submit(user, '/account/emails', '/account/emails', { email });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
       const second = new URL(await mailedLink(email)).searchParams.get('token')!;
       expect(second).not.toBe(first);
       expect((await getPage(t.baseUrl, `/account/emails/verify?token=${first}`, user.jar)).res.status).toBe(400);
@@ -276,12 +279,12 @@ describe('Account center (/account)', () => {
     it('one link, five concurrent confirmations: exactly one links the address', async () => {
       const user = await signUpUser(t.baseUrl);
       const email = uniqueEmail('race');
-      await submit(user, '/account/emails', '/account/emails', { email });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email });
       const token = new URL(await mailedLink(email)).searchParams.get('token')!;
-      const jar = new CookieJar();
+      const jar = user.jar;
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const results = await Promise.all(Array.from({ length: 5 }, () => postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar)));
-      expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
+      expect(results.map((r) => r.status).sort()).toEqual([303, 400, 400, 400, 400]);
       expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_emails WHERE email = ?', [email])).toBe(1);
     });
 
@@ -289,10 +292,10 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl);
       // Asking again for the same address, or cancelling it, still counts.
       const same = uniqueEmail('same');
-      for (let i = 0; i < 4; i++) expect((await submit(user, '/account/emails', '/account/emails', { email: same })).status).toBe(303);
+      for (let i = 0; i < 4; i++) expect((await submit(user, '/account/emails', '/account/emails', { password: user.password, email: same })).status).toBe(303);
       expect((await submit(user, '/account/emails', '/account/emails/remove', { email: same })).status).toBe(303);
-      for (let i = 4; i < 10; i++) expect((await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail(`n${i}`) })).status).toBe(303);
-      const res = await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail('eleven') });
+      for (let i = 4; i < 10; i++) expect((await submit(user, '/account/emails', '/account/emails', { password: user.password, email: uniqueEmail(`n${i}`) })).status).toBe(303);
+      const res = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: uniqueEmail('eleven') });
       expect(res.status).toBe(429);
       expect(await res.text()).toContain('Too many verification emails');
     });
@@ -300,11 +303,11 @@ describe('Account center (/account)', () => {
     it('refuses bad, taken and own addresses', async () => {
       const user = await signUpUser(t.baseUrl);
       const other = await signUpUser(t.baseUrl);
-      const bad = await submit(user, '/account/emails', '/account/emails', { email: 'not an email' });
+      const bad = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: 'not an email' });
       expect(bad.status).toBe(400);
-      const taken = await submit(user, '/account/emails', '/account/emails', { email: other.email });
+      const taken = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: other.email });
       expect(taken.status).toBe(409);
-      const own = await submit(user, '/account/emails', '/account/emails', { email: user.email });
+      const own = await submit(user, '/account/emails', '/account/emails', { password: user.password, email: user.email });
       expect(own.status).toBe(409);
       expect(await own.text()).toContain('already linked to your account');
     });
@@ -312,11 +315,11 @@ describe('Account center (/account)', () => {
     it('a pending address does not block its owner from signing up; their sign-up wins', async () => {
       const squatter = await signUpUser(t.baseUrl);
       const email = uniqueEmail('victim');
-      await submit(squatter, '/account/emails', '/account/emails', { email });
+      await submit(squatter, '/account/emails', '/account/emails', { password: squatter.password, email });
       const token = new URL(await mailedLink(email)).searchParams.get('token')!;
       const victim = await signUpUser(t.baseUrl, { email });
       expect(victim.email).toBe(email);
-      const jar = new CookieJar();
+      const jar = squatter.jar;
       const page = await getPage(t.baseUrl, `/account/emails/verify?token=${token}`, jar);
       const res = await postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token }, jar);
       expect(res.status).toBe(409);
@@ -368,7 +371,7 @@ describe('Account center (/account)', () => {
         const email = uniqueEmail('smtp');
         const page = await getPage(api.baseUrl, '/account/emails', user.jar);
         expect(page.html).not.toContain('/dev/mailbox');
-        const res = await postForm(api.baseUrl, '/account/emails', { _csrf: page.csrf!, email }, user.jar);
+        const res = await postForm(api.baseUrl, '/account/emails', { _csrf: page.csrf!, password: user.password, email }, user.jar);
         expect(res.status).toBe(303);
         await sink.waitFor((r) => r.some((m) => m.to.includes(email)));
         const mail = sink.received.find((m) => m.to.includes(email))!;
@@ -394,8 +397,8 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl);
       const a = uniqueEmail('first');
       const b = uniqueEmail('second');
-      await submit(user, '/account/emails', '/account/emails', { email: a });
-      await submit(user, '/account/emails', '/account/emails', { email: b });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: a });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: b });
       const { html } = await getPage(t.baseUrl, '/dev/mailbox', new CookieJar());
       expect(html.indexOf(b)).toBeGreaterThan(-1);
       expect(html.indexOf(b)).toBeLessThan(html.indexOf(a));
@@ -436,6 +439,9 @@ describe('Account center (/account)', () => {
       const path = `/account/apps/${connectionId}`;
       const relay = (await connectionRow(connectionId)).shared_email;
       const base = { applicationId: app.id, connectionId, globalId: user.globalId };
+      // Unconfirmed, the sign-up address cannot be shared; confirmed, it can.
+      expect((await submit(user, path, `${path}/email`, { share: user.email })).status).toBe(400);
+      await confirmSignUpAddress(t.baseUrl, user);
 
       const shareReal = await submit(user, path, `${path}/email`, { share: user.email });
       expect(shareReal.status).toBe(303);
@@ -557,7 +563,7 @@ describe('Account center (/account)', () => {
       const user = await signUpUser(t.baseUrl);
       const [{ id: userId }] = await db().query<Row[]>('SELECT id FROM users WHERE global_id = ?', [user.globalId]);
       await addAndVerify(user, uniqueEmail('extra'));
-      await submit(user, '/account/emails', '/account/emails', { email: uniqueEmail('pending') });
+      await submit(user, '/account/emails', '/account/emails', { password: user.password, email: uniqueEmail('pending') });
       const apps = [await clientApp('One'), await clientApp('Two')];
       const connected = [await connect(apps[0], user), await connect(apps[1], user)];
       const otherSession = await fetch(`${t.baseUrl}/api/account/login`, {

@@ -2,7 +2,7 @@ import { expect } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { encodeCursor } from '@app/common';
-import { signUpUser, TestUser } from '../support/accounts';
+import { confirmSignUpAddress, signUpUser, TestUser } from '../support/accounts';
 import { createApplication, developerRequest, PortalUser, readJson, signUpDeveloper, TestDeveloper, UsersPage } from '../support/developer';
 import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, callbackParams, ClientApp, codeFor, currentUser, exchangeCode } from '../support/oauth';
@@ -143,6 +143,7 @@ describe('Developer Portal: users of an application', () => {
       const app = await devApp();
       const hidden = await connect(app, undefined, 'none');
       const plain = await signUpUser(t.baseUrl);
+      await confirmSignUpAddress(t.baseUrl, plain);
       await connect(app, plain, plain.email);
       const { body } = await list(app);
       const byId = Object.fromEntries(body.users.map((u) => [u.id, u]));
@@ -247,6 +248,7 @@ describe('Developer Portal: users of an application', () => {
         ada = await connect(app, await signUpUser(t.baseUrl, { name: `Zora ${tag} One` }));
         bob = await connect(app, await signUpUser(t.baseUrl, { name: `Zora ${tag} Two` }));
         const cydUser = await signUpUser(t.baseUrl, { name: `Quinn ${tag}`, email: `quinn-${tag}@example.com` });
+        await confirmSignUpAddress(t.baseUrl, cydUser);
         cyd = await connect(app, cydUser, cydUser.email);
         dee = await connect(app, await signUpUser(t.baseUrl, { name: `Wren_${tag}%` }), 'none');
         // bob: blocked; dee: revoked consent (inactive).
@@ -395,6 +397,7 @@ describe('Developer Portal: users of an application', () => {
       const user = await signUpUser(t.baseUrl);
       const c = await connect(app, user);
       const base = { applicationId: app.id, connectionId: c.connectionId, globalId: user.globalId };
+      await confirmSignUpAddress(t.baseUrl, user);
       const { res, body } = await patch(app, c.connectionId, { isForwarding: false, appEmail: `  ${user.email.toUpperCase()} `, blocked: true });
       expect(res.status).toBe(200);
       expect(body).toMatchObject({ isForwarding: false, email: user.email, blocked: true });
@@ -425,11 +428,19 @@ describe('Developer Portal: users of an application', () => {
       expect(relay.body.email).toBe(c.email);
       expect((await currentUser(t.baseUrl, c.token)).body.email).toBe(c.email);
 
-      // A second linked (verified) address of the user can be shared; a pending one cannot.
+      // The unconfirmed sign-up address cannot be shared; a second confirmed address can; a pending one cannot.
+      const unconfirmed = await patch(app, c.connectionId, { appEmail: user.email });
+      expect(unconfirmed.res.status).toBe(400);
+      expect(unconfirmed.body.error).toBe('invalid_request');
       const second = `second-${randomBytes(4).toString('hex')}@example.com`;
       const pending = `pending-${randomBytes(4).toString('hex')}@example.com`;
       const [{ id: userId }] = await db().query<Row[]>('SELECT user_id AS id FROM connections WHERE id = ?', [c.connectionId]);
-      await db().query('INSERT INTO user_emails (user_id, email, linked, is_primary) VALUES (?, ?, 1, 0), (?, ?, 0, 0)', [userId, second, userId, pending]);
+      await db().query('INSERT INTO user_emails (user_id, email, linked, confirmed_at, is_primary) VALUES (?, ?, 1, UTC_TIMESTAMP(3), 0), (?, ?, 0, NULL, 0)', [
+        userId,
+        second,
+        userId,
+        pending,
+      ]);
       expect((await patch(app, c.connectionId, { appEmail: second })).body.email).toBe(second);
       expect((await currentUser(t.baseUrl, c.token)).body.email).toBe(second);
       const refused = await patch(app, c.connectionId, { appEmail: pending });

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { DataSource } from 'typeorm';
-import { signUpUser } from '../support/accounts';
+import { confirmSignUpAddress, signUpUser } from '../support/accounts';
 import { getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, authorizePath, callbackParams, ClientApp, codeFor, createClientApp, currentUser, exchangeCode, UserBody } from '../support/oauth';
@@ -84,12 +84,21 @@ describe('Sign in with LoginSign, end to end', () => {
     ['none', (email: string) => expect(email).toBeNull()],
   ])('consent choice %s decides the email /api/user returns', async (choice, check) => {
     const user = await signUpUser(t.baseUrl);
+    // Only a confirmed address can be shared: its owner follows the link mailed at sign-up.
+    if (choice === 'address') await confirmSignUpAddress(t.baseUrl, user);
     const share = choice === 'address' ? user.email : choice;
     const { code, verifier } = await codeFor(t.baseUrl, app, user, share);
     const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
     const { res, body: profile } = await currentUser(t.baseUrl, body.access_token);
     expect(res.status).toBe(200);
     check(profile.email!, user.email);
+  });
+
+  it('refuses to share the sign-up address before it is confirmed', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const { res } = await authorizeAs(t.baseUrl, user, { response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri }, { share: user.email });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
   });
 
   it('refuses to share an address the user does not own', async () => {

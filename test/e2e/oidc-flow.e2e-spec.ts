@@ -1,8 +1,8 @@
 import { expect } from '@jest/globals';
 import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
-import { signUpUser } from '../support/accounts';
-import { getPage } from '../support/forms';
+import { confirmSignUpAddress, signUpUser } from '../support/accounts';
+import { getPage, submitForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { ClientApp, createClientApp, currentUser, ErrorBody } from '../support/oauth';
 import { discoverClient, oidcSignIn } from '../support/oidc';
@@ -141,13 +141,16 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
   it('reports email_verified truthfully and lists offline access on the consent page', async () => {
     const config = await discoverClient(t.baseUrl, app);
     const user = await signUpUser(t.baseUrl);
-    // The sign-up address is linked but nobody followed a link to confirm it.
-    const first = await oidcSignIn(t.baseUrl, config, app, user, 'openid email', user.email);
-    expect(first.tokens.claims()!.email).toBe(user.email);
-    expect(first.tokens.claims()!.email_verified).toBe(false);
-    // Once confirmed (as the emailed link does: see account-center tests), it is reported verified.
-    await t.app.get(DataSource).query('UPDATE user_emails SET confirmed_at = UTC_TIMESTAMP(3) WHERE email = ?', [user.email]);
+    // The relay address is verified (LoginSign delivers it); the unconfirmed sign-up address cannot be shared at all.
+    const first = await oidcSignIn(t.baseUrl, config, app, user, 'openid email', 'relay');
+    expect(first.tokens.claims()!.email).toMatch(/@loginsign\.com$/);
+    expect(first.tokens.claims()!.email_verified).toBe(true);
+    // Once confirmed through the emailed link, it can be shared and is reported verified.
+    await confirmSignUpAddress(t.baseUrl, user);
+    const path = `/account/apps/${first.tokens.claims()!.sub}`;
+    expect((await submitForm(t.baseUrl, path, { share: user.email }, user.jar, `${path}/email`)).status).toBe(303);
     const { tokens } = await oidcSignIn(t.baseUrl, config, app, user, 'openid email', user.email);
+    expect(tokens.claims()!.email).toBe(user.email);
     expect(tokens.claims()!.email_verified).toBe(true);
 
     const other = await signUpUser(t.baseUrl);

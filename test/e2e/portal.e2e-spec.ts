@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { startApi, TestApp } from '../support/harness';
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
 import { developerRequest, readJson, uniqueDeveloperEmail, UsersPage } from '../support/developer';
-import { signUpUser } from '../support/accounts';
+import { confirmSignUpAddress, signUpUser } from '../support/accounts';
 import { ClientApp, codeFor, exchangeCode } from '../support/oauth';
 import { seedConnections } from '../support/seed';
 
@@ -436,6 +436,10 @@ describe('Developer Portal pages', () => {
       expect(inputValue(detail.html, 'appEmail')).toBe(relay);
       const email = async () => (await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].email;
 
+      // The user's sign-up address can be shared once its owner confirmed it.
+      const unconfirmed = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: user.email }, dev.jar);
+      expect(unconfirmed.status).toBe(400);
+      await confirmSignUpAddress(t.baseUrl, user);
       const linked = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: user.email }, dev.jar);
       expect(linked.status).toBe(303);
       expect(linked.headers.get('location')).toBe(`${detailPath}?done=email`);
@@ -450,7 +454,7 @@ describe('Developer Portal pages', () => {
 
       const refused = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: 'someone-else@example.com' }, dev.jar);
       expect(refused.status).toBe(400);
-      expect(await refused.text()).toContain('linked to the user');
+      expect(await refused.text()).toContain('confirmed address of the user');
       expect(await email()).toBe(relay);
     });
 

@@ -35,12 +35,17 @@ describe('email relay', () => {
     app = await createClientApp(t.baseUrl);
     const patched = await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example'], senderAddresses: ['news@other.example'] });
     expect(patched.status).toBe(200);
-    const ids = await seedConnections(db, app.id, 8);
+    const ids = await seedConnections(db, app.id, 9);
     users = [];
     for (const id of ids) {
       const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [id]);
       const email = `user-${randomBytes(4).toString('hex')}@real.example`;
-      await db.query('INSERT INTO user_emails (user_id, email, linked, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
+      // Confirmed, as after its owner followed the emailed link (the last user's stays unconfirmed).
+      await db.query('INSERT INTO user_emails (user_id, email, linked, is_primary, confirmed_at) VALUES (?, ?, 1, 1, IF(?, UTC_TIMESTAMP(3), NULL))', [
+        row.user_id,
+        email,
+        users.length < ids.length - 1,
+      ]);
       users.push({ connectionId: id, relay: `${row.relay_local}@${DOMAIN}`, email });
     }
     [worker, relay] = await Promise.all([startWorker(t.env), startRelay(t.env)]);
@@ -258,5 +263,19 @@ describe('email relay', () => {
     await new Promise((r) => setTimeout(r, 1000));
     const [again] = await db.query<Row[]>('SELECT attempts FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
     expect(again.attempts).toBe(1);
+  });
+
+  it('refuses mail for a user whose primary address is unconfirmed with 450 4.2.1, and forwards it once confirmed', async () => {
+    const user = users[8];
+    const r = await refused({ from: 'news@app.example', to: user.relay, subject: tag() });
+    expect(r.responseCode).toBe(450);
+    expect(r.response).toContain('4.2.1');
+    expect(Number((await db.query<Row[]>('SELECT COUNT(*) AS n FROM relay_messages WHERE connection_id = ?', [user.connectionId]))[0].n)).toBe(0);
+    // Confirmed (as the emailed link does): accepted and delivered to that address.
+    await db.query('UPDATE user_emails SET confirmed_at = UTC_TIMESTAMP(3) WHERE email = ?', [user.email]);
+    const subject = tag();
+    await send({ from: 'news@app.example', to: user.relay, subject });
+    await sink.waitFor((received) => received.some(bySubject(subject)), 30_000);
+    expect(sink.received.find(bySubject(subject))!.to).toEqual([user.email]);
   });
 });

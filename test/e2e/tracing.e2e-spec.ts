@@ -218,7 +218,7 @@ describe('tracing (OTLP/HTTP)', () => {
       const [connectionId] = await seedConnections(db, app.id, 1);
       const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [connectionId]);
       const email = `user-${randomBytes(4).toString('hex')}@real.example`;
-      await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
+      await db.query('INSERT INTO user_emails (user_id, email, linked, is_primary, confirmed_at) VALUES (?, ?, 1, 1, UTC_TIMESTAMP(3))', [row.user_id, email]);
       const worker = await startWorker(t.env);
       processes.push(worker);
       const relay = await startRelay(t.env);

@@ -88,3 +88,34 @@ export async function loginUser(baseUrl: string, email: string, password: string
   const me = (await (await fetch(`${baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).json()) as { region: string };
   return { ...user, region: me.region };
 }
+
+/**
+ * Confirms the user's sign-up address as its owner does: the link mailed at
+ * sign-up (read from /dev/mailbox, so not with SMTP_URL), followed with the
+ * user's own session. Waits (bounded) for the mail.
+ */
+export async function confirmSignUpAddress(baseUrl: string, user: TestUser): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let path: string | undefined;
+  while (!path) {
+    const html = await (await fetch(`${baseUrl}/dev/mailbox`)).text();
+    const article = html.split('<article').find((a) => a.includes(`<strong>${user.email}</strong>`) && a.includes('/account/emails/verify?token='));
+    const href = article ? /href="[^"]*(\/account\/emails\/verify\?token=[A-Za-z0-9_-]+)"/.exec(article)?.[1] : undefined;
+    if (href) path = href;
+    else if (Date.now() > deadline) throw new Error(`no confirmation mail to ${user.email}`);
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  const page = await fetch(`${baseUrl}${path}`, { headers: { cookie: user.jar.header() } });
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`confirmation page: ${page.status}`);
+  const csrf = /name="_csrf" value="([^"]*)"/.exec(html)?.[1];
+  const token = /name="token" value="([^"]*)"/.exec(html)?.[1];
+  const setCookie = page.headers.getSetCookie().map((c) => c.split(';')[0]);
+  const res = await fetch(`${baseUrl}/account/emails/verify`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: [user.jar.header(), ...setCookie].filter(Boolean).join('; ') },
+    body: new URLSearchParams({ _csrf: csrf ?? '', token: token ?? '' }).toString(),
+  });
+  if (res.status !== 303) throw new Error(`confirmation: ${res.status} ${await res.text()}`);
+}

@@ -14,3 +14,4 @@ export * from './metrics';
 export * from './limits';
 export * from './tracing';
 export * from './password-hasher';
+export * from './links';

@@ -24,7 +24,7 @@ export interface AccountAppView {
   scopes: string[];
 }
 
-/** The email choice for one app: the relay address, a linked address, or none. */
+/** The email choice for one app: `relay`, `none`, or one of the user's confirmed addresses. */
 export type ShareChoice = string;
 
 /**
@@ -102,11 +102,13 @@ export class AccountCenterService {
    */
   async deleteAccount(userId: number, password: unknown, ip: string): Promise<void> {
     await this.accounts.confirmPassword(userId, password, ip);
+    const noticeTo = await this.accounts.noticeAddress(userId);
     await this.outbox.transaction(async (m) => {
       const ids = await this.connections.closeAllForUser(m, userId);
       await this.accounts.deleteUser(m, userId);
       return ids;
     });
+    if (noticeTo) await this.accounts.notifyDeleted(userId, noticeTo);
   }
 
   private toView(r: AccountAppRow): AccountAppView {

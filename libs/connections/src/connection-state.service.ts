@@ -200,15 +200,15 @@ export class ConnectionStateService {
     return row;
   }
 
-  /** What `appEmail` stores: null for "", the relay address, or a linked (verified) address of the user; else 400. */
+  /** What `appEmail` stores: null for "", the relay address, or a confirmed address of the user; else 400. */
   private async shareableEmail(m: EntityManager, c: LockedConnection, appEmail: string): Promise<string | null> {
     if (appEmail.trim() === '') return null;
     const email = parseEmail(appEmail);
     if (email === null) throw new AppError('invalid_request', 'appEmail must be an address linked to the user, the relay address, or "".');
     const relay = `${c.relay_local}@${this.config.relayDomain}`;
     if (email === relay) return relay;
-    const linked = await this.linkedEmails.findLinked(m, c.user_id, email);
-    if (linked === null) throw new AppError('invalid_request', 'appEmail must be an address linked to the user, the relay address, or "".');
+    const linked = await this.linkedEmails.findConfirmed(m, c.user_id, email);
+    if (linked === null) throw new AppError('invalid_request', 'appEmail must be a confirmed address of the user, the relay address, or "".');
     return linked;
   }
 }

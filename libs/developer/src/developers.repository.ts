@@ -46,6 +46,11 @@ export class DevelopersRepository {
     return row ? toStored(row) : null;
   }
 
+  async setPasswordHash(id: number, passwordHash: string): Promise<boolean> {
+    const result: { affectedRows?: number } = await this.db.query(`UPDATE developers SET password_hash = ? WHERE id = ?`, [passwordHash, id]);
+    return Number(result.affectedRows ?? 0) === 1;
+  }
+
   async findById(id: number): Promise<StoredDeveloper | null> {
     const [row]: DeveloperRow[] = await this.db.query(`SELECT id, name, email, password_hash, created_at FROM developers WHERE id = ?`, [id]);
     return row ? toStored(row) : null;

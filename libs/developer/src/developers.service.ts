@@ -80,6 +80,17 @@ export class DevelopersService implements OnModuleInit {
     return toRecord(developer);
   }
 
+  /** The account using this (normalised) address, if any. */
+  async findByEmail(email: string): Promise<DeveloperRecord | null> {
+    const developer = await this.developers.findByEmail(email);
+    return developer ? toRecord(developer) : null;
+  }
+
+  /** Hashes and stores a new password (already checked by the caller); false when the account is gone. */
+  async setPassword(id: number, password: string): Promise<boolean> {
+    return this.developers.setPasswordHash(id, await this.passwords.hash(password));
+  }
+
   async findById(id: number): Promise<DeveloperRecord | null> {
     const developer = await this.developers.findById(id);
     return developer ? toRecord(developer) : null;

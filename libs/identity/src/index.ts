@@ -8,3 +8,5 @@ export * from './accounts/users.repository';
 export * from './mail/mailer.service';
 export * from './accounts/limits';
 export * from './accounts/dto/account.dto';
+export * from './notices/account-notices.service';
+export * from './reset/password-reset.service';

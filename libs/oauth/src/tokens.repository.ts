@@ -56,6 +56,12 @@ export class TokensRepository {
     await m.query(`UPDATE refresh_tokens SET revoked = 1 WHERE connection_id = ? AND revoked = 0`, [connectionId]);
   }
 
+  /** Every live access token and refresh token of every connection of a user marked revoked, in the caller's transaction. */
+  async revokeByUser(m: EntityManager, userId: number): Promise<void> {
+    await m.query(`UPDATE access_tokens a JOIN connections c ON c.id = a.connection_id SET a.revoked = 1 WHERE c.user_id = ? AND a.revoked = 0`, [userId]);
+    await m.query(`UPDATE refresh_tokens r JOIN connections c ON c.id = r.connection_id SET r.revoked = 1 WHERE c.user_id = ? AND r.revoked = 0`, [userId]);
+  }
+
   /** One batch of housekeeping: access tokens past their expiry (revoked or not: a revoked token is only kept until it would have expired anyway). */
   async purgeExpiredAccessTokens(batch: number): Promise<number> {
     return affected(await this.db.query(`DELETE FROM access_tokens WHERE expires_at < UTC_TIMESTAMP(3) LIMIT ${Number(batch)}`));

@@ -68,6 +68,8 @@ export class RelayRouting {
     }
     if (row.blocked) throw this.log(refuse(550, '5.7.1 Recipient blocked by the application', 'blocked'), app);
     if (!row.is_forwarding) throw this.log(refuse(550, '5.7.1 The recipient has turned off email forwarding', 'forwarding off'), app);
+    // Mail is forwarded only to a confirmed address: until the user confirms their primary one, senders retry later.
+    if (Number(row.primary_confirmed) !== 1) throw this.log(refuse(450, '4.2.1 The recipient has not confirmed their address yet, try again later', 'unconfirmed'), app);
     if (!(await this.within(`app:${row.application_id}`, this.config.relay.ratePerApplication))) {
       throw this.log(refuse(451, '4.7.1 Too many messages from this application, try again later', 'application rate'), app);
     }

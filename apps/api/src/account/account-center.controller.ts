@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Header, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, Session, SessionService } from '@app/common';
 import { AccountsService, LinkedEmailsService, MailerService } from '@app/identity';
@@ -10,7 +10,7 @@ import { PageSession, sessionOf, signInLocation } from '../shared/page-session.g
 import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-required';
 import { sessionsSection } from './security-sessions.view';
-import { AccountChrome, accountDeletedPage, appPage, appsPage, deletePage, emailsPage, emailVerifiedPage, profilePage, securityPage, verifyEmailPage } from './account-center.view';
+import { AccountChrome, accountDeletedPage, appPage, appsPage, deletePage, emailsPage, profilePage, securityPage, verifyEmailPage } from './account-center.view';
 
 /** A hidden `true`/`false` field of a toggle button. */
 function flag(form: Form, name: string): boolean {
@@ -31,7 +31,8 @@ const NOTICES: Record<string, string> = {
   'email-sent': 'We sent a verification link. Open it to link the address.',
   'email-removed': 'The address was removed.',
   primary: 'Your primary address was changed.',
-  verified: 'The address is now linked to your account.',
+  verified: 'The address is now confirmed and linked to your account.',
+  'confirm-sent': 'We sent a new confirmation link to your primary address.',
   'app-email': 'Saved: the app now sees the address you chose.',
   'forwarding-on': 'Email forwarding is on.',
   'forwarding-off': 'Email forwarding is off.',
@@ -172,8 +173,8 @@ export class AccountCenterController {
   // Email addresses
 
   private async emailsView(s: Signed, extra: { error?: string; addValue?: string } = {}) {
-    const { linked, pending } = await this.linkedEmails.list(s.account.id);
-    return emailsPage({ ...s.chrome, linked, pending, devMailbox: this.mailer.usesDevMailbox, ...extra });
+    const [{ linked, pending }, unconfirmedPrimary] = await Promise.all([this.linkedEmails.list(s.account.id), this.linkedEmails.primaryUnconfirmed(s.account.id)]);
+    return emailsPage({ ...s.chrome, linked, pending, unconfirmedPrimary, devMailbox: this.mailer.usesDevMailbox, ...extra });
   }
 
   @PageSession('user')
@@ -188,6 +189,8 @@ export class AccountCenterController {
   async addEmail(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     const s = await this.signedInPost(request, reply, form);
     try {
+      // Adding an address asks for the password again; a new link for an address already waiting does not.
+      if (!(await this.linkedEmails.isPending(s.account.id, field(form, 'email')))) await this.accounts.confirmPassword(s.account.id, form.password, request.ip);
       await this.linkedEmails.requestLink(s.account.id, field(form, 'email'));
       return seeOther(reply, '/account/emails?done=email-sent');
     } catch (error) {
@@ -222,26 +225,60 @@ export class AccountCenterController {
     }
   }
 
-  /** The emailed link: a confirmation page (no session needed: the link itself is the proof). */
+  /** Without a session: to the login page, then back to this very link (nothing is confirmed or spent meanwhile). */
+  private verifyLoginLocation(token: string): string {
+    return `/login?${new URLSearchParams({ return_to: `/account/emails/verify?${new URLSearchParams({ token })}` })}`;
+  }
+
+  /**
+   * The emailed link: a confirmation page that names the account the address
+   * is added to, for that account's session only (a stranger's link cannot
+   * attach an address to the stranger's account).
+   */
   @Get('emails/verify')
+  @Header('referrer-policy', 'no-referrer')
   async verifyForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('token') token: unknown) {
-    const email = await this.linkedEmails.peek(token);
-    return renderPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: typeof token === 'string' ? token : '', email }));
+    const raw = typeof token === 'string' && token.length <= 100 ? token : '';
+    const session = await this.cookieSessions.current(request, 'user');
+    if (!session) return seeOther(reply, this.verifyLoginLocation(raw));
+    const [link, account] = await Promise.all([this.linkedEmails.peek(raw), this.accounts.getAccount(session.subjectId)]);
+    if (!account) return seeOther(reply, this.verifyLoginLocation(raw));
+    const who = { name: account.name, globalId: account.globalId };
+    if (!link) return renderPage(reply, 400, verifyEmailPage({ csrf: '', token: '', email: null, account: who }));
+    if (link.userId !== session.subjectId) return renderPage(reply, 403, verifyEmailPage({ csrf: '', token: '', email: null, account: who, otherAccount: true }));
+    return renderPage(reply, 200, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: raw, email: link.email, account: who }));
   }
 
   @Post('emails/verify')
   async verify(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
+    const token = field(form, 'token');
+    const session = await this.cookieSessions.current(request, 'user');
+    if (!session) return seeOther(reply, this.verifyLoginLocation(token.length <= 100 ? token : ''));
     this.csrf.verify(request, form._csrf);
-    let result: { userId: number; email: string };
+    const account = await this.accounts.getAccount(session.subjectId);
+    if (!account) return seeOther(reply, this.verifyLoginLocation(token.length <= 100 ? token : ''));
+    const who = { name: account.name, globalId: account.globalId };
     try {
-      result = await this.linkedEmails.verify(form.token);
+      await this.linkedEmails.verify(token, session.subjectId);
+    } catch (error) {
+      const e = formError(error, reply, [...FORM_ERRORS, 'forbidden']);
+      return renderPage(reply, e.status, verifyEmailPage({ csrf: '', token: '', email: null, account: who, otherAccount: e.code === 'forbidden', error: e.description }));
+    }
+    return seeOther(reply, '/account/emails?done=verified');
+  }
+
+  /** "Send again": a new confirmation link for the primary address. */
+  @PageSession('user')
+  @Post('emails/confirm')
+  async resendConfirmation(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
+    const s = await this.signedInPost(request, reply, form);
+    try {
+      await this.linkedEmails.sendPrimaryConfirmation(s.account.id);
+      return seeOther(reply, '/account/emails?done=confirm-sent');
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      return renderPage(reply, e.status, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: '', email: null, error: e.description }));
+      return renderPage(reply, e.status, await this.emailsView(s, { error: formMessage(e) }));
     }
-    const session = await this.cookieSessions.current(request, 'user');
-    if (session?.subjectId === result.userId) return seeOther(reply, '/account/emails?done=verified');
-    return renderPage(reply, 200, emailVerifiedPage(result.email));
   }
 
   // Apps using LoginSign

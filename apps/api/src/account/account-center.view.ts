@@ -28,6 +28,8 @@ export interface EmailsView extends AccountChrome {
   pending: { email: string; expiresAt: Date }[];
   devMailbox: boolean;
   addValue?: string;
+  /** The primary address while it waits for its confirmation. */
+  unconfirmedPrimary?: string | null;
 }
 
 export type AppSummary = AccountAppView;
@@ -124,6 +126,18 @@ export function emailsPage(v: EmailsView): string {
     'emails',
     v,
     html`<h1>Email addresses</h1>
+${
+  v.unconfirmedPrimary
+    ? html`<section class="panel" aria-labelledby="confirm-title" id="confirm-primary">
+<h2 id="confirm-title">Confirm your address</h2>
+<p>We mailed a link to <strong>${v.unconfirmedPrimary}</strong>. Until you follow it, apps cannot receive this address. No mail? Check your spam folder or send it again.</p>
+<form method="post" action="/account/emails/confirm">
+${csrfField(v.csrf)}
+<button type="submit" class="secondary">Send again</button>
+</form>
+</section>`
+    : ''
+}
 <section class="panel" aria-labelledby="linked-title">
 <h2 id="linked-title">Linked addresses</h2>
 <p class="muted">You can sign in with any linked address and share it with apps. Mail from apps that see your relay address is forwarded to your primary address.</p>
@@ -167,6 +181,8 @@ ${v.pending.map(
 ${csrfField(v.csrf)}
 <label for="new-email">Email address</label>
 <input type="email" id="new-email" name="email" autocomplete="email" maxlength="320" required value="${v.addValue ?? ''}" aria-describedby="add-hint">
+<label for="add-password">Your current password</label>
+<input type="password" id="add-password" name="password" autocomplete="current-password" required>
 <p class="muted" id="add-hint">We email a link to this address; it is linked once you open the link (valid for 24 hours).${
       v.devMailbox ? html` In development the mail appears in the <a href="/dev/mailbox">dev mailbox</a>.` : ''
     }</p>
@@ -334,19 +350,40 @@ export function accountDeletedPage(): string {
 }
 
 /** The page an emailed link opens: one button, so mail scanners that prefetch links verify nothing. */
-export function verifyEmailPage(v: { csrf: string; token: string; email: string | null; error?: string }): string {
+export interface VerifyEmailView {
+  csrf: string;
+  token: string;
+  /** The address a live link confirms; null when the link is unusable or not this account's. */
+  email: string | null;
+  /** The signed-in account the address would be added to. */
+  account: { name: string; globalId: string };
+  /** The link was sent for another account. */
+  otherAccount?: boolean;
+  error?: string;
+}
+
+export function verifyEmailPage(v: VerifyEmailView): string {
+  const who = html`<strong>${v.account.name}</strong> (Global ID <code>${v.account.globalId}</code>)`;
+  if (v.otherAccount) {
+    return page({
+      title: 'Link of another account',
+      body: html`<h1>This link is for another account</h1>
+<p class="error" role="alert">This link was sent for another LoginSign account. Nothing was changed and the link still works for that account.</p>
+<p>You are signed in as ${who}. To confirm the address, sign out and sign in to the account the link was sent for.</p>`,
+    });
+  }
   if (!v.email) {
     return page({
       title: 'Link not valid',
       body: html`<h1>This link is not valid</h1>
 <p class="error" role="alert">${v.error ?? 'The link is invalid, has expired or was already used.'}</p>
-<p>Add the address again in your <a href="/account/emails">account</a> to get a new link.</p>`,
+<p>Ask for a new link on your <a href="/account/emails">email addresses</a> page.</p>`,
     });
   }
   return page({
     title: 'Confirm your email address',
     body: html`<h1>Confirm your email address</h1>
-<p>Link <strong>${v.email}</strong> to your LoginSign account?</p>
+<p>Confirm <strong>${v.email}</strong> for the LoginSign account ${who}?</p>
 <form method="post" action="/account/emails/verify">
 ${csrfField(v.csrf)}
 <input type="hidden" name="token" value="${v.token}">

@@ -10,11 +10,21 @@ import { AccountPagesController } from './account-pages.controller';
 import { SameSiteGuard } from './same-site.guard';
 import { SecuritySessionsController } from './security-sessions.controller';
 import { SessionsApiController } from './sessions-api.controller';
+import { PasswordResetApiController, PasswordResetPagesController } from './password-reset.controller';
 
 /** End-user account pages (sign-up, login, the account center, the dev mailbox) and their JSON equivalents. */
 @Module({
   imports: [IdentityModule, OAuthModule],
-  controllers: [AccountApiController, AccountPagesController, AccountCenterController, SecuritySessionsController, SessionsApiController, DevMailboxController],
+  controllers: [
+    AccountApiController,
+    AccountPagesController,
+    AccountCenterController,
+    SecuritySessionsController,
+    SessionsApiController,
+    DevMailboxController,
+    PasswordResetApiController,
+    PasswordResetPagesController,
+  ],
   providers: [CookieSessionService, CsrfService, SameSiteGuard],
 })
 export class AccountHttpModule {}

@@ -56,6 +56,7 @@ ${csrfField(state.csrf)}
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<p class="muted"><a href="/password/forgot">Forgot password?</a></p>
 <p class="muted">New to LoginSign? <a href="${linkWithReturnTo('/signup', state.returnTo)}">Create an account</a></p>`,
   });
 }

@@ -18,6 +18,8 @@ import { PortalWebhooksController } from './portal-webhooks.controller';
 import { PortalWriteGuard } from './portal-write.guard';
 import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
+import { DeveloperPasswordResetApiController, DeveloperPasswordResetPagesController } from './developer-password-reset.controller';
+import { DeveloperPasswordResetService } from './developer-password-reset.service';
 
 /**
  * The Developer Portal: its pages (`/developer`, server-rendered forms) and
@@ -38,7 +40,9 @@ import { SecretReveal } from './secret-reveal';
     PortalUsersController,
     PortalWebhooksController,
     PortalAssetsController,
+    DeveloperPasswordResetApiController,
+    DeveloperPasswordResetPagesController,
   ],
-  providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal],
+  providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal, DeveloperPasswordResetService],
 })
 export class DeveloperHttpModule {}

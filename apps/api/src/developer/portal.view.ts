@@ -120,6 +120,7 @@ ${state.returnTo ? html`<input type="hidden" name="return_to" value="${state.ret
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<p class="muted"><a href="/developer/password/forgot">Forgot password?</a></p>
 <p class="muted">New here? <a href="/developer/signup">Create a developer account</a></p>`,
   });
 }

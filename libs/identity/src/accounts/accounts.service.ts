@@ -1,10 +1,12 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError, checkPasswordPolicy, CountsLogins, isDuplicateKey, LoginThrottleService, PasswordHasher, emailThrottleKey, parseEmail, RateLimitService } from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
 import { LIMITS } from './limits';
+import { LinkedEmailsService } from './linked-emails.service';
+import { AccountNoticesService } from '../notices/account-notices.service';
 
 /** Throttle scope of end-user logins (developers have their own). */
 const THROTTLE_SCOPE = 'user';
@@ -45,6 +47,8 @@ export interface ProfileInput {
 export interface LinkedEmail {
   email: string;
   linked: boolean;
+  /** Confirmed by its emailed link (or a completed reset): the only addresses an app may receive. */
+  confirmed: boolean;
   isPrimary: boolean;
 }
 
@@ -65,6 +69,8 @@ const isDuplicateEmail = (error: unknown) => isDuplicateKey(error, 'uq_user_emai
  */
 @Injectable()
 export class AccountsService implements OnModuleInit {
+  private readonly logger = new Logger('accounts');
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly users: UsersRepository,
@@ -73,6 +79,8 @@ export class AccountsService implements OnModuleInit {
     private readonly throttle: LoginThrottleService,
     private readonly limits: RateLimitService,
     private readonly passwords: PasswordHasher,
+    private readonly addresses: LinkedEmailsService,
+    private readonly notices: AccountNoticesService,
   ) {}
 
   /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
@@ -116,10 +124,20 @@ export class AccountsService implements OnModuleInit {
         await this.emails.insertSignUp(em, userId, email);
         return userId;
       });
+      await this.mailConfirmation(id);
       return { id, globalId, name, email };
     } catch (error) {
       if (isDuplicateEmail(error)) throw this.emailTaken();
       throw error;
+    }
+  }
+
+  /** The sign-up address gets its confirmation link; a mail that cannot go out leaves the account usable ("send again" later). */
+  private async mailConfirmation(userId: number): Promise<void> {
+    try {
+      await this.addresses.sendPrimaryConfirmation(userId, true);
+    } catch (error) {
+      this.logger.warn(`confirmation link for user ${userId} not sent: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -181,6 +199,16 @@ export class AccountsService implements OnModuleInit {
     return { nameChanged: name !== profile.name, profile };
   }
 
+  /** The primary address (where notices go), e.g. read before the account is deleted. */
+  async noticeAddress(userId: number): Promise<string | null> {
+    return this.primaryEmail(userId);
+  }
+
+  /** Tells the owner about a change, at an address read before the account may have gone. */
+  async notifyDeleted(userId: number, to: string): Promise<void> {
+    await this.notices.notify(userId, 'account_deleted', { to });
+  }
+
   /** Deletes the user in the caller's transaction (linked addresses, pending links and tokens go by FK cascade). */
   async deleteUser(m: EntityManager, userId: number): Promise<void> {
     await this.users.delete(m, userId);
@@ -209,6 +237,7 @@ export class AccountsService implements OnModuleInit {
     const password = checkPasswordPolicy(typeof next === 'string' ? next : '', 'new password');
     await this.confirmPassword(userId, current, ip);
     await this.users.setPasswordHash(userId, await this.passwords.hash(password));
+    await this.notices.notify(userId, 'password_changed');
   }
 
   async getUser(userId: number): Promise<UserProfile | null> {
@@ -231,7 +260,7 @@ export class AccountsService implements OnModuleInit {
    */
   async linkedEmails(userId: number): Promise<LinkedEmail[]> {
     const rows = await this.emails.allOfUser(userId);
-    return rows.filter((r) => r.linked || r.is_primary).map((r) => ({ email: r.email, linked: !!r.linked, isPrimary: !!r.is_primary }));
+    return rows.filter((r) => r.linked || r.is_primary).map((r) => ({ email: r.email, linked: !!r.linked, confirmed: r.confirmed_at != null, isPrimary: !!r.is_primary }));
   }
 
   private async primaryEmail(userId: number): Promise<string | null> {

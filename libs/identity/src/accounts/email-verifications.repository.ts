@@ -24,15 +24,6 @@ export class EmailVerificationsRepository {
     );
   }
 
-  /** Links requested by the user in the last 24 hours. */
-  async countLastDay(userId: number): Promise<number> {
-    const [{ n }]: { n: number | string }[] = await this.db.query(
-      `SELECT COUNT(*) AS n FROM email_verifications WHERE user_id = ? AND created_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY`,
-      [userId],
-    );
-    return Number(n);
-  }
-
   async insert(m: EntityManager, userId: number, email: string, tokenHash: Buffer, ttlSeconds: number): Promise<void> {
     await m.query(`INSERT INTO email_verifications (user_id, email, token_hash, expires_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)`, [
       userId,
@@ -42,12 +33,13 @@ export class EmailVerificationsRepository {
     ]);
   }
 
-  /** The address of a live link; null when the link is unusable. */
-  async peek(tokenHash: Buffer): Promise<string | null> {
-    const [row]: { email: string }[] = await this.db.query(`SELECT email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`, [
-      tokenHash,
-    ]);
-    return row?.email ?? null;
+  /** The account and address of a live link; null when the link is unusable. */
+  async peek(tokenHash: Buffer): Promise<{ user_id: number | string; email: string } | null> {
+    const [row]: { user_id: number | string; email: string }[] = await this.db.query(
+      `SELECT user_id, email FROM email_verifications WHERE token_hash = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(3)`,
+      [tokenHash],
+    );
+    return row ?? null;
   }
 
   async lockLive(m: EntityManager, tokenHash: Buffer): Promise<VerificationRow | null> {

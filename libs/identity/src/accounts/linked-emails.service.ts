@@ -1,15 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, sha256 } from '@app/common';
+import Redis from 'ioredis';
+import { AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, REDIS, sha256, sha256Hex, takeSlot } from '@app/common';
 import { MailerService } from '../mail/mailer.service';
+import { AccountNoticesService } from '../notices/account-notices.service';
 import { LIMITS } from './limits';
 import { EmailVerificationsRepository } from './email-verifications.repository';
 import { UserEmailsRepository } from './user-emails.repository';
 
 /** A verification link works for 24 hours, once. */
 export const EMAIL_LINK_TTL_SECONDS = 24 * 3600;
-/** Links a user may request per 24 hours (each one is a mail we send). */
+/**
+ * Links a user may request per 24 hours, and links one address may receive
+ * per 24 hours (each one is a mail we send). Counted in Redis windows that
+ * expire on their own: deleting expired links never resets them.
+ */
 export const EMAIL_LINKS_PER_DAY = 10;
 
 export interface PendingEmail {
@@ -21,6 +27,8 @@ export interface LinkedAddress {
   email: string;
   isPrimary: boolean;
 }
+
+const otherAccount = () => new AppError('forbidden', 'This link belongs to another LoginSign account. Sign out, then sign in to the account it was sent for.');
 
 const invalidLink = () => new AppError('invalid_request', 'This link is invalid, has expired or was already used. Add the address again to get a new one.');
 
@@ -37,7 +45,58 @@ export class LinkedEmailsService {
     private readonly verifications: EmailVerificationsRepository,
     private readonly mailer: MailerService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly notices: AccountNoticesService,
   ) {}
+
+  /** Counts one mail for the address, and for the user unless it is the sign-up mail; 429 when a window had its daily share. */
+  private async takeSendSlot(userId: number, email: string, signUp = false): Promise<void> {
+    const limited = () => new AppError('rate_limited', 'Too many verification emails today. Try again tomorrow.');
+    if (!signUp && !(await takeSlot(this.redis, `mail-sent:user:${userId}`, EMAIL_LINKS_PER_DAY, 24 * 3600))) throw limited();
+    if (!(await takeSlot(this.redis, `mail-sent:addr:${sha256Hex(email)}`, EMAIL_LINKS_PER_DAY, 24 * 3600))) throw limited();
+  }
+
+  /** Stores a fresh link for the address (older ones of it stop working) and mails it. */
+  private async mailLink(userId: number, email: string, signUp: boolean): Promise<void> {
+    const token = randomToken(32);
+    await this.db.transaction(async (m) => {
+      await this.expirePending(m, userId, email);
+      await this.verifications.insert(m, userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS);
+    });
+    const link = `${this.config.publicUrl}/account/emails/verify?${new URLSearchParams({ token })}`;
+    const why = signUp ? `A LoginSign account was created with ${email}.` : `Someone (hopefully you) asked to link ${email} to a LoginSign account.`;
+    await this.mailer.send({
+      to: email,
+      subject: 'Confirm your email address for LoginSign',
+      text: `${why}\n\nTo confirm, open this link within 24 hours and sign in to that account:\n\n${link}\n\nIf this was not you, ignore this email: nothing changes.\n`,
+    });
+  }
+
+  /**
+   * Mails a confirmation link for the primary (sign-up) address; sign-up and
+   * the account center's "send again". 400 when it is confirmed already.
+   */
+  async sendPrimaryConfirmation(userId: number, atSignUp = false): Promise<string> {
+    const primary = await this.emails.primaryState(userId);
+    if (!primary) throw new AppError('not_found', 'The account was not found.');
+    if (primary.confirmed) throw new AppError('invalid_request', 'Your primary address is confirmed already.');
+    await this.takeSendSlot(userId, primary.email, atSignUp);
+    await this.mailLink(userId, primary.email, true);
+    return primary.email;
+  }
+
+  /** Whether a link for this address of the user is live (a new link for it adds nothing new). */
+  async isPending(userId: number, rawEmail: string): Promise<boolean> {
+    const email = parseEmail(rawEmail);
+    if (email === null) return false;
+    return (await this.verifications.pending(userId)).some((p) => p.email === email);
+  }
+
+  /** Whether the primary address still waits for its confirmation. */
+  async primaryUnconfirmed(userId: number): Promise<string | null> {
+    const primary = await this.emails.primaryState(userId);
+    return primary && !primary.confirmed ? primary.email : null;
+  }
 
   /** The user's linked addresses (primary first) and the ones waiting for their link. */
   async list(userId: number): Promise<{ linked: LinkedAddress[]; pending: PendingEmail[] }> {
@@ -60,34 +119,32 @@ export class LinkedEmailsService {
     if (owner !== null) {
       throw new AppError('conflict', owner === userId ? 'This address is already linked to your account.' : 'This address is linked to another LoginSign account.');
     }
-    if ((await this.verifications.countLastDay(userId)) >= EMAIL_LINKS_PER_DAY) throw new AppError('rate_limited', 'Too many verification emails today. Try again tomorrow.');
-    const token = randomToken(32);
-    await this.db.transaction(async (m) => {
-      // The previous link for this address stops working (expired, not deleted: it still counts towards the daily limit).
-      await this.expirePending(m, userId, email);
-      await this.verifications.insert(m, userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS);
-    });
-    const link = `${this.config.publicUrl}/account/emails/verify?${new URLSearchParams({ token })}`;
-    await this.mailer.send({
-      to: email,
-      subject: 'Confirm your email address for LoginSign',
-      text: `Someone (hopefully you) asked to link ${email} to a LoginSign account.\n\nTo confirm, open this link within 24 hours:\n\n${link}\n\nIf this was not you, ignore this email: nothing changes.\n`,
-    });
+    await this.takeSendSlot(userId, email);
+    // The previous link for this address stops working.
+    await this.mailLink(userId, email, false);
     return email;
   }
 
-  /** The address a live link would verify (for its confirmation page); null when the link is unusable. */
-  async peek(token: unknown): Promise<string | null> {
+  /** The account and address a live link would confirm (for its confirmation page); null when the link is unusable. */
+  async peek(token: unknown): Promise<{ userId: number; email: string } | null> {
     if (typeof token !== 'string' || token.length > 100) return null;
-    return this.verifications.peek(sha256(token));
+    const row = await this.verifications.peek(sha256(token));
+    return row ? { userId: Number(row.user_id), email: row.email } : null;
   }
 
-  /** Follows a link: single use (an atomic update), unexpired, then the address is linked. */
-  async verify(token: unknown): Promise<{ userId: number; email: string }> {
+  /**
+   * Follows a link as the signed-in `sessionUserId`: single use (an atomic
+   * update), unexpired, and only for the account it was sent for (a link of
+   * another account is refused with 403 and stays unspent), then the address
+   * is linked and confirmed.
+   */
+  async verify(token: unknown, sessionUserId: number): Promise<{ userId: number; email: string }> {
     if (typeof token !== 'string' || token.length > 100) throw invalidLink();
-    return this.db.transaction(async (m) => {
+    let added = false;
+    const result = await this.db.transaction(async (m) => {
       const row = await this.verifications.lockLive(m, sha256(token));
       if (!row) throw invalidLink();
+      if (Number(row.user_id) !== sessionUserId) throw otherAccount();
       if (!(await this.verifications.markUsed(m, row.id))) throw invalidLink();
       const userId = Number(row.user_id);
       const email: string = row.email;
@@ -97,6 +154,7 @@ export class LinkedEmailsService {
       }
       if (existing) await this.emails.confirm(m, existing.id);
       else {
+        added = true;
         await this.emails.insertConfirmed(m, userId, email).catch((error: unknown) => {
           // A sign-up with this address committed between our read and the insert.
           if (isDuplicateKey(error)) {
@@ -109,6 +167,9 @@ export class LinkedEmailsService {
       await this.expirePending(m, userId, email);
       return { userId, email };
     });
+    // A new address can receive what apps send and sign in: its owner hears about it at the primary address.
+    if (added) await this.notices.notify(result.userId, 'email_added');
+    return result;
   }
 
   /**
@@ -131,9 +192,9 @@ export class LinkedEmailsService {
     return true;
   }
 
-  /** The address when it is linked to the user (normalised already), else null; in the caller's transaction. */
-  async findLinked(m: EntityManager, userId: number, email: string): Promise<string | null> {
-    return this.emails.findLinked(m, userId, email);
+  /** The address when it is the user's and confirmed (normalised already), else null; in the caller's transaction. Only these may be shared with apps. */
+  async findConfirmed(m: EntityManager, userId: number, email: string): Promise<string | null> {
+    return this.emails.findConfirmed(m, userId, email);
   }
 
   /** Ends the live links of one pending address; returns how many there were. */

@@ -8,6 +8,8 @@ export interface UserEmailRow {
   email: string;
   linked: number;
   is_primary: number;
+  /** Set once a link mailed to the address was followed (or a reset sent to it completed). */
+  confirmed_at?: Date | null;
 }
 
 /** The SQL of `user_emails` (typed raw SQL, no entity). */
@@ -28,7 +30,7 @@ export class UserEmailsRepository {
 
   /** Every address row of the user, primary first. */
   async allOfUser(userId: number): Promise<UserEmailRow[]> {
-    return this.db.query(`SELECT id, user_id, email, linked, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, id ASC`, [userId]);
+    return this.db.query(`SELECT id, user_id, email, linked, is_primary, confirmed_at FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, id ASC`, [userId]);
   }
 
   async primary(userId: number): Promise<string | null> {
@@ -52,10 +54,18 @@ export class UserEmailsRepository {
     return owner ? Number(owner.user_id) : null;
   }
 
-  /** The address when it is linked to the user (normalised already), else null. */
-  async findLinked(m: EntityManager, userId: number, email: string): Promise<string | null> {
-    const [row]: { email: string }[] = await m.query(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND linked = 1`, [userId, email]);
+  /** The address when it is the user's and confirmed (normalised already), else null: the only addresses an app may receive. */
+  async findConfirmed(m: EntityManager, userId: number, email: string): Promise<string | null> {
+    const [row]: { email: string }[] = await m.query(`SELECT email FROM user_emails WHERE user_id = ? AND email = ? AND confirmed_at IS NOT NULL`, [userId, email]);
     return row ? row.email : null;
+  }
+
+  /** The primary address and whether it is confirmed. */
+  async primaryState(userId: number): Promise<{ email: string; confirmed: boolean } | null> {
+    const [row]: { email: string; confirmed_at: Date | null }[] = await this.db.query(`SELECT email, confirmed_at FROM user_emails WHERE user_id = ? AND is_primary = 1 LIMIT 1`, [
+      userId,
+    ]);
+    return row ? { email: row.email, confirmed: row.confirmed_at !== null } : null;
   }
 
   async lockByEmail(m: EntityManager, email: string): Promise<UserEmailRow | null> {

@@ -37,6 +37,10 @@ export class UsersRepository {
     await this.db.query(`UPDATE users SET password_hash = ? WHERE id = ?`, [passwordHash, userId]);
   }
 
+  async setPasswordHashIn(m: EntityManager, userId: number, passwordHash: string): Promise<void> {
+    await m.query(`UPDATE users SET password_hash = ? WHERE id = ?`, [passwordHash, userId]);
+  }
+
   /** The user's current name, the row locked; null for an unknown user. */
   async lockName(m: EntityManager, userId: number): Promise<string | null> {
     const [row]: { name: string }[] = await m.query(`SELECT name FROM users WHERE id = ? FOR UPDATE`, [userId]);

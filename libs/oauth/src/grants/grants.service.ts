@@ -4,6 +4,7 @@ import { EntityManager } from 'typeorm';
 import { REDIS, retryOnDeadlock } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ConnectionGrantRevoker, ConnectionStateService } from '@app/connections';
+import { AccountGrantRevoker, PasswordResetService } from '@app/identity';
 import { TokensRepository } from '../tokens.repository';
 
 /**
@@ -20,14 +21,16 @@ export type GrantTarget = { connectionId: string; manager: EntityManager } | { g
 
 /** The one place grants end. Revocation is final: nothing revokes a revocation. */
 @Injectable()
-export class GrantsService implements ConnectionGrantRevoker {
+export class GrantsService implements ConnectionGrantRevoker, AccountGrantRevoker {
   constructor(
     private readonly tokens: TokensRepository,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     state: ConnectionStateService,
+    resets: PasswordResetService,
   ) {
     state.useGrantRevoker(this);
+    resets.useGrantRevoker(this);
   }
 
   async revoke(target: GrantTarget): Promise<void> {
@@ -49,6 +52,11 @@ export class GrantsService implements ConnectionGrantRevoker {
 
   revokeConnection(m: EntityManager, connectionId: string): Promise<void> {
     return this.revoke({ connectionId, manager: m });
+  }
+
+  /** Every token of every connection of a user (a completed password reset), in the caller's transaction. */
+  revokeUser(m: EntityManager, userId: number): Promise<void> {
+    return this.tokens.revokeByUser(m, userId);
   }
 
   /** The family's refresh tokens and access tokens; retried on a deadlock (or lock wait timeout) with a concurrent rotation. */

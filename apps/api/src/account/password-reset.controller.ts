@@ -1,0 +1,85 @@
+import { Controller, Get, Header, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { PasswordResetService } from '@app/identity';
+import { FormBody, JsonBody } from '../shared/body';
+import { CsrfService } from '../shared/csrf.service';
+import { field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
+import { forgotPasswordPage, resetLinkUnusablePage, resetPasswordPage, ResetPages } from '../shared/password-reset.view';
+import { SameSiteGuard } from './same-site.guard';
+
+const PAGES: ResetPages = { base: '', product: 'LoginSign' };
+
+/** Forgotten password of end users, JSON: the same answer for every address. */
+@Controller('api/account/password')
+export class PasswordResetApiController {
+  constructor(private readonly resets: PasswordResetService) {}
+
+  @Post('forgot')
+  @HttpCode(202)
+  @Header('cache-control', 'no-store')
+  @UseGuards(SameSiteGuard)
+  async forgot(@Req() request: FastifyRequest, @JsonBody() body: Record<string, unknown>) {
+    await this.resets.request(body.email, request.ip);
+    return {};
+  }
+
+  @Post('reset')
+  @HttpCode(204)
+  @Header('cache-control', 'no-store')
+  @UseGuards(SameSiteGuard)
+  async reset(@JsonBody() body: Record<string, unknown>) {
+    await this.resets.complete(body.token, body.password);
+  }
+}
+
+/** Forgotten password of end users, pages: `/password/forgot` and the mailed `/password/reset?token=..`. */
+@Controller('password')
+export class PasswordResetPagesController {
+  constructor(
+    private readonly resets: PasswordResetService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Get('forgot')
+  forgotForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return renderPage(reply, 200, forgotPasswordPage(PAGES, { csrf: this.csrf.issue(request, reply) }));
+  }
+
+  @Post('forgot')
+  async forgot(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    const email = field(form, 'email');
+    try {
+      await this.resets.request(email, request.ip);
+      return renderPage(reply, 200, forgotPasswordPage(PAGES, { csrf: this.csrf.issue(request, reply), done: true }));
+    } catch (error) {
+      const e = formError(error, reply, ['invalid_request', 'rate_limited']);
+      return renderPage(reply, e.status, forgotPasswordPage(PAGES, { csrf: this.csrf.issue(request, reply), email, error: formMessage(e) }));
+    }
+  }
+
+  /** The token stays out of Referer headers; an unusable link says so without spending anything. */
+  @Get('reset')
+  @Header('referrer-policy', 'no-referrer')
+  async resetForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('token') token: unknown) {
+    const email = await this.resets.peek(token);
+    if (email === null || typeof token !== 'string') return renderPage(reply, 400, resetLinkUnusablePage(PAGES));
+    return renderPage(reply, 200, resetPasswordPage(PAGES, { csrf: this.csrf.issue(request, reply), token, email }));
+  }
+
+  @Post('reset')
+  @Header('referrer-policy', 'no-referrer')
+  async reset(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
+    this.csrf.verify(request, form._csrf);
+    const token = field(form, 'token');
+    try {
+      await this.resets.complete(token, field(form, 'password'));
+      return seeOther(reply, '/login');
+    } catch (error) {
+      const e = formError(error, reply, ['invalid_request']);
+      const email = await this.resets.peek(token);
+      if (email === null) return renderPage(reply, 400, resetLinkUnusablePage(PAGES));
+      return renderPage(reply, e.status, resetPasswordPage(PAGES, { csrf: this.csrf.issue(request, reply), token, email, error: formMessage(e) }));
+    }
+  }
+}

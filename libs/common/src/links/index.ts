@@ -1,0 +1,2 @@
+export * from './sliding-window';
+export * from './reset-links.service';
