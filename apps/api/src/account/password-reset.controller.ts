@@ -1,7 +1,8 @@
 import { Controller, Get, Header, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { PasswordResetService } from '@app/identity';
+import { ForgotPasswordDto, PasswordResetService, ResetPasswordDto } from '@app/identity';
 import { FormBody, JsonBody } from '../shared/body';
+import { ApiEndpoint } from '../shared/openapi';
 import { CsrfService } from '../shared/csrf.service';
 import { field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { forgotPasswordPage, resetLinkUnusablePage, resetPasswordPage, ResetPages } from '../shared/password-reset.view';
@@ -14,20 +15,27 @@ const PAGES: ResetPages = { base: '', product: 'LoginSign' };
 export class PasswordResetApiController {
   constructor(private readonly resets: PasswordResetService) {}
 
+  @ApiEndpoint({
+    summary: 'Mail a password reset link (the same 202 for every address)',
+    body: ForgotPasswordDto,
+    response: { type: 'object', additionalProperties: false },
+    errors: ['forbidden', 'rate_limited'],
+  })
   @Post('forgot')
   @HttpCode(202)
   @Header('cache-control', 'no-store')
   @UseGuards(SameSiteGuard)
-  async forgot(@Req() request: FastifyRequest, @JsonBody() body: Record<string, unknown>) {
+  async forgot(@Req() request: FastifyRequest, @JsonBody() body: ForgotPasswordDto) {
     await this.resets.request(body.email, request.ip);
     return {};
   }
 
+  @ApiEndpoint({ summary: 'Set a new password with a mailed reset link (ends every session)', body: ResetPasswordDto, response: null, errors: ['forbidden'] })
   @Post('reset')
   @HttpCode(204)
   @Header('cache-control', 'no-store')
   @UseGuards(SameSiteGuard)
-  async reset(@JsonBody() body: Record<string, unknown>) {
+  async reset(@JsonBody() body: ResetPasswordDto) {
     await this.resets.complete(body.token, body.password);
   }
 }

@@ -1,7 +1,9 @@
 import { Controller, Get, Header, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { DeveloperPasswordResetService } from './developer-password-reset.service';
+import { ForgotPasswordDto, ResetPasswordDto } from '@app/identity';
 import { FormBody, JsonBody } from '../shared/body';
+import { ApiEndpoint } from '../shared/openapi';
 import { CsrfService } from '../shared/csrf.service';
 import { field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { forgotPasswordPage, resetLinkUnusablePage, resetPasswordPage, ResetPages } from '../shared/password-reset.view';
@@ -14,20 +16,27 @@ const PAGES: ResetPages = { base: '/developer', product: 'Developer Portal' };
 export class DeveloperPasswordResetApiController {
   constructor(private readonly resets: DeveloperPasswordResetService) {}
 
+  @ApiEndpoint({
+    summary: 'Mail a password reset link (the same 202 for every address)',
+    body: ForgotPasswordDto,
+    response: { type: 'object', additionalProperties: false },
+    errors: ['forbidden', 'rate_limited'],
+  })
   @Post('forgot')
   @HttpCode(202)
   @Header('cache-control', 'no-store')
   @UseGuards(PortalWriteGuard)
-  async forgot(@Req() request: FastifyRequest, @JsonBody() body: Record<string, unknown>) {
+  async forgot(@Req() request: FastifyRequest, @JsonBody() body: ForgotPasswordDto) {
     await this.resets.request(body.email, request.ip);
     return {};
   }
 
+  @ApiEndpoint({ summary: 'Set a new password with a mailed reset link (ends every session)', body: ResetPasswordDto, response: null, errors: ['forbidden'] })
   @Post('reset')
   @HttpCode(204)
   @Header('cache-control', 'no-store')
   @UseGuards(PortalWriteGuard)
-  async reset(@JsonBody() body: Record<string, unknown>) {
+  async reset(@JsonBody() body: ResetPasswordDto) {
     await this.resets.complete(body.token, body.password);
   }
 }

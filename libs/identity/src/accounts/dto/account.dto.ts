@@ -34,3 +34,23 @@ export class LoginDto {
   @MaxLength(1000)
   password: string;
 }
+
+/** Body of `POST /api/account/password/forgot` (and the developers' twin). */
+export class ForgotPasswordDto {
+  @IsString()
+  @MaxLength(LIMITS.emailMax)
+  email: string; // format checked by the service, after trimming
+}
+
+/** Body of `POST /api/account/password/reset` (and the developers' twin). */
+export class ResetPasswordDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  token: string;
+
+  // Length (in characters) and the common-password list: checkPasswordPolicy in the service.
+  @IsString()
+  @MaxLength(LIMITS.passwordMax * 4)
+  password: string;
+}
