@@ -6,10 +6,35 @@ import { MailerService } from './mail/mailer.service';
 import { EmailVerificationsRepository } from './accounts/email-verifications.repository';
 import { UserEmailsRepository } from './accounts/user-emails.repository';
 import { UsersRepository } from './accounts/users.repository';
+import { TwoStepRepository } from './two-step/two-step.repository';
+import { TwoStepService } from './two-step/two-step.service';
+import { PendingSecondStepService } from './two-step/pending-second-step.service';
 
 /** Users, linked emails, passwords and Global IDs. */
 @Module({
-  providers: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
-  exports: [UsersRepository, UserEmailsRepository, EmailVerificationsRepository, GlobalIdService, AccountsService, LinkedEmailsService, MailerService],
+  providers: [
+    UsersRepository,
+    UserEmailsRepository,
+    EmailVerificationsRepository,
+    GlobalIdService,
+    AccountsService,
+    LinkedEmailsService,
+    MailerService,
+    TwoStepRepository,
+    TwoStepService,
+    PendingSecondStepService,
+  ],
+  exports: [
+    UsersRepository,
+    UserEmailsRepository,
+    EmailVerificationsRepository,
+    GlobalIdService,
+    AccountsService,
+    LinkedEmailsService,
+    MailerService,
+    TwoStepRepository,
+    TwoStepService,
+    PendingSecondStepService,
+  ],
 })
 export class IdentityModule {}

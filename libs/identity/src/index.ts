@@ -9,3 +9,6 @@ export * from './mail/mailer.service';
 export * from './accounts/limits';
 export * from './accounts/dto/account.dto';
 export * from './accounts/password';
+export * from './two-step/two-step.service';
+export * from './two-step/two-step.repository';
+export * from './two-step/pending-second-step.service';

@@ -9,6 +9,7 @@ import { CsrfService } from '../shared/csrf.service';
 import { PageSession, sessionOf, signInLocation } from '../shared/page-session.guard';
 import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-required';
+import { TwoStepSectionRenderer } from './security-two-step.controller';
 import { AccountChrome, accountDeletedPage, appPage, appsPage, deletePage, emailsPage, emailVerifiedPage, profilePage, securityPage, verifyEmailPage } from './account-center.view';
 
 /** A hidden `true`/`false` field of a toggle button. */
@@ -35,6 +36,7 @@ const NOTICES: Record<string, string> = {
   muted: 'Emails from this app are muted.',
   unmuted: 'Emails from this app are no longer muted.',
   revoked: 'You stopped using LoginSign with this app. It was told, and its access ended.',
+  'two-step-off': 'Two-step sign-in is off.',
 };
 
 const notice = (done: unknown) => doneNotice(NOTICES, done);
@@ -67,6 +69,7 @@ export class AccountCenterController {
     private readonly cookieSessions: CookieSessionService,
     private readonly sessions: SessionService,
     private readonly csrf: CsrfService,
+    private readonly twoStepSection: TwoStepSectionRenderer,
   ) {}
 
   /** The signed-in user (the session PageSessionGuard found) and the page chrome. */
@@ -117,7 +120,7 @@ export class AccountCenterController {
   @Get('security')
   async security(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    return renderPage(reply, 200, securityPage(s.chrome));
+    return renderPage(reply, 200, securityPage(s.chrome, [await this.twoStepSection.render(s.account.id, s.chrome.csrf, s.chrome.globalId)]));
   }
 
   @PageSession('user')
@@ -128,7 +131,7 @@ export class AccountCenterController {
       await this.accounts.changePassword(s.account.id, form.current_password, form.new_password, request.ip);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }));
+      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }, [await this.twoStepSection.render(s.account.id, s.chrome.csrf, s.chrome.globalId)]));
     }
     // Everyone else who had the old password is signed out; this browser stays.
     await this.sessions.destroyAll('user', s.account.id, s.session.id);
@@ -221,7 +224,7 @@ export class AccountCenterController {
   @Get('emails/verify')
   async verifyForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('token') token: unknown) {
     const email = await this.linkedEmails.peek(token);
-    return renderPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: String(token ?? ''), email }));
+    return renderPage(reply, email ? 200 : 400, verifyEmailPage({ csrf: this.csrf.issue(request, reply), token: typeof token === 'string' ? token : '', email }));
   }
 
   @Post('emails/verify')

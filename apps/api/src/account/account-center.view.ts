@@ -64,7 +64,7 @@ function messages(v: AccountChrome): SafeHtml {
   return html`${v.notice ? html`<p class="notice notice-ok" role="status">${v.notice}</p>` : ''}${v.error ? html`<p class="notice notice-error" role="alert" id="form-error">${v.error}</p>` : ''}`;
 }
 
-function accountPage(title: string, tab: AccountTab | null, v: AccountChrome, body: SafeHtml): string {
+export function accountPage(title: string, tab: AccountTab | null, v: AccountChrome, body: SafeHtml): string {
   return page({
     title,
     wide: true,
@@ -333,7 +333,8 @@ export function appPage(v: AppView): string {
   );
 }
 
-export function securityPage(v: AccountChrome): string {
+/** `sections`: the page's further parts (two-step sign-in, passkeys, sessions), each rendered by its own view. */
+export function securityPage(v: AccountChrome, sections: SafeHtml[] = []): string {
   return accountPage(
     'Password & security',
     'security',
@@ -352,6 +353,7 @@ export function securityPage(v: AccountChrome): string {
           <button type="submit">Change password</button>
         </form>
       </section>
+      ${sections}
       <section class="panel danger-zone" aria-labelledby="delete-title">
         <h2 id="delete-title">Delete your LoginSign account</h2>
         <p class="muted">Every app you use with LoginSign is told, and you can no longer sign in to them with LoginSign.</p>

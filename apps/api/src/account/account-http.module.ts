@@ -8,11 +8,14 @@ import { AccountCenterController } from './account-center.controller';
 import { DevMailboxController } from './dev-mailbox.controller';
 import { AccountPagesController } from './account-pages.controller';
 import { SameSiteGuard } from './same-site.guard';
+import { LoginSecondStep } from './login-second-step.service';
+import { LoginSecondStepController } from './login-second-step.controller';
+import { SecurityTwoStepController, TwoStepSectionRenderer } from './security-two-step.controller';
 
 /** End-user account pages (sign-up, login, the account center, the dev mailbox) and their JSON equivalents. */
 @Module({
   imports: [IdentityModule, OAuthModule],
-  controllers: [AccountApiController, AccountPagesController, AccountCenterController, DevMailboxController],
-  providers: [CookieSessionService, CsrfService, SameSiteGuard],
+  controllers: [AccountApiController, AccountPagesController, AccountCenterController, DevMailboxController, LoginSecondStepController, SecurityTwoStepController],
+  providers: [CookieSessionService, CsrfService, SameSiteGuard, LoginSecondStep, TwoStepSectionRenderer],
 })
 export class AccountHttpModule {}

@@ -15,6 +15,8 @@ export interface Session {
   createdAt: number;
   /** Seconds since epoch when the user last entered their password (OIDC auth_time). */
   authTime: number;
+  /** How the user signed in (RFC 8176 `amr` values, e.g. `pwd`, `otp`, `mfa`, `hwk`, `swk`, `user`); id_tokens report it. */
+  amr?: string[];
 }
 
 /**
@@ -37,14 +39,14 @@ export class SessionService {
     return `sess-of:${kind}:${subjectId}`;
   }
 
-  async create(kind: SessionKind, subjectId: number): Promise<Session> {
+  async create(kind: SessionKind, subjectId: number, amr?: string[]): Promise<Session> {
     const now = Math.floor(Date.now() / 1000);
-    const session: Session = { id: randomToken(), kind, subjectId, createdAt: now, authTime: now };
+    const session: Session = { id: randomToken(), kind, subjectId, createdAt: now, authTime: now, ...(amr ? { amr } : {}) };
     const ttl = this.config.sessionTtlSeconds;
     const hashed = sha256Hex(session.id);
     await this.redis
       .multi()
-      .set(this.key(session.id), JSON.stringify({ kind, subjectId, createdAt: now, authTime: now }), 'EX', ttl)
+      .set(this.key(session.id), JSON.stringify({ kind, subjectId, createdAt: now, authTime: now, ...(amr ? { amr } : {}) }), 'EX', ttl)
       .sadd(this.indexKey(kind, subjectId), hashed)
       .expire(this.indexKey(kind, subjectId), ttl)
       .exec();

@@ -42,6 +42,7 @@ export class OidcGrantsService {
         clientId: client.clientId,
         scopes,
         authTime: grant.authTime,
+        amr: grant.amr,
         nonce: grant.nonce,
         accessToken: token.accessToken,
       });
