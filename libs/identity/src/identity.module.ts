@@ -9,8 +9,10 @@ import { UsersRepository } from './accounts/users.repository';
 import { TwoStepRepository } from './two-step/two-step.repository';
 import { TwoStepService } from './two-step/two-step.service';
 import { PendingSecondStepService } from './two-step/pending-second-step.service';
+import { PasskeysRepository } from './passkeys/passkeys.repository';
+import { PasskeysService } from './passkeys/passkeys.service';
 
-/** Users, linked emails, passwords and Global IDs. */
+/** Users, linked emails, passwords, Global IDs, two-step sign-in and passkeys. */
 @Module({
   providers: [
     UsersRepository,
@@ -23,6 +25,8 @@ import { PendingSecondStepService } from './two-step/pending-second-step.service
     TwoStepRepository,
     TwoStepService,
     PendingSecondStepService,
+    PasskeysRepository,
+    PasskeysService,
   ],
   exports: [
     UsersRepository,
@@ -35,6 +39,8 @@ import { PendingSecondStepService } from './two-step/pending-second-step.service
     TwoStepRepository,
     TwoStepService,
     PendingSecondStepService,
+    PasskeysRepository,
+    PasskeysService,
   ],
 })
 export class IdentityModule {}

@@ -12,3 +12,5 @@ export * from './accounts/password';
 export * from './two-step/two-step.service';
 export * from './two-step/two-step.repository';
 export * from './two-step/pending-second-step.service';
+export * from './passkeys/passkeys.service';
+export * from './passkeys/passkeys.repository';

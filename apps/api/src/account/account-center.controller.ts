@@ -10,6 +10,7 @@ import { PageSession, sessionOf, signInLocation } from '../shared/page-session.g
 import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { SignInRequired } from '../shared/sign-in-required';
 import { TwoStepSectionRenderer } from './security-two-step.controller';
+import { PasskeysSectionRenderer } from './security-passkeys.controller';
 import { AccountChrome, accountDeletedPage, appPage, appsPage, deletePage, emailsPage, emailVerifiedPage, profilePage, securityPage, verifyEmailPage } from './account-center.view';
 
 /** A hidden `true`/`false` field of a toggle button. */
@@ -37,6 +38,9 @@ const NOTICES: Record<string, string> = {
   unmuted: 'Emails from this app are no longer muted.',
   revoked: 'You stopped using LoginSign with this app. It was told, and its access ended.',
   'two-step-off': 'Two-step sign-in is off.',
+  'passkey-added': 'The passkey was added.',
+  'passkey-removed': 'The passkey was removed.',
+  'passkey-password': 'The passkey was not removed: your current password was not correct.',
 };
 
 const notice = (done: unknown) => doneNotice(NOTICES, done);
@@ -70,7 +74,14 @@ export class AccountCenterController {
     private readonly sessions: SessionService,
     private readonly csrf: CsrfService,
     private readonly twoStepSection: TwoStepSectionRenderer,
+    private readonly passkeysSection: PasskeysSectionRenderer,
   ) {}
+
+  /** The parts of /account/security after the password form, each rendered by its own feature. */
+  private securitySections(s: Signed) {
+    const args = [s.account.id, s.chrome.csrf, s.chrome.globalId] as const;
+    return Promise.all([this.twoStepSection.render(...args), this.passkeysSection.render(...args)]);
+  }
 
   /** The signed-in user (the session PageSessionGuard found) and the page chrome. */
   private async signedIn(request: FastifyRequest, reply: FastifyReply, done?: unknown): Promise<Signed> {
@@ -120,7 +131,7 @@ export class AccountCenterController {
   @Get('security')
   async security(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    return renderPage(reply, 200, securityPage(s.chrome, [await this.twoStepSection.render(s.account.id, s.chrome.csrf, s.chrome.globalId)]));
+    return renderPage(reply, 200, securityPage(s.chrome, await this.securitySections(s)));
   }
 
   @PageSession('user')
@@ -131,7 +142,7 @@ export class AccountCenterController {
       await this.accounts.changePassword(s.account.id, form.current_password, form.new_password, request.ip);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }, [await this.twoStepSection.render(s.account.id, s.chrome.csrf, s.chrome.globalId)]));
+      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }, await this.securitySections(s)));
     }
     // Everyone else who had the old password is signed out; this browser stays.
     await this.sessions.destroyAll('user', s.account.id, s.session.id);

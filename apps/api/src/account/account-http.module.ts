@@ -11,11 +11,25 @@ import { SameSiteGuard } from './same-site.guard';
 import { LoginSecondStep } from './login-second-step.service';
 import { LoginSecondStepController } from './login-second-step.controller';
 import { SecurityTwoStepController, TwoStepSectionRenderer } from './security-two-step.controller';
+import { LoginPasskeyController } from './login-passkey.controller';
+import { PasskeysApiController, PasskeysSectionRenderer, SecurityPasskeysController } from './security-passkeys.controller';
+import { PasskeyAssetsController } from './passkey-assets.controller';
 
 /** End-user account pages (sign-up, login, the account center, the dev mailbox) and their JSON equivalents. */
 @Module({
   imports: [IdentityModule, OAuthModule],
-  controllers: [AccountApiController, AccountPagesController, AccountCenterController, DevMailboxController, LoginSecondStepController, SecurityTwoStepController],
-  providers: [CookieSessionService, CsrfService, SameSiteGuard, LoginSecondStep, TwoStepSectionRenderer],
+  controllers: [
+    AccountApiController,
+    AccountPagesController,
+    AccountCenterController,
+    DevMailboxController,
+    LoginSecondStepController,
+    SecurityTwoStepController,
+    LoginPasskeyController,
+    PasskeysApiController,
+    SecurityPasskeysController,
+    PasskeyAssetsController,
+  ],
+  providers: [CookieSessionService, CsrfService, SameSiteGuard, LoginSecondStep, TwoStepSectionRenderer, PasskeysSectionRenderer],
 })
 export class AccountHttpModule {}

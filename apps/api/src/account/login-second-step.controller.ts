@@ -34,7 +34,8 @@ export class LoginSecondStepController {
     const pending = await this.secondStep.current(request);
     if (!pending) return seeOther(reply, '/login');
     try {
-      const amr = await this.accounts.checkSecondStep(pending.userId, field(form, 'code'), request.ip);
+      const codeAmr = await this.accounts.checkSecondStep(pending.userId, field(form, 'code'), request.ip);
+      const amr = pending.amr ? [...pending.amr, 'otp', 'mfa'] : codeAmr;
       if (!(await this.secondStep.finish(reply, pending.handle))) return seeOther(reply, '/login');
       await this.sessions.start(request, reply, 'user', pending.userId, amr);
       return seeOther(reply, pending.returnTo);

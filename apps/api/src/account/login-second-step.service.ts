@@ -15,9 +15,14 @@ export class LoginSecondStep {
 
   /** After the right password of an account with two-step sign-in: no session yet, on to the code page. */
   async begin(reply: FastifyReply, userId: number, returnTo: string): Promise<void> {
-    const handle = await this.pending.start({ userId, returnTo });
-    setPendingSignInCookie(reply, this.config, handle, PENDING_SECOND_STEP_SECONDS);
+    await this.start(reply, { userId, returnTo });
     return seeOther(reply, '/login/two-step');
+  }
+
+  /** Records the pending second step (with the amr of the first, when it was not a password) and sets its cookie. */
+  async start(reply: FastifyReply, state: PendingSecondStep): Promise<void> {
+    const handle = await this.pending.start(state);
+    setPendingSignInCookie(reply, this.config, handle, PENDING_SECOND_STEP_SECONDS);
   }
 
   async current(request: FastifyRequest): Promise<(PendingSecondStep & { handle: string }) | null> {

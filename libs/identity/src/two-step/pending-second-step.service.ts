@@ -8,6 +8,8 @@ export const PENDING_SECOND_STEP_SECONDS = 300;
 export interface PendingSecondStep {
   userId: number;
   returnTo: string;
+  /** How the first step signed in, when not with a password (e.g. a passkey without user verification). */
+  amr?: string[];
 }
 
 /**
