@@ -284,7 +284,7 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
       app = await createClientApp(t.baseUrl);
     });
 
-    async function idTokenFor(jar: CookieJar): Promise<Record<string, unknown>> {
+    async function idTokenFor(jar: CookieJar, scope = 'openid profile'): Promise<Record<string, unknown> & { refreshToken?: string }> {
       const pkce = pkcePair();
       const user = { jar } as TestUser;
       const { res } = await authorizeAs(t.baseUrl, user, {
@@ -292,14 +292,14 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
         client_id: app.clientId,
         redirect_uri: app.redirectUri,
         state: 's',
-        scope: 'openid profile',
+        scope,
         nonce: 'n',
         code_challenge: pkce.challenge,
         code_challenge_method: 'S256',
       });
       const code = callbackParams(res).get('code')!;
       const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
-      return decodeIdToken(body.id_token!);
+      return { ...decodeIdToken(body.id_token!), refreshToken: body.refresh_token };
     }
 
     async function pageLogin(user: TestUser, code?: string): Promise<CookieJar> {
@@ -332,7 +332,19 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
       const res = await loginJson(t.baseUrl, { email: strong.email, password: strong.password, otp: codes[1] });
       expect(res.status).toBe(200);
       const jar = new CookieJar().store(res);
-      expect((await idTokenFor(jar)).amr).toEqual(['pwd', 'otp', 'mfa']);
+      const first = await idTokenFor(jar, 'openid profile offline_access');
+      expect(first.amr).toEqual(['pwd', 'otp', 'mfa']);
+
+      // A refreshed id_token reports the same sign-in: auth_time and amr unchanged.
+      const refreshed = await fetch(`${t.baseUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refreshToken!, client_id: app.clientId, client_secret: app.clientSecret }),
+      });
+      expect(refreshed.status).toBe(200);
+      const again = decodeIdToken(((await refreshed.json()) as { id_token: string }).id_token);
+      expect(again.amr).toEqual(['pwd', 'otp', 'mfa']);
+      expect(again.auth_time).toBe(first.auth_time);
     });
   });
 });

@@ -5,7 +5,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * with DATA_ENCRYPTION_KEY; `confirmed_at` NULL while set-up is pending;
  * `last_step` is the last accepted 30-second step, so a code is never accepted
  * twice), its single-use recovery codes (SHA-256), and the user's passkeys
- * (WebAuthn credentials: id, COSE public key, signature counter).
+ * (WebAuthn credentials: id, COSE public key, signature counter). Refresh
+ * tokens keep the sign-in's `amr` (RFC 8176) next to its auth_time, so a
+ * refreshed id_token reports the same methods.
  */
 export class TwoStepAndPasskeys1764364000000 implements MigrationInterface {
   name = 'TwoStepAndPasskeys1764364000000';
@@ -46,9 +48,11 @@ export class TwoStepAndPasskeys1764364000000 implements MigrationInterface {
         KEY idx_user_passkeys_user (user_id),
         CONSTRAINT fk_user_passkeys_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
       ) ENGINE=InnoDB`);
+    await q.query(`ALTER TABLE refresh_tokens ADD COLUMN amr VARCHAR(64) CHARACTER SET ascii NULL AFTER auth_time`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE refresh_tokens DROP COLUMN amr`);
     await q.query(`DROP TABLE user_passkeys`);
     await q.query(`DROP TABLE user_recovery_codes`);
     await q.query(`DROP TABLE user_totp`);

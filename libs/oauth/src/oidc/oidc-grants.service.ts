@@ -34,6 +34,7 @@ export class OidcGrantsService {
         applicationId: client.id,
         scope: grant.scope,
         authTime: grant.authTime,
+        amr: grant.amr,
       });
     }
     if (scopes.includes('openid')) {
@@ -75,12 +76,13 @@ export class OidcGrantsService {
       refresh_token: r.refreshToken,
     };
     if (r.scopes.includes('openid')) {
-      // No nonce on a refreshed id_token (OIDC Core 12.2); sub, aud and auth_time as before.
+      // No nonce on a refreshed id_token (OIDC Core 12.2); sub, aud, auth_time and amr as before.
       response.id_token = await this.idTokens.issue({
         connectionId: r.connectionId,
         clientId: client.clientId,
         scopes: r.scopes,
         authTime: r.authTime,
+        amr: r.amr,
         accessToken: r.access.accessToken,
       });
     }
