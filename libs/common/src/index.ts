@@ -11,3 +11,4 @@ export * from './db-errors';
 export * from './unicode';
 export * from './deadlock';
 export * from './metrics';
+export * from './two-step';

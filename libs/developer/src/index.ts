@@ -6,3 +6,4 @@ export * from './dto/developer.dto';
 export * from './dto/application.dto';
 export * from './developers.repository';
 export * from './applications.repository';
+export * from './developer-two-step.service';

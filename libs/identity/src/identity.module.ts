@@ -8,7 +8,6 @@ import { UserEmailsRepository } from './accounts/user-emails.repository';
 import { UsersRepository } from './accounts/users.repository';
 import { TwoStepRepository } from './two-step/two-step.repository';
 import { TwoStepService } from './two-step/two-step.service';
-import { PendingSecondStepService } from './two-step/pending-second-step.service';
 import { PasskeysRepository } from './passkeys/passkeys.repository';
 import { PasskeysService } from './passkeys/passkeys.service';
 
@@ -24,7 +23,6 @@ import { PasskeysService } from './passkeys/passkeys.service';
     MailerService,
     TwoStepRepository,
     TwoStepService,
-    PendingSecondStepService,
     PasskeysRepository,
     PasskeysService,
   ],
@@ -38,7 +36,6 @@ import { PasskeysService } from './passkeys/passkeys.service';
     MailerService,
     TwoStepRepository,
     TwoStepService,
-    PendingSecondStepService,
     PasskeysRepository,
     PasskeysService,
   ],

@@ -11,6 +11,5 @@ export * from './accounts/dto/account.dto';
 export * from './accounts/password';
 export * from './two-step/two-step.service';
 export * from './two-step/two-step.repository';
-export * from './two-step/pending-second-step.service';
 export * from './passkeys/passkeys.service';
 export * from './passkeys/passkeys.repository';

@@ -8,7 +8,8 @@ import { AccountCenterController } from './account-center.controller';
 import { DevMailboxController } from './dev-mailbox.controller';
 import { AccountPagesController } from './account-pages.controller';
 import { SameSiteGuard } from './same-site.guard';
-import { LoginSecondStep } from './login-second-step.service';
+import { LoginSecondStep } from '../shared/login-second-step.service';
+import { PendingSecondStepService } from '@app/common';
 import { LoginSecondStepController } from './login-second-step.controller';
 import { SecurityTwoStepController, TwoStepSectionRenderer } from './security-two-step.controller';
 import { LoginPasskeyController } from './login-passkey.controller';
@@ -30,6 +31,6 @@ import { PasskeyAssetsController } from './passkey-assets.controller';
     SecurityPasskeysController,
     PasskeyAssetsController,
   ],
-  providers: [CookieSessionService, CsrfService, SameSiteGuard, LoginSecondStep, TwoStepSectionRenderer, PasskeysSectionRenderer],
+  providers: [CookieSessionService, CsrfService, SameSiteGuard, PendingSecondStepService, LoginSecondStep, TwoStepSectionRenderer, PasskeysSectionRenderer],
 })
 export class AccountHttpModule {}

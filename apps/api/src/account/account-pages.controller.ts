@@ -7,7 +7,7 @@ import { CsrfService } from '../shared/csrf.service';
 import { field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { safeReturnTo } from '../shared/return-to';
 import { FormState, loginPage, signUpPage } from './account-pages.view';
-import { LoginSecondStep } from './login-second-step.service';
+import { LoginSecondStep } from '../shared/login-second-step.service';
 
 /** The end-user pages: sign-up, login, logout (the account center is AccountCenterController). */
 @Controller()
@@ -57,7 +57,7 @@ export class AccountPagesController {
     const email = field(form, 'email');
     try {
       const account = await this.accounts.verifyLogin(email, field(form, 'password'), request.ip, 'defer');
-      if (account.secondStepPending) return this.secondStep.begin(reply, account.id, returnTo);
+      if (account.secondStepPending) return this.secondStep.begin(reply, 'user', account.id, returnTo);
       await this.sessions.start(request, reply, 'user', account.id, account.amr);
       return seeOther(reply, returnTo);
     } catch (error) {

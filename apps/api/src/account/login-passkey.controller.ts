@@ -5,7 +5,7 @@ import { PasskeysService } from '@app/identity';
 import { JsonBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { safeReturnTo } from '../shared/return-to';
-import { LoginSecondStep } from './login-second-step.service';
+import { LoginSecondStep } from '../shared/login-second-step.service';
 import { SameSiteGuard } from './same-site.guard';
 
 /** Body of `POST /api/account/passkey-login`: the browser's WebAuthn assertion (JSON form) and where to go next. */
@@ -48,7 +48,7 @@ export class LoginPasskeyController {
     const returnTo = safeReturnTo(body.return_to);
     const result = await this.passkeys.signIn(body.response);
     if (result.secondStepNeeded) {
-      await this.secondStep.start(reply, { userId: result.userId, returnTo, amr: result.amr });
+      await this.secondStep.start(reply, { kind: 'user', userId: result.userId, returnTo, amr: result.amr });
       return { location: '/login/two-step' };
     }
     await this.sessions.start(request, reply, 'user', result.userId, result.amr);

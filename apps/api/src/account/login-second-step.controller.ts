@@ -5,7 +5,7 @@ import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
 import { field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
-import { LoginSecondStep } from './login-second-step.service';
+import { LoginSecondStep } from '../shared/login-second-step.service';
 import { secondStepPage } from './login-second-step.view';
 
 /**
@@ -24,14 +24,14 @@ export class LoginSecondStepController {
 
   @Get()
   async form(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    if (!(await this.secondStep.current(request))) return seeOther(reply, '/login');
+    if (!(await this.secondStep.current(request, 'user'))) return seeOther(reply, '/login');
     return renderPage(reply, 200, secondStepPage({ csrf: this.csrf.issue(request, reply) }));
   }
 
   @Post()
   async submit(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @FormBody() form: Form) {
     this.csrf.verify(request, form._csrf);
-    const pending = await this.secondStep.current(request);
+    const pending = await this.secondStep.current(request, 'user');
     if (!pending) return seeOther(reply, '/login');
     try {
       const codeAmr = await this.accounts.checkSecondStep(pending.userId, field(form, 'code'), request.ip);

@@ -16,6 +16,9 @@ import { PortalWebhooksController } from './portal-webhooks.controller';
 import { PortalWriteGuard } from './portal-write.guard';
 import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
+import { PortalTwoStepController } from './portal-two-step.controller';
+import { LoginSecondStep } from '../shared/login-second-step.service';
+import { PendingSecondStepService } from '@app/common';
 
 /**
  * The Developer Portal: its pages (`/developer`, server-rendered forms) and
@@ -34,7 +37,8 @@ import { SecretReveal } from './secret-reveal';
     PortalUsersController,
     PortalWebhooksController,
     PortalAssetsController,
+    PortalTwoStepController,
   ],
-  providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal],
+  providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal, PendingSecondStepService, LoginSecondStep],
 })
 export class DeveloperHttpModule {}

@@ -55,6 +55,7 @@ export function portalPage(title: string, developer: PortalDeveloper | null, csr
     ? html`<nav class="portal-nav" aria-label="Developer Portal">
         <a class="portal-home" href="/developer/apps">Developer Portal</a>
         <span class="portal-who muted">${developer.name} · ${developer.email}</span>
+        <a href="/developer/security">Security</a>
         <form method="post" action="/developer/logout" class="inline">${csrfField(csrf)}<button type="submit" class="secondary small">Sign out</button></form>
       </nav>`
     : html``;

@@ -48,11 +48,32 @@ export class TwoStepAndPasskeys1764364000000 implements MigrationInterface {
         KEY idx_user_passkeys_user (user_id),
         CONSTRAINT fk_user_passkeys_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
       ) ENGINE=InnoDB`);
+    // Developers get the same two-step sign-in, in their own tables (libs/developer).
+    await q.query(`
+      CREATE TABLE developer_totp (
+        developer_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+        secret_enc VARCHAR(255) NOT NULL,
+        confirmed_at DATETIME(3) NULL,
+        last_step BIGINT NULL,
+        created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        CONSTRAINT fk_developer_totp_developer FOREIGN KEY (developer_id) REFERENCES developers (id) ON DELETE CASCADE
+      ) ENGINE=InnoDB`);
+    await q.query(`
+      CREATE TABLE developer_recovery_codes (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        developer_id BIGINT UNSIGNED NOT NULL,
+        code_hash CHAR(64) NOT NULL,
+        used_at DATETIME(3) NULL,
+        UNIQUE KEY uq_developer_recovery_codes (developer_id, code_hash),
+        CONSTRAINT fk_developer_recovery_codes_developer FOREIGN KEY (developer_id) REFERENCES developers (id) ON DELETE CASCADE
+      ) ENGINE=InnoDB`);
     await q.query(`ALTER TABLE refresh_tokens ADD COLUMN amr VARCHAR(64) CHARACTER SET ascii NULL AFTER auth_time`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE refresh_tokens DROP COLUMN amr`);
+    await q.query(`DROP TABLE developer_recovery_codes`);
+    await q.query(`DROP TABLE developer_totp`);
     await q.query(`DROP TABLE user_passkeys`);
     await q.query(`DROP TABLE user_recovery_codes`);
     await q.query(`DROP TABLE user_totp`);

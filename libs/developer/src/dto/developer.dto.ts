@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { trimEmail } from '@app/common';
-import { IsEmail, IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsNotEmpty, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 
 /** Field limits of developer accounts (match the `developers` columns). */
 export const DEVELOPER_LIMITS = {
@@ -11,7 +11,7 @@ export const DEVELOPER_LIMITS = {
 } as const;
 
 /** Pasted addresses often carry spaces; the service lower-cases them too (normalizeEmail). */
-const Trimmed = () => Transform(({ value }) => (typeof value === 'string' ? trimEmail(value) : value));
+const Trimmed = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? trimEmail(value) : value));
 
 /** Body of `POST /api/developer/signup`: types and lengths; the service re-checks the trimmed values. */
 export class DeveloperSignupDto {
@@ -43,4 +43,10 @@ export class DeveloperLoginDto {
   @IsNotEmpty()
   @MaxLength(1000)
   password: string;
+
+  /** With two-step sign-in on: the authenticator app's code or an unused recovery code. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  otp?: string;
 }

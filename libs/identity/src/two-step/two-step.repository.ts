@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import type { TwoStepStore } from '@app/common';
 
 export interface TotpRow {
   secret_enc: string;
@@ -9,7 +10,7 @@ export interface TotpRow {
 
 /** The SQL of `user_totp` and `user_recovery_codes`. */
 @Injectable()
-export class TwoStepRepository {
+export class TwoStepRepository implements TwoStepStore {
   constructor(private readonly db: DataSource) {}
 
   async findTotp(userId: number): Promise<TotpRow | null> {
@@ -26,13 +27,21 @@ export class TwoStepRepository {
     );
   }
 
-  /** Turns the pending secret on (once) with its first accepted step; false when there was none to confirm. */
-  async confirm(m: EntityManager, userId: number, secretEnc: string, step: number): Promise<boolean> {
-    const result: { affectedRows: number } = await m.query(
-      `UPDATE user_totp SET confirmed_at = CURRENT_TIMESTAMP(3), last_step = ? WHERE user_id = ? AND confirmed_at IS NULL AND secret_enc = ?`,
-      [step, userId, secretEnc],
-    );
-    return result.affectedRows === 1;
+  /** Turns the pending secret on (once) with its first accepted step and stores the recovery code hashes. */
+  async confirm(userId: number, secretEnc: string, step: number, recoveryHashes: string[]): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const result: { affectedRows: number } = await m.query(
+        `UPDATE user_totp SET confirmed_at = CURRENT_TIMESTAMP(3), last_step = ? WHERE user_id = ? AND confirmed_at IS NULL AND secret_enc = ?`,
+        [step, userId, secretEnc],
+      );
+      if (result.affectedRows !== 1) return false;
+      await m.query(`DELETE FROM user_recovery_codes WHERE user_id = ?`, [userId]);
+      await m.query(
+        `INSERT INTO user_recovery_codes (user_id, code_hash) VALUES ${recoveryHashes.map(() => '(?, ?)').join(', ')}`,
+        recoveryHashes.flatMap((h) => [userId, h]),
+      );
+      return true;
+    });
   }
 
   /** Records `step` as used, atomically: false when it (or a later step) was already used. */
@@ -42,14 +51,6 @@ export class TwoStepRepository {
       [step, userId, step],
     );
     return result.affectedRows === 1;
-  }
-
-  async replaceRecoveryCodes(m: EntityManager, userId: number, hashes: string[]): Promise<void> {
-    await m.query(`DELETE FROM user_recovery_codes WHERE user_id = ?`, [userId]);
-    await m.query(
-      `INSERT INTO user_recovery_codes (user_id, code_hash) VALUES ${hashes.map(() => '(?, ?)').join(', ')}`,
-      hashes.flatMap((h) => [userId, h]),
-    );
   }
 
   /** Marks an unused recovery code used, atomically: false when unknown or already used. */
@@ -66,8 +67,10 @@ export class TwoStepRepository {
     return Number(row?.n ?? 0);
   }
 
-  async deleteAll(m: EntityManager, userId: number): Promise<void> {
-    await m.query(`DELETE FROM user_recovery_codes WHERE user_id = ?`, [userId]);
-    await m.query(`DELETE FROM user_totp WHERE user_id = ?`, [userId]);
+  async deleteAll(userId: number): Promise<void> {
+    await this.db.transaction(async (m) => {
+      await m.query(`DELETE FROM user_recovery_codes WHERE user_id = ?`, [userId]);
+      await m.query(`DELETE FROM user_totp WHERE user_id = ?`, [userId]);
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { authenticator } from 'otplib';
 import { toString as qrToString } from 'qrcode';
-import { randomAlnum, sha256Hex } from '@app/common';
+import { randomAlnum, sha256Hex } from '../crypto';
 
 /** RFC 6238 as authenticator apps expect it: SHA-1, 30-second steps, 6 digits. */
 export const TOTP_STEP_SECONDS = 30;

@@ -1,11 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { randomToken, REDIS, sha256Hex } from '@app/common';
+import { randomToken, sha256Hex } from '../crypto';
+import { REDIS } from '../redis/redis.module';
+import type { SessionKind } from '../session/session.service';
 
 /** How long a browser has to enter the code after the password was accepted. */
 export const PENDING_SECOND_STEP_SECONDS = 300;
 
 export interface PendingSecondStep {
+  /** Whose login: an end user's or a developer's (each second-step page takes only its own). */
+  kind: SessionKind;
+  /** The user's or developer's id. */
   userId: number;
   returnTo: string;
   /** How the first step signed in, when not with a password (e.g. a passkey without user verification). */
