@@ -36,6 +36,14 @@ describe('Two-step sign-in for developers', () => {
   });
   afterAll(() => t.close());
 
+  async function mailsTo(to: string): Promise<string[]> {
+    const page = await getPage(t.baseUrl, '/dev/mailbox', new CookieJar());
+    return page.html
+      .split('<article')
+      .slice(1)
+      .filter((a) => a.includes(`<strong>${to}</strong>`));
+  }
+
   const jarOf = (dev: TestDeveloper) => new CookieJar().set(DEVELOPER_COOKIE, dev.sessionId);
 
   async function enable(dev: TestDeveloper): Promise<{ secret: string; codes: string[] }> {
@@ -56,6 +64,7 @@ describe('Two-step sign-in for developers', () => {
     expect(confirmed.status).toBe(200);
     const codes = [...(await confirmed.text()).matchAll(/<li><code>([a-z0-9]{5}-[a-z0-9]{5})<\/code><\/li>/g)].map((m) => m[1]);
     expect(codes).toHaveLength(10);
+    expect((await mailsTo(dev.email)).some((m) => m.includes('Two-step sign-in was turned on'))).toBe(true);
     return { secret, codes };
   }
 
@@ -132,5 +141,6 @@ describe('Two-step sign-in for developers', () => {
     expect(off.headers.get('location')).toBe('/developer/security?done=two-step-off');
     expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM developer_totp WHERE developer_id = ?', [dev.id])).toBe(0);
     expect((await loginJson(t.baseUrl, { email: dev.email, password: dev.password })).status).toBe(200);
+    expect((await mailsTo(dev.email)).some((m) => m.includes('Two-step sign-in was turned off'))).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeveloperModule } from '@app/developer';
+import { IdentityModule } from '@app/identity';
 import { OAuthModule } from '@app/oauth';
 import { WebhooksModule } from '@app/webhooks';
 import { CookieSessionService } from '../shared/cookie-session.service';
@@ -26,7 +27,7 @@ import { PendingSecondStepService } from '@app/common';
  * webhooks), over the same services and the same developer session.
  */
 @Module({
-  imports: [DeveloperModule, OAuthModule, WebhooksModule],
+  imports: [DeveloperModule, IdentityModule, OAuthModule, WebhooksModule],
   controllers: [
     DeveloperAccountController,
     DeveloperApplicationsController,

@@ -1,7 +1,8 @@
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Logger, Post, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '@app/common';
 import { DevelopersService, DeveloperTwoStepService } from '@app/developer';
+import { MailerService, TWO_STEP_NOTICES } from '@app/identity';
 import { twoStepSection, recoveryCodesBody, twoStepSetupBody } from '../account/security-two-step.view';
 import { secondStepPage } from '../account/login-second-step.view';
 import { FormBody } from '../shared/body';
@@ -25,6 +26,8 @@ const BASE = '/developer/security/two-step';
  */
 @Controller('developer')
 export class PortalTwoStepController {
+  private readonly logger = new Logger('two-step');
+
   constructor(
     private readonly developers: DevelopersService,
     private readonly twoStep: DeveloperTwoStepService,
@@ -32,7 +35,17 @@ export class PortalTwoStepController {
     private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
     private readonly secondStep: LoginSecondStep,
+    private readonly mailer: MailerService,
   ) {}
+
+  /** The notice of a two-step change, to the developer's address; a failed send never undoes the change. */
+  private async notify(email: string, kind: 'two-step-on' | 'two-step-off'): Promise<void> {
+    try {
+      await this.mailer.send({ to: email, ...TWO_STEP_NOTICES[kind] });
+    } catch (error) {
+      this.logger.warn(`notice ${kind} not sent: ${(error as Error).message}`);
+    }
+  }
 
   @Get('login/two-step')
   async codeForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -92,6 +105,7 @@ export class PortalTwoStepController {
     const c = await this.context.context(request, reply, form);
     try {
       const codes = await this.twoStep.confirmSetup(c.developer.id, form.code);
+      await this.notify(c.developer.email, 'two-step-on');
       return renderPage(reply, 200, portalPage('Your recovery codes', c.developer, c.csrf, recoveryCodesBody(codes, '/developer/security')));
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
@@ -109,6 +123,7 @@ export class PortalTwoStepController {
     try {
       await this.developers.confirmPassword(c.developer.id, form.password, request.ip);
       await this.twoStep.disable(c.developer.id, form.code);
+      await this.notify(c.developer.email, 'two-step-off');
       return seeOther(reply, '/developer/security?done=two-step-off');
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
