@@ -47,7 +47,7 @@ describe('accounts: HTML pages', () => {
     const { res, html } = await getPage(t.baseUrl, '/login?return_to=https://evil.example/', new CookieJar());
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    expect(html).toMatch(/<input[^>]*name="email"[^>]*autocomplete="email"/);
+    expect(html).toMatch(/<input[^>]*name="email"[^>]*autocomplete="email( webauthn)?"/);
     expect(html).toMatch(/<input[^>]*name="password"[^>]*autocomplete="current-password"/);
     expect(html).toContain('<label for="email">');
     expect(html).toContain('<label for="password">');

@@ -52,14 +52,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the real API on a random port against its own database. */
-export async function startApi(overrides: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * Boots the real API on a random port against its own database. PUBLIC_URL
+ * becomes http://<publicHost>:<port>: 127.0.0.1 by default, `localhost` for
+ * tests that need a domain name (WebAuthn refuses IP addresses as RP IDs).
+ */
+export async function startApi(overrides: Record<string, string> = {}, options: { publicHost?: string } = {}): Promise<TestApp> {
   const env = testEnv(overrides);
   const config = await migratedConfig(env);
   const app = await createApi(config);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = `http://${options.publicHost ?? '127.0.0.1'}:${address.port}`;
   (config as { publicUrl: string }).publicUrl = baseUrl;
   env.PUBLIC_URL = baseUrl;
   return {

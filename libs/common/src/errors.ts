@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   invalid_client: 401,
   unauthorized: 401,
   invalid_credentials: 401,
+  mfa_required: 401,
   invalid_grant: 400,
   unauthorized_client: 400,
   unsupported_grant_type: 400,

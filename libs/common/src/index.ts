@@ -15,3 +15,4 @@ export * from './limits';
 export * from './tracing';
 export * from './password-hasher';
 export * from './links';
+export * from './two-step';

@@ -6,10 +6,22 @@ import { DevelopersService } from './developers.service';
 import { ApplicationsService } from './applications.service';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
+import { DeveloperTwoStepRepository } from './developer-two-step.repository';
+import { DeveloperTwoStepService } from './developer-two-step.service';
 
 /** Developer accounts, their applications (OAuth clients) and API keys. Needs ConfigModule, DatabaseModule and SessionModule. */
 @Module({
-  providers: [PasswordHasher, DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysRepository, ApiKeysService],
-  exports: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysService],
+  providers: [
+    PasswordHasher,
+    DevelopersRepository,
+    ApplicationsRepository,
+    DevelopersService,
+    ApplicationsService,
+    ApiKeysRepository,
+    ApiKeysService,
+    DeveloperTwoStepRepository,
+    DeveloperTwoStepService,
+  ],
+  exports: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysService, DeveloperTwoStepRepository, DeveloperTwoStepService],
 })
 export class DeveloperModule {}

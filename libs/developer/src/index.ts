@@ -9,3 +9,4 @@ export * from './applications.repository';
 export * from './api-keys.service';
 export * from './api-keys.repository';
 export * from './dto/api-key.dto';
+export * from './developer-two-step.service';

@@ -9,8 +9,12 @@ import { UserEmailsRepository } from './accounts/user-emails.repository';
 import { UsersRepository } from './accounts/users.repository';
 import { AccountNoticesService } from './notices/account-notices.service';
 import { PasswordResetService } from './reset/password-reset.service';
+import { TwoStepRepository } from './two-step/two-step.repository';
+import { TwoStepService } from './two-step/two-step.service';
+import { PasskeysRepository } from './passkeys/passkeys.repository';
+import { PasskeysService } from './passkeys/passkeys.service';
 
-/** Users, linked emails, passwords and Global IDs. */
+/** Users, linked emails, passwords, Global IDs, two-step sign-in and passkeys. */
 @Module({
   providers: [
     PasswordHasher,
@@ -23,6 +27,10 @@ import { PasswordResetService } from './reset/password-reset.service';
     MailerService,
     AccountNoticesService,
     PasswordResetService,
+    TwoStepRepository,
+    TwoStepService,
+    PasskeysRepository,
+    PasskeysService,
   ],
   exports: [
     UsersRepository,
@@ -34,6 +42,10 @@ import { PasswordResetService } from './reset/password-reset.service';
     MailerService,
     AccountNoticesService,
     PasswordResetService,
+    TwoStepRepository,
+    TwoStepService,
+    PasskeysRepository,
+    PasskeysService,
   ],
 })
 export class IdentityModule {}

@@ -10,3 +10,7 @@ export * from './accounts/limits';
 export * from './accounts/dto/account.dto';
 export * from './notices/account-notices.service';
 export * from './reset/password-reset.service';
+export * from './two-step/two-step.service';
+export * from './two-step/two-step.repository';
+export * from './passkeys/passkeys.service';
+export * from './passkeys/passkeys.repository';

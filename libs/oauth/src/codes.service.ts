@@ -14,6 +14,8 @@ export interface CodeGrant {
   codeChallenge?: string;
   nonce?: string;
   authTime: number;
+  /** How the user signed in (RFC 8176), from the session. */
+  amr?: string[];
 }
 
 export type Redemption = { kind: 'ok'; grant: CodeGrant } | { kind: 'replayed'; grantId: string } | { kind: 'invalid' };

@@ -17,6 +17,7 @@ export interface FamilyStart {
   applicationId: string;
   scope: string;
   authTime: number;
+  amr?: string[];
 }
 
 export interface Refreshed {
@@ -24,6 +25,7 @@ export interface Refreshed {
   refreshToken: string;
   connectionId: string;
   authTime: number;
+  amr?: string[];
   scopes: string[];
 }
 
@@ -60,7 +62,16 @@ export class RefreshTokensService {
     const token = randomToken(32);
     await this.repository.insertRefreshToken(
       m,
-      { id: randomToken(16), tokenHash: sha256(token), familyId: f.familyId, connectionId: f.connectionId, applicationId: f.applicationId, scope: f.scope, authTime: f.authTime },
+      {
+        id: randomToken(16),
+        tokenHash: sha256(token),
+        familyId: f.familyId,
+        connectionId: f.connectionId,
+        applicationId: f.applicationId,
+        scope: f.scope,
+        authTime: f.authTime,
+        amr: f.amr,
+      },
       familyExpiresAt,
       this.config.refreshTokenTtlSeconds,
     );
@@ -108,10 +119,17 @@ export class RefreshTokensService {
       return await this.db.transaction(async (m) => {
         // The one atomic step (TokensRepository.takeRefreshToken).
         if (!(await this.repository.takeRefreshToken(m, row.id))) throw new Replayed();
-        const family: FamilyStart = { familyId: row.family_id, connectionId: row.connection_id, applicationId, scope: row.scope, authTime: Number(row.auth_time) };
+        const family: FamilyStart = {
+          familyId: row.family_id,
+          connectionId: row.connection_id,
+          applicationId,
+          scope: row.scope,
+          authTime: Number(row.auth_time),
+          amr: row.amr ? row.amr.split(' ') : undefined,
+        };
         const next = await this.insert(m, family, row.family_expires_at);
         const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId);
-        return { access, refreshToken: next, connectionId: row.connection_id, authTime: family.authTime, scopes };
+        return { access, refreshToken: next, connectionId: row.connection_id, authTime: family.authTime, amr: family.amr, scopes };
       });
     } catch (error) {
       if (!(error instanceof Replayed)) throw error;

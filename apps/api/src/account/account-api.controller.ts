@@ -35,8 +35,8 @@ export class AccountApiController {
   @Header('cache-control', 'no-store')
   @UseGuards(SameSiteGuard)
   async login(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @JsonBody() body: LoginDto) {
-    const account = await this.accounts.verifyLogin(body.email, body.password, request.ip);
-    await this.sessions.start(request, reply, 'user', account.id);
+    const account = await this.accounts.verifyLogin(body.email, body.password, request.ip, { otp: body.otp });
+    await this.sessions.start(request, reply, 'user', account.id, account.amr);
     return { globalId: account.globalId, name: account.name, email: account.email };
   }
 

@@ -11,6 +11,8 @@ import { doneNotice, field, Form, formError, formMessage, renderPage, seeOther }
 import { SignInRequired } from '../shared/sign-in-required';
 import { sessionsSection } from './security-sessions.view';
 import { AccountChrome, accountDeletedPage, appPage, appsPage, deletePage, emailsPage, profilePage, securityPage, verifyEmailPage } from './account-center.view';
+import { TwoStepSectionRenderer } from './security-two-step.controller';
+import { PasskeysSectionRenderer } from './security-passkeys.controller';
 
 /** A hidden `true`/`false` field of a toggle button. */
 function flag(form: Form, name: string): boolean {
@@ -39,6 +41,10 @@ const NOTICES: Record<string, string> = {
   muted: 'Emails from this app are muted.',
   unmuted: 'Emails from this app are no longer muted.',
   revoked: 'You stopped using LoginSign with this app. It was told, and its access ended.',
+  'two-step-off': 'Two-step sign-in is off.',
+  'passkey-added': 'The passkey was added.',
+  'passkey-removed': 'The passkey was removed.',
+  'passkey-password': 'The passkey was not removed: your current password was not correct.',
 };
 
 const notice = (done: unknown) => doneNotice(NOTICES, done);
@@ -71,7 +77,21 @@ export class AccountCenterController {
     private readonly cookieSessions: CookieSessionService,
     private readonly sessions: SessionService,
     private readonly csrf: CsrfService,
+    private readonly twoStepSection: TwoStepSectionRenderer,
+    private readonly passkeysSection: PasskeysSectionRenderer,
   ) {}
+
+  /** The parts of /account/security after the password form, each rendered by its own feature. */
+  /** The sections of /account/security below the password form: sessions, two-step sign-in, passkeys. */
+  private async securitySections(s: Signed) {
+    const args = [s.account.id, s.chrome.csrf, s.chrome.globalId] as const;
+    const [sessions, twoStep, passkeys] = await Promise.all([
+      this.sessions.list('user', s.account.id, s.session.id),
+      this.twoStepSection.render(...args),
+      this.passkeysSection.render(...args),
+    ]);
+    return [sessionsSection({ csrf: s.chrome.csrf, sessions }), twoStep, passkeys];
+  }
 
   /** The signed-in user (the session PageSessionGuard found) and the page chrome. */
   private async signedIn(request: FastifyRequest, reply: FastifyReply, done?: unknown): Promise<Signed> {
@@ -121,8 +141,7 @@ export class AccountCenterController {
   @Get('security')
   async security(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('done') done: unknown) {
     const s = await this.signedIn(request, reply, done);
-    const sessions = await this.sessions.list('user', s.account.id, s.session.id);
-    return renderPage(reply, 200, securityPage(s.chrome, [sessionsSection({ csrf: s.chrome.csrf, sessions })]));
+    return renderPage(reply, 200, securityPage(s.chrome, await this.securitySections(s)));
   }
 
   @PageSession('user')
@@ -133,8 +152,7 @@ export class AccountCenterController {
       await this.accounts.changePassword(s.account.id, form.current_password, form.new_password, request.ip);
     } catch (error) {
       const e = formError(error, reply, FORM_ERRORS);
-      const sessions = await this.sessions.list('user', s.account.id, s.session.id);
-      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }, [sessionsSection({ csrf: s.chrome.csrf, sessions })]));
+      return renderPage(reply, e.status, securityPage({ ...s.chrome, error: formMessage(e) }, await this.securitySections(s)));
     }
     // Everyone else who had the old password is signed out; this browser stays, under a new session id.
     await this.cookieSessions.renewAfterPasswordChange(request, reply, 'user', s.account.id);

@@ -66,7 +66,7 @@ function messages(v: AccountChrome): SafeHtml {
   return html`${v.notice ? html`<p class="notice notice-ok" role="status">${v.notice}</p>` : ''}${v.error ? html`<p class="notice notice-error" role="alert" id="form-error">${v.error}</p>` : ''}`;
 }
 
-function accountPage(title: string, tab: AccountTab | null, v: AccountChrome, body: SafeHtml): string {
+export function accountPage(title: string, tab: AccountTab | null, v: AccountChrome, body: SafeHtml): string {
   return page({
     title,
     wide: true,

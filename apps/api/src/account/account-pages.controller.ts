@@ -7,6 +7,7 @@ import { CsrfService } from '../shared/csrf.service';
 import { field, Form, formError, formMessage, renderPage, seeOther } from '../shared/pages';
 import { safeReturnTo } from '../shared/return-to';
 import { FormState, loginPage, signUpPage } from './account-pages.view';
+import { LoginSecondStep } from '../shared/login-second-step.service';
 
 /** The end-user pages: sign-up, login, logout (the account center is AccountCenterController). */
 @Controller()
@@ -15,6 +16,7 @@ export class AccountPagesController {
     private readonly accounts: AccountsService,
     private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
+    private readonly secondStep: LoginSecondStep,
   ) {}
 
   @Get()
@@ -54,8 +56,9 @@ export class AccountPagesController {
     const returnTo = safeReturnTo(form.return_to);
     const email = field(form, 'email');
     try {
-      const account = await this.accounts.verifyLogin(email, field(form, 'password'), request.ip);
-      await this.sessions.start(request, reply, 'user', account.id);
+      const account = await this.accounts.verifyLogin(email, field(form, 'password'), request.ip, 'defer');
+      if (account.secondStepPending) return this.secondStep.begin(reply, 'user', account.id, returnTo);
+      await this.sessions.start(request, reply, 'user', account.id, account.amr);
       return seeOther(reply, returnTo);
     } catch (error) {
       const e = formError(error, reply, ['invalid_credentials', 'rate_limited']);

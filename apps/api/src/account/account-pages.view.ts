@@ -51,11 +51,15 @@ ${errorBox(state.error)}
 ${csrfField(state.csrf)}
 <input type="hidden" name="return_to" value="${state.returnTo}">
 <label for="email">Email</label>
-<input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
+<input type="email" id="email" name="email" autocomplete="email webauthn" maxlength="320" required value="${state.email ?? ''}">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<p class="notice notice-error" role="alert" id="passkey-status" hidden></p>
+<button type="button" class="secondary" id="passkey-signin" data-return-to="${state.returnTo}" hidden>Sign in with a passkey</button>
+<script src="/assets/webauthn.js" defer></script>
+<script src="/assets/passkeys.js" defer></script>
 <p class="muted"><a href="/password/forgot">Forgot password?</a></p>
 <p class="muted">New to LoginSign? <a href="${linkWithReturnTo('/signup', state.returnTo)}">Create an account</a></p>`,
   });

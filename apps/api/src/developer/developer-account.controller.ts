@@ -38,8 +38,8 @@ export class DeveloperAccountController {
   @HttpCode(200)
   @UseGuards(PortalWriteGuard)
   async login(@JsonBody() body: DeveloperLoginDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const developer = await this.developers.login(body.email, body.password, request.ip);
-    await this.sessions.start(request, reply, 'developer', developer.id);
+    const developer = await this.developers.login(body.email, body.password, request.ip, { otp: body.otp });
+    await this.sessions.start(request, reply, 'developer', developer.id, developer.amr);
     return summary(developer);
   }
 

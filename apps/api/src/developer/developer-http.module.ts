@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeveloperModule } from '@app/developer';
+import { IdentityModule } from '@app/identity';
 import { OAuthModule } from '@app/oauth';
 import { WebhooksModule } from '@app/webhooks';
 import { CookieSessionService } from '../shared/cookie-session.service';
@@ -20,6 +21,9 @@ import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
 import { DeveloperPasswordResetApiController, DeveloperPasswordResetPagesController } from './developer-password-reset.controller';
 import { DeveloperPasswordResetService } from './developer-password-reset.service';
+import { PortalTwoStepController } from './portal-two-step.controller';
+import { LoginSecondStep } from '../shared/login-second-step.service';
+import { PendingSecondStepService } from '@app/common';
 
 /**
  * The Developer Portal: its pages (`/developer`, server-rendered forms) and
@@ -27,7 +31,7 @@ import { DeveloperPasswordResetService } from './developer-password-reset.servic
  * users and webhooks), over the same services and the same developer session.
  */
 @Module({
-  imports: [DeveloperModule, OAuthModule, WebhooksModule],
+  imports: [DeveloperModule, IdentityModule, OAuthModule, WebhooksModule],
   controllers: [
     DeveloperAccountController,
     DeveloperApiKeysController,
@@ -42,7 +46,8 @@ import { DeveloperPasswordResetService } from './developer-password-reset.servic
     PortalAssetsController,
     DeveloperPasswordResetApiController,
     DeveloperPasswordResetPagesController,
+    PortalTwoStepController,
   ],
-  providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal, DeveloperPasswordResetService],
+  providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal, DeveloperPasswordResetService, PendingSecondStepService, LoginSecondStep],
 })
 export class DeveloperHttpModule {}

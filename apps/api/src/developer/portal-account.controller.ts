@@ -4,6 +4,7 @@ import { DeveloperLoginDto, DeveloperSignupDto, DevelopersService } from '@app/d
 import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { CsrfService } from '../shared/csrf.service';
+import { LoginSecondStep } from '../shared/login-second-step.service';
 import { developerLoginPage, developerSignupPage } from './portal.view';
 import { PORTAL_HOME, portalReturnTo } from '../shared/return-to';
 import { field, Form, formError, formMessage, renderPage, seeOther, validated } from '../shared/pages';
@@ -15,6 +16,7 @@ export class PortalAccountController {
     private readonly developers: DevelopersService,
     private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
+    private readonly secondStep: LoginSecondStep,
   ) {}
 
   @Get()
@@ -55,8 +57,9 @@ export class PortalAccountController {
     const email = field(form, 'email');
     try {
       const input = await validated(DeveloperLoginDto, { email, password: field(form, 'password') });
-      const developer = await this.developers.login(input.email, input.password, request.ip);
-      await this.sessions.start(request, reply, 'developer', developer.id);
+      const developer = await this.developers.login(input.email, input.password, request.ip, 'defer');
+      if (developer.secondStepPending) return this.secondStep.begin(reply, 'developer', developer.id, target);
+      await this.sessions.start(request, reply, 'developer', developer.id, developer.amr);
       return seeOther(reply, target);
     } catch (error) {
       const e = formError(error, reply, ['invalid_request', 'invalid_credentials', 'rate_limited']);

@@ -54,6 +54,7 @@ export function portalPage(title: string, developer: PortalDeveloper | null, csr
 <a class="portal-home" href="/developer/apps">Developer Portal</a>
 <a href="/developer/api-keys">API keys</a>
 <span class="portal-who muted">${developer.name} · ${developer.email}</span>
+<a href="/developer/security">Security</a>
 <form method="post" action="/developer/logout" class="inline">${csrfField(csrf)}<button type="submit" class="secondary small">Sign out</button></form>
 </nav>`
     : html``;

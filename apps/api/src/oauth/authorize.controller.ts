@@ -112,6 +112,7 @@ export class AuthorizeController {
       codeChallenge: request.codeChallenge,
       nonce: request.nonce,
       authTime: session.authTime,
+      amr: session.amr,
     });
     return seeOther(reply, redirectTo(request.redirectUri, { code, state: request.state }));
   }

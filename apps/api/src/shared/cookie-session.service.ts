@@ -20,11 +20,11 @@ export class CookieSessionService {
     return this.sessions.get(readCookie(request, this.config, kind), kind);
   }
 
-  /** A fresh session id at every login (no fixation); any previous session of this browser ends. */
-  async start(request: FastifyRequest, reply: FastifyReply, kind: SessionKind, subjectId: number): Promise<void> {
+  /** A fresh session id at every login (no fixation); any previous session of this browser ends. `amr` records how the user signed in. */
+  async start(request: FastifyRequest, reply: FastifyReply, kind: SessionKind, subjectId: number, amr?: string[]): Promise<void> {
     const previous = await this.current(request, kind);
     if (previous) await this.sessions.destroy(previous);
-    const session = await this.sessions.create(kind, subjectId, this.origin(request));
+    const session = await this.sessions.create(kind, subjectId, this.origin(request), amr);
     setSessionCookie(reply, this.config, kind, session.id);
   }
 

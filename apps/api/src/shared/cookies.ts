@@ -35,3 +35,25 @@ export function clearSessionCookie(reply: FastifyReply, config: AppConfig, kind:
 export function setCsrfCookie(reply: FastifyReply, config: AppConfig, value: string) {
   reply.setCookie(cookieName(config, 'csrf'), value, options(config));
 }
+
+/**
+ * The pending second step of a login (password right, code still to come):
+ * an opaque handle bound to this browser, short-lived like the Redis state it names.
+ */
+const PENDING_SIGN_IN = 'ls_2step';
+
+function pendingName(config: AppConfig) {
+  return isSecure(config) ? `__Host-${PENDING_SIGN_IN}` : PENDING_SIGN_IN;
+}
+
+export function readPendingSignInCookie(request: FastifyRequest, config: AppConfig): string | undefined {
+  return request.cookies?.[pendingName(config)];
+}
+
+export function setPendingSignInCookie(reply: FastifyReply, config: AppConfig, value: string, maxAgeSeconds: number) {
+  reply.setCookie(pendingName(config), value, options(config, maxAgeSeconds));
+}
+
+export function clearPendingSignInCookie(reply: FastifyReply, config: AppConfig) {
+  reply.clearCookie(pendingName(config), options(config));
+}

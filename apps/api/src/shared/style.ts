@@ -119,6 +119,10 @@ table.dense td.user-name { min-width: 110px; }
 .setting { display: flex; justify-content: space-between; align-items: center; gap: 12px; flex-wrap: wrap; padding: 10px 0; border-bottom: 1px solid var(--line); }
 .setting:last-child { border-bottom: 0; }
 .setting p { margin: 4px 0 0; }
+[hidden] { display: none !important; }
+.qr svg { width: 200px; height: 200px; background: #fff; }
+.recovery-codes { columns: 2; font-size: 1.1em; }
+.passkey { display: block; padding: 8px 0; border-bottom: 1px solid #ddd; }
 .mail pre { white-space: pre-wrap; overflow-wrap: anywhere; font: 14px/1.5 ui-monospace, Menlo, Consolas, monospace; margin: 0; }
 @media (max-width: 480px) { main.card { margin: 0; border-radius: 0; border-left: 0; border-right: 0; } }
 `;

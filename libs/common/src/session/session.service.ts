@@ -20,6 +20,8 @@ export interface Session {
   /** Client IP and User-Agent at sign-in (shown in the session list). */
   ip: string;
   userAgent: string;
+  /** How the user signed in (RFC 8176 `amr` values, e.g. `pwd`, `otp`, `mfa`, `hwk`, `swk`, `user`); id_tokens report it. */
+  amr?: string[];
 }
 
 /** Where a session was started, as the session list shows it. */
@@ -79,9 +81,19 @@ export class SessionService {
     return Math.max(0, Math.min(60, Math.floor(this.config.sessionIdleSeconds / 2)));
   }
 
-  async create(kind: SessionKind, subjectId: number, origin: SessionOrigin = { ip: '', userAgent: '' }): Promise<Session> {
+  /** `amr`: how the user signed in (RFC 8176), which id_tokens report. */
+  async create(kind: SessionKind, subjectId: number, origin: SessionOrigin = { ip: '', userAgent: '' }, amr?: string[]): Promise<Session> {
     const now = Math.floor(Date.now() / 1000);
-    const stored: Stored = { kind, subjectId, createdAt: now, authTime: now, lastSeenAt: now, ip: origin.ip.slice(0, 64), userAgent: origin.userAgent.slice(0, USER_AGENT_MAX) };
+    const stored: Stored = {
+      kind,
+      subjectId,
+      createdAt: now,
+      authTime: now,
+      lastSeenAt: now,
+      ip: origin.ip.slice(0, 64),
+      userAgent: origin.userAgent.slice(0, USER_AGENT_MAX),
+      ...(amr ? { amr } : {}),
+    };
     const id = randomToken();
     const hash = sha256Hex(id);
     const index = this.indexKey(kind, subjectId);

@@ -9,6 +9,7 @@ import { EmailConfirmedAt1764340000000 } from './1764340000000-EmailConfirmedAt'
 import { EmailBinaryCollation1764356000000 } from './1764356000000-EmailBinaryCollation';
 import { UserEmailsLinked1764360000000 } from './1764360000000-UserEmailsLinked';
 import { DeveloperApiKeys1764361000000 } from './1764361000000-DeveloperApiKeys';
+import { TwoStepAndPasskeys1764364000000 } from './1764364000000-TwoStepAndPasskeys';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   EmailBinaryCollation1764356000000,
   UserEmailsLinked1764360000000,
   DeveloperApiKeys1764361000000,
+  TwoStepAndPasskeys1764364000000,
 ];

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { trimEmail } from '@app/common';
-import { IsEmail, IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsNotEmpty, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 
 /** Field limits of developer accounts (match the `developers` columns). */
 export const DEVELOPER_LIMITS = {
@@ -44,4 +44,10 @@ export class DeveloperLoginDto {
   @IsNotEmpty()
   @MaxLength(1000)
   password: string;
+
+  /** With two-step sign-in on: the authenticator app's code or an unused recovery code. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  otp?: string;
 }

@@ -7,6 +7,7 @@ import { UserRow, UsersRepository } from './users.repository';
 import { LIMITS } from './limits';
 import { LinkedEmailsService } from './linked-emails.service';
 import { AccountNoticesService } from '../notices/account-notices.service';
+import { TwoStepService } from '../two-step/two-step.service';
 
 /** Throttle scope of end-user logins (developers have their own). */
 const THROTTLE_SCOPE = 'user';
@@ -27,6 +28,19 @@ export interface AccountSummary {
   name: string;
   email: string;
 }
+
+/**
+ * A password login's outcome. `amr` (RFC 8176) names the methods used: `pwd`,
+ * plus `otp` and `mfa` after a second-step code. `secondStepPending` is set
+ * when the page flow still has to ask for the code (no session yet).
+ */
+export interface LoginResult extends AccountSummary {
+  amr: string[];
+  secondStepPending?: boolean;
+}
+
+/** How a login handles two-step sign-in: check `otp` now (JSON), or leave the code for a second page. */
+export type SecondStepMode = { otp?: unknown } | 'defer';
 
 export interface UserProfile {
   id: number;
@@ -81,6 +95,7 @@ export class AccountsService implements OnModuleInit {
     private readonly passwords: PasswordHasher,
     private readonly addresses: LinkedEmailsService,
     private readonly notices: AccountNoticesService,
+    private readonly twoStep: TwoStepService,
   ) {}
 
   /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
@@ -147,7 +162,7 @@ export class AccountsService implements OnModuleInit {
    * per-account and per-IP windows (429 `rate_limited` once full).
    */
   @CountsLogins('password')
-  async verifyLogin(email: string, password: string, ip: string): Promise<AccountSummary> {
+  async verifyLogin(email: string, password: string, ip: string, secondStep: SecondStepMode = {}): Promise<LoginResult> {
     // Only an acceptable address (the sign-up rule) can name an account; the
     // throttle counts per account, or per visible spelling when none matches.
     const normalized = parseEmail(email);
@@ -159,8 +174,36 @@ export class AccountsService implements OnModuleInit {
       await this.throttle.recordFailure(THROTTLE_SCOPE, throttleKey, ip);
       throw new AppError('invalid_credentials', 'The email or password is incorrect.');
     }
+    const amr = ['pwd'];
+    // With two-step sign-in on, the password alone clears nothing: only the
+    // code does, so guessing codes stays throttled like guessing passwords.
+    if (await this.twoStep.isEnabled(user.id)) {
+      const summary = { id: user.id, globalId: user.global_id, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized! };
+      if (secondStep === 'defer') return { ...summary, amr, secondStepPending: true };
+      const otp = secondStep.otp;
+      if (otp === undefined || otp === null || otp === '')
+        throw new AppError('mfa_required', 'Two-step sign-in is on: send the code from the authenticator app (or a recovery code) as otp.');
+      return { ...summary, amr: await this.checkSecondStep(user.id, otp, ip) };
+    }
     await this.throttle.recordSuccess(THROTTLE_SCOPE, throttleKey, ip);
-    return { id: user.id, globalId: user.global_id, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized! };
+    return { id: user.id, globalId: user.global_id, name: user.name, email: (await this.primaryEmail(user.id)) ?? normalized!, amr };
+  }
+
+  /**
+   * The second step of a login whose password was right: a current TOTP
+   * code or an unused recovery code. Throttled and counted like a password
+   * (a wrong code is 401 `invalid_credentials`); returns the login's amr.
+   */
+  async checkSecondStep(userId: number, code: unknown, ip: string): Promise<string[]> {
+    const throttleKey = `uid:${userId}`;
+    await this.throttle.check(THROTTLE_SCOPE, throttleKey, ip);
+    const factor = await this.twoStep.verifyCode(userId, code);
+    if (!factor) {
+      await this.throttle.recordFailure(THROTTLE_SCOPE, throttleKey, ip);
+      throw new AppError('invalid_credentials', 'The code is not correct.');
+    }
+    await this.throttle.recordSuccess(THROTTLE_SCOPE, throttleKey, ip);
+    return ['pwd', 'otp', 'mfa'];
   }
 
   /** Checks and normalises profile fields; throws 400 `invalid_request` naming the field. */

@@ -66,6 +66,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
         applicationId: client.id,
         scope: grant.scope,
         authTime: grant.authTime,
+        amr: grant.amr,
       });
     }
     if (scopes.includes('openid')) {
@@ -74,6 +75,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
         clientId: client.clientId,
         scopes,
         authTime: grant.authTime,
+        amr: grant.amr,
         nonce: grant.nonce,
         accessToken: token.accessToken,
       });

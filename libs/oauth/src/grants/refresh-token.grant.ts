@@ -28,12 +28,13 @@ export class RefreshTokenGrant implements GrantHandler {
       refresh_token: r.refreshToken,
     };
     if (r.scopes.includes('openid')) {
-      // No nonce on a refreshed id_token (OIDC Core 12.2); sub, aud and auth_time as before.
+      // No nonce on a refreshed id_token (OIDC Core 12.2); sub, aud, auth_time and amr as before.
       response.id_token = await this.idTokens.issue({
         connectionId: r.connectionId,
         clientId: client.clientId,
         scopes: r.scopes,
         authTime: r.authTime,
+        amr: r.amr,
         accessToken: r.access.accessToken,
       });
     }

@@ -9,6 +9,8 @@ export interface IdTokenInput {
   clientId: string;
   scopes: string[];
   authTime: number;
+  /** RFC 8176 authentication methods of the sign-in; omitted when unknown. */
+  amr?: string[];
   nonce?: string;
   /** The access token issued with it (for at_hash). */
   accessToken: string;
@@ -33,6 +35,7 @@ export class IdTokensService {
       exp: now + idTokenTtlSeconds(this.config),
       iat: now,
       auth_time: input.authTime,
+      ...(input.amr && input.amr.length > 0 ? { amr: input.amr } : {}),
       ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
       at_hash: atHash(input.accessToken),
       ...claims, // sub (the connection id), global_id, and the scoped claims

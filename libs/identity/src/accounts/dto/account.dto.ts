@@ -1,4 +1,4 @@
-import { IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { LIMITS } from '../limits';
 
 /** Body of `POST /api/account/signup`: types and lengths; the service re-checks the trimmed values. */
@@ -33,6 +33,12 @@ export class LoginDto {
   @IsNotEmpty()
   @MaxLength(1000)
   password: string;
+
+  /** With two-step sign-in on: the authenticator app's code or an unused recovery code. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  otp?: string;
 }
 
 /** Body of `POST /api/account/password/forgot` (and the developers' twin). */

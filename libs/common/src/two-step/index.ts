@@ -1,0 +1,3 @@
+export * from './totp';
+export * from './two-step-core';
+export * from './pending-second-step.service';
