@@ -29,7 +29,12 @@ export class AccountApiController {
     return { globalId: account.globalId, name: account.name, email: account.email };
   }
 
-  @ApiEndpoint({ summary: 'Sign in (starts a session)', body: LoginDto, response: AccountSummary, errors: ['forbidden', 'invalid_credentials', 'rate_limited'] })
+  @ApiEndpoint({
+    summary: 'Sign in (starts a session); with two-step sign-in on, otp is needed',
+    body: LoginDto,
+    response: AccountSummary,
+    errors: ['forbidden', 'invalid_credentials', 'mfa_required', 'rate_limited'],
+  })
   @Post('login')
   @HttpCode(200)
   @Header('cache-control', 'no-store')

@@ -3,6 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PasskeysService } from '@app/identity';
 import { JsonBody } from '../shared/body';
+import { ApiEndpoint } from '../shared/openapi';
 import { CookieSessionService } from '../shared/cookie-session.service';
 import { safeReturnTo } from '../shared/return-to';
 import { LoginSecondStep } from '../shared/login-second-step.service';
@@ -32,6 +33,15 @@ export class LoginPasskeyController {
     private readonly secondStep: LoginSecondStep,
   ) {}
 
+  @ApiEndpoint({
+    summary: 'WebAuthn authentication options with a single-use challenge ("Sign in with a passkey")',
+    response: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'PublicKeyCredentialRequestOptionsJSON (WebAuthn Level 3), for @simplewebauthn/browser startAuthentication().',
+    },
+    errors: ['forbidden'],
+  })
   @Post('options')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -40,6 +50,12 @@ export class LoginPasskeyController {
     return this.passkeys.authenticationOptions();
   }
 
+  @ApiEndpoint({
+    summary: 'Sign in with a passkey (starts a session, or the second step when one is needed)',
+    body: PasskeySignInDto,
+    response: { type: 'object', properties: { location: { type: 'string', description: 'The page to open next.' } }, required: ['location'], additionalProperties: false },
+    errors: ['forbidden', 'invalid_credentials'],
+  })
   @Post()
   @HttpCode(200)
   @Header('cache-control', 'no-store')

@@ -9,6 +9,7 @@ import { SafeHtml } from '../shared/html';
 import { PageSession, sessionOf } from '../shared/page-session.guard';
 import { Form, seeOther } from '../shared/pages';
 import { CurrentSession, UserSessionGuard } from '../shared/session.guard';
+import { ApiEndpoint } from '../shared/openapi';
 import { passkeysSection } from './security-passkeys.view';
 
 export class PasskeyOptionsDto {
@@ -50,6 +51,17 @@ export class PasskeysApiController {
     private readonly passkeys: PasskeysService,
   ) {}
 
+  @ApiEndpoint({
+    summary: 'WebAuthn registration options for a new passkey (the password again first)',
+    auth: 'user',
+    body: PasskeyOptionsDto,
+    response: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'PublicKeyCredentialCreationOptionsJSON (WebAuthn Level 3), for @simplewebauthn/browser startRegistration().',
+    },
+    errors: ['rate_limited'],
+  })
   @Post('options')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -59,6 +71,12 @@ export class PasskeysApiController {
     return this.passkeys.registrationOptions(session.subjectId);
   }
 
+  @ApiEndpoint({
+    summary: 'Register a passkey with the authenticator response to the options',
+    auth: 'user',
+    body: AddPasskeyDto,
+    response: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } }, required: ['id', 'name'], additionalProperties: false },
+  })
   @Post()
   @HttpCode(201)
   @Header('cache-control', 'no-store')

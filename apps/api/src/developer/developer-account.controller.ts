@@ -29,10 +29,10 @@ export class DeveloperAccountController {
   }
 
   @ApiEndpoint({
-    summary: 'Sign in as a developer (starts a session)',
+    summary: 'Sign in as a developer (starts a session); with two-step sign-in on, otp is needed',
     body: DeveloperLoginDto,
     response: DeveloperSummary,
-    errors: ['forbidden', 'invalid_credentials', 'rate_limited'],
+    errors: ['forbidden', 'invalid_credentials', 'mfa_required', 'rate_limited'],
   })
   @Post('login')
   @HttpCode(200)
