@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, ResetLinksService, SessionService } from '@app/common';
+import { AppError, RateLimitService, ResetLinksService, SessionService } from '@app/common';
 import { DevelopersService } from '@app/developer';
 import { AccountNoticesService, checkNewPassword, checkResetEmail, MailerService } from '@app/identity';
 
@@ -22,12 +22,13 @@ export class DeveloperPasswordResetService {
     private readonly sessions: SessionService,
     private readonly mailer: MailerService,
     private readonly notices: AccountNoticesService,
+    private readonly limits: RateLimitService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async request(rawEmail: unknown, ip: string): Promise<void> {
     const email = checkResetEmail(rawEmail);
-    await this.links.countRequest('developer', ip);
+    await this.limits.resetRequest(ip);
     const developer = await this.developers.findByEmail(email);
     const slot = await this.links.takeAddressSlot('developer', email);
     // Unknown address or its 3 mails this hour spent: the same answer, nothing sent.

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { REDIS } from '../redis/redis.module';
 import { randomToken, sha256Hex } from '../crypto';
-import { AppError } from '../errors';
 import { takeSlot } from './sliding-window';
 
 /** Whose password a link resets: an end user or a developer (separate account spaces). */
@@ -12,8 +11,6 @@ export type ResetKind = 'user' | 'developer';
 export const RESET_LINK_TTL_SECONDS = 3600;
 /** Reset mails per address and hour; beyond that the answer is unchanged and nothing is sent. */
 export const RESET_MAILS_PER_ADDRESS_PER_HOUR = 3;
-/** Reset requests per client IP and hour; beyond that 429. */
-export const RESET_REQUESTS_PER_IP_PER_HOUR = 20;
 
 /** What a live link resets. */
 export interface ResetTarget {
@@ -45,13 +42,6 @@ export class ResetLinksService {
 
   private newestKey(kind: ResetKind, subjectId: number) {
     return `pwreset:${kind}:newest:${subjectId}`;
-  }
-
-  /** Counts a request from `ip`; 429 `rate_limited` when the hour's window is full. */
-  async countRequest(kind: ResetKind, ip: string): Promise<void> {
-    if (!(await takeSlot(this.redis, `pwreset:${kind}:ip:${ip}`, RESET_REQUESTS_PER_IP_PER_HOUR, 3600))) {
-      throw new AppError('rate_limited', 'Too many password reset requests from your network. Try again later.').withHeader('Retry-After', '3600');
-    }
   }
 
   /** Counts a mail to `email` (normalised); false when the address had its 3 this hour. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, checkPasswordPolicy, parseEmail, PasswordHasher, ResetLinksService, SessionService } from '@app/common';
+import { AppError, checkPasswordPolicy, parseEmail, PasswordHasher, RateLimitService, ResetLinksService, SessionService } from '@app/common';
 import { LIMITS } from '../accounts/limits';
 import { UserEmailsRepository } from '../accounts/user-emails.repository';
 import { UsersRepository } from '../accounts/users.repository';
@@ -53,6 +53,7 @@ export class PasswordResetService {
     private readonly mailer: MailerService,
     private readonly notices: AccountNoticesService,
     private readonly passwords: PasswordHasher,
+    private readonly limits: RateLimitService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -64,7 +65,7 @@ export class PasswordResetService {
   /** Always resolves the same way for a valid address; 400 for a malformed one, 429 past the per-IP window. */
   async request(rawEmail: unknown, ip: string): Promise<void> {
     const email = checkResetEmail(rawEmail);
-    await this.links.countRequest('user', ip);
+    await this.limits.resetRequest(ip);
     const row = await this.emails.findByEmail(email);
     // The sign-up address or a confirmed one (both are linked); pending addresses never get a link.
     const userId = row && (row.linked || row.is_primary) ? Number(row.user_id) : null;
