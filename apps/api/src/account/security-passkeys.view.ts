@@ -36,6 +36,7 @@ export function passkeysSection(v: PasskeysSectionView): SafeHtml {
     }
     <p class="notice notice-error" role="alert" id="passkey-status" hidden></p>
     <form id="passkey-add" hidden novalidate>
+      ${csrfField(v.csrf)}
       <input type="text" name="username" autocomplete="username" value="${v.globalId}" hidden />
       <label for="passkey-name">Passkey name</label>
       <input type="text" id="passkey-name" name="name" maxlength="100" required placeholder="e.g. My laptop" />

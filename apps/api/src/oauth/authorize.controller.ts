@@ -123,7 +123,7 @@ export class AuthorizeController {
     if (share === 'none') return { kind: 'none' };
     if (typeof share !== 'string') return null;
     const linked = await this.accounts.linkedEmails(userId);
-    const match = linked.find((e) => e.linked && e.email === share.trim().toLowerCase());
+    const match = linked.find((e) => e.confirmed && e.email === share.trim().toLowerCase());
     return match ? { kind: 'address', email: match.email } : null;
   }
 
@@ -137,7 +137,7 @@ export class AuthorizeController {
       logoUrl: request.client.logoUrl,
       userName: user.name,
       scopes: request.scopes,
-      emails: linked.filter((e) => e.linked).map((e) => e.email),
+      emails: linked.filter((e) => e.confirmed).map((e) => e.email),
       relayDomain: this.config.relayDomain,
       params: carried,
       csrf: this.csrf.issue(req, reply),
