@@ -9,6 +9,7 @@ import { RelayProcess, Sink, SinkMessage, startRelay, startSink } from '../suppo
 import { createClientApp, ClientApp } from '../support/oauth';
 import { seedConnections } from '../support/seed';
 import { Row } from '../support/db';
+import { eventually } from '../support/eventually';
 
 const DOMAIN = 'loginsign.com';
 
@@ -30,17 +31,24 @@ describe('email relay', () => {
 
   beforeAll(async () => {
     sink = await startSink();
-    t = await startApi({ SMTP_URL: sink.url, RELAY_BACKOFF_MS: '300', OUTBOX_RELAY_INTERVAL_MS: '100', WORKER_LOCK_MS: '2000', RELAY_MAX_BYTES: '200000' });
+    t = await startApi({
+      SMTP_URL: sink.url,
+      RELAY_BACKOFF_MS: '300',
+      OUTBOX_RELAY_INTERVAL_MS: '100',
+      WORKER_LOCK_MS: '2000',
+      RELAY_MAX_BYTES: '200000',
+      RELAY_REPLIES_PER_USER_PER_HOUR: '3',
+    });
     db = t.app.get(DataSource);
     app = await createClientApp(t.baseUrl);
     const patched = await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example'], senderAddresses: ['news@other.example'] });
     expect(patched.status).toBe(200);
-    const ids = await seedConnections(db, app.id, 8);
+    const ids = await seedConnections(db, app.id, 10);
     users = [];
     for (const id of ids) {
       const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [id]);
       const email = `user-${randomBytes(4).toString('hex')}@real.example`;
-      await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
+      await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary, confirmed_at) VALUES (?, ?, 1, 1, UTC_TIMESTAMP(3))', [row.user_id, email]);
       users.push({ connectionId: id, relay: `${row.relay_local}@${DOMAIN}`, email });
     }
     [worker, relay] = await Promise.all([startWorker(t.env), startRelay(t.env)]);
@@ -113,7 +121,12 @@ describe('email relay', () => {
     expect(parsed.headers.get('x-loginsign-relay-original-from')).toBe('news@app.example');
     expect(message.raw.toString()).not.toContain('spoofed');
     // Delivered: the row stays as the log, without the message.
-    const [row] = await db.query<Row[]>("SELECT status, raw, kind FROM relay_messages WHERE connection_id = ? AND status = 'delivered' LIMIT 1", [user.connectionId]);
+    // The sink may have the message before the worker records the outcome.
+    let row: Row | undefined;
+    await eventually(async () => {
+      [row] = await db.query<Row[]>("SELECT status, raw, kind FROM relay_messages WHERE connection_id = ? AND status = 'delivered' LIMIT 1", [user.connectionId]);
+      return row !== undefined;
+    }, 'the delivered row');
     expect(row).toEqual({ status: 'delivered', raw: null, kind: 'forward' });
   });
 
@@ -156,6 +169,154 @@ describe('email relay', () => {
     const r = await refused({ from: 'news@app.example', to: `r-${alias}@${DOMAIN}`, subject: tag() });
     expect(r.responseCode).toBe(550);
     expect(r.response).toContain('5.7.1');
+  });
+
+  /** Mails `user` from a registered sender and answers the alias their copy shows in From. */
+  async function aliasFor(user: TestUser, mail: SendMailOptions = {}): Promise<string> {
+    const subject = tag();
+    await send({ from: 'news@app.example', to: user.relay, subject, ...mail });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    return (await simpleParser(sink.received.find(bySubject(subject))!.raw)).from!.value[0].address!;
+  }
+
+  it('binds a reply alias to the envelope sender: Reply-To and From name nobody a reply reaches', async () => {
+    const user = users[8];
+    const target = `target-${randomBytes(3).toString('hex')}@anywhere.example`;
+    const alias = await aliasFor(user, { from: `"Target" <${target}>`, envelope: { from: 'news@app.example', to: [user.relay] }, replyTo: target });
+    const replySubject = `Re: ${tag()}`;
+    await send({ from: user.email, to: alias, subject: replySubject, text: 'to whom?' });
+    await sink.waitFor((r) => r.some(bySubject(replySubject)));
+    const reply = sink.received.find(bySubject(replySubject))!;
+    expect(reply.to).toEqual(['news@app.example']);
+    expect(sink.received.some((m) => m.to.includes(target))).toBe(false);
+    const [stored] = await db.query<{ sender: string }[]>('SELECT sender FROM relay_reply_aliases WHERE alias = ?', [alias.slice(2, 28)]);
+    expect(stored.sender).toBe('news@app.example');
+  });
+
+  it('accepts a reply only from a confirmed address of the user', async () => {
+    const user = users[9];
+    const alias = await aliasFor(user);
+    const [{ user_id }] = await db.query<{ user_id: number }[]>('SELECT user_id FROM connections WHERE id = ?', [user.connectionId]);
+    const unconfirmed = `linked-${randomBytes(3).toString('hex')}@real.example`;
+    await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 0)', [user_id, unconfirmed]);
+    const r = await refused({ from: unconfirmed, to: alias, subject: tag() });
+    expect(r.responseCode).toBe(550);
+    expect(r.response).toContain('5.7.1');
+    const [{ n }] = await db.query<{ n: number }[]>("SELECT COUNT(*) AS n FROM relay_messages WHERE kind = 'reply' AND mail_from = ?", [unconfirmed]);
+    expect(Number(n)).toBe(0);
+  });
+
+  it('limits replies per user (RELAY_REPLIES_PER_USER_PER_HOUR), whichever alias they use', async () => {
+    const user = users[9];
+    const first = await aliasFor(user);
+    const second = await aliasFor(user, { from: 'news@other.example', envelope: { from: 'news@other.example', to: [user.relay] } });
+    expect(second).not.toBe(first);
+    const subjects = [tag(), tag(), tag()];
+    for (const [i, subject] of subjects.entries()) await send({ from: user.email, to: i % 2 ? second : first, subject });
+    const over = await refused({ from: user.email, to: second, subject: tag() });
+    expect(over.responseCode).toBe(451);
+    expect(over.response).toContain('4.7.1');
+    await sink.waitFor((r) => subjects.every((s) => r.some(bySubject(s))));
+  });
+
+  it('refuses a header section over 64 KiB with 552 5.3.4; a 60 KB From field is forwarded, and so is the next message', async () => {
+    const user = users[0];
+    const big = (n: number, subject: string) => Buffer.from(`From: "${'a'.repeat(n)}" <news@app.example>\r\nTo: ${user.relay}\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
+    const over = await refused({ envelope: { from: 'news@app.example', to: [user.relay] }, raw: big(100_000, tag()) });
+    expect(over.responseCode).toBe(552);
+    expect(over.response).toContain('5.3.4');
+    const within = tag();
+    await send({ envelope: { from: 'news@app.example', to: [user.relay] }, raw: big(60_000, within) });
+    const next = tag();
+    await send({ from: 'news@app.example', to: user.relay, subject: next });
+    await sink.waitFor((r) => r.some(bySubject(within)) && r.some(bySubject(next)));
+    const forwarded = await simpleParser(sink.received.find(bySubject(within))!.raw);
+    expect(forwarded.from!.value).toHaveLength(1);
+    expect(forwarded.from!.value[0].address).toMatch(new RegExp(`^r-[a-z2-7]{26}@${DOMAIN}$`));
+  });
+
+  it('delivers a recipient listed twice in one transaction once, and stores the message once', async () => {
+    const subject = tag();
+    const info = await send({
+      from: 'news@app.example',
+      envelope: { from: 'news@app.example', to: [users[0].relay, users[0].relay.toUpperCase(), users[1].relay] },
+      subject,
+    });
+    expect(info.accepted).toHaveLength(3);
+    await sink.waitFor((r) => r.filter(bySubject(subject)).length >= 2);
+    const rows = await db.query<{ body_id: string; rcpt_to: string }[]>(
+      "SELECT body_id, rcpt_to FROM relay_messages WHERE rcpt_to IN (?, ?) AND created_at > UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE AND kind = 'forward' ORDER BY created_at DESC LIMIT 2",
+      [users[0].relay, users[1].relay],
+    );
+    expect(rows.map((r) => r.rcpt_to).sort()).toEqual([users[0].relay, users[1].relay].sort());
+    expect(rows[0].body_id).toBe(rows[1].body_id);
+    // Both delivered: the shared body is gone with the last of them.
+    const deadline = Date.now() + 10_000;
+    let left = 1;
+    while (left && Date.now() < deadline) {
+      [{ left }] = await db.query<{ left: number }[]>('SELECT COUNT(*) AS `left` FROM relay_message_bodies WHERE id = ?', [rows[0].body_id]);
+      left = Number(left);
+      if (left) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(left).toBe(0);
+    expect(
+      sink.received
+        .filter(bySubject(subject))
+        .map((m) => m.to[0])
+        .sort(),
+    ).toEqual([users[0].email, users[1].email].sort());
+  });
+
+  it('forwards with Cc and other To addresses dropped and an encoded-word name as one From mailbox', async () => {
+    const user = users[2];
+    const subject = tag();
+    await send({
+      from: { name: 'Évil, <attacker@evil.example>', address: 'news@app.example' },
+      to: [user.relay, 'other@elsewhere.example'],
+      cc: 'cc@elsewhere.example',
+      envelope: { from: 'news@app.example', to: [user.relay] },
+      headers: { 'Mail-Followup-To': 'f@elsewhere.example' },
+      subject,
+    });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    const raw = sink.received.find(bySubject(subject))!.raw;
+    expect(raw.toString('latin1')).not.toContain('elsewhere.example');
+    const parsed = await simpleParser(raw);
+    expect(parsed.from!.value).toHaveLength(1);
+    expect(parsed.from!.value[0].name).toBe('Évil, <attacker@evil.example>');
+    expect(parsed.from!.value[0].address).toMatch(new RegExp(`^r-[a-z2-7]{26}@${DOMAIN}$`));
+    expect(parsed.cc).toBeUndefined();
+    expect((parsed.to as { value: { address: string }[] }).value.map((v) => v.address)).toEqual([user.relay]);
+  });
+
+  it('rewrites base64, quoted-printable and encoded-word replies: the real address reaches the sender in no part', async () => {
+    const user = users[1];
+    const alias = await aliasFor(user);
+    const subject = `Re: ${tag()}`;
+    const marker = tag();
+    await send({
+      from: user.email,
+      to: alias,
+      subject: `${subject} ${user.email} ünï`,
+      text: `Base64 part ünïcode, from ${user.email}`,
+      html: `<p>QP part, from ${user.email.toUpperCase()}</p>`,
+      textEncoding: 'base64',
+      alternatives: [{ contentType: 'text/calendar; charset=utf-8', content: `ORGANIZER:mailto:${user.email}\r\n`, contentTransferEncoding: 'quoted-printable' }],
+      attachments: [{ filename: 'note.txt', content: `note ${user.email}` }],
+      headers: { 'X-Test-Marker': marker },
+    });
+    await sink.waitFor((r) => r.some((m) => m.raw.toString('latin1').includes(marker)));
+    const m = sink.received.find((r) => r.raw.toString('latin1').includes(marker))!;
+    const parsed = await simpleParser(m.raw);
+    expect(m.to).toEqual(['news@app.example']);
+    expect(m.from).toBe(user.relay);
+    const everything = [parsed.subject, parsed.text, parsed.html, ...parsed.attachments.map((a) => a.content.toString())].join('\n').toLowerCase();
+    expect(everything).not.toContain(user.email);
+    expect(m.raw.toString('latin1').toLowerCase()).not.toContain('real.example');
+    expect(parsed.subject).toBe(`${subject} ${user.relay} ünï`);
+    expect(parsed.text?.trim()).toBe(`Base64 part ünïcode, from ${user.relay}`);
+    expect(parsed.html).toContain(`QP part, from ${user.relay}`);
+    expect(parsed.attachments.map((a) => a.content.toString())).toContain(`note ${user.relay}`);
   });
 
   it('refuses with 550 5.7.1 when forwarding is off, and forwards again on the next message once it is on', async () => {
@@ -231,14 +392,21 @@ describe('email relay', () => {
     const subject = tag();
     await send({ from: 'news@app.example', to: users[6].relay, subject });
     await new Promise((r) => setTimeout(r, 1500));
-    const [waiting] = await db.query<Row[]>('SELECT status, attempts, raw IS NOT NULL AS stored FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
+    const [waiting] = await db.query<Row[]>(
+      'SELECT status, attempts, (SELECT COUNT(*) FROM relay_message_bodies b WHERE b.id = m.body_id) AS stored FROM relay_messages m WHERE connection_id = ?',
+      [users[6].connectionId],
+    );
     expect(waiting.status).toBe('queued');
     expect(Number(waiting.stored)).toBe(1);
     expect(waiting.attempts).toBeGreaterThanOrEqual(1);
     sink = await startSink(port);
     await sink.waitFor((r) => r.some(bySubject(subject)), 30_000);
     expect(before.some(bySubject(subject))).toBe(false);
-    const [done] = await db.query<Row[]>('SELECT status, raw FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
+    let done: Row | undefined;
+    await eventually(async () => {
+      [done] = await db.query<Row[]>('SELECT status, raw FROM relay_messages WHERE connection_id = ?', [users[6].connectionId]);
+      return done?.status !== 'queued';
+    }, 'the outcome recorded');
     expect(done).toEqual({ status: 'delivered', raw: null });
   });
 

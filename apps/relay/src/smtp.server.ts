@@ -5,6 +5,21 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { AcceptedRecipient, RelayIntake, RelayRouting, SmtpRefusal } from '@app/relay';
 import { countAccepted, countRefused } from './relay-metrics';
 
+/** Accepted recipients per transaction. */
+const MAX_RECIPIENTS = 100;
+/** Largest header section accepted (RFC 5321 leaves it open; 64 KiB is far above any real mail). */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+/** Whether the header section (up to the first empty line) of `raw` ends within MAX_HEADER_BYTES. */
+function headerWithinLimit(raw: Buffer): boolean {
+  const window = raw.subarray(0, MAX_HEADER_BYTES + 4);
+  const crlf = window.indexOf('\r\n\r\n');
+  const lf = window.indexOf('\n\n');
+  const end = [crlf, lf].filter((i) => i >= 0);
+  if (!end.length) return raw.length <= MAX_HEADER_BYTES;
+  return Math.min(...end) <= MAX_HEADER_BYTES;
+}
+
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
 /**
@@ -52,6 +67,10 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         );
       },
       onRcptTo: (address, session, done) => {
+        const accepted = this.accepted.get(session.id) ?? [];
+        // A recipient listed twice in one transaction is delivered once.
+        if (accepted.some((r) => r.rcpt === address.address.trim().toLowerCase())) return done();
+        if (accepted.length >= MAX_RECIPIENTS) return done(smtpError(452, '4.5.3 Too many recipients'));
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         this.routing.route(from, address.address, session.id).then(
           (decision) => {
@@ -86,8 +105,14 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         countRefused();
         return done(smtpError(552, `5.3.4 Message too big (limit ${this.config.relay.maxBytes} bytes)`));
       }
+      const raw = Buffer.concat(chunks);
+      if (!headerWithinLimit(raw)) {
+        this.logger.log(JSON.stringify({ decision: 'refused', code: 552, reason: 'header too big', session: session.id, bytes: size }));
+        countRefused();
+        return done(smtpError(552, `5.3.4 Header section too big (limit ${MAX_HEADER_BYTES} bytes)`));
+      }
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      this.intake.accept(from, recipients, Buffer.concat(chunks), session.id).then(
+      this.intake.accept(from, recipients, raw, session.id).then(
         (ids) => {
           countAccepted(recipients);
           done(null, `2.0.0 Ok: queued as ${ids.join(',')}`);

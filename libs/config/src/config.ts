@@ -63,6 +63,8 @@ export interface AppConfig {
     /** Accepted messages per application per minute, and per sender address per minute. */
     ratePerApplication: number;
     ratePerSender: number;
+    /** Replies a user may send through reply aliases per hour (all their connections together). */
+    repliesPerUserPerHour: number;
     /** Delay before the first forwarding retry (then doubling), attempts, and concurrent sends per worker. */
     backoffMs: number;
     maxAttempts: number;
@@ -245,6 +247,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
       ratePerApplication: int(env, 'RELAY_RATE_PER_APP_PER_MINUTE', 1000, 1, 10_000_000),
       ratePerSender: int(env, 'RELAY_RATE_PER_SENDER_PER_MINUTE', 300, 1, 10_000_000),
+      repliesPerUserPerHour: int(env, 'RELAY_REPLIES_PER_USER_PER_HOUR', 100, 1, 1_000_000),
       backoffMs: int(env, 'RELAY_BACKOFF_MS', 30_000, 1, 3600_000),
       maxAttempts: int(env, 'RELAY_MAX_ATTEMPTS', 12, 1, 100),
       concurrency: int(env, 'RELAY_CONCURRENCY', 16, 1, 1000),

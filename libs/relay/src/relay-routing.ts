@@ -81,16 +81,24 @@ export class RelayRouting {
     // Only the user may reply through their alias (it sends as their relay address).
     if (!Number(row.sender_ok)) throw this.log(refuse(550, '5.7.1 Sender not allowed to reply through this address', 'reply from stranger'), app);
     if (row.blocked) throw this.log(refuse(550, '5.7.1 Blocked by the application', 'blocked'), app);
+    // Reply volume per user (every alias of every connection together): a user cannot be turned into a mass mailer.
+    if (!(await this.within(`replies:${row.user_id}`, this.config.relay.repliesPerUserPerHour, 3600))) {
+      throw this.log(refuse(451, '4.7.1 Too many replies from this user, try again later', 'reply rate'), app);
+    }
     if (!(await this.within(`app:${row.application_id}`, this.config.relay.ratePerApplication))) {
       throw this.log(refuse(451, '4.7.1 Too many messages, try again later', 'application rate'), app);
     }
     return { kind: 'reply', rcpt: rcpt.address, applicationId: row.application_id, connectionId: row.connection_id };
   }
 
-  /** Fixed one-minute window: true while the counter stays within `limit`. */
-  private async within(bucket: string, limit: number): Promise<boolean> {
-    const key = `relay:rate:${bucket}:${Math.floor(Date.now() / 60_000)}`;
-    const [[, count]] = (await this.redis.multi().incr(key).expire(key, 120).exec()) as [[Error | null, number]];
+  /** Fixed window of `seconds` (default one minute): true while the counter stays within `limit`. */
+  private async within(bucket: string, limit: number, seconds = 60): Promise<boolean> {
+    const key = `relay:rate:${bucket}:${seconds}:${Math.floor(Date.now() / (seconds * 1000))}`;
+    const [[, count]] = (await this.redis
+      .multi()
+      .incr(key)
+      .expire(key, seconds * 2)
+      .exec()) as [[Error | null, number]];
     return count <= limit;
   }
 

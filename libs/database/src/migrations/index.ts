@@ -7,6 +7,7 @@ import { EmailRelay1764320000000 } from './1764320000000-EmailRelay';
 import { AuthzVersion1764330000000 } from './1764330000000-AuthzVersion';
 import { EmailConfirmedAt1764340000000 } from './1764340000000-EmailConfirmedAt';
 import { EmailBinaryCollation1764356000000 } from './1764356000000-EmailBinaryCollation';
+import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AuthzVersion1764330000000,
   EmailConfirmedAt1764340000000,
   EmailBinaryCollation1764356000000,
+  RelayBodies1764365000000,
 ];
