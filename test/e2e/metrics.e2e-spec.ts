@@ -193,7 +193,12 @@ describe('metrics', () => {
     ).toBe(200);
     const [forwarding, muted] = await seedConnections(db, app.id, 2);
     await db.query('UPDATE connections SET email_muted = 1 WHERE id = ?', [muted]);
-    const relayAddress = async (id: string) => `${(await db.query('SELECT relay_local FROM connections WHERE id = ?', [id]))[0].relay_local}@loginsign.com`;
+    // Only a confirmed primary address receives relay mail.
+    await db.query(
+      "INSERT INTO user_emails (user_id, email, verified, is_primary, confirmed_at) SELECT user_id, CONCAT(id, '@real.example'), 1, 1, UTC_TIMESTAMP(3) FROM connections WHERE id IN (?, ?)",
+      [forwarding, muted],
+    );
+    const relayAddress = async (id: string) => `${(await db.query<{ relay_local: string }[]>('SELECT relay_local FROM connections WHERE id = ?', [id]))[0].relay_local}@loginsign.com`;
     const send = async (mail: SendMailOptions) => {
       const transport = createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true });
       try {

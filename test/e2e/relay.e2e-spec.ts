@@ -319,6 +319,24 @@ describe('email relay', () => {
     expect(parsed.attachments.map((a) => a.content.toString())).toContain(`note ${user.relay}`);
   });
 
+  it('answers 450 4.2.1 while the user’s primary address is unconfirmed, and forwards once it is confirmed', async () => {
+    const [id] = await seedConnections(db, app.id, 1);
+    const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [id]);
+    const email = `late-${randomBytes(4).toString('hex')}@real.example`;
+    await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary) VALUES (?, ?, 1, 1)', [row.user_id, email]);
+    const relayAddress = `${row.relay_local}@${DOMAIN}`;
+    const r = await refused({ from: 'news@app.example', to: relayAddress, subject: tag() });
+    expect(r.responseCode).toBe(450);
+    expect(r.response).toContain('4.2.1');
+    const [{ n }] = await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM relay_messages WHERE connection_id = ?', [id]);
+    expect(Number(n)).toBe(0);
+    await db.query('UPDATE user_emails SET confirmed_at = UTC_TIMESTAMP(3) WHERE email = ?', [email]);
+    const subject = tag();
+    await send({ from: 'news@app.example', to: relayAddress, subject });
+    await sink.waitFor((rs) => rs.some(bySubject(subject)));
+    expect(sink.received.find(bySubject(subject))!.to).toEqual([email]);
+  });
+
   it('refuses with 550 5.7.1 when forwarding is off, and forwards again on the next message once it is on', async () => {
     const user = users[2];
     expect((await portal('PATCH', `/api/developer/applications/${app.id}/users/${user.connectionId}`, { isForwarding: false })).status).toBe(200);

@@ -85,7 +85,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
   /** App -> user: to the user's primary address, From = the relay form of the sender. */
   private async forwarded(row: MessageRow) {
     if (!row.relay_local) throw new PermanentFailure('the connection was deleted');
-    if (!row.user_email) throw new PermanentFailure('the user has no verified address');
+    if (!row.user_email) throw new PermanentFailure('the user has no confirmed primary address');
     const message = splitMessage(row.raw!);
     const from = parseMailbox(headerValue(message, 'from'));
     // Replies go to the envelope sender, which routing checked against the

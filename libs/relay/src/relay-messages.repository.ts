@@ -18,6 +18,8 @@ export interface RouteRow {
   blocked: number | null;
   sender_domains: string | null;
   sender_addresses: string | null;
+  /** 1 when the user's primary address is confirmed. */
+  primary_confirmed: number | string | null;
 }
 
 /** What RCPT TO needs of a reply alias. */
@@ -41,7 +43,7 @@ export interface MessageRow {
   raw: Buffer | null;
   /** The connection's relay local part (null: the connection was deleted). */
   relay_local: string | null;
-  /** The user's primary (else first verified) address. */
+  /** The user's primary address, when it is confirmed (only confirmed addresses receive forwarded mail). */
   user_email: string | null;
   body_id: string | null;
 }
@@ -73,7 +75,8 @@ export class RelayMessagesRepository {
   async route(localPart: string): Promise<RouteRow | null> {
     const [row]: RouteRow[] = await this.db.query(
       `SELECT r.local_part, c.id AS connection_id, c.application_id, c.is_forwarding, c.email_muted, c.blocked,
-              a.sender_domains, a.sender_addresses
+              a.sender_domains, a.sender_addresses,
+              (SELECT COUNT(*) FROM user_emails e WHERE e.user_id = c.user_id AND e.is_primary = 1 AND e.confirmed_at IS NOT NULL) AS primary_confirmed
        FROM relay_addresses r
        LEFT JOIN connections c ON c.relay_local = r.local_part
        LEFT JOIN applications a ON a.id = c.application_id
@@ -115,8 +118,8 @@ export class RelayMessagesRepository {
   async findToDeliver(messageId: string): Promise<MessageRow | null> {
     const [row]: MessageRow[] = await this.db.query(
       `SELECT m.id, m.kind, m.status, m.application_id, m.connection_id, m.mail_from, m.rcpt_to, m.body_id, COALESCE(b.raw, m.raw) AS raw, c.relay_local,
-              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND (e.verified = 1 OR e.is_primary = 1)
-               ORDER BY e.is_primary DESC, e.id LIMIT 1) AS user_email
+              (SELECT e.email FROM user_emails e WHERE e.user_id = c.user_id AND e.is_primary = 1 AND e.confirmed_at IS NOT NULL
+               LIMIT 1) AS user_email
        FROM relay_messages m LEFT JOIN connections c ON c.id = m.connection_id
        LEFT JOIN relay_message_bodies b ON b.id = m.body_id WHERE m.id = ?`,
       [messageId],

@@ -68,6 +68,8 @@ export class RelayRouting {
     }
     if (row.blocked) throw this.log(refuse(550, '5.7.1 Recipient blocked by the application', 'blocked'), app);
     if (!row.is_forwarding) throw this.log(refuse(550, '5.7.1 The recipient has turned off email forwarding', 'forwarding off'), app);
+    // Only confirmed addresses receive forwarded mail: the sender may try again once it is.
+    if (!Number(row.primary_confirmed)) throw this.log(refuse(450, '4.2.1 Mailbox not available yet, try again later', 'primary address unconfirmed'), app);
     if (!(await this.within(`app:${row.application_id}`, this.config.relay.ratePerApplication))) {
       throw this.log(refuse(451, '4.7.1 Too many messages from this application, try again later', 'application rate'), app);
     }
