@@ -9,6 +9,7 @@ import { startReceiver, Receiver } from '../support/receiver';
 import { codeFor, createClientApp, ClientApp, exchangeCode } from '../support/oauth';
 import { loginUser, signUpUser } from '../support/accounts';
 import { seedConnections } from '../support/seed';
+import { publishSender, startDns, TestDns } from '../support/dns';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseScrape, scrape, Scrape } from '../support/prometheus';
@@ -40,6 +41,7 @@ describe('metrics', () => {
   let app: ClientApp;
   let receiver: Receiver;
   let sink: Sink;
+  let dns: TestDns;
   let worker: WorkerProcess;
   let relay: RelayProcess;
   let workerUrl: string;
@@ -48,6 +50,8 @@ describe('metrics', () => {
   beforeAll(async () => {
     const [workerPort, relayPort] = [await freePort(), await freePort()];
     sink = await startSink();
+    dns = await startDns();
+    publishSender(dns, 'app.example');
     receiver = await startReceiver();
     t = await startApi({
       METRICS_TOKEN: TOKEN,
@@ -61,13 +65,14 @@ describe('metrics', () => {
     app = await createClientApp(t.baseUrl);
     workerUrl = `http://127.0.0.1:${workerPort}/metrics`;
     relayUrl = `http://127.0.0.1:${relayPort}/metrics`;
-    [worker, relay] = await Promise.all([startWorker(t.env), startRelay(t.env)]);
+    [worker, relay] = await Promise.all([startWorker(t.env), startRelay({ ...t.env, DNS_SERVERS: dns.server })]);
   });
   afterAll(async () => {
     await relay?.stop();
     await worker?.stop();
     await receiver?.close();
     await sink?.close();
+    await dns?.close();
     await t?.close();
   });
 
@@ -198,7 +203,8 @@ describe('metrics', () => {
       "INSERT INTO user_emails (user_id, email, verified, is_primary, confirmed_at) SELECT user_id, CONCAT(id, '@real.example'), 1, 1, UTC_TIMESTAMP(3) FROM connections WHERE id IN (?, ?)",
       [forwarding, muted],
     );
-    const relayAddress = async (id: string) => `${(await db.query<{ relay_local: string }[]>('SELECT relay_local FROM connections WHERE id = ?', [id]))[0].relay_local}@loginsign.com`;
+    const relayAddress = async (id: string) =>
+      `${(await db.query<{ relay_local: string }[]>('SELECT relay_local FROM connections WHERE id = ?', [id]))[0].relay_local}@loginsign.com`;
     const send = async (mail: SendMailOptions) => {
       const transport = createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true });
       try {

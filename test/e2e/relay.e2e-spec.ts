@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createTransport, SendMailOptions } from 'nodemailer';
 import { simpleParser } from 'mailparser';
 import { DataSource } from 'typeorm';
@@ -10,6 +10,7 @@ import { createClientApp, ClientApp } from '../support/oauth';
 import { seedConnections } from '../support/seed';
 import { Row } from '../support/db';
 import { eventually } from '../support/eventually';
+import { publishSender, startDns, TestDns } from '../support/dns';
 
 const DOMAIN = 'loginsign.com';
 
@@ -28,9 +29,12 @@ describe('email relay', () => {
   let db: DataSource;
   let app: ClientApp;
   let users: TestUser[];
+  let dns: TestDns;
 
   beforeAll(async () => {
     sink = await startSink();
+    dns = await startDns();
+    for (const domain of ['app.example', 'other.example', 'real.example']) publishSender(dns, domain);
     t = await startApi({
       SMTP_URL: sink.url,
       RELAY_BACKOFF_MS: '300',
@@ -51,12 +55,13 @@ describe('email relay', () => {
       await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary, confirmed_at) VALUES (?, ?, 1, 1, UTC_TIMESTAMP(3))', [row.user_id, email]);
       users.push({ connectionId: id, relay: `${row.relay_local}@${DOMAIN}`, email });
     }
-    [worker, relay] = await Promise.all([startWorker(t.env), startRelay(t.env)]);
+    [worker, relay] = await Promise.all([startWorker(t.env), startRelay({ ...t.env, DNS_SERVERS: dns.server })]);
   });
   afterAll(async () => {
     await relay?.stop();
     await worker?.stop();
     await sink?.close();
+    await dns?.close();
     await t?.close();
   });
 
@@ -182,7 +187,7 @@ describe('email relay', () => {
   it('binds a reply alias to the envelope sender: Reply-To and From name nobody a reply reaches', async () => {
     const user = users[8];
     const target = `target-${randomBytes(3).toString('hex')}@anywhere.example`;
-    const alias = await aliasFor(user, { from: `"Target" <${target}>`, envelope: { from: 'news@app.example', to: [user.relay] }, replyTo: target });
+    const alias = await aliasFor(user, { from: '"News" <news@app.example>', replyTo: target, headers: { 'Mail-Reply-To': target } });
     const replySubject = `Re: ${tag()}`;
     await send({ from: user.email, to: alias, subject: replySubject, text: 'to whom?' });
     await sink.waitFor((r) => r.some(bySubject(replySubject)));
@@ -335,6 +340,103 @@ describe('email relay', () => {
     await send({ from: 'news@app.example', to: relayAddress, subject });
     await sink.waitFor((rs) => rs.some(bySubject(subject)));
     expect(sink.received.find(bySubject(subject))!.to).toEqual([email]);
+  });
+
+  /** The SMTP command a refusal came at, with its code and text. */
+  async function refusedAt(mail: SendMailOptions, options: { localAddress?: string } = {}) {
+    const transport = createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true, ...options });
+    try {
+      const error = await transport.sendMail({ text: 'hello', ...mail }).then(
+        () => null,
+        (e: { responseCode: number; response?: string; command?: string; message: string }) => e,
+      );
+      if (!error) throw new Error('expected the relay to refuse the message');
+      return { command: error.command, responseCode: error.responseCode, response: String(error.response ?? error.message) };
+    } finally {
+      transport.close();
+    }
+  }
+
+  it('SPF: a registered sender domain whose SPF fails gets the same RCPT answer for every address and 550 5.7.1 after DATA', async () => {
+    await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example', 'spf-fail.example'], senderAddresses: ['news@other.example'] });
+    dns.txt('spf-fail.example', ['v=spf1 ip4:192.0.2.1 -all']);
+    const unknown = `zz${randomBytes(2).toString('hex')}@${DOMAIN}`;
+    for (const to of [users[0].relay, unknown, `r-${'a'.repeat(26)}@${DOMAIN}`]) {
+      const r = await refusedAt({ from: 'news@spf-fail.example', to, subject: tag() });
+      expect(r).toMatchObject({ command: 'DATA', responseCode: 550 });
+      expect(r.response).toContain('5.7.1 Sender not registered or not authenticated');
+    }
+    // The same domain passes once its SPF names the client.
+    dns.txt('spf-fail.example', ['v=spf1 ip4:127.0.0.0/8 -all']);
+    const subject = tag();
+    await send({ from: 'news@spf-fail.example', to: users[0].relay, subject });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    const forwarded = await simpleParser(sink.received.find(bySubject(subject))!.raw);
+    expect(forwarded.headers.get('authentication-results') as string).toMatch(/spf=pass/);
+  });
+
+  it('DMARC: a From domain publishing p=reject without an aligned SPF or DKIM pass is refused 550 5.7.1', async () => {
+    await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example', 'brand.example'], senderAddresses: ['news@other.example'] });
+    dns.txt('_dmarc.brand.example', ['v=DMARC1; p=reject']);
+    const r = await refusedAt({ from: 'ceo@brand.example', envelope: { from: 'news@app.example', to: [users[0].relay] }, subject: tag() });
+    expect(r).toMatchObject({ command: 'DATA', responseCode: 550 });
+    expect(r.response).toContain('5.7.1');
+    // Two mailboxes in From: refused too.
+    const two = await refusedAt({
+      envelope: { from: 'news@app.example', to: [users[0].relay] },
+      raw: `From: news@app.example, ceo@brand.example\r\nTo: ${users[0].relay}\r\nSubject: ${tag()}\r\n\r\nhello\r\n`,
+    });
+    expect(two).toMatchObject({ command: 'DATA', responseCode: 550 });
+  });
+
+  it('DKIM: a DKIM-signed message from a domain without SPF for the client passes DMARC by DKIM and is forwarded', async () => {
+    await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example', 'signed.example'], senderAddresses: ['news@other.example'] });
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    dns.txt('sel._domainkey.signed.example', [`v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]);
+    dns.txt('_dmarc.signed.example', ['v=DMARC1; p=reject']);
+    const subject = tag();
+    const transport = createTransport({
+      host: '127.0.0.1',
+      port: relay.port,
+      secure: false,
+      ignoreTLS: true,
+      dkim: { domainName: 'signed.example', keySelector: 'sel', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
+    try {
+      await transport.sendMail({ from: 'news@signed.example', envelope: { from: 'bounce@app.example', to: [users[0].relay] }, to: users[0].relay, subject, text: 'signed' });
+    } finally {
+      transport.close();
+    }
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    const forwarded = await simpleParser(sink.received.find(bySubject(subject))!.raw);
+    const results = forwarded.headers.get('authentication-results') as string;
+    expect(results).toMatch(/dkim=pass/);
+    expect(results).toMatch(/dmarc=pass/);
+    // The same message with its signature broken is refused.
+    const broken = await refusedAt({
+      from: 'news@signed.example',
+      envelope: { from: 'bounce@app.example', to: [users[0].relay] },
+      to: users[0].relay,
+      subject: tag(),
+      headers: { 'DKIM-Signature': 'v=1; a=rsa-sha256; d=signed.example; s=sel; h=from; bh=AAAA; b=AAAA' },
+    });
+    expect(broken).toMatchObject({ command: 'DATA', responseCode: 550 });
+  });
+
+  it('shuts a client IP out with 421 4.7.0 after 20 RCPTs to unknown relay addresses', async () => {
+    const localAddress = `127.0.${1 + (randomBytes(1)[0] % 200)}.${2 + (randomBytes(1)[0] % 200)}`;
+    const unknown = Array.from({ length: 21 }, () => `zz${randomBytes(2).toString('hex')}@${DOMAIN}`);
+    for (let i = 0; i < unknown.length; i += 7) {
+      const r = await refusedAt({ from: 'news@app.example', to: unknown.slice(i, i + 7), subject: tag() }, { localAddress });
+      expect(r.responseCode).toBe(550);
+    }
+    const shut = await refusedAt({ from: 'news@app.example', to: users[0].relay, subject: tag() }, { localAddress });
+    expect(shut.responseCode).toBe(421);
+    expect(shut.response).toContain('4.7.0');
+    // Other clients are not affected.
+    const subject = tag();
+    await send({ from: 'news@app.example', to: users[0].relay, subject });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
   });
 
   it('refuses with 550 5.7.1 when forwarding is off, and forwards again on the next message once it is on', async () => {

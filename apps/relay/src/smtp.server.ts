@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { AddressInfo } from 'node:net';
 import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AcceptedRecipient, RelayIntake, RelayRouting, SmtpRefusal } from '@app/relay';
+import { AcceptedRecipient, RelayIntake, RelayRouting, SenderAuth, SmtpClient, SmtpRefusal } from '@app/relay';
 import { countAccepted, countRefused } from './relay-metrics';
 
 /** Accepted recipients per transaction. */
@@ -20,6 +20,24 @@ function headerWithinLimit(raw: Buffer): boolean {
   return Math.min(...end) <= MAX_HEADER_BYTES;
 }
 
+/** Probes of unknown relay addresses, counted per client IP. */
+const PROBE_REASONS = new Set(['unknown address', 'unknown reply alias']);
+
+/** The same answer for every message of an unregistered or unauthenticated sender. */
+const UNAUTHENTICATED = '5.7.1 Sender not registered or not authenticated';
+
+interface Transaction {
+  accepted: AcceptedRecipient[];
+  /** Refusals not answered at RCPT (the sender was not authenticated then): answered at the end of DATA. */
+  deferred: SmtpRefusal[];
+  /** A sender some application registered, passing SPF: RCPT answers may then differ. */
+  authenticated: boolean;
+}
+
+const newTransaction = (): Transaction => ({ accepted: [], deferred: [], authenticated: false });
+
+const client = (session: SMTPServerSession): SmtpClient => ({ ip: session.remoteAddress, helo: session.hostNameAppearsAs || session.clientHostname || '' });
+
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
 /**
@@ -31,12 +49,13 @@ const smtpError = (code: number, message: string) => Object.assign(new Error(mes
 export class RelaySmtpServer implements OnApplicationShutdown {
   private readonly logger = new Logger('relay');
   private server?: SMTPServer;
-  /** Accepted recipients of the transaction in progress, per session. */
-  private readonly accepted = new Map<string, AcceptedRecipient[]>();
+  /** The transaction in progress, per session. */
+  private readonly transactions = new Map<string, Transaction>();
 
   constructor(
     private readonly routing: RelayRouting,
     private readonly intake: RelayIntake,
+    private readonly auth: SenderAuth,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -52,32 +71,51 @@ export class RelaySmtpServer implements OnApplicationShutdown {
       logger: false,
       maxClients: 1000,
       onConnect: (session, done) => {
-        this.accepted.set(session.id, []);
-        done();
-      },
-      onClose: (session) => this.accepted.delete(session.id),
-      onMailFrom: (address, session, done) => {
-        this.accepted.set(session.id, []);
-        const args = address.args as unknown as Record<string, string> | false;
-        const declared = Number(args ? (args.SIZE ?? 0) : 0);
-        if (declared > maxBytes) return done(smtpError(552, `5.3.4 Message too big (limit ${maxBytes} bytes)`));
-        this.routing.checkSender(address.address, session.id).then(
-          () => done(),
+        this.transactions.set(session.id, newTransaction());
+        this.routing.probeBlocked(session.remoteAddress).then(
+          (blocked) => done(blocked ? smtpError(421, '4.7.0 Too many unknown recipients from your address, try again later') : undefined),
           (e) => done(this.toSmtp(e)),
         );
       },
+      onClose: (session) => this.transactions.delete(session.id),
+      onMailFrom: (address, session, done) => {
+        const transaction = newTransaction();
+        this.transactions.set(session.id, transaction);
+        const args = address.args as unknown as Record<string, string> | false;
+        const declared = Number(args ? (args.SIZE ?? 0) : 0);
+        if (declared > maxBytes) return done(smtpError(552, `5.3.4 Message too big (limit ${maxBytes} bytes)`));
+        this.routing
+          .checkSender(address.address, session.id)
+          .then(async () => {
+            transaction.authenticated =
+              !!address.address && (await this.routing.registeredAnywhere(address.address)) && (await this.auth.spfPasses(address.address, client(session)));
+          })
+          .then(
+            () => done(),
+            (e) => done(this.toSmtp(e)),
+          );
+      },
       onRcptTo: (address, session, done) => {
-        const accepted = this.accepted.get(session.id) ?? [];
+        const transaction = this.transactions.get(session.id) ?? newTransaction();
+        const accepted = transaction.accepted;
         // A recipient listed twice in one transaction is delivered once.
         if (accepted.some((r) => r.rcpt === address.address.trim().toLowerCase())) return done();
-        if (accepted.length >= MAX_RECIPIENTS) return done(smtpError(452, '4.5.3 Too many recipients'));
+        if (accepted.length + transaction.deferred.length >= MAX_RECIPIENTS) return done(smtpError(452, '4.5.3 Too many recipients'));
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         this.routing.route(from, address.address, session.id).then(
           (decision) => {
-            this.accepted.get(session.id)?.push(decision);
+            accepted.push(decision);
             done();
           },
-          (e) => done(this.toSmtp(e)),
+          async (e) => {
+            if (!(e instanceof SmtpRefusal)) return done(this.toSmtp(e));
+            if (PROBE_REASONS.has(e.reason)) await this.routing.countProbe(session.remoteAddress).catch(() => undefined);
+            // Another domain is refused whoever asks; for a sender that is not
+            // authenticated every relay address gets the same answer here.
+            if (transaction.authenticated || e.reason === 'foreign domain') return done(this.toSmtp(e));
+            transaction.deferred.push(e);
+            done();
+          },
         );
       },
       onData: (stream, session, done) => this.onData(stream, session, done),
@@ -98,8 +136,9 @@ export class RelaySmtpServer implements OnApplicationShutdown {
       if (size <= this.config.relay.maxBytes) chunks.push(chunk);
     });
     stream.on('end', () => {
-      const recipients = this.accepted.get(session.id) ?? [];
-      this.accepted.set(session.id, []);
+      const transaction = this.transactions.get(session.id) ?? newTransaction();
+      this.transactions.set(session.id, newTransaction());
+      const recipients = transaction.accepted;
       if (stream.sizeExceeded || size > this.config.relay.maxBytes) {
         this.logger.log(JSON.stringify({ decision: 'refused', code: 552, reason: 'too big', session: session.id, bytes: size }));
         countRefused();
@@ -112,16 +151,31 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         return done(smtpError(552, `5.3.4 Header section too big (limit ${MAX_HEADER_BYTES} bytes)`));
       }
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      this.intake.accept(from, recipients, raw, session.id).then(
-        (ids) => {
-          countAccepted(recipients);
-          done(null, `2.0.0 Ok: queued as ${ids.join(',')}`);
-        },
-        (error) => {
-          this.logger.error(`could not store a message: ${(error as Error).message}`);
-          done(smtpError(451, '4.3.0 Temporary failure, try again later'));
-        },
-      );
+      this.auth
+        .check(raw, from, client(session), recipients)
+        .then(async (checked) => {
+          const refusal = transaction.deferred.find((e) => e.responseCode >= 500);
+          if (!checked.ok || refusal) {
+            this.logger.log(JSON.stringify({ decision: 'refused', code: 550, reason: checked.ok ? refusal!.reason : checked.reason, session: session.id }));
+            countRefused();
+            throw smtpError(550, UNAUTHENTICATED);
+          }
+          const temporary = transaction.deferred[0];
+          if (temporary) throw this.toSmtp(temporary);
+          if (!recipients.length) throw smtpError(554, '5.5.1 No valid recipients');
+          return this.intake.accept(from, recipients, checked.raw, session.id);
+        })
+        .then(
+          (ids) => {
+            countAccepted(recipients);
+            done(null, `2.0.0 Ok: queued as ${ids.join(',')}`);
+          },
+          (error: Error & { responseCode?: number }) => {
+            if (error.responseCode) return done(error);
+            this.logger.error(`could not store a message: ${error.message}`);
+            done(smtpError(451, '4.3.0 Temporary failure, try again later'));
+          },
+        );
     });
     stream.on('error', () => done(smtpError(451, '4.3.0 Temporary failure, try again later')));
   }

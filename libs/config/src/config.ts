@@ -63,6 +63,8 @@ export interface AppConfig {
     /** Accepted messages per application per minute, and per sender address per minute. */
     ratePerApplication: number;
     ratePerSender: number;
+    /** Resolvers for SPF, DKIM, DMARC and sender domain verification (`ip[:port]`); empty: the system's. */
+    dnsServers: string[];
     /** Replies a user may send through reply aliases per hour (all their connections together). */
     repliesPerUserPerHour: number;
     /** Delay before the first forwarding retry (then doubling), attempts, and concurrent sends per worker. */
@@ -90,6 +92,19 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** DNS_SERVERS: a comma list of `ip[:port]` (IPv6 in brackets when a port follows). */
+function dnsServers(env: Env): string[] {
+  const raw = (env.DNS_SERVERS ?? '').trim();
+  if (!raw) return [];
+  const list = raw.split(',').map((s) => s.trim());
+  for (const entry of list) {
+    if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(entry)) {
+      throw new ConfigError('DNS_SERVERS', `must be a comma list of ip[:port], got "${entry}"`);
+    }
+  }
+  return list;
+}
 
 function str(env: Env, name: string, fallback: string): string {
   const value = env[name];
@@ -247,6 +262,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
       ratePerApplication: int(env, 'RELAY_RATE_PER_APP_PER_MINUTE', 1000, 1, 10_000_000),
       ratePerSender: int(env, 'RELAY_RATE_PER_SENDER_PER_MINUTE', 300, 1, 10_000_000),
+      dnsServers: dnsServers(env),
       repliesPerUserPerHour: int(env, 'RELAY_REPLIES_PER_USER_PER_HOUR', 100, 1, 1_000_000),
       backoffMs: int(env, 'RELAY_BACKOFF_MS', 30_000, 1, 3600_000),
       maxAttempts: int(env, 'RELAY_MAX_ATTEMPTS', 12, 1, 100),

@@ -86,6 +86,15 @@ export class RelayMessagesRepository {
     return row ?? null;
   }
 
+  /** Whether any application registered this address, or its domain, as a sender. */
+  async registeredAnywhere(address: string, domain: string): Promise<boolean> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM applications WHERE JSON_CONTAINS(sender_addresses, JSON_QUOTE(?)) OR JSON_CONTAINS(sender_domains, JSON_QUOTE(?)) LIMIT 1`,
+      [address, domain],
+    );
+    return rows.length > 0;
+  }
+
   /** The alias's connection, and whether the sender is one of the user's confirmed addresses. */
   async replyRoute(alias: string, sender: string): Promise<ReplyRow | null> {
     const [row]: ReplyRow[] = await this.db.query(

@@ -6,6 +6,11 @@ import { Address, parseAddress, parseReplyLocal, RELAY_LOCAL, relayKey, senderRe
 import { AcceptedRecipient, SmtpRefusal } from './relay.constants';
 import { RelayMessagesRepository } from './relay-messages.repository';
 
+/** Unknown-recipient probes: 20 within 10 minutes from one IP shut it out for 15 minutes. */
+const PROBE_LIMIT = 20;
+const PROBE_WINDOW_S = 600;
+const PROBE_BLOCK_S = 900;
+
 const refuse = (code: number, text: string, reason: string) => new SmtpRefusal(code, text, reason);
 
 const list = (json: string | null): string[] => (json ? (JSON.parse(json) as string[]) : []);
@@ -73,7 +78,14 @@ export class RelayRouting {
     if (!(await this.within(`app:${row.application_id}`, this.config.relay.ratePerApplication))) {
       throw this.log(refuse(451, '4.7.1 Too many messages from this application, try again later', 'application rate'), app);
     }
-    return { kind: row.email_muted ? 'muted' : 'forward', rcpt: rcpt.address, applicationId: row.application_id, connectionId: row.connection_id };
+    return {
+      kind: row.email_muted ? 'muted' : 'forward',
+      rcpt: rcpt.address,
+      applicationId: row.application_id,
+      connectionId: row.connection_id,
+      senderDomains: list(row.sender_domains),
+      senderAddresses: list(row.sender_addresses),
+    };
   }
 
   private async routeReply(sender: Address | null, rcpt: Address, alias: string, ctx: Record<string, string>): Promise<AcceptedRecipient> {
@@ -91,6 +103,28 @@ export class RelayRouting {
       throw this.log(refuse(451, '4.7.1 Too many messages, try again later', 'application rate'), app);
     }
     return { kind: 'reply', rcpt: rcpt.address, applicationId: row.application_id, connectionId: row.connection_id };
+  }
+
+  /** Whether some application registered this sender (its address, or its domain). */
+  async registeredAnywhere(mailFrom: string): Promise<boolean> {
+    const sender = parseAddress(mailFrom);
+    return sender ? this.messages.registeredAnywhere(sender.address, sender.domain) : false;
+  }
+
+  /** Whether this client IP is shut out for probing unknown relay addresses. */
+  async probeBlocked(ip: string): Promise<boolean> {
+    return (await this.redis.exists(`relay:probe-block:${ip}`)) === 1;
+  }
+
+  /**
+   * One RCPT to an unknown relay address from `ip`: after PROBE_LIMIT within
+   * PROBE_WINDOW_S, the IP is shut out for PROBE_BLOCK_S.
+   */
+  async countProbe(ip: string): Promise<void> {
+    const key = `relay:probe:${ip}`;
+    const count = await this.redis.incr(key);
+    if (count === 1) await this.redis.expire(key, PROBE_WINDOW_S);
+    if (count > PROBE_LIMIT) await this.redis.set(`relay:probe-block:${ip}`, '1', 'EX', PROBE_BLOCK_S);
   }
 
   /** Fixed window of `seconds` (default one minute): true while the counter stays within `limit`. */

@@ -12,6 +12,9 @@ export interface AcceptedRecipient {
   rcpt: string;
   applicationId: string | null;
   connectionId: string | null;
+  /** The application's registered senders (forward and muted), checked again at the end of DATA. */
+  senderDomains?: string[];
+  senderAddresses?: string[];
 }
 
 /** An SMTP refusal: the code and enhanced status text the client sees. */

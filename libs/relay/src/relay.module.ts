@@ -4,11 +4,12 @@ import { RELAY_QUEUE } from './relay.constants';
 import { RelayRouting } from './relay-routing';
 import { RelayIntake } from './relay-intake';
 import { RelayMessagesRepository } from './relay-messages.repository';
+import { SenderAuth } from './sender-auth';
 
 /** What apps/relay needs: routing decisions and the intake (queue producer). The worker adds RelayDelivery. */
 @Module({
   imports: [BullModule.registerQueue({ name: RELAY_QUEUE })],
-  providers: [RelayMessagesRepository, RelayRouting, RelayIntake],
-  exports: [BullModule, RelayMessagesRepository, RelayRouting, RelayIntake],
+  providers: [RelayMessagesRepository, RelayRouting, RelayIntake, SenderAuth],
+  exports: [BullModule, RelayMessagesRepository, RelayRouting, RelayIntake, SenderAuth],
 })
 export class RelayModule {}
