@@ -1,5 +1,7 @@
 import { expect } from '@jest/globals';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { promises as dnsPromises } from 'node:dns';
+import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import { createTransport, SendMailOptions } from 'nodemailer';
 import { simpleParser } from 'mailparser';
 import { DataSource } from 'typeorm';
@@ -30,6 +32,7 @@ describe('email relay', () => {
   let app: ClientApp;
   let users: TestUser[];
   let dns: TestDns;
+  const dkim = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
   beforeAll(async () => {
     sink = await startSink();
@@ -55,7 +58,9 @@ describe('email relay', () => {
       await db.query('INSERT INTO user_emails (user_id, email, verified, is_primary, confirmed_at) VALUES (?, ?, 1, 1, UTC_TIMESTAMP(3))', [row.user_id, email]);
       users.push({ connectionId: id, relay: `${row.relay_local}@${DOMAIN}`, email });
     }
-    [worker, relay] = await Promise.all([startWorker(t.env), startRelay({ ...t.env, DNS_SERVERS: dns.server })]);
+    const RELAY_DKIM_KEY = dkim.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    dns.txt(`loginsign._domainkey.${DOMAIN}`, [`v=DKIM1; k=rsa; p=${dkim.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]);
+    [worker, relay] = await Promise.all([startWorker({ ...t.env, RELAY_DKIM_KEY }), startRelay({ ...t.env, DNS_SERVERS: dns.server, RELAY_DKIM_KEY })]);
   });
   afterAll(async () => {
     await relay?.stop();
@@ -436,6 +441,30 @@ describe('email relay', () => {
     // Other clients are not affected.
     const subject = tag();
     await send({ from: 'news@app.example', to: users[0].relay, subject });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+  });
+
+  it('DKIM-signs forwarded mail for RELAY_DOMAIN (selector loginsign) and prints the DNS record at start', async () => {
+    const subject = tag();
+    await send({ from: 'news@app.example', to: users[0].relay, subject });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    const raw = sink.received.find(bySubject(subject))!.raw;
+    const resolver = new dnsPromises.Resolver();
+    resolver.setServers([dns.server]);
+    const verified = await dkimVerify(raw, { resolver: (name: string, type: string) => resolver.resolve(name, type) });
+    expect(verified.results.map((r) => [r.signingDomain, r.selector, r.status.result])).toEqual([[DOMAIN, 'loginsign', 'pass']]);
+    expect(relay.output()).toContain(`loginsign._domainkey.${DOMAIN}. TXT "v=DKIM1; k=rsa; p=`);
+  });
+
+  it('offers STARTTLS (a self-signed pair outside production) and relays over it', async () => {
+    const subject = tag();
+    const transport = createTransport({ host: '127.0.0.1', port: relay.port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false } });
+    try {
+      const info = await transport.sendMail({ from: 'news@app.example', to: users[0].relay, subject, text: 'over TLS' });
+      expect(info.accepted).toEqual([users[0].relay]);
+    } finally {
+      transport.close();
+    }
     await sink.waitFor((r) => r.some(bySubject(subject)));
   });
 

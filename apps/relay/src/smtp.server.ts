@@ -1,5 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { generate } from 'selfsigned';
 import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AcceptedRecipient, RelayIntake, RelayRouting, SenderAuth, SmtpClient, SmtpRefusal } from '@app/relay';
@@ -61,13 +65,15 @@ export class RelaySmtpServer implements OnApplicationShutdown {
 
   async listen(): Promise<number> {
     const { maxBytes } = this.config.relay;
+    const tls = await this.tlsPair();
     this.server = new SMTPServer({
       name: this.config.relayDomain,
       banner: 'LoginSign relay',
       size: maxBytes,
       authOptional: true,
-      // TLS termination and AUTH are not offered here (see README "Email relay").
-      disabledCommands: ['AUTH', 'STARTTLS'],
+      // STARTTLS when a certificate is there; AUTH is never offered (nobody submits mail here).
+      disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      ...(tls ? { key: tls.key, cert: tls.cert } : {}),
       logger: false,
       maxClients: 1000,
       onConnect: (session, done) => {
@@ -178,6 +184,21 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         );
     });
     stream.on('error', () => done(smtpError(451, '4.3.0 Temporary failure, try again later')));
+  }
+
+  /** RELAY_TLS_CERT/KEY, else (outside production) a self-signed pair generated once and kept next to SECRETS_FILE. */
+  private async tlsPair(): Promise<{ cert: string; key: string } | null> {
+    if (this.config.relay.tls) return this.config.relay.tls;
+    const file = this.config.relay.devTlsFile;
+    if (!file) return null;
+    if (!existsSync(file)) {
+      const pems = await generate([{ name: 'commonName', value: this.config.relayDomain }], { keySize: 2048 });
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify({ cert: pems.cert, key: pems.private }), { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+    }
+    return JSON.parse(await readFile(file, 'utf8')) as { cert: string; key: string };
   }
 
   private toSmtp(error: unknown): Error {

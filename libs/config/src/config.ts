@@ -1,4 +1,4 @@
-import { createSecretKey, KeyObject, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -71,6 +71,11 @@ export interface AppConfig {
     backoffMs: number;
     maxAttempts: number;
     concurrency: number;
+    /** DKIM signing of outgoing relay mail for RELAY_DOMAIN (null: unsigned). */
+    dkim: { selector: string; privateKey: string; dnsRecord: string } | null;
+    /** Inbound STARTTLS (PEM); null: a generated self-signed pair outside production (devTlsFile), none in production. */
+    tls: { cert: string; key: string } | null;
+    devTlsFile: string | null;
   };
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
   secrets: {
@@ -190,6 +195,55 @@ function loadSecrets(env: Env, production: boolean): Record<SecretName, Buffer> 
   return out;
 }
 
+const pem = (value: string) => value.replace(/\\n/g, '\n');
+
+/** A file next to SECRETS_FILE, written once (the first process to start writes it, the others read it). */
+function generatedOnce(env: Env, name: string, make: () => string): string {
+  const file = generatedFile(env, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, make(), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8');
+}
+
+/**
+ * RELAY_DKIM_KEY (PEM, `\n` escapes allowed) and RELAY_DKIM_SELECTOR
+ * (default `loginsign`). Outside production a missing key is generated once
+ * (relay-dkim.pem next to SECRETS_FILE); its DNS record is in the relay's
+ * startup banner.
+ */
+function relayDkim(env: Env, production: boolean): AppConfig['relay']['dkim'] {
+  const selector = str(env, 'RELAY_DKIM_SELECTOR', 'loginsign');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/i.test(selector)) throw new ConfigError('RELAY_DKIM_SELECTOR', 'must be a DNS label');
+  let privateKey = env.RELAY_DKIM_KEY ? pem(env.RELAY_DKIM_KEY) : null;
+  if (!privateKey && production) return null;
+  privateKey ??= generatedOnce(env, 'relay-dkim.pem', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  let publicKey: string;
+  try {
+    publicKey = createPublicKey(createPrivateKey(privateKey)).export({ type: 'spki', format: 'der' }).toString('base64');
+  } catch {
+    throw new ConfigError('RELAY_DKIM_KEY', 'must be an RSA private key in PEM');
+  }
+  return { selector, privateKey, dnsRecord: `v=DKIM1; k=rsa; p=${publicKey}` };
+}
+
+/** RELAY_TLS_CERT / RELAY_TLS_KEY (PEM). Outside production the relay generates a self-signed pair when they are unset. */
+function relayTls(env: Env): AppConfig['relay']['tls'] {
+  const cert = env.RELAY_TLS_CERT ? pem(env.RELAY_TLS_CERT) : null;
+  const key = env.RELAY_TLS_KEY ? pem(env.RELAY_TLS_KEY) : null;
+  if (!cert !== !key) throw new ConfigError(cert ? 'RELAY_TLS_CERT' : 'RELAY_TLS_KEY', 'is set without its pair: RELAY_TLS_CERT and RELAY_TLS_KEY go together');
+  return cert && key ? { cert, key } : null;
+}
+
+/** Where generated development files (relay TLS pair) live: next to SECRETS_FILE. */
+export function generatedFile(env: Env, name: string): string {
+  return resolve(dirname(resolve(str(env, 'SECRETS_FILE', '.data/secrets.json'))), name);
+}
+
 /** Jitter on retry delays (BullMQ: each delay is 70-100% of the exponential one). */
 export const WEBHOOK_JITTER = 0.3;
 
@@ -267,6 +321,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       backoffMs: int(env, 'RELAY_BACKOFF_MS', 30_000, 1, 3600_000),
       maxAttempts: int(env, 'RELAY_MAX_ATTEMPTS', 12, 1, 100),
       concurrency: int(env, 'RELAY_CONCURRENCY', 16, 1, 1000),
+      dkim: relayDkim(env, isProduction),
+      tls: relayTls(env),
+      devTlsFile: isProduction ? null : generatedFile(env, 'relay-tls.json'),
     },
     login: {
       maxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 100_000),

@@ -47,3 +47,8 @@ declare module 'mailauth/lib/spf' {
   import { DNSResolver, SPFResult } from 'mailauth';
   export function spf(opts: { sender?: string; ip: string; helo?: string; mta?: string; resolver?: DNSResolver; maxResolveCount?: number }): Promise<SPFResult>;
 }
+
+declare module 'mailauth/lib/dkim/verify' {
+  import { DKIMResult, DNSResolver } from 'mailauth';
+  export function dkimVerify(input: Buffer | string, opts?: { resolver?: DNSResolver; sender?: string }): Promise<{ results: DKIMResult[] }>;
+}

@@ -49,7 +49,15 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
 
   private smtp(): Transporter {
     if (!this.config.smtpUrl) throw new Error('SMTP_URL is not set: relay mail waits in the queue');
-    this.transport ??= createTransport({ url: this.config.smtpUrl, pool: true, maxConnections: this.config.relay.concurrency, maxMessages: Infinity });
+    const { dkim } = this.config.relay;
+    // Everything the relay sends is From RELAY_DOMAIN: signed for it when a key is configured.
+    this.transport ??= createTransport({
+      url: this.config.smtpUrl,
+      pool: true,
+      maxConnections: this.config.relay.concurrency,
+      maxMessages: Infinity,
+      ...(dkim ? { dkim: { domainName: this.config.relayDomain, keySelector: dkim.selector, privateKey: dkim.privateKey } } : {}),
+    });
     return this.transport;
   }
 
