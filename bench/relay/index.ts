@@ -64,8 +64,8 @@ async function main(): Promise<number> {
   try {
     await db.query(`INSERT INTO developers (name, email, password_hash) VALUES ('Bench', 'bench@example.com', 'x')`);
     await db.query(
-      `INSERT INTO applications (id, developer_id, name, client_id, client_secret_hash, redirect_uris, webhook_secret_enc, sender_domains, sender_addresses)
-       SELECT 'app_bench0000000000000000', id, 'Bench', 'ls_bench00000000000000000000', UNHEX(SHA2('x', 256)), '[]', 'x', '["app.example"]', '[]' FROM developers`,
+      `INSERT INTO applications (id, developer_id, name, client_id, client_secret_hash, redirect_uris, webhook_secret_enc, sender_domains, sender_addresses, sender_domains_verified)
+       SELECT 'app_bench0000000000000000', id, 'Bench', 'ls_bench00000000000000000000', UNHEX(SHA2('x', 256)), '[]', 'x', '["app.example"]', '[]', '["app.example"]' FROM developers`,
     );
     for (let i = 0; i < USERS; i++) {
       const local = `b${String(i).padStart(5, '0')}`;

@@ -9,7 +9,7 @@ import { startReceiver, Receiver } from '../support/receiver';
 import { codeFor, createClientApp, ClientApp, exchangeCode } from '../support/oauth';
 import { loginUser, signUpUser } from '../support/accounts';
 import { seedConnections } from '../support/seed';
-import { publishSender, startDns, TestDns } from '../support/dns';
+import { publishSender, registerSenders, startDns, TestDns } from '../support/dns';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseScrape, scrape, Scrape } from '../support/prometheus';
@@ -31,7 +31,7 @@ async function expectUnauthorized(url: string, authorization?: string) {
   const res = await fetch(url, { headers: authorization ? { authorization } : {} });
   expect(res.status).toBe(401);
   expect(res.headers.get('www-authenticate')).toBe('Bearer');
-  expect(await res.json()).toEqual({ error: 'invalid_token', error_description: expect.any(String) });
+  expect(await res.json()).toEqual({ error: 'invalid_token', error_description: expect.any(String) as unknown });
 }
 
 /** Prometheus metrics of the API, the worker and the relay, read from their real /metrics text. */
@@ -60,6 +60,7 @@ describe('metrics', () => {
       HOST: '127.0.0.1',
       SMTP_URL: sink.url,
       OUTBOX_RELAY_INTERVAL_MS: '100',
+      DNS_SERVERS: dns.server,
     });
     db = t.app.get(DataSource);
     app = await createClientApp(t.baseUrl);
@@ -85,7 +86,7 @@ describe('metrics', () => {
     }
     const post = await fetch(`${t.baseUrl}/metrics`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(post.status).toBe(404);
-    expect(await post.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+    expect(await post.json()).toEqual({ error: 'not_found', error_description: expect.any(String) as unknown });
   });
 
   it('a worker whose metrics port is taken stops with a message naming WORKER_METRICS_PORT', async () => {
@@ -169,7 +170,7 @@ describe('metrics', () => {
     expect((await portal('POST', `/api/developer/applications/${app.id}/webhook-secret`)).status).toBe(200);
     expect((await portal('PATCH', `/api/developer/applications/${app.id}`, { webhookUrl: receiver.url })).status).toBe(200);
     expect((await portal('POST', `/api/developer/applications/${app.id}/webhooks/test`)).status).toBe(202);
-    await receiver.waitFor((r) => r.some((h) => JSON.parse(h.body).type === 'ping'));
+    await receiver.waitFor((r) => r.some((h) => (JSON.parse(h.body) as { type: string }).type === 'ping'));
 
     const s = await scrapeUntil(workerUrl, (x) => (x.value('loginsign_webhook_deliveries_total', { result: 'success' }) ?? 0) >= 1);
     expect(s.families.get('loginsign_webhook_deliveries_total')?.type).toBe('COUNTER');
@@ -187,15 +188,7 @@ describe('metrics', () => {
   });
 
   it('relay: forwarded, dropped and refused recipients', async () => {
-    expect(
-      (
-        await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, {
-          method: 'PATCH',
-          headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
-          body: JSON.stringify({ senderDomains: ['app.example'] }),
-        })
-      ).status,
-    ).toBe(200);
+    await registerSenders(t.baseUrl, app.developerCookie, app.id, dns, { senderDomains: ['app.example'] });
     const [forwarding, muted] = await seedConnections(db, app.id, 2);
     await db.query('UPDATE connections SET email_muted = 1 WHERE id = ?', [muted]);
     // Only a confirmed primary address receives relay mail.
@@ -251,6 +244,6 @@ describe('metrics', () => {
     }
     const other = await fetch(workerUrl.replace('/metrics', '/'), { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(other.status).toBe(404);
-    expect(await other.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+    expect(await other.json()).toEqual({ error: 'not_found', error_description: expect.any(String) as unknown });
   });
 });

@@ -12,7 +12,7 @@ import { createClientApp, ClientApp } from '../support/oauth';
 import { seedConnections } from '../support/seed';
 import { Row } from '../support/db';
 import { eventually } from '../support/eventually';
-import { publishSender, startDns, TestDns } from '../support/dns';
+import { publishSender, registerSenders, startDns, TestDns } from '../support/dns';
 
 const DOMAIN = 'loginsign.com';
 
@@ -45,11 +45,11 @@ describe('email relay', () => {
       WORKER_LOCK_MS: '2000',
       RELAY_MAX_BYTES: '200000',
       RELAY_REPLIES_PER_USER_PER_HOUR: '3',
+      DNS_SERVERS: dns.server,
     });
     db = t.app.get(DataSource);
     app = await createClientApp(t.baseUrl);
-    const patched = await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example'], senderAddresses: ['news@other.example'] });
-    expect(patched.status).toBe(200);
+    await registerSenders(t.baseUrl, app.developerCookie, app.id, dns, { senderDomains: ['app.example'], senderAddresses: ['news@other.example'] });
     const ids = await seedConnections(db, app.id, 10);
     users = [];
     for (const id of ids) {
@@ -60,7 +60,7 @@ describe('email relay', () => {
     }
     const RELAY_DKIM_KEY = dkim.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     dns.txt(`loginsign._domainkey.${DOMAIN}`, [`v=DKIM1; k=rsa; p=${dkim.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]);
-    [worker, relay] = await Promise.all([startWorker({ ...t.env, RELAY_DKIM_KEY }), startRelay({ ...t.env, DNS_SERVERS: dns.server, RELAY_DKIM_KEY })]);
+    [worker, relay] = await Promise.all([startWorker({ ...t.env, RELAY_DKIM_KEY }), startRelay({ ...t.env, RELAY_DKIM_KEY })]);
   });
   afterAll(async () => {
     await relay?.stop();
@@ -363,7 +363,7 @@ describe('email relay', () => {
   }
 
   it('SPF: a registered sender domain whose SPF fails gets the same RCPT answer for every address and 550 5.7.1 after DATA', async () => {
-    await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example', 'spf-fail.example'], senderAddresses: ['news@other.example'] });
+    await registerSenders(t.baseUrl, app.developerCookie, app.id, dns, { senderDomains: ['app.example', 'spf-fail.example'], senderAddresses: ['news@other.example'] });
     dns.txt('spf-fail.example', ['v=spf1 ip4:192.0.2.1 -all']);
     const unknown = `zz${randomBytes(2).toString('hex')}@${DOMAIN}`;
     for (const to of [users[0].relay, unknown, `r-${'a'.repeat(26)}@${DOMAIN}`]) {
@@ -381,7 +381,7 @@ describe('email relay', () => {
   });
 
   it('DMARC: a From domain publishing p=reject without an aligned SPF or DKIM pass is refused 550 5.7.1', async () => {
-    await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example', 'brand.example'], senderAddresses: ['news@other.example'] });
+    await registerSenders(t.baseUrl, app.developerCookie, app.id, dns, { senderDomains: ['app.example', 'brand.example'], senderAddresses: ['news@other.example'] });
     dns.txt('_dmarc.brand.example', ['v=DMARC1; p=reject']);
     const r = await refusedAt({ from: 'ceo@brand.example', envelope: { from: 'news@app.example', to: [users[0].relay] }, subject: tag() });
     expect(r).toMatchObject({ command: 'DATA', responseCode: 550 });
@@ -395,7 +395,7 @@ describe('email relay', () => {
   });
 
   it('DKIM: a DKIM-signed message from a domain without SPF for the client passes DMARC by DKIM and is forwarded', async () => {
-    await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example', 'signed.example'], senderAddresses: ['news@other.example'] });
+    await registerSenders(t.baseUrl, app.developerCookie, app.id, dns, { senderDomains: ['app.example', 'signed.example'], senderAddresses: ['news@other.example'] });
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     dns.txt('sel._domainkey.signed.example', [`v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]);
     dns.txt('_dmarc.signed.example', ['v=DMARC1; p=reject']);
@@ -466,6 +466,43 @@ describe('email relay', () => {
       transport.close();
     }
     await sink.waitFor((r) => r.some(bySubject(subject)));
+  });
+
+  it('uses a sender domain only once its _loginsign TXT record is verified', async () => {
+    publishSender(dns, 'late.example');
+    const patched = await portal('PATCH', `/api/developer/applications/${app.id}`, { senderDomains: ['app.example', 'late.example'], senderAddresses: ['news@other.example'] });
+    expect(patched.status).toBe(200);
+    const verifications = (JSON.parse(patched.body) as { senderDomainVerifications: { domain: string; name: string; value: string; verified: boolean }[] })
+      .senderDomainVerifications;
+    const late = verifications.find((v) => v.domain === 'late.example')!;
+    expect(late).toEqual({
+      domain: 'late.example',
+      name: '_loginsign.late.example',
+      value: expect.stringMatching(/^loginsign-verification=[0-9a-f]{32}$/) as unknown,
+      verified: false,
+    });
+    expect(verifications.find((v) => v.domain === 'app.example')!.verified).toBe(true);
+    const before = await refusedAt({ from: 'news@late.example', to: users[0].relay, subject: tag() });
+    expect(before).toMatchObject({ command: 'DATA', responseCode: 550 });
+    const verify = (domain: string) => portal('POST', `/api/developer/applications/${app.id}/sender-domains/${domain}/verify`);
+    const missing = await verify('late.example');
+    expect(missing.status).toBe(400);
+    expect(JSON.parse(missing.body)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('_loginsign.late.example') as unknown });
+    dns.txt('_loginsign.late.example', ['loginsign-verification=0000000000000000000000000000000']);
+    expect((await verify('late.example')).status).toBe(400);
+    expect((await verify('not-listed.example')).status).toBe(404);
+    dns.txt('_loginsign.late.example', ['v=spf1 -all', late.value]);
+    const ok = await verify('LATE.example');
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ domain: 'late.example', verified: true });
+    const subject = tag();
+    await send({ from: 'news@late.example', to: users[0].relay, subject });
+    await sink.waitFor((r) => r.some(bySubject(subject)));
+    const after = await portal('GET', `/api/developer/applications/${app.id}`);
+    expect(
+      (JSON.parse(after.body) as { senderDomainVerifications: { domain: string; verified: boolean }[] }).senderDomainVerifications.find((v) => v.domain === 'late.example')!
+        .verified,
+    ).toBe(true);
   });
 
   it('refuses with 550 5.7.1 when forwarding is off, and forwards again on the next message once it is on', async () => {

@@ -51,3 +51,30 @@ export function publishSender(dns: TestDns, domain: string): void {
   dns.txt(domain, ['v=spf1 ip4:127.0.0.0/8 -all']);
   dns.txt(`_dmarc.${domain}`, ['v=DMARC1; p=reject']);
 }
+
+interface AppObject {
+  senderDomainVerifications: { domain: string; name: string; value: string; verified: boolean }[];
+}
+
+/**
+ * PATCHes an application's registered senders, publishes each sender
+ * domain's `_loginsign` TXT record (and SPF/DMARC for it) and verifies it:
+ * what a developer does in the portal.
+ */
+export async function registerSenders(
+  baseUrl: string,
+  cookie: string,
+  appId: string,
+  dns: TestDns,
+  senders: { senderDomains: string[]; senderAddresses?: string[] },
+): Promise<void> {
+  const headers = { cookie, 'content-type': 'application/json' };
+  const patched = await fetch(`${baseUrl}/api/developer/applications/${appId}`, { method: 'PATCH', headers, body: JSON.stringify({ senderAddresses: [], ...senders }) });
+  if (patched.status !== 200) throw new Error(`PATCH senders: ${patched.status} ${await patched.text()}`);
+  const app = (await patched.json()) as AppObject;
+  for (const v of app.senderDomainVerifications) {
+    dns.txt(v.name, [v.value]);
+    const res = await fetch(`${baseUrl}/api/developer/applications/${appId}/sender-domains/${v.domain}/verify`, { method: 'POST', headers: { cookie } });
+    if (res.status !== 200) throw new Error(`verify ${v.domain}: ${res.status} ${await res.text()}`);
+  }
+}

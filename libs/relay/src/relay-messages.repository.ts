@@ -75,7 +75,7 @@ export class RelayMessagesRepository {
   async route(localPart: string): Promise<RouteRow | null> {
     const [row]: RouteRow[] = await this.db.query(
       `SELECT r.local_part, c.id AS connection_id, c.application_id, c.is_forwarding, c.email_muted, c.blocked,
-              a.sender_domains, a.sender_addresses,
+              a.sender_domains_verified AS sender_domains, a.sender_addresses,
               (SELECT COUNT(*) FROM user_emails e WHERE e.user_id = c.user_id AND e.is_primary = 1 AND e.confirmed_at IS NOT NULL) AS primary_confirmed
        FROM relay_addresses r
        LEFT JOIN connections c ON c.relay_local = r.local_part
@@ -86,10 +86,10 @@ export class RelayMessagesRepository {
     return row ?? null;
   }
 
-  /** Whether any application registered this address, or its domain, as a sender. */
+  /** Whether any application registered this address, or verified its domain, as a sender. */
   async registeredAnywhere(address: string, domain: string): Promise<boolean> {
     const rows: { id: string }[] = await this.db.query(
-      `SELECT id FROM applications WHERE JSON_CONTAINS(sender_addresses, JSON_QUOTE(?)) OR JSON_CONTAINS(sender_domains, JSON_QUOTE(?)) LIMIT 1`,
+      `SELECT id FROM applications WHERE JSON_CONTAINS(sender_addresses, JSON_QUOTE(?)) OR JSON_CONTAINS(sender_domains_verified, JSON_QUOTE(?)) LIMIT 1`,
       [address, domain],
     );
     return rows.length > 0;

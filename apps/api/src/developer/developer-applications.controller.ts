@@ -15,6 +15,7 @@ export function presentApplication(app: ApplicationRecord) {
     logoUrl: app.logoUrl,
     senderDomains: app.senderDomains,
     senderAddresses: app.senderAddresses,
+    senderDomainVerifications: app.senderDomainVerifications,
     createdAt: isoUtc(app.createdAt),
   };
 }
@@ -53,6 +54,13 @@ export class DeveloperApplicationsController {
   @HttpCode(204)
   async remove(@CurrentSession() session: Session, @Param('appId') appId: string) {
     await this.apps.remove(session.subjectId, appId);
+  }
+
+  /** 200 once `_loginsign.<domain>` carries the application's value; 400 while it does not; 404 for a domain not in senderDomains. */
+  @Post(':appId/sender-domains/:domain/verify')
+  @HttpCode(200)
+  async verifySenderDomain(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('domain') domain: string) {
+    return this.apps.verifySenderDomain(session.subjectId, appId, domain);
   }
 
   @Post(':appId/client-secret')
