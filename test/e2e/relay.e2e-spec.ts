@@ -338,8 +338,13 @@ describe('email relay', () => {
     const r = await refused({ from: 'news@app.example', to: relayAddress, subject: tag() });
     expect(r.responseCode).toBe(450);
     expect(r.response).toContain('4.2.1');
-    const [{ n }] = await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM relay_messages WHERE connection_id = ?', [id]);
-    expect(Number(n)).toBe(0);
+    // Nothing stored; the refusal is in the application's relay log (written after the answer).
+    let logged: { status: string; last_error: string }[] = [];
+    await eventually(async () => {
+      logged = await db.query<{ status: string; last_error: string }[]>('SELECT status, last_error FROM relay_messages WHERE connection_id = ?', [id]);
+      return logged.length > 0;
+    }, 'the refusal in the relay log');
+    expect(logged).toEqual([{ status: 'refused', last_error: expect.stringContaining('450 4.2.1') as unknown }]);
     await db.query('UPDATE user_emails SET confirmed_at = UTC_TIMESTAMP(3) WHERE email = ?', [email]);
     const subject = tag();
     await send({ from: 'news@app.example', to: relayAddress, subject });
@@ -612,5 +617,20 @@ describe('email relay', () => {
     await new Promise((r) => setTimeout(r, 1000));
     const [again] = await db.query<Row[]>('SELECT attempts FROM relay_messages WHERE connection_id = ?', [user.connectionId]);
     expect(again.attempts).toBe(1);
+  });
+
+  it('shows the application its sender domains and relay log in the portal: forwarded, dropped, refused with the reason, bounced', async () => {
+    const page = await portal('GET', `/developer/apps/${app.id}/relay`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('_loginsign.app.example');
+    expect(page.body).toContain('id="relay-log"');
+    for (const outcome of ['forwarded', 'dropped (muted)', 'refused', 'bounced']) expect(page.body).toContain(outcome);
+    expect(page.body).toContain('forwarding off');
+    expect(page.body).toContain(users[7].relay);
+    // Another developer's session does not see it.
+    const other = await createClientApp(t.baseUrl);
+    const res = await fetch(`${t.baseUrl}/developer/apps/${app.id}/relay`, { headers: { cookie: other.developerCookie } });
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain(users[7].relay);
   });
 });

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { generate } from 'selfsigned';
 import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AcceptedRecipient, RelayIntake, RelayRouting, SenderAuth, SmtpClient, SmtpRefusal } from '@app/relay';
+import { AcceptedRecipient, RelayIntake, RelayLogService, RelayRouting, SenderAuth, SmtpClient, SmtpRefusal } from '@app/relay';
 import { countAccepted, countRefused } from './relay-metrics';
 
 /** Accepted recipients per transaction. */
@@ -60,6 +60,7 @@ export class RelaySmtpServer implements OnApplicationShutdown {
     private readonly routing: RelayRouting,
     private readonly intake: RelayIntake,
     private readonly auth: SenderAuth,
+    private readonly relayLog: RelayLogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -116,6 +117,7 @@ export class RelaySmtpServer implements OnApplicationShutdown {
           async (e) => {
             if (!(e instanceof SmtpRefusal)) return done(this.toSmtp(e));
             if (PROBE_REASONS.has(e.reason)) await this.routing.countProbe(session.remoteAddress).catch(() => undefined);
+            if (e.applicationId) this.record(e.applicationId, e.connectionId, from, address.address, `${e.responseCode} ${e.message} (${e.reason})`);
             // Another domain is refused whoever asks; for a sender that is not
             // authenticated every relay address gets the same answer here.
             if (transaction.authenticated || e.reason === 'foreign domain') return done(this.toSmtp(e));
@@ -162,7 +164,9 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         .then(async (checked) => {
           const refusal = transaction.deferred.find((e) => e.responseCode >= 500);
           if (!checked.ok || refusal) {
-            this.logger.log(JSON.stringify({ decision: 'refused', code: 550, reason: checked.ok ? refusal!.reason : checked.reason, session: session.id }));
+            const reason = checked.ok ? refusal!.reason : checked.reason;
+            this.logger.log(JSON.stringify({ decision: 'refused', code: 550, reason, session: session.id }));
+            for (const r of recipients) if (r.applicationId) this.record(r.applicationId, r.connectionId, from, r.rcpt, `550 ${UNAUTHENTICATED} (${reason})`);
             countRefused();
             throw smtpError(550, UNAUTHENTICATED);
           }
@@ -184,6 +188,11 @@ export class RelaySmtpServer implements OnApplicationShutdown {
         );
     });
     stream.on('error', () => done(smtpError(451, '4.3.0 Temporary failure, try again later')));
+  }
+
+  /** A refusal in the application's relay log; a failed write is logged, never answered. */
+  private record(applicationId: string, connectionId: string | null, from: string, rcpt: string, reason: string) {
+    this.relayLog.refused(applicationId, connectionId, from.toLowerCase(), rcpt.toLowerCase(), reason).catch((error: Error) => this.logger.warn(`relay log: ${error.message}`));
   }
 
   /** RELAY_TLS_CERT/KEY, else (outside production) a self-signed pair generated once and kept next to SECRETS_FILE. */

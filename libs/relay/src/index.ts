@@ -7,3 +7,4 @@ export * from './relay-intake';
 export * from './relay-delivery';
 export * from './sender-auth';
 export * from './relay.module';
+export * from './relay-log';

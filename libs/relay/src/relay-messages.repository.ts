@@ -62,6 +62,18 @@ export interface NewRelayMessage {
   bodyId: string | null;
 }
 
+/** One line of an application's relay log. */
+export interface RelayLogRow {
+  id: string;
+  kind: string;
+  status: string;
+  mail_from: string;
+  rcpt_to: string;
+  size_bytes: number;
+  last_error: string | null;
+  created_at: Date;
+}
+
 const affected = (result: { affectedRows?: number }) => Number(result.affectedRows ?? 0);
 
 @Injectable()
@@ -171,6 +183,23 @@ export class RelayMessagesRepository {
     if (!target) return null;
     const emails: { email: string }[] = await this.db.query(`SELECT email FROM user_emails WHERE user_id = ?`, [target.user_id]);
     return { sender: target.sender, relayLocal: target.relay_local, userEmails: emails.map((e) => e.email) };
+  }
+
+  /** The application's newest relay log lines (relay_messages keeps the decision, never the body). */
+  async logOf(applicationId: string, limit: number): Promise<RelayLogRow[]> {
+    return this.db.query(
+      `SELECT id, kind, status, mail_from, rcpt_to, size_bytes, last_error, created_at FROM relay_messages
+       WHERE application_id = ? ORDER BY created_at DESC, id DESC LIMIT ${Number(limit)}`,
+      [applicationId],
+    );
+  }
+
+  /** A refused recipient of a known application, for its log (no body is stored). */
+  async insertRefusal(r: { id: string; applicationId: string; connectionId: string | null; mailFrom: string; rcptTo: string; reason: string }): Promise<void> {
+    await this.db.query(
+      `INSERT INTO relay_messages (id, kind, status, application_id, connection_id, mail_from, rcpt_to, size_bytes, last_error) VALUES (?, 'refused', 'refused', ?, ?, ?, ?, 0, ?)`,
+      [r.id, r.applicationId, r.connectionId, r.mailFrom.slice(0, 320), r.rcptTo.slice(0, 320), r.reason.slice(0, 500)],
+    );
   }
 
   /** Stored messages never queued, oldest first. */

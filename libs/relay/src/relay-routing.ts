@@ -139,6 +139,8 @@ export class RelayRouting {
   }
 
   private log(refusal: SmtpRefusal, ctx: Record<string, string | null>): SmtpRefusal {
+    refusal.applicationId = ctx.applicationId ?? null;
+    refusal.connectionId = ctx.connectionId ?? null;
     this.logger.log(JSON.stringify({ decision: 'refused', code: refusal.responseCode, reason: refusal.reason, ...ctx }));
     return refusal;
   }

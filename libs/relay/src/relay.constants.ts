@@ -27,4 +27,8 @@ export class SmtpRefusal extends Error {
   ) {
     super(message);
   }
+
+  /** The application and connection the refused recipient belongs to, when known (for its relay log). */
+  applicationId: string | null = null;
+  connectionId: string | null = null;
 }

@@ -13,6 +13,8 @@ import { PortalAppsController } from './portal-apps.controller';
 import { PortalAssetsController } from './portal-assets.controller';
 import { PortalUsersController } from './portal-users.controller';
 import { PortalWebhooksController } from './portal-webhooks.controller';
+import { PortalRelayController } from './portal-relay.controller';
+import { RelayLogModule } from '@app/relay';
 import { PortalWriteGuard } from './portal-write.guard';
 import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
@@ -23,7 +25,7 @@ import { SecretReveal } from './secret-reveal';
  * webhooks), over the same services and the same developer session.
  */
 @Module({
-  imports: [DeveloperModule, OAuthModule, WebhooksModule],
+  imports: [DeveloperModule, OAuthModule, WebhooksModule, RelayLogModule],
   controllers: [
     DeveloperAccountController,
     DeveloperApplicationsController,
@@ -33,6 +35,7 @@ import { SecretReveal } from './secret-reveal';
     PortalAppsController,
     PortalUsersController,
     PortalWebhooksController,
+    PortalRelayController,
     PortalAssetsController,
   ],
   providers: [CookieSessionService, CsrfService, PortalWriteGuard, PortalContextService, SecretReveal],
