@@ -226,6 +226,15 @@ describe('email relay', () => {
     const over = await refused({ from: user.email, to: second, subject: tag() });
     expect(over.responseCode).toBe(451);
     expect(over.response).toContain('4.7.1');
+    // Someone else using the user's address (SPF fails) learns nothing from the limit: the uniform refusal.
+    dns.txt('real.example', ['v=spf1 ip4:192.0.2.1 -all']);
+    try {
+      const spoofed = await refused({ from: user.email, to: second, subject: tag() });
+      expect(spoofed.responseCode).toBe(550);
+      expect(spoofed.response).toContain('5.7.1 Sender not registered or not authenticated');
+    } finally {
+      publishSender(dns, 'real.example');
+    }
     await sink.waitFor((r) => subjects.every((s) => r.some(bySubject(s))));
   });
 

@@ -162,7 +162,8 @@ export class RelaySmtpServer implements OnApplicationShutdown {
       this.auth
         .check(raw, from, client(session), recipients)
         .then(async (checked) => {
-          const refusal = transaction.deferred.find((e) => e.responseCode >= 500);
+          // A deferred temporary answer (rate, unconfirmed address) only reaches a sender whose SPF or DKIM passes.
+          const refusal = transaction.deferred.find((e) => e.responseCode >= 500 || !checked.envelopeAuthenticated);
           if (!checked.ok || refusal) {
             const reason = checked.ok ? refusal!.reason : checked.reason;
             this.logger.log(JSON.stringify({ decision: 'refused', code: 550, reason, session: session.id }));

@@ -52,7 +52,12 @@ export class SenderAuth {
    * reply needs its envelope sender to pass SPF or DKIM. Returns the message
    * with our Authentication-Results on top (incoming ones are removed).
    */
-  async check(raw: Buffer, sender: string, client: SmtpClient, recipients: AcceptedRecipient[]): Promise<{ raw: Buffer; ok: boolean; reason: string }> {
+  async check(
+    raw: Buffer,
+    sender: string,
+    client: SmtpClient,
+    recipients: AcceptedRecipient[],
+  ): Promise<{ raw: Buffer; ok: boolean; reason: string; envelopeAuthenticated: boolean }> {
     const result = await authenticate(raw, {
       sender,
       ip: client.ip,
@@ -64,11 +69,13 @@ export class SenderAuth {
     const message = splitMessage(raw);
     const stamped = Buffer.concat([Buffer.from(result.headers, 'latin1'), buildMessage(message, (name) => name === 'authentication-results' || name === 'received-spf', [])]);
     const envelope = parseAddress(sender);
+    // SPF or DKIM passing for the envelope sender's domain, whatever the recipients.
+    const envelopeAuthenticated = envelope !== null && replyFails(result, envelope) === null;
     for (const r of recipients) {
       const reason = r.kind === 'bounce' ? null : r.kind === 'reply' ? replyFails(result, envelope) : forwardFails(result, message, envelope, r);
-      if (reason) return { raw: stamped, ok: false, reason };
+      if (reason) return { raw: stamped, ok: false, reason, envelopeAuthenticated };
     }
-    return { raw: stamped, ok: true, reason: '' };
+    return { raw: stamped, ok: true, reason: '', envelopeAuthenticated };
   }
 }
 
