@@ -19,6 +19,9 @@ export class RelayBodies1764365000000 implements MigrationInterface {
     ) ${TABLE}`);
     // The senderDomains whose _loginsign TXT record was found (JSON array); only these are used.
     await q.query(`ALTER TABLE applications ADD COLUMN sender_domains_verified TEXT NULL AFTER sender_addresses`);
+    // Aliases made before this release may point at a From or Reply-To an attacker chose: they go
+    // (a reply to an older message then bounces; the next forwarded message makes a new alias).
+    await q.query(`DELETE FROM relay_reply_aliases`);
     await q.query(`ALTER TABLE relay_messages ADD COLUMN body_id VARCHAR(32) CHARACTER SET ascii NULL AFTER size_bytes, ADD KEY ix_relay_messages_body (body_id)`);
   }
 
