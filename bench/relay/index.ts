@@ -21,6 +21,7 @@ import { findServerPids, runBench, startService } from '../lib/processes';
 import { benchEnv, buildAndCheck, databaseUrl, deleteRedisPrefix, dropDatabase, freePort, freshDatabase, parseArgs, uniqueRedisPrefix } from '../lib/setup';
 import { printTable } from '../lib/table';
 import { writeFigures } from '../lib/results';
+import { publishSender, startDns, TestDns } from '../../test/support/dns';
 
 const args = parseArgs();
 const MESSAGES = args.num('messages', 5000);
@@ -32,6 +33,7 @@ const REDIS_PREFIX = uniqueRedisPrefix('relay');
 const DOMAIN = 'loginsign.com';
 
 let sinkServer: SMTPServer | null = null;
+let dns: TestDns | null = null;
 
 async function startSink(arrivals: Map<string, number>) {
   sinkServer = new SMTPServer({
@@ -62,8 +64,8 @@ async function main(): Promise<number> {
   try {
     await db.query(`INSERT INTO developers (name, email, password_hash) VALUES ('Bench', 'bench@example.com', 'x')`);
     await db.query(
-      `INSERT INTO applications (id, developer_id, name, client_id, client_secret_hash, redirect_uris, webhook_secret_enc, sender_domains, sender_addresses)
-       SELECT 'app_bench0000000000000000', id, 'Bench', 'ls_bench00000000000000000000', UNHEX(SHA2('x', 256)), '[]', 'x', '["app.example"]', '[]' FROM developers`,
+      `INSERT INTO applications (id, developer_id, name, client_id, client_secret_hash, redirect_uris, webhook_secret_enc, sender_domains, sender_addresses, sender_domains_verified)
+       SELECT 'app_bench0000000000000000', id, 'Bench', 'ls_bench00000000000000000000', UNHEX(SHA2('x', 256)), '[]', 'x', '["app.example"]', '[]', '["app.example"]' FROM developers`,
     );
     for (let i = 0; i < USERS; i++) {
       const local = `b${String(i).padStart(5, '0')}`;
@@ -72,7 +74,7 @@ async function main(): Promise<number> {
         `BB${String(i).padStart(4, '0')}`,
         `User ${i}`,
       ]);
-      await db.query(`INSERT INTO user_emails (user_id, email, linked, is_primary) VALUES (?, ?, 1, 1)`, [user.insertId, `user${i}@real.example`]);
+      await db.query(`INSERT INTO user_emails (user_id, email, linked, is_primary, confirmed_at) VALUES (?, ?, 1, 1, UTC_TIMESTAMP(3))`, [user.insertId, `user${i}@real.example`]);
       await db.query(`INSERT INTO relay_addresses (local_part) VALUES (?)`, [local]);
       await db.query(`INSERT INTO connections (id, application_id, user_id, relay_local, scope) VALUES (?, 'app_bench0000000000000000', ?, ?, 'email')`, [
         `c_bench${i}`,
@@ -87,6 +89,9 @@ async function main(): Promise<number> {
   const arrivals = new Map<string, number>();
   const sinkPort = await startSink(arrivals);
   const relayPort = await freePort();
+  // Sender authentication is on: the sender's SPF and DMARC records come from a local DNS server.
+  dns = await startDns();
+  publishSender(dns, 'app.example');
   const env = benchEnv({
     databaseUrl: DATABASE_URL,
     redisPrefix: REDIS_PREFIX,
@@ -95,6 +100,7 @@ async function main(): Promise<number> {
       SMTP_URL: `smtp://127.0.0.1:${sinkPort}`,
       RELAY_SMTP_PORT: String(relayPort),
       RELAY_DOMAIN: DOMAIN,
+      DNS_SERVERS: dns.server,
       RELAY_RATE_PER_APP_PER_MINUTE: '10000000',
       RELAY_RATE_PER_SENDER_PER_MINUTE: '10000000',
     },
@@ -189,6 +195,7 @@ async function main(): Promise<number> {
 
 runBench(main, async () => {
   await new Promise<void>((resolve) => (sinkServer ? sinkServer.close(() => resolve()) : resolve()));
+  await dns?.close();
   if (args.keep) console.log(`> --keep: database and Redis prefix ${REDIS_PREFIX} kept`);
   else {
     await dropDatabase(DATABASE_URL);

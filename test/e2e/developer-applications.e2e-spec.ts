@@ -7,7 +7,7 @@ import { ApplicationList, createApplication, CreatedTestApplication, developerRe
 import { countRows, webhookSecretOf } from '../support/db';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const PUBLIC_FIELDS = ['clientId', 'createdAt', 'id', 'logoUrl', 'name', 'redirectUris', 'senderAddresses', 'senderDomains', 'webhookUrl'];
+const PUBLIC_FIELDS = ['clientId', 'createdAt', 'id', 'logoUrl', 'name', 'redirectUris', 'senderAddresses', 'senderDomainVerifications', 'senderDomains', 'webhookUrl'];
 const APPS = '/api/developer/applications';
 
 /** A row of the applications table, as far as these tests read it. */
@@ -59,6 +59,7 @@ describe('Developer Portal applications', () => {
         logoUrl: 'https://app.example.com/logo.png',
         senderDomains: [],
         senderAddresses: [],
+        senderDomainVerifications: [],
         createdAt: expect.stringMatching(ISO_UTC),
       });
       expect(Buffer.from(app.webhookSecret.slice('whsec_'.length), 'base64')).toHaveLength(32);
@@ -96,6 +97,7 @@ describe('Developer Portal applications', () => {
         webhookUrl: null,
         senderDomains: [],
         senderAddresses: [],
+        senderDomainVerifications: [],
         createdAt: expect.any(Date),
       });
       expect(await service().findByClientId('nope')).toBeNull();
@@ -293,7 +295,13 @@ describe('Developer Portal applications', () => {
       const app = await createApplication(t.baseUrl, dev.cookie);
       const res = await req('PATCH', `${APPS}/${app.id}`, { senderDomains: ['Mail.Example.com', 'mail.example.com'], senderAddresses: ['News@Example.org'] });
       expect(res.status).toBe(200);
-      expect(await readJson(res)).toMatchObject({ senderDomains: ['mail.example.com'], senderAddresses: ['news@example.org'] });
+      expect(await readJson(res)).toMatchObject({
+        senderDomains: ['mail.example.com'],
+        senderAddresses: ['news@example.org'],
+        senderDomainVerifications: [
+          { domain: 'mail.example.com', name: '_loginsign.mail.example.com', value: expect.stringMatching(/^loginsign-verification=[0-9a-f]{32}$/), verified: false },
+        ],
+      });
       await req('PATCH', `${APPS}/${app.id}`, { name: 'Other' });
       expect(await readJson(await req('GET', `${APPS}/${app.id}`))).toMatchObject({ senderDomains: ['mail.example.com'], senderAddresses: ['news@example.org'] });
       const cleared = await readJson(await req('PATCH', `${APPS}/${app.id}`, { senderDomains: [] }));

@@ -9,6 +9,7 @@ import { startReceiver, Receiver } from '../support/receiver';
 import { codeFor, createClientApp, ClientApp, exchangeCode } from '../support/oauth';
 import { loginUser, signUpUser } from '../support/accounts';
 import { seedConnections } from '../support/seed';
+import { publishSender, registerSenders, startDns, TestDns } from '../support/dns';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseScrape, scrape, Scrape } from '../support/prometheus';
@@ -43,6 +44,7 @@ describe('metrics', () => {
   let app: ClientApp;
   let receiver: Receiver;
   let sink: Sink;
+  let dns: TestDns;
   let worker: WorkerProcess;
   let relay: RelayProcess;
   let workerUrl: string;
@@ -51,6 +53,8 @@ describe('metrics', () => {
   beforeAll(async () => {
     const [workerPort, relayPort] = [await freePort(), await freePort()];
     sink = await startSink();
+    dns = await startDns();
+    publishSender(dns, 'app.example');
     receiver = await startReceiver();
     t = await startApi({
       METRICS_TOKEN: TOKEN,
@@ -59,18 +63,20 @@ describe('metrics', () => {
       HOST: '127.0.0.1',
       SMTP_URL: sink.url,
       OUTBOX_RELAY_INTERVAL_MS: '100',
+      DNS_SERVERS: dns.server,
     });
     db = t.app.get(DataSource);
     app = await createClientApp(t.baseUrl);
     workerUrl = `http://127.0.0.1:${workerPort}/metrics`;
     relayUrl = `http://127.0.0.1:${relayPort}/metrics`;
-    [worker, relay] = await Promise.all([startWorker(t.env), startRelay(t.env)]);
+    [worker, relay] = await Promise.all([startWorker(t.env), startRelay({ ...t.env, DNS_SERVERS: dns.server })]);
   });
   afterAll(async () => {
     await relay?.stop();
     await worker?.stop();
     await receiver?.close();
     await sink?.close();
+    await dns?.close();
     await t?.close();
   });
 
@@ -185,21 +191,12 @@ describe('metrics', () => {
   });
 
   it('relay: forwarded, dropped and refused recipients', async () => {
-    expect(
-      (
-        await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, {
-          method: 'PATCH',
-          headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
-          body: JSON.stringify({ senderDomains: ['app.example'] }),
-        })
-      ).status,
-    ).toBe(200);
+    await registerSenders(t.baseUrl, app.developerCookie, app.id, dns, { senderDomains: ['app.example'] });
     const [forwarding, muted] = await seedConnections(db, app.id, 2);
     await db.query('UPDATE connections SET email_muted = 1 WHERE id = ?', [muted]);
-    // Relay mail is forwarded only to users with a confirmed primary address.
+    // Only a confirmed primary address receives relay mail.
     await db.query(
-      `INSERT INTO user_emails (user_id, email, linked, is_primary, confirmed_at)
-       SELECT user_id, CONCAT('metrics-', id, '@real.example'), 1, 1, UTC_TIMESTAMP(3) FROM connections WHERE id IN (?, ?)`,
+      "INSERT INTO user_emails (user_id, email, linked, is_primary, confirmed_at) SELECT user_id, CONCAT(id, '@real.example'), 1, 1, UTC_TIMESTAMP(3) FROM connections WHERE id IN (?, ?)",
       [forwarding, muted],
     );
     const relayAddress = async (id: string) =>

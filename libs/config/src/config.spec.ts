@@ -44,6 +44,10 @@ describe('loadConfig', () => {
     ['METRICS_TOKEN', 'short'],
     ['LOG_FORMAT', 'xml'],
     ['METRICS_TOKEN', 'has a space in the middle'],
+    ['DNS_SERVERS', '127.0.0.1:53,not-an-ip'],
+    ['RELAY_DKIM_KEY', 'not a pem'],
+    ['RELAY_DKIM_SELECTOR', 'two words'],
+    ['RELAY_TLS_CERT', '-----BEGIN CERTIFICATE-----'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ SECRETS_FILE: file(), ...secrets(), [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
   });
@@ -61,6 +65,15 @@ describe('loadConfig', () => {
     expect(second.secrets.jwtSecret.export().equals(first.secrets.jwtSecret.export())).toBe(true);
     expect(second.secrets.globalIdKey.equals(first.secrets.globalIdKey)).toBe(true);
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>).sort()).toEqual(['DATA_ENCRYPTION_KEY', 'GLOBAL_ID_KEY', 'JWT_SECRET', 'SESSION_SECRET']);
+  });
+
+  it('generates the relay DKIM key once outside production, none in production without RELAY_DKIM_KEY', () => {
+    const path = file();
+    const first = loadConfig({ SECRETS_FILE: path, DNS_SERVERS: '127.0.0.1:5353, [::1]:53' });
+    expect(first.relay.dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
+    expect(first.relay.dkim).toMatchObject({ selector: 'loginsign', dnsRecord: expect.stringMatching(/^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]+$/) as unknown });
+    expect(loadConfig({ SECRETS_FILE: path }).relay.dkim?.dnsRecord).toBe(first.relay.dkim?.dnsRecord);
+    expect(loadConfig({ NODE_ENV: 'production', ...secrets() }).relay.dkim).toBeNull();
   });
 
   it('derives enough webhook attempts for the backoff to span 24 hours', () => {

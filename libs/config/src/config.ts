@@ -1,4 +1,4 @@
-import { createSecretKey, KeyObject, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as ipaddr from 'ipaddr.js';
@@ -64,10 +64,19 @@ export interface AppConfig {
     /** Accepted messages per application per minute, and per sender address per minute. */
     ratePerApplication: number;
     ratePerSender: number;
+    /** Resolvers for SPF, DKIM, DMARC and sender domain verification (`ip[:port]`); empty: the system's. */
+    dnsServers: string[];
+    /** Replies a user may send through reply aliases per hour (all their connections together). */
+    repliesPerUserPerHour: number;
     /** Delay before the first forwarding retry (then doubling), attempts, and concurrent sends per worker. */
     backoffMs: number;
     maxAttempts: number;
     concurrency: number;
+    /** DKIM signing of outgoing relay mail for RELAY_DOMAIN (null: unsigned). */
+    dkim: { selector: string; privateKey: string; dnsRecord: string } | null;
+    /** Inbound STARTTLS (PEM); null: a generated self-signed pair outside production (devTlsFile), none in production. */
+    tls: { cert: string; key: string } | null;
+    devTlsFile: string | null;
   };
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
   /** A session also ends after this long without a request (SESSION_IDLE_SECONDS). */
@@ -103,6 +112,19 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** DNS_SERVERS: a comma list of `ip[:port]` (IPv6 in brackets when a port follows). */
+function dnsServers(env: Env): string[] {
+  const raw = (env.DNS_SERVERS ?? '').trim();
+  if (!raw) return [];
+  const list = raw.split(',').map((s) => s.trim());
+  for (const entry of list) {
+    if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(entry)) {
+      throw new ConfigError('DNS_SERVERS', `must be a comma list of ip[:port], got "${entry}"`);
+    }
+  }
+  return list;
+}
 
 function str(env: Env, name: string, fallback: string): string {
   const value = env[name];
@@ -224,6 +246,55 @@ function loadSecrets(env: Env, production: boolean): Record<SecretName, Buffer> 
   return out;
 }
 
+const pem = (value: string) => value.replace(/\\n/g, '\n');
+
+/** A file next to SECRETS_FILE, written once (the first process to start writes it, the others read it). */
+function generatedOnce(env: Env, name: string, make: () => string): string {
+  const file = generatedFile(env, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, make(), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8');
+}
+
+/**
+ * RELAY_DKIM_KEY (PEM, `\n` escapes allowed) and RELAY_DKIM_SELECTOR
+ * (default `loginsign`). Outside production a missing key is generated once
+ * (relay-dkim.pem next to SECRETS_FILE); its DNS record is in the relay's
+ * startup banner.
+ */
+function relayDkim(env: Env, production: boolean): AppConfig['relay']['dkim'] {
+  const selector = str(env, 'RELAY_DKIM_SELECTOR', 'loginsign');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/i.test(selector)) throw new ConfigError('RELAY_DKIM_SELECTOR', 'must be a DNS label');
+  let privateKey = env.RELAY_DKIM_KEY ? pem(env.RELAY_DKIM_KEY) : null;
+  if (!privateKey && production) return null;
+  privateKey ??= generatedOnce(env, 'relay-dkim.pem', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  let publicKey: string;
+  try {
+    publicKey = createPublicKey(createPrivateKey(privateKey)).export({ type: 'spki', format: 'der' }).toString('base64');
+  } catch {
+    throw new ConfigError('RELAY_DKIM_KEY', 'must be an RSA private key in PEM');
+  }
+  return { selector, privateKey, dnsRecord: `v=DKIM1; k=rsa; p=${publicKey}` };
+}
+
+/** RELAY_TLS_CERT / RELAY_TLS_KEY (PEM). Outside production the relay generates a self-signed pair when they are unset. */
+function relayTls(env: Env): AppConfig['relay']['tls'] {
+  const cert = env.RELAY_TLS_CERT ? pem(env.RELAY_TLS_CERT) : null;
+  const key = env.RELAY_TLS_KEY ? pem(env.RELAY_TLS_KEY) : null;
+  if (!cert !== !key) throw new ConfigError(cert ? 'RELAY_TLS_CERT' : 'RELAY_TLS_KEY', 'is set without its pair: RELAY_TLS_CERT and RELAY_TLS_KEY go together');
+  return cert && key ? { cert, key } : null;
+}
+
+/** Where generated development files (relay TLS pair) live: next to SECRETS_FILE. */
+export function generatedFile(env: Env, name: string): string {
+  return resolve(dirname(resolve(str(env, 'SECRETS_FILE', '.data/secrets.json'))), name);
+}
+
 /** Jitter on retry delays (BullMQ: each delay is 70-100% of the exponential one). */
 export const WEBHOOK_JITTER = 0.3;
 
@@ -301,9 +372,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxBytes: int(env, 'RELAY_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
       ratePerApplication: int(env, 'RELAY_RATE_PER_APP_PER_MINUTE', 1000, 1, 10_000_000),
       ratePerSender: int(env, 'RELAY_RATE_PER_SENDER_PER_MINUTE', 300, 1, 10_000_000),
+      dnsServers: dnsServers(env),
+      repliesPerUserPerHour: int(env, 'RELAY_REPLIES_PER_USER_PER_HOUR', 100, 1, 1_000_000),
       backoffMs: int(env, 'RELAY_BACKOFF_MS', 30_000, 1, 3600_000),
       maxAttempts: int(env, 'RELAY_MAX_ATTEMPTS', 12, 1, 100),
       concurrency: int(env, 'RELAY_CONCURRENCY', 16, 1, 1000),
+      dkim: relayDkim(env, isProduction),
+      tls: relayTls(env),
+      devTlsFile: isProduction ? null : generatedFile(env, 'relay-tls.json'),
     },
     apiKeyRatePerMinute: int(env, 'API_KEY_RATE_PER_MINUTE', 600, 1, 1_000_000),
     login: {

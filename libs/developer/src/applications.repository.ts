@@ -17,13 +17,15 @@ export interface StoredApplication {
   senderDomains: string[];
   /** Registered sender addresses of relay mail (lower-case); NULL = none. */
   senderAddresses: string[];
+  /** The senderDomains verified by their `_loginsign` TXT record. */
+  senderDomainsVerified: string[];
   /** AES-256-GCM sealed webhook secret: it must be read back to sign deliveries. */
   webhookSecretEnc: string;
   createdAt: Date;
 }
 
 /** Columns an update may set. */
-export type ApplicationPatch = Partial<Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses'>>;
+export type ApplicationPatch = Partial<Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified'>>;
 
 interface ApplicationRow {
   id: string;
@@ -36,11 +38,12 @@ interface ApplicationRow {
   webhook_url: string | null;
   sender_domains: string | null;
   sender_addresses: string | null;
+  sender_domains_verified: string | null;
   webhook_secret_enc: string;
   created_at: Date;
 }
 
-const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at`;
+const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, webhook_secret_enc, created_at`;
 
 const list = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
 
@@ -55,6 +58,7 @@ const toStored = (r: ApplicationRow): StoredApplication => ({
   webhookUrl: r.webhook_url,
   senderDomains: list(r.sender_domains),
   senderAddresses: list(r.sender_addresses),
+  senderDomainsVerified: list(r.sender_domains_verified),
   webhookSecretEnc: r.webhook_secret_enc,
   createdAt: r.created_at,
 });
@@ -66,8 +70,9 @@ const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
   logoUrl: 'logo_url',
   senderDomains: 'sender_domains',
   senderAddresses: 'sender_addresses',
+  senderDomainsVerified: 'sender_domains_verified',
 };
-const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses']);
+const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified']);
 
 /** The SQL of `applications` (typed raw SQL, no entity). */
 @Injectable()

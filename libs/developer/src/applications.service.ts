@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { promises as dns } from 'node:dns';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
+import { AppError, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './applications.repository';
 import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkSenderAddresses, checkSenderDomains, checkWebhookUrl } from './application-rules';
 
@@ -18,7 +19,16 @@ export interface ApplicationRecord {
   /** Who may send mail to the application's relay addresses (see libs/relay). */
   senderDomains: string[];
   senderAddresses: string[];
+  /** What to publish for each sender domain, and whether it was found: only verified domains are used. */
+  senderDomainVerifications: SenderDomainVerification[];
   createdAt: Date;
+}
+
+export interface SenderDomainVerification {
+  domain: string;
+  name: string;
+  value: string;
+  verified: boolean;
 }
 
 export interface NewApplication {
@@ -54,7 +64,12 @@ const newClientId = () => `ls_${randomAlnum(24)}`;
 /** Standard Webhooks secret format. */
 const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
-const toRecord = (app: StoredApplication): ApplicationRecord => ({
+/** The TXT value proving control of `domain` for one application: an HMAC, so nothing to store. */
+function verificationValue(key: Buffer, appId: string, domain: string): string {
+  return `loginsign-verification=${createHmac('sha256', key).update(`sender-domain\0${appId}\0${domain}`).digest('hex').slice(0, 32)}`;
+}
+
+const toRecord = (app: StoredApplication, key: Buffer): ApplicationRecord => ({
   id: app.id,
   developerId: app.developerId,
   name: app.name,
@@ -64,6 +79,12 @@ const toRecord = (app: StoredApplication): ApplicationRecord => ({
   webhookUrl: app.webhookUrl,
   senderDomains: app.senderDomains ?? [],
   senderAddresses: app.senderAddresses ?? [],
+  senderDomainVerifications: (app.senderDomains ?? []).map((domain) => ({
+    domain,
+    name: `_loginsign.${domain}`,
+    value: verificationValue(key, app.id, domain),
+    verified: (app.senderDomainsVerified ?? []).includes(domain),
+  })),
   createdAt: app.createdAt,
 });
 
@@ -91,24 +112,25 @@ export class ApplicationsService {
       logoUrl: input.logoUrl == null ? null : checkLogoUrl(input.logoUrl),
       senderDomains: [],
       senderAddresses: [],
+      senderDomainsVerified: [],
       clientId: newClientId(),
       clientSecretHash: sha256(clientSecret),
       webhookSecretEnc: this.seal(webhookSecret),
       createdAt: new Date(),
     };
     await this.apps.insert(app);
-    return { application: toRecord(app), clientSecret, webhookSecret };
+    return { application: toRecord(app, this.config.secrets.sessionSecret), clientSecret, webhookSecret };
   }
 
   /** Newest first. */
   async list(developerId: number): Promise<ApplicationRecord[]> {
     const apps = await this.apps.listOf(developerId);
-    return apps.map(toRecord);
+    return apps.map((a) => toRecord(a, this.config.secrets.sessionSecret));
   }
 
   /** The developer's application, or 404 `not_found`. For every `/applications/:appId/...` route. */
   async getOwned(developerId: number, appId: string): Promise<ApplicationRecord> {
-    return toRecord(await this.findOwned(developerId, appId));
+    return toRecord(await this.findOwned(developerId, appId), this.config.secrets.sessionSecret);
   }
 
   async update(developerId: number, appId: string, changes: ApplicationChanges): Promise<ApplicationRecord> {
@@ -118,10 +140,33 @@ export class ApplicationsService {
     if (changes.redirectUris !== undefined) patch.redirectUris = checkRedirectUris(changes.redirectUris);
     if (changes.webhookUrl !== undefined) patch.webhookUrl = this.webhookUrlOrNull(changes.webhookUrl);
     if (changes.logoUrl !== undefined) patch.logoUrl = changes.logoUrl === null ? null : checkLogoUrl(changes.logoUrl);
-    if (changes.senderDomains !== undefined) patch.senderDomains = checkSenderDomains(changes.senderDomains, this.config.relayDomain);
+    if (changes.senderDomains !== undefined) {
+      patch.senderDomains = checkSenderDomains(changes.senderDomains, this.config.relayDomain);
+      // A domain removed loses its verification; one added again is verified again.
+      patch.senderDomainsVerified = app.senderDomainsVerified.filter((d) => patch.senderDomains!.includes(d));
+    }
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
     if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
-    return toRecord({ ...app, ...patch });
+    return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
+  }
+
+  /**
+   * Looks up `_loginsign.<domain>` TXT (resolver DNS_SERVERS) and marks the
+   * domain verified when the application's value is there. 404 for a domain
+   * not in senderDomains, 400 when the record is missing or wrong.
+   */
+  async verifySenderDomain(developerId: number, appId: string, domainParam: string): Promise<{ domain: string; verified: true }> {
+    const app = await this.findOwned(developerId, appId);
+    const domain = domainParam.trim().toLowerCase();
+    if (!app.senderDomains.includes(domain)) throw notFound('The sender domain');
+    const expected = verificationValue(this.config.secrets.sessionSecret, app.id, domain);
+    const resolver = new dns.Resolver({ timeout: 3000, tries: 2 });
+    if (this.config.relay.dnsServers.length) resolver.setServers(this.config.relay.dnsServers);
+    const records = await resolver.resolveTxt(`_loginsign.${domain}`).catch(() => [] as string[][]);
+    const found = records.some((chunks) => safeEqual(chunks.join(''), expected));
+    if (!found) throw new AppError('invalid_request', `No TXT record _loginsign.${domain} with the value "${expected}" was found.`);
+    if (!app.senderDomainsVerified.includes(domain)) await this.apps.update(app.id, { senderDomainsVerified: [...app.senderDomainsVerified, domain] });
+    return { domain, verified: true };
   }
 
   /** Deletes the application; its connections and tokens go with it (ON DELETE CASCADE). */
@@ -148,7 +193,7 @@ export class ApplicationsService {
   /** For /oauth/authorize and /oauth/token: one lookup on the unique client_id index. */
   async findByClientId(clientId: string): Promise<ApplicationRecord | null> {
     const app = await this.findEntityByClientId(clientId);
-    return app ? toRecord(app) : null;
+    return app ? toRecord(app, this.config.secrets.sessionSecret) : null;
   }
 
   /**
@@ -160,7 +205,7 @@ export class ApplicationsService {
     if (typeof clientSecret !== 'string' || clientSecret.length === 0 || clientSecret.length > CLIENT_SECRET_MAX) return null;
     const app = await this.findEntityByClientId(clientId);
     if (!app || !safeEqual(sha256(clientSecret), app.clientSecretHash)) return null;
-    return toRecord(app);
+    return toRecord(app, this.config.secrets.sessionSecret);
   }
 
   /**

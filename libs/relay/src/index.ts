@@ -5,4 +5,6 @@ export * from './relay-messages.repository';
 export * from './relay-routing';
 export * from './relay-intake';
 export * from './relay-delivery';
+export * from './sender-auth';
 export * from './relay.module';
+export * from './relay-log';

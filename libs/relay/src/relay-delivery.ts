@@ -49,7 +49,15 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
 
   private smtp(): Transporter {
     if (!this.config.smtpUrl) throw new Error('SMTP_URL is not set: relay mail waits in the queue');
-    this.transport ??= createTransport({ url: this.config.smtpUrl, pool: true, maxConnections: this.config.relay.concurrency, maxMessages: Infinity });
+    const { dkim } = this.config.relay;
+    // Everything the relay sends is From RELAY_DOMAIN: signed for it when a key is configured.
+    this.transport ??= createTransport({
+      url: this.config.smtpUrl,
+      pool: true,
+      maxConnections: this.config.relay.concurrency,
+      maxMessages: Infinity,
+      ...(dkim ? { dkim: { domainName: this.config.relayDomain, keySelector: dkim.selector, privateKey: dkim.privateKey } } : {}),
+    });
     return this.transport;
   }
 
@@ -60,7 +68,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
     try {
       const mail = row.kind === 'forward' ? await this.forwarded(row) : await this.reply(row);
       await this.smtp().sendMail({ envelope: { from: mail.from, to: [mail.to] }, raw: mail.raw });
-      await this.settle(row.id, 'delivered', null);
+      await this.settle(row, 'delivered', null);
       this.logger.log(JSON.stringify({ decision: 'delivered', id: row.id, kind: row.kind, attempt }));
       return 'delivered';
     } catch (error) {
@@ -68,7 +76,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
       const text = `${e.responseCode ? `${e.responseCode} ` : ''}${e.message}`.slice(0, 500);
       const permanent = error instanceof PermanentFailure || (e.responseCode !== undefined && e.responseCode >= 500);
       if (permanent || attempt >= maxAttempts) {
-        await this.settle(row.id, 'failed', text);
+        await this.settle(row, 'failed', text);
         this.logger.warn(JSON.stringify({ decision: 'failed', id: row.id, kind: row.kind, attempt, permanent, error: text }));
         return 'failed';
       }
@@ -78,22 +86,24 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  private async settle(id: string, status: 'delivered' | 'failed', error: string | null) {
-    await this.messages.settle(id, status, error);
+  private async settle(row: MessageRow, status: 'delivered' | 'failed', error: string | null) {
+    await this.messages.settle(row.id, row.body_id, status, error);
   }
 
   /** App -> user: to the user's primary address, From = the relay form of the sender. */
   private async forwarded(row: MessageRow) {
     if (!row.relay_local) throw new PermanentFailure('the connection was deleted');
-    if (!row.user_email) throw new PermanentFailure('the user has no verified address');
+    if (!row.user_email) throw new PermanentFailure('the user has no confirmed primary address');
     const message = splitMessage(row.raw!);
     const from = parseMailbox(headerValue(message, 'from'));
-    // Replies go where the sender asked for them (Reply-To), else to From, else the envelope sender.
-    const replyTarget = parseMailbox(headerValue(message, 'reply-to'))?.address ?? from?.address ?? row.mail_from;
+    // Replies go to the envelope sender, which routing checked against the
+    // application's registered senders; never to From or Reply-To (anyone can write those).
+    const replyTarget = row.mail_from;
     const alias = replyAlias(this.key, row.connection_id, replyTarget);
     await this.messages.saveReplyAlias(alias, row.connection_id, replyTarget);
     const raw = rewriteForForward(row.raw!, {
       from: `${replyLocalPart(alias)}@${this.config.relayDomain}`,
+      to: row.rcpt_to,
       displayName: from?.name || from?.address || replyTarget,
       originalFrom: from?.address ?? row.mail_from,
       messageId: row.id,

@@ -17,7 +17,7 @@ export function relayJobOptions(config: AppConfig, messageId: string, attemptsLe
 }
 
 /**
- * Accepted mail: one relay_messages row per recipient, committed before the
+ * Accepted mail: the body stored once, one relay_messages row per recipient, committed before the
  * relay answers 250 (nothing accepted is lost), then queued for the worker.
  * Muted and bounce recipients are recorded without the message.
  */
@@ -32,6 +32,8 @@ export class RelayIntake {
   ) {}
 
   async accept(mailFrom: string, recipients: AcceptedRecipient[], raw: Buffer, session: string): Promise<string[]> {
+    const sending = recipients.some((r) => r.kind === 'forward' || r.kind === 'reply');
+    const body = sending ? { id: randomId('rb'), raw } : null;
     const rows = recipients.map((r) => {
       const sends = r.kind === 'forward' || r.kind === 'reply';
       return {
@@ -45,12 +47,15 @@ export class RelayIntake {
           mailFrom: mailFrom.toLowerCase(),
           rcptTo: r.rcpt,
           sizeBytes: raw.length,
-          raw: sends ? raw : null,
+          bodyId: sends ? body!.id : null,
         },
       };
     });
-    // Committed before the queueing below (RelayMessagesRepository.insertAll).
-    await this.messages.insertAll(rows.map((r) => ({ id: r.id, ...r.row })));
+    // The body once, then every recipient's row, committed before the queueing below.
+    await this.messages.insertAll(
+      body,
+      rows.map((r) => ({ id: r.id, ...r.row })),
+    );
     for (const [i, r] of rows.entries()) {
       this.logger.log(JSON.stringify({ decision: recipients[i].kind, stored: r.id, session, bytes: raw.length, rcpt: recipients[i].rcpt }));
     }

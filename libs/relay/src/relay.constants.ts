@@ -14,6 +14,9 @@ export interface AcceptedRecipient {
   rcpt: string;
   applicationId: string | null;
   connectionId: string | null;
+  /** The application's registered senders (forward and muted), checked again at the end of DATA. */
+  senderDomains?: string[];
+  senderAddresses?: string[];
 }
 
 /** An SMTP refusal: the code and enhanced status text the client sees. */
@@ -26,4 +29,8 @@ export class SmtpRefusal extends Error {
   ) {
     super(message);
   }
+
+  /** The application and connection the refused recipient belongs to, when known (for its relay log). */
+  applicationId: string | null = null;
+  connectionId: string | null = null;
 }

@@ -4,11 +4,13 @@ import { RELAY_QUEUE } from './relay.constants';
 import { RelayRouting } from './relay-routing';
 import { RelayIntake } from './relay-intake';
 import { RelayMessagesRepository } from './relay-messages.repository';
+import { SenderAuth } from './sender-auth';
+import { RelayLogService } from './relay-log';
 
 /** What apps/relay needs: routing decisions and the intake (queue producer). The worker adds RelayDelivery. */
 @Module({
   imports: [BullModule.registerQueue({ name: RELAY_QUEUE })],
-  providers: [RelayMessagesRepository, RelayRouting, RelayIntake],
-  exports: [BullModule, RelayMessagesRepository, RelayRouting, RelayIntake],
+  providers: [RelayMessagesRepository, RelayRouting, RelayIntake, SenderAuth, RelayLogService],
+  exports: [BullModule, RelayMessagesRepository, RelayRouting, RelayIntake, SenderAuth, RelayLogService],
 })
 export class RelayModule {}

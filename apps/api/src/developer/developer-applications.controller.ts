@@ -17,6 +17,7 @@ export function presentApplication(app: ApplicationRecord) {
     logoUrl: app.logoUrl,
     senderDomains: app.senderDomains,
     senderAddresses: app.senderAddresses,
+    senderDomainVerifications: app.senderDomainVerifications,
     createdAt: isoUtc(app.createdAt),
   };
 }
@@ -65,6 +66,23 @@ export class DeveloperApplicationsController {
   @HttpCode(204)
   async remove(@CurrentSession() session: Session, @Param('appId') appId: string) {
     await this.apps.remove(session.subjectId, appId);
+  }
+
+  @ApiEndpoint({
+    summary: 'Verify a sender domain by its TXT record (_loginsign.<domain>)',
+    auth: 'developerOrKey',
+    response: {
+      type: 'object',
+      properties: { domain: { type: 'string' }, verified: { type: 'boolean', enum: [true] } },
+      required: ['domain', 'verified'],
+      additionalProperties: false,
+    },
+  })
+  /** 200 once `_loginsign.<domain>` carries the application's value; 400 while it does not; 404 for a domain not in senderDomains. */
+  @Post(':appId/sender-domains/:domain/verify')
+  @HttpCode(200)
+  async verifySenderDomain(@CurrentSession() session: Session, @Param('appId') appId: string, @Param('domain') domain: string) {
+    return this.apps.verifySenderDomain(session.subjectId, appId, domain);
   }
 
   @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working)', auth: 'developerOrKey', response: RotatedClientSecret })

@@ -16,6 +16,8 @@ import { PortalAppsController } from './portal-apps.controller';
 import { PortalAssetsController } from './portal-assets.controller';
 import { PortalUsersController } from './portal-users.controller';
 import { PortalWebhooksController } from './portal-webhooks.controller';
+import { PortalRelayController } from './portal-relay.controller';
+import { RelayLogModule } from '@app/relay';
 import { PortalWriteGuard } from './portal-write.guard';
 import { PortalContextService } from './portal-context.service';
 import { SecretReveal } from './secret-reveal';
@@ -31,7 +33,7 @@ import { PendingSecondStepService } from '@app/common';
  * users and webhooks), over the same services and the same developer session.
  */
 @Module({
-  imports: [DeveloperModule, IdentityModule, OAuthModule, WebhooksModule],
+  imports: [DeveloperModule, IdentityModule, OAuthModule, WebhooksModule, RelayLogModule],
   controllers: [
     DeveloperAccountController,
     DeveloperApiKeysController,
@@ -43,6 +45,7 @@ import { PendingSecondStepService } from '@app/common';
     PortalAppsController,
     PortalUsersController,
     PortalWebhooksController,
+    PortalRelayController,
     PortalAssetsController,
     DeveloperPasswordResetApiController,
     DeveloperPasswordResetPagesController,

@@ -19,9 +19,11 @@ export interface PortalApp {
   webhookUrl: string | null;
   logoUrl: string | null;
   createdAt: string | null;
+  /** The TXT records that verify the application's sender domains (relay). */
+  senderDomainVerifications?: { domain: string; name: string; value: string; verified: boolean }[];
 }
 
-export type AppTab = 'settings' | 'users' | 'webhooks' | 'integrate';
+export type AppTab = 'settings' | 'users' | 'webhooks' | 'relay' | 'integrate';
 
 /** Path of one of an app's portal pages (ids are validated by the service before any page renders). */
 export const appPath = (appId: string, rest = '') => `/developer/apps/${encodeURIComponent(appId)}${rest}`;
@@ -71,7 +73,7 @@ ${app.logoUrl ? html`<img class="logo" src="${app.logoUrl}" alt="" width="40" he
 <div><h1 id="app-name">${app.name}</h1><p class="muted">Client ID <code>${app.clientId}</code></p></div>
 </div>
 <nav class="tabs" aria-label="Application">
-${tab('settings', 'Settings', '')}${tab('users', 'Users', '/users')}${tab('webhooks', 'Webhooks', '/webhooks')}${tab('integrate', 'Integrate', '/integrate')}
+${tab('settings', 'Settings', '')}${tab('users', 'Users', '/users')}${tab('webhooks', 'Webhooks', '/webhooks')}${tab('relay', 'Email relay', '/relay')}${tab('integrate', 'Integrate', '/integrate')}
 </nav>`;
 }
 

@@ -3,6 +3,8 @@ import { AppError } from '@app/common';
 
 /** Every resource id in a path is short and URL-safe ASCII (prefixes, base64url, digits). */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A `:domain` path parameter (sender domains): a DNS name. */
+const DOMAIN = /^[A-Za-z0-9.-]{1,253}$/;
 
 export function isWellFormedId(value: unknown): value is string {
   return typeof value === 'string' && ID.test(value);
@@ -11,12 +13,13 @@ export function isWellFormedId(value: unknown): value is string {
 /**
  * Path parameters are resource ids: one that cannot be an id (another script,
  * punctuation, too long) names nothing, so it is 404 before any query runs.
+ * A `:domain` parameter is a DNS name instead.
  */
 @Injectable()
 export class IdParamPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type !== 'param' || !metadata.data) return value;
-    if (!isWellFormedId(value)) throw new AppError('not_found', 'No such endpoint or resource.');
+    if (metadata.data === 'domain' ? !(typeof value === 'string' && DOMAIN.test(value)) : !isWellFormedId(value)) throw new AppError('not_found', 'No such endpoint or resource.');
     return value;
   }
 }

@@ -10,6 +10,7 @@ import { EmailBinaryCollation1764356000000 } from './1764356000000-EmailBinaryCo
 import { UserEmailsLinked1764360000000 } from './1764360000000-UserEmailsLinked';
 import { DeveloperApiKeys1764361000000 } from './1764361000000-DeveloperApiKeys';
 import { TwoStepAndPasskeys1764364000000 } from './1764364000000-TwoStepAndPasskeys';
+import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   UserEmailsLinked1764360000000,
   DeveloperApiKeys1764361000000,
   TwoStepAndPasskeys1764364000000,
+  RelayBodies1764365000000,
 ];
