@@ -47,7 +47,8 @@ describe('sign-in in a real browser', () => {
     await page.waitForURL((url) => url.pathname === '/login');
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill('a strong password 1');
-    await page.getByRole('button', { name: /sign in|log in/i }).click();
+    // The password form's button (the page also offers "Sign in with a passkey").
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL((url) => url.pathname === '/cb');
     expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
     await screenshot(page, 'signed-in-again');
