@@ -38,6 +38,7 @@ const BENCHES = [
   },
   { name: 'webhooks', file: 'bench/webhooks/index.ts' },
   { name: 'relay', file: 'bench/relay/index.ts' },
+  { name: 'accounts', file: 'bench/accounts/index.ts' },
 ].filter((b) => only.length === 0 || only.includes(b.name) || only.includes('baseline'));
 
 const started = Date.now();
@@ -268,6 +269,7 @@ function writeDoc(info, base, results, failures) {
     '- `bench:users-list`: 1,000,000 connections of one application (bulk-seeded), each scenario 1 and 10 concurrent clients; the figure is the worse p95 of the two.',
     '- `bench:webhooks`: 10,000 events inserted at once, one worker process, delivered to a local receiver.',
     '- `bench:relay`: messages sent over SMTP to relay addresses, forwarded by one worker to a local sink.',
+    '- `bench:accounts`: argon2id hash/verify and the TOTP code check in-process; JSON logins with and without two-step, and sign-ups with the per-IP limit on (default) and off (allowlisted), through one production API process.',
     '- `bench:housekeeping` (run on its own, it takes minutes): table and Redis key counts before and after 100,000 sign-ins and the housekeeping job, in [table-sizes.md](table-sizes.md).',
     "- Each run's full output (with CPU split per process, and profiles when `BENCH_PROFILE=1`) is in `bench-results/` (not committed). Where the time goes: `docs/performance.md`.",
     '',
