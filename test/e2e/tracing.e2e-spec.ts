@@ -16,6 +16,7 @@ import { payloadOf, startReceiver } from '../support/receiver';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 import { eventually } from '../support/eventually';
 import { startApi } from '../support/harness';
+import { publishSender, registerSenders, startDns } from '../support/dns';
 import { startRelay, startSink } from '../support/relay';
 import { seedConnections } from '../support/seed';
 import { createTransport } from 'nodemailer';
@@ -202,19 +203,17 @@ describe('tracing (OTLP/HTTP)', () => {
 
   it("continues the SMTP message's trace in the worker's relay forward", async () => {
     const sink = await startSink();
+    // The relay authenticates senders: this test's DNS server publishes app.example's SPF, DMARC and verification records.
+    const dns = await startDns();
+    publishSender(dns, 'app.example');
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' };
     // The relay queues the forward after storing it; the worker's sweep (a new trace) stays out of the way.
-    const t = await startApi({ SMTP_URL: sink.url, OUTBOX_RELAY_INTERVAL_MS: '60000', ...otel });
+    const t = await startApi({ SMTP_URL: sink.url, OUTBOX_RELAY_INTERVAL_MS: '60000', DNS_SERVERS: dns.server, ...otel });
     const processes: { stop(): Promise<void> }[] = [];
     try {
       const db = t.app.get(DataSource);
       const app = await createClientApp(t.baseUrl);
-      const patched = await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, {
-        method: 'PATCH',
-        headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
-        body: JSON.stringify({ senderDomains: ['app.example'] }),
-      });
-      expect(patched.status).toBe(200);
+      await registerSenders(t.baseUrl, app.developerCookie, app.id, dns, { senderDomains: ['app.example'] });
       const [connectionId] = await seedConnections(db, app.id, 1);
       const [row] = await db.query<{ user_id: number; relay_local: string }[]>('SELECT user_id, relay_local FROM connections WHERE id = ?', [connectionId]);
       const email = `user-${randomBytes(4).toString('hex')}@real.example`;

@@ -17,6 +17,17 @@ export class DeveloperProfile extends DeveloperSummary {
 }
 
 /** The application object: never a secret. */
+export class SenderDomainVerification {
+  @ApiProperty()
+  domain: string;
+  @ApiProperty({ description: 'The TXT record name: _loginsign.<domain>.' })
+  name: string;
+  @ApiProperty({ description: 'The TXT record value: loginsign-verification=<token>.' })
+  value: string;
+  @ApiProperty()
+  verified: boolean;
+}
+
 export class Application {
   @ApiProperty()
   id: string;
@@ -34,6 +45,8 @@ export class Application {
   senderDomains: string[];
   @ApiProperty({ type: [String], description: 'Registered sender addresses of relay mail.' })
   senderAddresses: string[];
+  @ApiProperty({ type: [SenderDomainVerification], description: 'The TXT record that verifies each sender domain; only verified domains are used.' })
+  senderDomainVerifications: SenderDomainVerification[];
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 }
