@@ -4,7 +4,7 @@ import { createApplication, signUpDeveloper, UsersPage } from '../support/develo
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { startSink } from '../support/relay';
-import { authorizeAs, callbackParams, ClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
+import { ClientApp, connectWithRefresh, currentUser } from '../support/oauth';
 import { countRows, Row, webhookEvents } from '../support/db';
 
 const REDIRECT_URI = 'https://client.example/cb';
@@ -36,24 +36,7 @@ describe('Account center (/account)', () => {
 
   /** Consent + code + token (with a refresh token: offline_access). */
   async function connect(app: ClientApp, user: TestUser, share = 'relay'): Promise<Connected & { consentShown: boolean }> {
-    const pkce = pkcePair();
-    const { res, consentShown } = await authorizeAs(
-      t.baseUrl,
-      user,
-      {
-        response_type: 'code',
-        client_id: app.clientId,
-        redirect_uri: app.redirectUri,
-        state: 'st',
-        scope: 'openid profile email offline_access',
-        code_challenge: pkce.challenge,
-        code_challenge_method: 'S256',
-      },
-      { share },
-    );
-    const code = callbackParams(res).get('code');
-    if (!code) throw new Error(`no code: ${res.headers.get('location')}`);
-    const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
+    const { body, consentShown } = await connectWithRefresh(t.baseUrl, app, user, share);
     const profile = await currentUser(t.baseUrl, body.access_token);
     return { token: body.access_token, refreshToken: body.refresh_token, connectionId: profile.body.id, consentShown };
   }

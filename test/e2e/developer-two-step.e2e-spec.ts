@@ -1,23 +1,11 @@
-import { authenticator } from 'otplib';
 import { DataSource } from 'typeorm';
 import { USER_COOKIE } from '../support/accounts';
 import { DEVELOPER_COOKIE, signUpDeveloper, TestDeveloper } from '../support/developer';
 import { CookieJar, getPage, postForm } from '../support/forms';
+import { mailsTo } from '../support/mailbox';
+import { recoveryCodesIn, totp, totpSecretIn, wrongCode } from '../support/two-step';
 import { startApi, TestApp } from '../support/harness';
 import { countRows } from '../support/db';
-
-function totp(secret: string, steps = 0): string {
-  return authenticator.clone({ epoch: Date.now() + steps * 30_000 }).generate(secret);
-}
-
-/** A 6-digit code that matches none of the steps the server accepts now. */
-function wrongCode(secret: string): string {
-  const near = new Set([-2, -1, 0, 1, 2].map((step) => totp(secret, step)));
-  for (let n = 0; ; n++) {
-    const code = String(n).padStart(6, '0');
-    if (!near.has(code)) return code;
-  }
-}
 
 function loginJson(baseUrl: string, body: unknown) {
   return fetch(`${baseUrl}/api/developer/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -36,14 +24,6 @@ describe('Two-step sign-in for developers', () => {
   });
   afterAll(() => t.close());
 
-  async function mailsTo(to: string): Promise<string[]> {
-    const page = await getPage(t.baseUrl, '/dev/mailbox', new CookieJar());
-    return page.html
-      .split('<article')
-      .slice(1)
-      .filter((a) => a.includes(`<strong>${to}</strong>`));
-  }
-
   const jarOf = (dev: TestDeveloper) => new CookieJar().set(DEVELOPER_COOKIE, dev.sessionId);
 
   async function enable(dev: TestDeveloper): Promise<{ secret: string; codes: string[] }> {
@@ -57,14 +37,14 @@ describe('Two-step sign-in for developers', () => {
     expect(setup.status).toBe(200);
     const html = await setup.text();
     expect(html).toMatch(/<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    const secret = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(html)![1];
+    const secret = totpSecretIn(html);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1];
     expect((await postForm(t.baseUrl, '/developer/security/two-step/confirm', { _csrf: csrf, code: wrongCode(secret) }, jar)).status).toBe(400);
     const confirmed = await postForm(t.baseUrl, '/developer/security/two-step/confirm', { _csrf: csrf, code: totp(secret) }, jar);
     expect(confirmed.status).toBe(200);
-    const codes = [...(await confirmed.text()).matchAll(/<li><code>([a-z0-9]{5}-[a-z0-9]{5})<\/code><\/li>/g)].map((m) => m[1]);
+    const codes = recoveryCodesIn(await confirmed.text());
     expect(codes).toHaveLength(10);
-    expect((await mailsTo(dev.email)).some((m) => m.includes('Two-step sign-in was turned on'))).toBe(true);
+    expect((await mailsTo(t.baseUrl, dev.email)).some((m) => m.includes('Two-step sign-in was turned on'))).toBe(true);
     return { secret, codes };
   }
 
@@ -141,6 +121,6 @@ describe('Two-step sign-in for developers', () => {
     expect(off.headers.get('location')).toBe('/developer/security?done=two-step-off');
     expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM developer_totp WHERE developer_id = ?', [dev.id])).toBe(0);
     expect((await loginJson(t.baseUrl, { email: dev.email, password: dev.password })).status).toBe(200);
-    expect((await mailsTo(dev.email)).some((m) => m.includes('Two-step sign-in was turned off'))).toBe(true);
+    expect((await mailsTo(t.baseUrl, dev.email)).some((m) => m.includes('Two-step sign-in was turned off'))).toBe(true);
   });
 });

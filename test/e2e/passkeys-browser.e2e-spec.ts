@@ -3,6 +3,7 @@ import { Browser, CDPSession, Page } from 'playwright-core';
 import { signUpUser, TestUser, USER_COOKIE } from '../support/accounts';
 import { launchChromium, screenshot, startCallbackServer } from '../support/browser';
 import { CookieJar, getPage } from '../support/forms';
+import { mailsTo } from '../support/mailbox';
 import { startApi, TestApp } from '../support/harness';
 import { authorizePath, ClientApp, createClientApp, exchangeCode, pkcePair } from '../support/oauth';
 import { selectRows } from '../support/db';
@@ -75,14 +76,6 @@ describe('passkeys in a real browser', () => {
       [user.globalId],
     );
 
-  async function mailsTo(to: string): Promise<string[]> {
-    const page = await getPage(t.baseUrl, '/dev/mailbox', new CookieJar());
-    return page.html
-      .split('<article')
-      .slice(1)
-      .filter((a) => a.includes(`<strong>${to}</strong>`));
-  }
-
   async function addPasskey(page: Page, user: TestUser, name: string) {
     await page.goto(`${t.baseUrl}/account/security`);
     await page.locator('#passkey-name').fill(name);
@@ -120,7 +113,7 @@ describe('passkeys in a real browser', () => {
     const [stored] = await passkeys(user);
     expect(stored.name).toBe('My <laptop>');
     expect(stored.last_used_at).toBeNull();
-    expect((await mailsTo(user.email)).some((m) => m.includes('A passkey was added'))).toBe(true);
+    expect((await mailsTo(t.baseUrl, user.email)).some((m) => m.includes('A passkey was added'))).toBe(true);
 
     // Signed out: "Sign in with a passkey" on /login, back to return_to.
     await signOut(page);
@@ -159,7 +152,7 @@ describe('passkeys in a real browser', () => {
     await page.waitForURL((url) => url.search === '?done=passkey-removed');
     await page.getByText('No passkeys yet.').waitFor();
     expect(await passkeys(user)).toHaveLength(0);
-    expect((await mailsTo(user.email)).some((m) => m.includes('A passkey was removed'))).toBe(true);
+    expect((await mailsTo(t.baseUrl, user.email)).some((m) => m.includes('A passkey was removed'))).toBe(true);
 
     // The authenticator still holds the credential, but it signs nobody in any more.
     await signOut(page);

@@ -59,14 +59,7 @@ class SoftAuthenticator {
         ['authData', this.authData(0x41, true)],
       ]) as never,
     );
-    return {
-      id: b64url(this.credentialId),
-      rawId: b64url(this.credentialId),
-      type: 'public-key',
-      authenticatorAttachment: 'cross-platform',
-      clientExtensionResults: {},
-      response: { clientDataJSON: b64url(clientDataJSON), attestationObject: b64url(attestationObject), transports: ['usb'] },
-    };
+    return this.credential({ clientDataJSON: b64url(clientDataJSON), attestationObject: b64url(attestationObject), transports: ['usb'] });
   }
 
   assert(challenge: string, userVerified: boolean) {
@@ -74,13 +67,18 @@ class SoftAuthenticator {
     const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: this.origin, crossOrigin: false }));
     const authData = this.authData(userVerified ? 0x05 : 0x01, false);
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), this.keys.privateKey);
+    return this.credential({ clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature), userHandle: null });
+  }
+
+  /** The credential as the browser hands it to the page, around an attestation or assertion `response`. */
+  private credential<R>(response: R) {
     return {
       id: b64url(this.credentialId),
       rawId: b64url(this.credentialId),
       type: 'public-key',
       authenticatorAttachment: 'cross-platform',
       clientExtensionResults: {},
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature), userHandle: null },
+      response,
     };
   }
 }

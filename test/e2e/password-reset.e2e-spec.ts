@@ -7,7 +7,7 @@ import { loginUser, signUpUser, TestUser, uniqueEmail } from '../support/account
 import { createApplication, signUpDeveloper } from '../support/developer';
 import { CookieJar, getPage, inputValue, postForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
-import { authorizeAs, callbackParams, ClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
+import { ClientApp, connectWithRefresh, currentUser } from '../support/oauth';
 import { Row } from '../support/db';
 
 const REDIRECT_URI = 'https://client.example/cb';
@@ -192,24 +192,7 @@ describe('Forgotten password (users and developers)', () => {
       const user = await signUpUser(t.baseUrl);
       const bystander = await signUpUser(t.baseUrl);
       const connect = async (who: TestUser) => {
-        const pkce = pkcePair();
-        const { res } = await authorizeAs(
-          t.baseUrl,
-          who,
-          {
-            response_type: 'code',
-            client_id: app.clientId,
-            redirect_uri: app.redirectUri,
-            state: 'st',
-            scope: 'openid profile email offline_access',
-            code_challenge: pkce.challenge,
-            code_challenge_method: 'S256',
-          },
-          { share: 'relay' },
-        );
-        const code = callbackParams(res).get('code');
-        if (!code) throw new Error(`no code: ${res.headers.get('location')}`);
-        const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
+        const { body } = await connectWithRefresh(t.baseUrl, app, who);
         expect(body.refresh_token).toBeTruthy();
         return { access: body.access_token, refresh: body.refresh_token! };
       };

@@ -1,24 +1,11 @@
-import { authenticator } from 'otplib';
 import { DataSource } from 'typeorm';
 import { signUpUser, TestUser, USER_COOKIE } from '../support/accounts';
 import { CookieJar, getPage, postForm } from '../support/forms';
+import { mailsTo } from '../support/mailbox';
+import { recoveryCodesIn, totp, totpSecretIn, wrongCode } from '../support/two-step';
 import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, callbackParams, ClientApp, createClientApp, exchangeCode, pkcePair } from '../support/oauth';
 import { countRows, selectRows } from '../support/db';
-
-/** The code an authenticator app shows `steps` 30-second steps from now. */
-function totp(secret: string, steps = 0): string {
-  return authenticator.clone({ epoch: Date.now() + steps * 30_000 }).generate(secret);
-}
-
-/** A 6-digit code that matches none of the steps the server accepts now (previous, current, next). */
-function wrongCode(secret: string): string {
-  const near = new Set([-2, -1, 0, 1, 2].map((step) => totp(secret, step)));
-  for (let n = 0; ; n++) {
-    const code = String(n).padStart(6, '0');
-    if (!near.has(code)) return code;
-  }
-}
 
 function loginJson(baseUrl: string, body: unknown) {
   return fetch(`${baseUrl}/api/account/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -51,21 +38,13 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
     const res = await startSetup(user);
     expect(res.status).toBe(200);
     const html = await res.text();
-    const secret = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(html)![1];
+    const secret = totpSecretIn(html);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1];
     const setupCode = totp(secret);
     const confirmed = await postForm(t.baseUrl, '/account/security/two-step/confirm', { _csrf: csrf, code: setupCode }, user.jar);
     expect(confirmed.status).toBe(200);
-    const codes = [...(await confirmed.text()).matchAll(/<li><code>([a-z0-9]{5}-[a-z0-9]{5})<\/code><\/li>/g)].map((m) => m[1]);
+    const codes = recoveryCodesIn(await confirmed.text());
     return { secret, codes, setupCode };
-  }
-
-  async function mailsTo(to: string): Promise<string[]> {
-    const page = await getPage(t.baseUrl, '/dev/mailbox', new CookieJar());
-    return page.html
-      .split('<article')
-      .slice(1)
-      .filter((a) => a.includes(`<strong>${to}</strong>`));
   }
 
   const totpRows = (userId: number) => countRows(db(), 'SELECT COUNT(*) AS n FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL', [userId]);
@@ -90,7 +69,7 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const html = await res.text();
-    const secret = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(html)![1];
+    const secret = totpSecretIn(html);
     expect(secret.length).toBe(32); // 160 bits in base32
     // The QR code is an SVG in the page itself: no image from elsewhere, no script.
     expect(html).toMatch(/<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
@@ -117,7 +96,7 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
 
     const ok = await postForm(t.baseUrl, '/account/security/two-step/confirm', { _csrf: csrf, code: totp(secret) }, user.jar);
     expect(ok.status).toBe(200);
-    const codes = [...(await ok.text()).matchAll(/<li><code>([a-z0-9]{5}-[a-z0-9]{5})<\/code><\/li>/g)].map((m) => m[1]);
+    const codes = recoveryCodesIn(await ok.text());
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     expect(await totpRows(id)).toBe(1);
@@ -133,7 +112,7 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
     const again = await startSetup(user);
     expect(again.status).toBe(409);
 
-    const notices = await mailsTo(user.email);
+    const notices = await mailsTo(t.baseUrl, user.email);
     expect(notices.some((m) => m.includes('Two-step sign-in was turned on'))).toBe(true);
   });
 
@@ -275,7 +254,7 @@ describe('Two-step sign-in (TOTP and recovery codes)', () => {
     expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_totp WHERE user_id = ?', [id])).toBe(0);
     expect(await countRows(db(), 'SELECT COUNT(*) AS n FROM user_recovery_codes WHERE user_id = ?', [id])).toBe(0);
     expect((await loginJson(t.baseUrl, { email: user.email, password: user.password })).status).toBe(200);
-    expect((await mailsTo(user.email)).some((m) => m.includes('Two-step sign-in was turned off'))).toBe(true);
+    expect((await mailsTo(t.baseUrl, user.email)).some((m) => m.includes('Two-step sign-in was turned off'))).toBe(true);
   });
 
   describe('amr and auth_time in id_tokens', () => {

@@ -123,6 +123,29 @@ export async function codeFor(baseUrl: string, app: ClientApp, user?: TestUser, 
   return { code: params.get('code')!, verifier: pkce.verifier, user: who };
 }
 
+/** Consent (with `share`), code and token exchange with PKCE and `offline_access`: the tokens of a new connection. */
+export async function connectWithRefresh(baseUrl: string, app: ClientApp, user: TestUser, share: ShareChoice = 'relay') {
+  const pkce = pkcePair();
+  const { res, consentShown } = await authorizeAs(
+    baseUrl,
+    user,
+    {
+      response_type: 'code',
+      client_id: app.clientId,
+      redirect_uri: app.redirectUri,
+      state: 'st',
+      scope: 'openid profile email offline_access',
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+    },
+    { share },
+  );
+  const code = callbackParams(res).get('code');
+  if (!code) throw new Error(`no code: ${res.headers.get('location')}`);
+  const { body } = await exchangeCode(baseUrl, app, { code, code_verifier: pkce.verifier });
+  return { body, consentShown };
+}
+
 export async function currentUser(baseUrl: string, accessToken: string) {
   const res = await fetch(`${baseUrl}/api/user`, { headers: { authorization: `Bearer ${accessToken}` } });
   return { res, body: (await res.json()) as UserBody };

@@ -14,38 +14,26 @@ import { TwoStepService } from './two-step/two-step.service';
 import { PasskeysRepository } from './passkeys/passkeys.repository';
 import { PasskeysService } from './passkeys/passkeys.service';
 
+/** What the module provides and exports (PasswordHasher stays its own). */
+const SHARED = [
+  UsersRepository,
+  UserEmailsRepository,
+  EmailVerificationsRepository,
+  GlobalIdService,
+  AccountsService,
+  LinkedEmailsService,
+  MailerService,
+  AccountNoticesService,
+  PasswordResetService,
+  TwoStepRepository,
+  TwoStepService,
+  PasskeysRepository,
+  PasskeysService,
+];
+
 /** Users, linked emails, passwords, Global IDs, two-step sign-in and passkeys. */
 @Module({
-  providers: [
-    PasswordHasher,
-    UsersRepository,
-    UserEmailsRepository,
-    EmailVerificationsRepository,
-    GlobalIdService,
-    AccountsService,
-    LinkedEmailsService,
-    MailerService,
-    AccountNoticesService,
-    PasswordResetService,
-    TwoStepRepository,
-    TwoStepService,
-    PasskeysRepository,
-    PasskeysService,
-  ],
-  exports: [
-    UsersRepository,
-    UserEmailsRepository,
-    EmailVerificationsRepository,
-    GlobalIdService,
-    AccountsService,
-    LinkedEmailsService,
-    MailerService,
-    AccountNoticesService,
-    PasswordResetService,
-    TwoStepRepository,
-    TwoStepService,
-    PasskeysRepository,
-    PasskeysService,
-  ],
+  providers: [PasswordHasher, ...SHARED],
+  exports: SHARED,
 })
 export class IdentityModule {}

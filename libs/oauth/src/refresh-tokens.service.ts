@@ -4,21 +4,14 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, randomToken, sha256 } from '@app/common';
 import { IssuedToken, TokensService } from './tokens.service';
 import { isSubset } from './scopes';
-import { TokensRepository } from './tokens.repository';
+import { NewRefreshToken, TokensRepository } from './tokens.repository';
 import { GrantsService } from './grants/grants.service';
 
 /** The scope that lets a client get refresh tokens. */
 export const OFFLINE_ACCESS = 'offline_access';
 
-export interface FamilyStart {
-  /** The grant id of the authorization code; also access_tokens.grant_id of the family. */
-  familyId: string;
-  connectionId: string;
-  applicationId: string;
-  scope: string;
-  authTime: number;
-  amr?: string[];
-}
+/** A new family's first refresh token, before its id and hash exist. */
+export type FamilyStart = Omit<NewRefreshToken, 'id' | 'tokenHash'>;
 
 export interface Refreshed {
   access: IssuedToken;

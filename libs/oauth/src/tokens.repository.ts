@@ -36,6 +36,7 @@ export interface RefreshTokenRow {
 export interface NewRefreshToken {
   id: string;
   tokenHash: Buffer;
+  /** The grant id of the authorization code; also access_tokens.grant_id of the family. */
   familyId: string;
   connectionId: string;
   applicationId: string;

@@ -1,5 +1,5 @@
 import { html, SafeHtml } from '../shared/html';
-import { csrfField, page } from '../shared/layout';
+import { csrfField, newAccountFields, page } from '../shared/layout';
 
 /** What a re-rendered form keeps: never the password. */
 export interface FormState {
@@ -27,13 +27,7 @@ ${errorBox(state.error)}
 <form method="post" action="/signup" novalidate>
 ${csrfField(state.csrf)}
 <input type="hidden" name="return_to" value="${state.returnTo}">
-<label for="name">Name</label>
-<input type="text" id="name" name="name" autocomplete="name" maxlength="200" required value="${state.name ?? ''}">
-<label for="email">Email</label>
-<input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required aria-describedby="password-hint">
-<p class="muted" id="password-hint">8 to 128 characters, not a common password.</p>
+${newAccountFields(state)}
 <label for="region">Country or region</label>
 <input type="text" id="region" name="region" autocomplete="country-name" maxlength="100" required value="${state.region ?? ''}">
 <button type="submit">Create account</button>

@@ -1,5 +1,5 @@
 import { html, SafeHtml } from '../shared/html';
-import { csrfField, page } from '../shared/layout';
+import { csrfField, newAccountFields, page } from '../shared/layout';
 
 /**
  * Developer Portal pages (server-rendered, no JavaScript needed; every value
@@ -95,13 +95,7 @@ export function developerSignupPage(state: DevFormState): string {
 ${notice(state.error, 'error')}
 <form method="post" action="/developer/signup" novalidate>
 ${csrfField(state.csrf)}
-<label for="name">Name</label>
-<input type="text" id="name" name="name" autocomplete="name" maxlength="200" required value="${state.name ?? ''}">
-<label for="email">Email</label>
-<input type="email" id="email" name="email" autocomplete="email" maxlength="320" required value="${state.email ?? ''}">
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required aria-describedby="password-hint">
-<p class="muted" id="password-hint">8 to 128 characters, not a common password.</p>
+${newAccountFields(state)}
 <button type="submit">Create developer account</button>
 </form>
 <p class="muted">Already registered? <a href="/developer/login">Sign in to the Developer Portal</a></p>`,
