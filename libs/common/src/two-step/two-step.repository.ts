@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { retryOnDeadlock } from '../deadlock';
 import type { TwoStepStore } from './two-step-core';
 
 export interface TotpRow {
@@ -49,19 +50,23 @@ export abstract class TwoStepTablesRepository implements TwoStepStore {
   /** Turns the pending secret on (once) with its first accepted step and stores the recovery code hashes. */
   async confirm(subjectId: number, secretEnc: string, step: number, recoveryHashes: string[]): Promise<boolean> {
     const { totp, recoveryCodes, subject } = this.tables;
-    return this.db.transaction(async (m) => {
-      const result: { affectedRows: number } = await m.query(
-        `UPDATE ${totp} SET confirmed_at = CURRENT_TIMESTAMP(3), last_step = ? WHERE ${subject} = ? AND confirmed_at IS NULL AND secret_enc = ?`,
-        [step, subjectId, secretEnc],
-      );
-      if (result.affectedRows !== 1) return false;
-      await m.query(`DELETE FROM ${recoveryCodes} WHERE ${subject} = ?`, [subjectId]);
-      await m.query(
-        `INSERT INTO ${recoveryCodes} (${subject}, code_hash) VALUES ${recoveryHashes.map(() => '(?, ?)').join(', ')}`,
-        recoveryHashes.flatMap((h) => [subjectId, h]),
-      );
-      return true;
-    });
+    // Concurrent confirmations of different accounts can deadlock on the recovery codes' index gaps: the
+    // transaction is rolled back whole by the database, so it is run again.
+    return retryOnDeadlock(() =>
+      this.db.transaction(async (m) => {
+        const result: { affectedRows: number } = await m.query(
+          `UPDATE ${totp} SET confirmed_at = CURRENT_TIMESTAMP(3), last_step = ? WHERE ${subject} = ? AND confirmed_at IS NULL AND secret_enc = ?`,
+          [step, subjectId, secretEnc],
+        );
+        if (result.affectedRows !== 1) return false;
+        await m.query(`DELETE FROM ${recoveryCodes} WHERE ${subject} = ?`, [subjectId]);
+        await m.query(
+          `INSERT INTO ${recoveryCodes} (${subject}, code_hash) VALUES ${recoveryHashes.map(() => '(?, ?)').join(', ')}`,
+          recoveryHashes.flatMap((h) => [subjectId, h]),
+        );
+        return true;
+      }),
+    );
   }
 
   /** Records `step` as used, atomically: false when it (or a later step) was already used. */
@@ -92,9 +97,11 @@ export abstract class TwoStepTablesRepository implements TwoStepStore {
 
   async deleteAll(subjectId: number): Promise<void> {
     const { totp, recoveryCodes, subject } = this.tables;
-    await this.db.transaction(async (m) => {
-      await m.query(`DELETE FROM ${recoveryCodes} WHERE ${subject} = ?`, [subjectId]);
-      await m.query(`DELETE FROM ${totp} WHERE ${subject} = ?`, [subjectId]);
-    });
+    await retryOnDeadlock(() =>
+      this.db.transaction(async (m) => {
+        await m.query(`DELETE FROM ${recoveryCodes} WHERE ${subject} = ?`, [subjectId]);
+        await m.query(`DELETE FROM ${totp} WHERE ${subject} = ?`, [subjectId]);
+      }),
+    );
   }
 }
