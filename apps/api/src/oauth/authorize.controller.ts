@@ -93,14 +93,19 @@ export class AuthorizeController {
         return { answer: renderPage(reply, 400, errorPage('This sign-in link is not valid', error.message)) };
       }
       if (error instanceof AuthorizeRedirectError) {
-        return { answer: seeOther(reply, redirectTo(error.redirectUri, { error: error.error, error_description: error.description, state: error.state })) };
+        return { answer: seeOther(reply, this.backToClient(error.redirectUri, { error: error.error, error_description: error.description, state: error.state })) };
       }
       throw error;
     }
   }
 
+  /** Every redirect back to the client (code or error) names the issuer (RFC 9207). */
+  private backToClient(redirectUri: string, params: Record<string, string | undefined>): string {
+    return redirectTo(redirectUri, { ...params, iss: this.config.publicUrl });
+  }
+
   private redirectError(reply: FastifyReply, request: AuthorizationRequest, error: string, description: string) {
-    return seeOther(reply, redirectTo(request.redirectUri, { error, error_description: description, state: request.state }));
+    return seeOther(reply, this.backToClient(request.redirectUri, { error, error_description: description, state: request.state }));
   }
 
   private async redirectWithCode(reply: FastifyReply, request: AuthorizationRequest, connectionId: string, session: Session) {
@@ -114,7 +119,7 @@ export class AuthorizeController {
       authTime: session.authTime,
       amr: session.amr,
     });
-    return seeOther(reply, redirectTo(request.redirectUri, { code, state: request.state }));
+    return seeOther(reply, this.backToClient(request.redirectUri, { code, state: request.state }));
   }
 
   /** `share` is `relay`, `none`, or one of the user's verified linked addresses. */

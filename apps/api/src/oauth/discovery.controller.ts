@@ -32,6 +32,8 @@ export class DiscoveryController {
       scopes_supported: [...SUPPORTED_SCOPES],
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
+      // RFC 9207: every redirect back to the client names the issuer.
+      authorization_response_iss_parameter_supported: true,
       grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: CLIENT_AUTH,

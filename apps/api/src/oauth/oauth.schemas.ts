@@ -123,6 +123,8 @@ export class ServerMetadata {
   response_types_supported: string[];
   @ApiProperty({ type: [String] })
   response_modes_supported: string[];
+  @ApiProperty()
+  authorization_response_iss_parameter_supported: boolean;
   @ApiProperty({ type: [String] })
   grant_types_supported: string[];
   @ApiProperty({ type: [String] })

@@ -27,8 +27,8 @@ export class TokenAdminController {
     return { client, token: body.token };
   }
 
-  /** 200 with an empty body whether or not the token existed (RFC 7009 2.2). */
-  @ApiEndpoint({ summary: "Revoke one of the client's tokens (RFC 7009)", auth: 'client', form: TOKEN_ADMIN_FORM, response: null })
+  /** 200 with `{}` whether or not the token existed (RFC 7009 2.2). */
+  @ApiEndpoint({ summary: "Revoke one of the client's tokens (RFC 7009)", auth: 'client', form: TOKEN_ADMIN_FORM, response: { type: 'object', additionalProperties: false } })
   @Post('revoke')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -36,7 +36,7 @@ export class TokenAdminController {
   async revoke(@Req() req: FastifyRequest) {
     const { client, token } = await this.read(req);
     await this.admin.revoke(token, client);
-    return '';
+    return {};
   }
 
   @ApiEndpoint({ summary: "Introspect one of the client's tokens (RFC 7662)", auth: 'client', form: TOKEN_ADMIN_FORM, response: Introspection })
