@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, isWellFormedUtf16, notFound, randomId, randomToken, REDIS, sha256 } from '@app/common';
+import { AppError, isWellFormedUtf16, notFound, randomId, rateLimited, REDIS, sha256, takeSlotOrWait } from '@app/common';
 import { ApiKeysRepository, StoredApiKey } from './api-keys.repository';
 import { API_KEY_LIMITS } from './dto/api-key.dto';
 
@@ -10,7 +10,7 @@ import { API_KEY_LIMITS } from './dto/api-key.dto';
 const KEY_FORMAT = /^lsk_[A-Za-z0-9_-]{43}$/;
 /** A key's last use is written at most this often. */
 const TOUCH_INTERVAL_MS = 60_000;
-const RATE_WINDOW_MS = 60_000;
+const RATE_WINDOW_SECONDS = 60;
 const DAY_MS = 86_400_000;
 
 export type ApiKeyRecord = StoredApiKey;
@@ -79,7 +79,7 @@ export class ApiKeysService {
     const key = await this.keys.findByHash(sha256(presented));
     const now = new Date();
     if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now)) return null;
-    await this.throttle(key.id, now.getTime());
+    await this.throttle(key.id);
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
       await this.keys.touch(key.id, now, new Date(now.getTime() - TOUCH_INTERVAL_MS));
     }
@@ -87,23 +87,9 @@ export class ApiKeysService {
   }
 
   /** Sliding one-minute window per key; a refused request does not count. */
-  private async throttle(keyId: string, now: number): Promise<void> {
+  private async throttle(keyId: string): Promise<void> {
     const limit = this.config.apiKeyRatePerMinute;
-    const redisKey = `api-key-rate:${keyId}`;
-    const member = `${now}:${randomToken(6)}`;
-    const results = await this.redis
-      .multi()
-      .zremrangebyscore(redisKey, 0, now - RATE_WINDOW_MS)
-      .zadd(redisKey, now, member)
-      .zcard(redisKey)
-      .zrange(redisKey, 0, 0, 'WITHSCORES')
-      .pexpire(redisKey, RATE_WINDOW_MS)
-      .exec();
-    const count = Number(results?.[2]?.[1] ?? 0);
-    if (count <= limit) return;
-    await this.redis.zrem(redisKey, member);
-    const oldest = Number((results?.[3]?.[1] as string[] | undefined)?.[1] ?? now);
-    const retryAfter = Math.max(1, Math.ceil((oldest + RATE_WINDOW_MS - now) / 1000));
-    throw new AppError('rate_limited', `This API key made more than ${limit} requests in a minute. Try again later.`).withHeader('Retry-After', String(retryAfter));
+    const slot = await takeSlotOrWait(this.redis, `api-key-rate:${keyId}`, limit, RATE_WINDOW_SECONDS);
+    if (!slot.taken) throw rateLimited(`This API key made more than ${limit} requests in a minute. Try again later.`, slot.retryAfterSeconds);
   }
 }

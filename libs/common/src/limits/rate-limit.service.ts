@@ -5,6 +5,7 @@ import { REDIS } from '../redis/redis.module';
 import { randomToken } from '../crypto';
 import { AppError } from '../errors';
 import { canonicalIp, ipInRanges } from './client-ip';
+import { takeSlotOrWait } from './sliding-window';
 
 /** 429 `rate_limited` with `Retry-After` (whole seconds, at least 1). */
 export function rateLimited(description: string, retryAfterSeconds: number): AppError {
@@ -70,10 +71,8 @@ export class RateLimitService {
    */
   async consumePerIp(name: string, ip: string, limit: number, windowSeconds: number, description: string): Promise<void> {
     if (this.isAllowlisted(ip)) return;
-    const key = `limit:${name}:ip:${this.ipKey(ip)}`;
-    const { count, retryAfter } = await this.count(key, windowSeconds);
-    if (count >= limit) throw rateLimited(description, retryAfter);
-    await this.record(key, windowSeconds);
+    const slot = await takeSlotOrWait(this.redis, `limit:${name}:ip:${this.ipKey(ip)}`, limit, windowSeconds);
+    if (!slot.taken) throw rateLimited(description, slot.retryAfterSeconds);
   }
 
   /** At most `perIpHourly.userSignups` end-user sign-ups per client IP and hour (429 beyond). */

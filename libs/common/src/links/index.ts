@@ -1,2 +1,1 @@
-export * from './sliding-window';
 export * from './reset-links.service';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { REDIS } from '../redis/redis.module';
 import { randomToken, sha256Hex } from '../crypto';
-import { takeSlot } from './sliding-window';
+import { takeSlot } from '../limits/sliding-window';
 
 /** Whose password a link resets: an end user or a developer (separate account spaces). */
 export type ResetKind = 'user' | 'developer';
