@@ -43,7 +43,7 @@ export class DeveloperPasswordResetService {
 
   async complete(token: unknown, rawPassword: unknown): Promise<void> {
     const password = checkNewPassword(rawPassword);
-    if (typeof token !== 'string' || (await this.links.peek('developer', token)) === null) throw invalidLink();
+    // Spending the link checks it (unknown, used, expired, voided: null); nothing costly runs before.
     const target = await this.links.consume('developer', token);
     if (!target || !(await this.developers.setPassword(target.subjectId, password))) throw invalidLink();
     await this.sessions.destroyAll('developer', target.subjectId);

@@ -3,8 +3,8 @@ import { AppError } from '@app/common';
 
 /** Every resource id in a path is short and URL-safe ASCII (prefixes, base64url, digits). */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
-/** A `:domain` path parameter (sender domains): a DNS name. */
-const DOMAIN = /^[A-Za-z0-9.-]{1,253}$/;
+/** Parameters that are not resource ids, by name: `:domain` (sender domains) is a DNS name. */
+const OTHER_PARAMS: Record<string, RegExp> = { domain: /^[A-Za-z0-9.-]{1,253}$/ };
 
 export function isWellFormedId(value: unknown): value is string {
   return typeof value === 'string' && ID.test(value);
@@ -19,7 +19,8 @@ export function isWellFormedId(value: unknown): value is string {
 export class IdParamPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type !== 'param' || !metadata.data) return value;
-    if (metadata.data === 'domain' ? !(typeof value === 'string' && DOMAIN.test(value)) : !isWellFormedId(value)) throw new AppError('not_found', 'No such endpoint or resource.');
+    const pattern = Object.hasOwn(OTHER_PARAMS, metadata.data) ? OTHER_PARAMS[metadata.data] : ID;
+    if (typeof value !== 'string' || !pattern.test(value)) throw new AppError('not_found', 'No such endpoint or resource.');
     return value;
   }
 }
