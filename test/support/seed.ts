@@ -1,6 +1,17 @@
 import { DataSource } from 'typeorm';
 import { randomAlnum, randomId } from '@app/common';
 
+const GLOBAL_ID_SPACE = 26 * 26 * 10_000;
+/** Where this test file's seeded Global IDs start: random, so files differ; consecutive after that, so calls within a file never collide. */
+let seededGlobalIds = Math.floor(Math.random() * (GLOBAL_ID_SPACE / 2));
+
+/** The next seeded Global ID (`XX1234`), unique within this process. */
+function nextSeededGlobalId(): string {
+  const n = seededGlobalIds++ % GLOBAL_ID_SPACE;
+  const letters = Math.floor(n / 10_000);
+  return `${String.fromCharCode(65 + Math.floor(letters / 26))}${String.fromCharCode(65 + (letters % 26))}${String(n % 10_000).padStart(4, '0')}`;
+}
+
 /**
  * Inserts `count` users connected to one application straight into MySQL
  * (bulk, for burst and fault tests; real sign-ins would spend minutes on
@@ -8,11 +19,10 @@ import { randomAlnum, randomId } from '@app/common';
  */
 export async function seedConnections(db: DataSource, applicationId: string, count: number): Promise<string[]> {
   const ids: string[] = [];
-  const tag = randomAlnum(4).toUpperCase().replace(/[0-9]/g, 'Q');
   for (let offset = 0; offset < count; offset += 500) {
     const n = Math.min(500, count - offset);
     const users = Array.from({ length: n }, (_, i) => {
-      const gid = `${tag.slice(0, 2)}${String(offset + i).padStart(4, '0')}`;
+      const gid = nextSeededGlobalId();
       return { gid, name: `Seeded ${offset + i}`, relay: randomAlnum(6), id: randomId('c') };
     });
     const first = await db.query<{ insertId: number }>(
