@@ -444,7 +444,9 @@ describe('email relay', () => {
 
   it('shuts a client IP out with 421 4.7.0 after 20 RCPTs to unknown relay addresses', async () => {
     const localAddress = `127.0.${1 + (randomBytes(1)[0] % 200)}.${2 + (randomBytes(1)[0] % 200)}`;
-    const unknown = Array.from({ length: 21 }, () => `zz${randomBytes(2).toString('hex')}@${DOMAIN}`);
+    // 21 distinct unknown addresses (random, then numbered, so none repeats).
+    const base = randomBytes(1).toString('hex');
+    const unknown = Array.from({ length: 21 }, (_, i) => `zz${base}${String(i).padStart(2, '0')}@${DOMAIN}`);
     for (let i = 0; i < unknown.length; i += 7) {
       const r = await refusedAt({ from: 'news@app.example', to: unknown.slice(i, i + 7), subject: tag() }, { localAddress });
       expect(r.responseCode).toBe(550);

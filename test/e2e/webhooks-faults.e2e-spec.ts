@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { DataSource } from 'typeorm';
 import { ApplicationUsersService as ConnectionAdminService } from '@app/connections';
+import { freePort } from '../support/api-process';
 import { startApi, TestApp } from '../support/harness';
 import { payloadOf, Receiver, startReceiver } from '../support/receiver';
 import { startWorker, WorkerProcess } from '../support/worker';
@@ -39,7 +40,8 @@ function acknowledgedClosures(receiver: Receiver): Set<string> {
 }
 
 describe('webhook delivery through Redis failures', () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // Picked once (a free port), then reused: the Redis of this suite is stopped and started again on it.
+  let port: number;
   let redis: ChildProcess;
   let t: TestApp;
   let receiver: Receiver;
@@ -57,6 +59,7 @@ describe('webhook delivery through Redis failures', () => {
   };
 
   beforeAll(async () => {
+    port = await freePort();
     await startRedis();
     t = await startApi({ ...FAST, REDIS_URL: `redis://127.0.0.1:${port}` });
     db = t.app.get(DataSource);
