@@ -144,4 +144,14 @@ describe('architecture', () => {
     const wrong = files.map(posix).filter((path) => !SQL_ALLOWED(path) && SQL_CALL.test(readFileSync(join(root, path), 'utf8')));
     expect(wrong).toEqual([]);
   });
+
+  it('creates no trigger after migration 1764375000000 dropped the last ones (TiDB and PlanetScale refuse triggers)', () => {
+    const migrations = join(root, 'libs/database/src/migrations');
+    const later = readdirSync(migrations).filter((name) => Number(name.split('-')[0]) > 1764375000000);
+    const creating = [...later.map((name) => join(migrations, name)), ...[...sources.keys()].filter((file) => !file.startsWith(migrations))].filter((file) =>
+      /CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?TRIGGER/i.test(readFileSync(file, 'utf8')),
+    );
+    expect(creating.map(posix)).toEqual([]);
+    expect(readFileSync(join(migrations, '1764330000000-AuthzVersion.ts'), 'utf8')).toMatch(/CREATE TRIGGER/); // the pattern finds one
+  });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, notFound, parseEmail } from '@app/common';
+import { AccessChangeSignals, AppError, notFound, parseEmail } from '@app/common';
 import { LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox, WebhookEventType } from '@app/webhooks';
 import { countBucket } from './connections.service';
@@ -50,6 +50,7 @@ export class ConnectionStateService {
     private readonly linkedEmails: LinkedEmailsService,
     private readonly outbox: WebhookOutbox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly signals: AccessChangeSignals,
   ) {}
 
   /** Called once by the lib that owns the token tables. */
@@ -114,6 +115,8 @@ export class ConnectionStateService {
     if (events.length === 0) return [];
 
     await this.connections.update(m, c.id, set);
+    // The shared address and blocking are what the app's tokens see.
+    if (set.shared_email !== undefined || blocking) this.signals.userChanged(m, c.user_id);
     if (blocking) {
       const before = { active: !!c.active, blocked: !!c.blocked };
       await this.connections.moveUserCount(m, applicationId, countBucket(before), countBucket({ ...before, blocked: changes.blocked! }));
@@ -134,6 +137,7 @@ export class ConnectionStateService {
     await this.outbox.transaction(async (m) => {
       const c = await this.lock(m, { userId }, connectionId);
       if (!c.active) return [];
+      this.signals.userChanged(m, c.user_id);
       await this.connections.deactivate(m, c.id);
       await this.revokeTokens(m, c.id);
       const before = { active: true, blocked: !!c.blocked };
@@ -177,6 +181,7 @@ export class ConnectionStateService {
 
   private async closeLocked(m: EntityManager, c: LockedConnection): Promise<(string | null)[]> {
     const ids = await this.recordAll(m, c, [['user_account_deleted', {}]]);
+    this.signals.userChanged(m, c.user_id);
     await this.connections.delete(m, c.id);
     await this.connections.moveUserCount(m, c.application_id, countBucket({ active: !!c.active, blocked: !!c.blocked }), null);
     return ids;

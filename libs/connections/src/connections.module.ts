@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccessSignalsModule } from '@app/common';
 import { IdentityModule } from '@app/identity';
 import { WebhooksModule } from '@app/webhooks';
 import { AccountCenterService } from './account-center.service';
@@ -13,7 +14,7 @@ import { ConnectionsService } from './connections.service';
  * developer's user list and the end user's account center.
  */
 @Module({
-  imports: [IdentityModule, WebhooksModule],
+  imports: [AccessSignalsModule, IdentityModule, WebhooksModule],
   providers: [ConnectionsRepository, ConnectionsService, ConnectionStateService, ApplicationUsersService, AccountCenterService],
   exports: [ConnectionsRepository, ConnectionsService, ConnectionStateService, ApplicationUsersService, AccountCenterService],
 })

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { isDeadlock, isDuplicateKey, randomAlnum, randomId } from '@app/common';
+import { AccessChangeSignals, isDeadlock, isDuplicateKey, randomAlnum, randomId } from '@app/common';
 import { WebhookOutbox } from '@app/webhooks';
 import { ConnectionRow, ConnectionsRepository, UserCountBucket } from './connections.repository';
 
@@ -44,6 +44,7 @@ export class ConnectionsService {
     private readonly connections: ConnectionsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly outbox: WebhookOutbox,
+    private readonly signals: AccessChangeSignals,
   ) {}
 
   private toConnection(row: ConnectionRow): Connection {
@@ -87,7 +88,10 @@ export class ConnectionsService {
           let eventId: string | null = null;
           if (existing) {
             const merged = [...new Set([...existing.scopes, ...scopes])].sort().join(' ');
-            await this.connections.reactivate(m, existing.id, userId, merged, this.sharedEmail(share, existing.relayAddress));
+            const sharedEmail = this.sharedEmail(share, existing.relayAddress);
+            // Live tokens of the connection see the newly chosen address.
+            if (sharedEmail !== existing.sharedEmail) this.signals.userChanged(m, userId);
+            await this.connections.reactivate(m, existing.id, userId, merged, sharedEmail);
             await this.connections.moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
           } else {
             const id = randomId('c');

@@ -3,7 +3,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { promises as dns } from 'node:dns';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
+import { AccessChangeSignals, AppError, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './applications.repository';
 import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkSenderAddresses, checkSenderDomains, checkWebhookUrl } from './application-rules';
 
@@ -98,6 +98,7 @@ export class ApplicationsService {
   constructor(
     private readonly apps: ApplicationsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly signals: AccessChangeSignals,
   ) {}
 
   async create(developerId: number, input: NewApplication): Promise<CreatedApplication> {
@@ -172,7 +173,7 @@ export class ApplicationsService {
   /** Deletes the application; its connections and tokens go with it (ON DELETE CASCADE). */
   async remove(developerId: number, appId: string): Promise<void> {
     const app = await this.findOwned(developerId, appId);
-    await this.apps.delete(developerId, app.id);
+    await this.signals.around({ applications: [app.id] }, () => this.apps.delete(developerId, app.id));
   }
 
   /** A new client secret; the old one stops working with this write. */

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { PasswordHasher } from '@app/common';
+import { AccessSignalsModule, PasswordHasher } from '@app/common';
 import { ApplicationsRepository } from './applications.repository';
 import { DevelopersRepository } from './developers.repository';
 import { DevelopersService } from './developers.service';
@@ -11,6 +11,7 @@ import { DeveloperTwoStepService } from './developer-two-step.service';
 
 /** Developer accounts, their applications (OAuth clients) and API keys. Needs ConfigModule, DatabaseModule and SessionModule. */
 @Module({
+  imports: [AccessSignalsModule],
   providers: [
     PasswordHasher,
     DevelopersRepository,

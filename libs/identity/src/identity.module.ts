@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { PasswordHasher } from '@app/common';
+import { AccessSignalsModule, PasswordHasher } from '@app/common';
 import { GlobalIdService } from './global-id';
 import { AccountsService } from './accounts/accounts.service';
 import { LinkedEmailsService } from './accounts/linked-emails.service';
@@ -33,6 +33,7 @@ const SHARED = [
 
 /** Users, linked emails, passwords, Global IDs, two-step sign-in and passkeys. */
 @Module({
+  imports: [AccessSignalsModule],
   providers: [PasswordHasher, ...SHARED],
   exports: SHARED,
 })

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { AccessSignalsModule } from '@app/common';
 import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
 import { WebhooksModule } from '@app/webhooks';
@@ -12,10 +13,10 @@ import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { RefreshTokensService } from './refresh-tokens.service';
 import { TokenAdminService } from './token-admin.service';
-import { AuthzVersion } from './authz-version';
 
 @Module({
   imports: [
+    AccessSignalsModule,
     DeveloperModule,
     IdentityModule,
     WebhooksModule,
@@ -26,7 +27,7 @@ import { AuthzVersion } from './authz-version';
       useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret as unknown as Buffer, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
-  providers: [AuthzVersion, AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService],
+  providers: [AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
   exports: [
     AuthorizeRequestValidator,

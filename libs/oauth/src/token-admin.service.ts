@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AccessChangeSignals } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ApplicationRecord } from '@app/developer';
 import { TokensService } from './tokens.service';
@@ -22,6 +23,7 @@ export class TokenAdminService {
     private readonly repository: TokensRepository,
     private readonly tokens: TokensService,
     private readonly refreshTokens: RefreshTokensService,
+    private readonly signals: AccessChangeSignals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -30,7 +32,9 @@ export class TokenAdminService {
     if (!looksLikeJwt(token)) return this.refreshTokens.revoke(token, client.id);
     const claims = await this.tokens.verifyClaims(token);
     if (!claims || claims.client_id !== client.clientId) return;
-    await this.repository.revokeClientAccessToken(claims.jti, client.id);
+    const userId = await this.repository.connectionUser(claims.sub);
+    if (userId === null) return;
+    await this.signals.around({ users: [userId] }, () => this.repository.revokeClientAccessToken(claims.jti, client.id));
   }
 
   async introspect(token: string, client: ApplicationRecord): Promise<Introspection> {
@@ -51,7 +55,8 @@ export class TokenAdminService {
     }
     const claims = await this.tokens.verifyClaims(token);
     if (!claims || claims.client_id !== client.clientId) return inactive;
-    if (!(await this.repository.isLiveClientAccessToken(claims.jti, claims.sub, client.id))) return inactive;
+    const row = await this.tokens.liveRow(claims);
+    if (!row || row.application_id !== client.id) return inactive;
     return {
       active: true,
       scope: claims.scope,

@@ -1,78 +1,146 @@
+import 'reflect-metadata';
+import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { AuthzVersion } from './authz-version';
+import { AccessChangeSignals, AccessSnapshot, AppError, createRedis } from '@app/common';
+import { AppConfig } from '@app/config';
+import { dataSourceOptions, dropDatabase } from '@app/database';
+import { testConfig } from '../../../test/support/harness';
 import { TokenLookupCache } from './token-lookup-cache';
 
-/** A query function whose answers the test releases one by one. */
-function controlledDb() {
-  const pending: (() => void)[] = [];
-  let version = 0;
-  // Each read answers with the version as it was when the read started.
-  const db = {
-    query: () =>
-      new Promise((resolve) => {
-        const seen = version;
-        pending.push(() => resolve([{ version: seen }]));
+describe('AccessChangeSignals (real MariaDB and Redis)', () => {
+  let config: AppConfig;
+  let db: DataSource;
+  let redis: Redis;
+  let signals: AccessChangeSignals;
+  let user = 0;
+
+  beforeAll(async () => {
+    config = await testConfig();
+    db = new DataSource(dataSourceOptions(config));
+    await db.initialize();
+    redis = createRedis(config);
+    signals = new AccessChangeSignals(redis, db, config);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    if (db?.isInitialized) await db.destroy();
+    if (config) await dropDatabase(config.databaseUrl);
+  });
+
+  /** A user id of its own per test, and the versions a lookup read now would be cached under. */
+  async function cachedNow(userId: number) {
+    const snapshot = await signals.read(userId, 'app-1');
+    return { snapshot, versions: (await signals.versionsFor(snapshot))! };
+  }
+
+  it('a change stops a cached lookup from matching before it commits, and caches nothing while in flight', async () => {
+    const userId = ++user;
+    const { versions } = await cachedNow(userId);
+    expect(versions).not.toBeNull();
+    expect(AccessChangeSignals.holds(versions, await signals.read(userId, 'app-1'))).toBe(true);
+
+    let inFlight: AccessSnapshot | null = null;
+    await db.transaction(async (m) => {
+      signals.userChanged(m, userId);
+      await m.query('SELECT 1');
+      // Not raised yet: raising happens at commit.
+      expect(AccessChangeSignals.holds(versions, await signals.read(userId, 'app-1'))).toBe(true);
+      // A subscriber registered after ours runs between our raise and the COMMIT.
+      db.subscribers.push({
+        beforeTransactionCommit: async () => {
+          inFlight = await signals.read(userId, 'app-1');
+        },
+      });
+    });
+    db.subscribers.pop();
+    expect(inFlight!.pending).toBe(true);
+    expect(AccessChangeSignals.holds(versions, inFlight!)).toBe(false);
+    expect(await signals.versionsFor(inFlight!)).toBeNull();
+
+    const after = await signals.read(userId, 'app-1');
+    expect(after.pending).toBe(false);
+    expect(AccessChangeSignals.holds(versions, after)).toBe(false);
+    expect(after.values[0]).not.toBe(inFlight!.values[0]);
+  });
+
+  it('settles a rolled-back change too, and other users keep their versions', async () => {
+    const [userId, other] = [++user, ++user];
+    const mine = await cachedNow(userId);
+    const theirs = await cachedNow(other);
+    await expect(
+      db.transaction(async (m) => {
+        signals.userChanged(m, userId);
+        await m.query('SELECT 1');
+        throw new Error('changed my mind');
       }),
-  } as unknown as DataSource;
-  return {
-    db,
-    get queries() {
-      return pending.length;
-    },
-    bump: () => version++,
-    answerNext: () => pending.shift()!(),
-  };
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
-
-describe('AuthzVersion', () => {
-  it('serves any number of concurrent callers with at most two reads', async () => {
-    const db = controlledDb();
-    const gate = new AuthzVersion(db.db);
-    const reads = Array.from({ length: 50 }, () => gate.current());
-    expect(db.queries).toBe(1); // the first caller's read; the other 49 wait for the next one
-    db.answerNext();
-    await tick();
-    expect(db.queries).toBe(1);
-    db.answerNext();
-    expect(await Promise.all(reads)).toEqual(Array(50).fill(0));
+    ).rejects.toThrow('changed my mind');
+    const now = await signals.read(userId, 'app-1');
+    expect(now.pending).toBe(false);
+    expect(AccessChangeSignals.holds(mine.versions, now)).toBe(true); // a rollback before commit never raised
+    expect(AccessChangeSignals.holds(theirs.versions, await signals.read(other, 'app-1'))).toBe(true);
   });
 
-  it('never lets a caller join a read that started before it arrived', async () => {
-    const db = controlledDb();
-    const gate = new AuthzVersion(db.db);
-    const early = gate.current(); // read 1 starts, sees version 0
-    db.bump(); // a revocation commits while read 1 is in flight...
-    const late = gate.current(); // ...so this caller must wait for read 2
-    const later = gate.current(); // and shares read 2
-    db.answerNext();
-    await tick();
-    expect(await early).toBe(0);
-    expect(db.queries).toBe(1);
-    db.answerNext();
-    expect(await late).toBe(1);
-    expect(await later).toBe(1);
+  it('an application change ends the lookups of every user of that application only', async () => {
+    const userId = ++user;
+    const inApp = await cachedNow(userId);
+    const elsewhere = await signals.read(userId, 'app-2');
+    const elsewhereVersions = (await signals.versionsFor(elsewhere))!;
+    await signals.around({ applications: ['app-1'] }, async () => {
+      expect((await signals.read(userId, 'app-1')).pending).toBe(true);
+    });
+    expect(AccessChangeSignals.holds(inApp.versions, await signals.read(userId, 'app-1'))).toBe(false);
+    expect(AccessChangeSignals.holds(elsewhereVersions, await signals.read(userId, 'app-2'))).toBe(true);
   });
 
-  it('recovers after a failed read', async () => {
-    let fail = true;
-    const db = { query: async () => (fail ? Promise.reject(new Error('down')) : [{ version: 7 }]) } as unknown as DataSource;
-    const gate = new AuthzVersion(db);
-    await expect(gate.current()).rejects.toThrow('down');
-    fail = false;
-    expect(await gate.current()).toBe(7);
+  it('a lost key never makes an old version valid again, and a key raised after the read is not claimed', async () => {
+    const userId = ++user;
+    const { versions } = await cachedNow(userId);
+    await redis.del(`authz:{u:${userId}}`);
+    const lost = await signals.read(userId, 'app-1');
+    expect(lost.values[0]).toBeNull();
+    expect(AccessChangeSignals.holds(versions, lost)).toBe(false);
+    // A change raised between that read and the claim: the lookup may predate it.
+    await signals.around({ users: [userId] }, () => Promise.resolve());
+    expect(await signals.versionsFor(lost)).toBeNull();
+    const fresh = await cachedNow(userId);
+    expect(fresh.versions.user).not.toBe(versions.user);
+  });
+
+  it('a change whose signal cannot be raised does not commit (503)', async () => {
+    const broken = createRedis(config);
+    const offline = new AccessChangeSignals(broken, db, config);
+    broken.disconnect();
+    const error = await db
+      .transaction(async (m) => {
+        offline.userChanged(m, 1);
+        await m.query(`INSERT INTO relay_addresses (local_part) VALUES ('nosig1')`);
+      })
+      .catch((e: unknown) => e);
+    db.subscribers.splice(db.subscribers.indexOf(offline), 1);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'temporarily_unavailable', status: 503 });
+    expect(await db.query(`SELECT local_part FROM relay_addresses WHERE local_part = 'nosig1'`)).toEqual([]);
+  });
+
+  it('refuses a mark outside a transaction', () => {
+    expect(() => signals.userChanged(db.manager, 1)).toThrow(/inside the transaction/);
   });
 });
 
 describe('TokenLookupCache', () => {
-  it('answers only for the same version and before expiry', () => {
+  const snapshot = (user: string, application: string, pending = false): AccessSnapshot => ({ keys: ['u', 'a'], values: [user, application], pending });
+
+  it('answers only under the same versions, with nothing in flight, before expiry', () => {
     const cache = new TokenLookupCache<string>();
-    cache.set('t1', 'row', 5, Date.now() + 60_000);
-    cache.set('t2', 'row', 5, Date.now() - 1);
-    expect(cache.get('t1', 5)).toBe('row');
-    expect(cache.get('t1', 6)).toBeUndefined();
-    expect(cache.get('t1', 5)).toBeUndefined(); // dropped when the version moved
-    expect(cache.get('t2', 5)).toBeUndefined();
+    cache.set('t1', 'row', { user: 'u1', application: 'a1' }, Date.now() + 60_000);
+    cache.set('t2', 'row', { user: 'u1', application: 'a1' }, Date.now() - 1);
+    expect(cache.get('t1', snapshot('u1', 'a1'))).toBe('row');
+    expect(cache.get('t1', snapshot('u1', 'a1', true))).toBeUndefined();
+    expect(cache.peek('t1')).toBeUndefined(); // dropped once it stopped matching
+    cache.set('t1', 'row', { user: 'u1', application: 'a1' }, Date.now() + 60_000);
+    expect(cache.get('t1', snapshot('u2', 'a1'))).toBeUndefined();
+    cache.set('t1', 'row', { user: 'u1', application: 'a1' }, Date.now() + 60_000);
+    expect(cache.get('t1', snapshot('u1', 'a2'))).toBeUndefined();
+    expect(cache.get('t2', snapshot('u1', 'a1'))).toBeUndefined();
   });
 });

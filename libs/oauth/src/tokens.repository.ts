@@ -6,7 +6,12 @@ const affected = (result: { affectedRows?: number }) => Number(result.affectedRo
 /** What one access token lookup reads (cached per token id). */
 export interface TokenRow {
   id: string;
+  user_id: number | string;
+  application_id: string;
   shared_email: string | null;
+  relay_local: string;
+  /** The shared address is a linked address of the user whose link was followed (userinfo's email_verified). */
+  linked_verified: number | string;
   global_id: string;
   name: string;
   image: string | null;
@@ -98,7 +103,8 @@ export class TokensRepository {
   /** The token's connection and user when the token is live and the connection consented and not blocked; one indexed query. */
   async lookupAccessToken(jti: string): Promise<TokenRow | null> {
     const rows: TokenRow[] = await this.db.query(
-      `SELECT c.id, c.shared_email, u.global_id, u.name, u.image, t.expires_at
+      `SELECT c.id, c.user_id, c.application_id, c.shared_email, c.relay_local, u.global_id, u.name, u.image, t.expires_at,
+         EXISTS(SELECT 1 FROM user_emails e WHERE e.user_id = c.user_id AND e.email = c.shared_email AND e.confirmed_at IS NOT NULL) AS linked_verified
        FROM access_tokens t
        JOIN connections c ON c.id = t.connection_id
        JOIN users u ON u.id = c.user_id
@@ -108,14 +114,20 @@ export class TokensRepository {
     return rows.length ? rows[0] : null;
   }
 
-  /** Whether the client's access token is live (introspection). */
-  async isLiveClientAccessToken(jti: string, connectionId: string, applicationId: string): Promise<boolean> {
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT t.id FROM access_tokens t JOIN connections c ON c.id = t.connection_id
-       WHERE t.id = ? AND t.connection_id = ? AND c.application_id = ? AND t.revoked = 0 AND t.expires_at > UTC_TIMESTAMP(3) AND c.blocked = 0 AND c.active = 1`,
-      [jti, connectionId, applicationId],
+  /** The user of a connection (whose change signal a revocation raises); null when it is gone. */
+  async connectionUser(connectionId: string, m: EntityManager = this.db.manager): Promise<number | null> {
+    const [row]: { user_id: number | string }[] = await m.query(`SELECT user_id FROM connections WHERE id = ?`, [connectionId]);
+    return row ? Number(row.user_id) : null;
+  }
+
+  /** The users of the connections a grant (refresh token family) issued tokens to: one, or none once it is gone. */
+  async grantUsers(grantId: string): Promise<number[]> {
+    const rows: { user_id: number | string }[] = await this.db.query(
+      `SELECT DISTINCT c.user_id FROM connections c
+       WHERE c.id IN (SELECT connection_id FROM access_tokens WHERE grant_id = ? UNION SELECT connection_id FROM refresh_tokens WHERE family_id = ?)`,
+      [grantId, grantId],
     );
-    return rows.length > 0;
+    return rows.map((r) => Number(r.user_id));
   }
 
   /** A refresh token: its family's absolute expiry is given (a rotation), or starts now. */

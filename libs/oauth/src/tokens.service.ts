@@ -2,11 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, randomToken } from '@app/common';
+import { AccessChangeSignals, AccessSnapshot, AppError, randomToken } from '@app/common';
 import { ConnectionsRepository } from '@app/connections';
 import { CodeGrant } from './codes.service';
-import { AuthzVersion } from './authz-version';
-import { TokenLookupCache } from './token-lookup-cache';
+import { ConnectionOwners, TokenLookupCache } from './token-lookup-cache';
 import { TokenRow, TokensRepository } from './tokens.repository';
 import { GrantsService } from './grants/grants.service';
 
@@ -19,11 +18,15 @@ export interface IssuedToken {
 /** What `/api/user` returns about a token's connection. */
 export interface TokenProfile {
   connectionId: string;
+  applicationId: string;
   globalId: string;
   name: string;
   email: string | null;
   image: string | null;
   scopes: string[];
+  /** The connection's relay local part and whether its shared address is a followed linked address (userinfo's email_verified). */
+  relayLocal: string;
+  linkedVerified: boolean;
 }
 
 export type { TokenRow } from './tokens.repository';
@@ -48,13 +51,14 @@ export class TokensService {
     private readonly db: DataSource,
     private readonly jwt: JwtService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly authzVersion: AuthzVersion,
+    private readonly signals: AccessChangeSignals,
     private readonly connections: ConnectionsRepository,
     private readonly repository: TokensRepository,
     private readonly grants: GrantsService,
   ) {}
 
   private readonly lookups = new TokenLookupCache<TokenRow>();
+  private readonly owners = new ConnectionOwners();
 
   /** Exchanges a redeemed code: one session of the connection, one access token. */
   async issueForGrant(grant: CodeGrant, clientId: string, scopes: string[]): Promise<IssuedToken> {
@@ -99,7 +103,7 @@ export class TokensService {
     }
   }
 
-  /** Verifies a bearer token and loads its connection in one indexed query; null when unusable. */
+  /** Verifies a bearer token and loads its connection (from memory while nothing changed, see `lookup`); null when unusable. */
   async authenticate(token: string): Promise<TokenProfile | null> {
     let claims: AccessClaims;
     try {
@@ -107,24 +111,66 @@ export class TokensService {
     } catch {
       return null;
     }
-    // Answered from memory while nothing that could change the answer has
-    // happened since it was cached (authz_version, kept by triggers).
-    const version = await this.authzVersion.current();
-    let row = this.lookups.get(claims.jti, version);
-    if (!row) {
-      const found = await this.repository.lookupAccessToken(claims.jti);
-      if (!found) return null;
-      row = found;
-      this.lookups.set(claims.jti, row, version, new Date(row.expires_at).getTime());
-    }
+    const row = await this.lookup(claims.jti, claims.sub);
+    if (!row) return null;
     if (row.id !== claims.sub) return null;
     return {
       connectionId: row.id,
+      applicationId: row.application_id,
       globalId: row.global_id,
       name: row.name,
       email: row.shared_email,
       image: row.image,
       scopes: claims.scope.split(' '),
+      relayLocal: row.relay_local,
+      linkedVerified: Number(row.linked_verified) === 1,
     };
+  }
+
+  /**
+   * The live token's row (revocation, blocking, deletion and profile changes
+   * checked), answered from memory while the change signals of its user and
+   * application hold (AccessChangeSignals): one Redis round trip, no MySQL.
+   *
+   * Why a cached row is never stale: the signals are read BEFORE the MySQL
+   * query and the row is cached under them. A change raises its signals
+   * before it commits, so a row read before the commit was cached under
+   * versions that the raise already replaced (or, if our read came after the
+   * raise, it saw the change in flight and cached nothing); its settle after
+   * commit replaces them again. A missing key is created only if still
+   * missing (a raise in between created it: nothing is cached).
+   */
+  private async lookup(jti: string, connectionId: string): Promise<TokenRow | null> {
+    const cached = this.lookups.peek(jti);
+    const owner = cached ? { userId: String(cached.user_id), applicationId: cached.application_id } : this.owners.get(connectionId);
+    if (!owner) {
+      // The first token of this connection in this process: whose it is comes
+      // with the row. That row is fresh but read before any signal: not cached.
+      const row = await this.repository.lookupAccessToken(jti);
+      if (row) this.owners.set(row.id, row.user_id, row.application_id);
+      return row;
+    }
+    let now: AccessSnapshot | null = null;
+    try {
+      now = await this.signals.read(owner.userId, owner.applicationId);
+    } catch {
+      // Redis unreachable: MySQL answers every request (correct, slower).
+    }
+    const hit = now && this.lookups.get(jti, now);
+    if (hit) return hit;
+    const row = await this.repository.lookupAccessToken(jti);
+    if (!row) {
+      this.lookups.delete(jti);
+      return null;
+    }
+    const versions = now && (await this.signals.versionsFor(now).catch(() => null));
+    if (versions) this.lookups.set(jti, row, versions, new Date(row.expires_at).getTime());
+    return row;
+  }
+
+  /** Introspection: the row of a token whose claims were verified, if it is live. */
+  async liveRow(claims: AccessClaims): Promise<TokenRow | null> {
+    const row = await this.lookup(claims.jti, claims.sub);
+    return row && row.id === claims.sub ? row : null;
   }
 }

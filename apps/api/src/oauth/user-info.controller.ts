@@ -2,7 +2,7 @@ import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
 import { ClaimsService, TokensService } from '@app/oauth';
-import { invalidToken, requireBearer } from './bearer';
+import { requireBearer } from './bearer';
 import { ApiEndpoint } from '../shared/openapi';
 import { UserInfo } from './oauth.schemas';
 
@@ -39,8 +39,6 @@ export class UserInfoController {
         'Bearer realm="LoginSign", error="insufficient_scope", scope="openid"',
       );
     }
-    const claims = await this.claims.forConnection(profile.connectionId, profile.scopes);
-    if (!claims) throw invalidToken();
-    return claims;
+    return this.claims.forToken(profile);
   }
 }

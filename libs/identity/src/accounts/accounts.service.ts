@@ -1,6 +1,17 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppError, checkPasswordPolicy, CountsLogins, isDuplicateKey, LoginThrottleService, PasswordHasher, emailThrottleKey, parseEmail, RateLimitService } from '@app/common';
+import {
+  AccessChangeSignals,
+  AppError,
+  checkPasswordPolicy,
+  CountsLogins,
+  isDuplicateKey,
+  LoginThrottleService,
+  PasswordHasher,
+  emailThrottleKey,
+  parseEmail,
+  RateLimitService,
+} from '@app/common';
 import { GlobalIdService } from '../global-id';
 import { UserEmailsRepository } from './user-emails.repository';
 import { UserRow, UsersRepository } from './users.repository';
@@ -96,6 +107,7 @@ export class AccountsService implements OnModuleInit {
     private readonly addresses: LinkedEmailsService,
     private readonly notices: AccountNoticesService,
     private readonly twoStep: TwoStepService,
+    private readonly signals: AccessChangeSignals,
   ) {}
 
   /** Computed at boot so even the first unknown-email login costs the usual argon2 time. */
@@ -239,6 +251,8 @@ export class AccountsService implements OnModuleInit {
     const name = await this.users.lockName(m, userId);
     if (name === null) throw new AppError('not_found', 'The account was not found.');
     await this.users.updateProfile(m, userId, profile);
+    // Name and image are what /api/user and userinfo answer.
+    this.signals.userChanged(m, userId);
     return { nameChanged: name !== profile.name, profile };
   }
 
@@ -254,6 +268,7 @@ export class AccountsService implements OnModuleInit {
 
   /** Deletes the user in the caller's transaction (linked addresses, pending links and tokens go by FK cascade). */
   async deleteUser(m: EntityManager, userId: number): Promise<void> {
+    this.signals.userChanged(m, userId);
     await this.users.delete(m, userId);
   }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import Redis from 'ioredis';
-import { AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, REDIS, sha256, sha256Hex, takeSlot } from '@app/common';
+import { AccessChangeSignals, AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, REDIS, sha256, sha256Hex, takeSlot } from '@app/common';
 import { MailerService } from '../mail/mailer.service';
 import { AccountNoticesService } from '../notices/account-notices.service';
 import { LIMITS } from './limits';
@@ -47,6 +47,7 @@ export class LinkedEmailsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly notices: AccountNoticesService,
+    private readonly signals: AccessChangeSignals,
   ) {}
 
   /** Counts one mail for the address, and for the user unless it is the sign-up mail; 429 when a window had its daily share. */
@@ -152,8 +153,11 @@ export class LinkedEmailsService {
       if (existing && Number(existing.user_id) !== userId) {
         throw new AppError('conflict', 'This address was linked to another LoginSign account in the meantime.');
       }
-      if (existing) await this.emails.confirm(m, existing.id);
-      else {
+      if (existing) {
+        // An app may share this address already: userinfo's email_verified turns true.
+        this.signals.userChanged(m, userId);
+        await this.emails.confirm(m, existing.id);
+      } else {
         added = true;
         await this.emails.insertConfirmed(m, userId, email).catch((error: unknown) => {
           // A sign-up with this address committed between our read and the insert.
@@ -188,6 +192,7 @@ export class LinkedEmailsService {
     }
     if (row.is_primary) throw new AppError('invalid_request', 'This is your primary address. Make another linked address primary first.');
     if (rows.length <= 1) throw new AppError('invalid_request', 'Your account needs at least one email address.');
+    this.signals.userChanged(m, userId);
     await this.emails.delete(m, row.id);
     return true;
   }

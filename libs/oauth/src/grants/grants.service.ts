@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { EntityManager } from 'typeorm';
-import { REDIS, retryOnDeadlock } from '@app/common';
+import { AccessChangeSignals, REDIS, retryOnDeadlock } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ConnectionGrantRevoker, ConnectionStateService } from '@app/connections';
 import { AccountGrantRevoker, PasswordResetService } from '@app/identity';
@@ -26,6 +26,7 @@ export class GrantsService implements ConnectionGrantRevoker, AccountGrantRevoke
     private readonly tokens: TokensRepository,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly signals: AccessChangeSignals,
     state: ConnectionStateService,
     resets: PasswordResetService,
   ) {
@@ -34,7 +35,11 @@ export class GrantsService implements ConnectionGrantRevoker, AccountGrantRevoke
   }
 
   async revoke(target: GrantTarget): Promise<void> {
-    if ('connectionId' in target) return this.tokens.revokeByConnection(target.manager, target.connectionId);
+    if ('connectionId' in target) {
+      const userId = await this.tokens.connectionUser(target.connectionId, target.manager);
+      if (userId !== null) this.signals.userChanged(target.manager, userId);
+      return this.tokens.revokeByConnection(target.manager, target.connectionId);
+    }
     if ('grantId' in target) {
       // The marker outlives every token of the grant: an exchange that raced
       // the replay finds it after writing its rows and revokes them itself.
@@ -56,11 +61,13 @@ export class GrantsService implements ConnectionGrantRevoker, AccountGrantRevoke
 
   /** Every token of every connection of a user (a completed password reset), in the caller's transaction. */
   revokeUser(m: EntityManager, userId: number): Promise<void> {
+    this.signals.userChanged(m, userId);
     return this.tokens.revokeByUser(m, userId);
   }
 
   /** The family's refresh tokens and access tokens; retried on a deadlock (or lock wait timeout) with a concurrent rotation. */
-  private revokeFamily(familyId: string): Promise<void> {
-    return retryOnDeadlock(() => this.tokens.revokeFamily(familyId), { attempts: 4, orLockWaitTimeout: true });
+  private async revokeFamily(familyId: string): Promise<void> {
+    const users = await this.tokens.grantUsers(familyId);
+    await this.signals.around({ users }, () => retryOnDeadlock(() => this.tokens.revokeFamily(familyId), { attempts: 4, orLockWaitTimeout: true }));
   }
 }

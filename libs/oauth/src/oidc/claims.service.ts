@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { ConnectionsRepository } from '@app/connections';
+import { ClaimsRow, ConnectionsRepository } from '@app/connections';
+import type { TokenProfile } from '../tokens.service';
 
 /** OpenID Connect standard claims of one connection, as its granted scopes allow. */
 export interface UserClaims {
@@ -31,7 +32,16 @@ export class ClaimsService {
 
   async forConnection(connectionId: string, scopes: string[]): Promise<UserClaims | null> {
     const row = await this.connections.claimsSource(connectionId);
-    if (!row) return null;
+    return row && this.build(row, scopes);
+  }
+
+  /** The same claims from a live access token's lookup (userinfo: no query while nothing changed). */
+  forToken(profile: TokenProfile): UserClaims {
+    const { connectionId: id, email: shared_email, relayLocal: relay_local, globalId: global_id, name, image, linkedVerified } = profile;
+    return this.build({ id, shared_email, relay_local, global_id, name, image, linked_verified: linkedVerified ? 1 : 0 }, profile.scopes);
+  }
+
+  private build(row: ClaimsRow, scopes: string[]): UserClaims {
     const claims: UserClaims = { sub: row.id, global_id: row.global_id };
     if (scopes.includes('profile')) {
       claims.name = row.name;

@@ -1,0 +1,2 @@
+export * from './access-change-signals';
+export * from './access-signals.module';
