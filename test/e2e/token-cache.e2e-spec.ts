@@ -1,74 +1,167 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DataSource } from 'typeorm';
-import { createApi } from '../../apps/api/src/bootstrap';
+import { TokensRepository } from '@app/oauth';
+import { signUpUser, TestUser } from '../support/accounts';
+import { ApiProcess, freePort, startApiProcess } from '../support/api-process';
+import { getPage, postForm, submitForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
-import { ClientApp, codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { ClientApp, codeFor, connectWithRefresh, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 
 /**
- * /api/user answers from an in-process cache; these check that every change
- * that matters is seen on the very next request, in this process and in
- * another API process on the same database.
+ * /api/user, userinfo and introspection answer from an in-process cache; these
+ * check that every change that matters is seen on the very next request, in
+ * the process that made it and in another API process (a child process on
+ * the same database and Redis), and that nothing else costs a MySQL query.
  */
-describe('/api/user lookup cache', () => {
+describe('token lookup cache', () => {
   let t: TestApp;
-  let other: NestFastifyApplication;
-  let otherUrl: string;
+  let other: ApiProcess;
   let app: ClientApp;
-  let db: DataSource;
 
   beforeAll(async () => {
     t = await startApi();
-    db = t.app.get(DataSource);
-    other = await createApi(t.config);
-    await other.listen({ port: 0, host: '127.0.0.1' });
-    otherUrl = `http://127.0.0.1:${(other.getHttpServer().address() as { port: number }).port}`;
+    other = await startApiProcess(t.env, await freePort());
     app = await createClientApp(t.baseUrl);
   });
   afterAll(async () => {
-    await other?.close();
+    await other?.stop();
     await t?.close();
   });
 
-  async function signedIn() {
-    const { code, verifier } = await codeFor(t.baseUrl, app);
-    const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
+  const both = () => [t.baseUrl, other.baseUrl];
+
+  /** A signed-in connection (openid profile email) whose token both processes have cached (the first use of a connection learns whose it is; the second caches). */
+  async function signedIn(user?: TestUser, client = app) {
+    const who = user ?? (await signUpUser(t.baseUrl));
+    const { body } = await connectWithRefresh(t.baseUrl, client, who);
     const token = body.access_token;
-    // Warm both processes' caches.
-    const first = await currentUser(t.baseUrl, token);
-    expect(first.res.status).toBe(200);
-    expect((await currentUser(otherUrl, token)).res.status).toBe(200);
-    return { token, connectionId: first.body.id };
+    let id = '';
+    for (const base of [...both(), ...both()]) {
+      const { res, body: profile } = await currentUser(base, token);
+      expect(res.status).toBe(200);
+      id = profile.id;
+    }
+    return { token, connectionId: id, user: who };
   }
+
+  const statuses = async (token: string) => Promise.all(both().map(async (base) => (await currentUser(base, token)).res.status));
+
+  const userinfo = async (base: string, token: string) => {
+    const res = await fetch(`${base}/oauth/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  const clientPost = (base: string, path: string, fields: Record<string, string>, client = app) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: client.clientId, client_secret: client.clientSecret, ...fields }),
+    });
+
+  it('answers repeated requests without a MySQL query while nothing changed', async () => {
+    const { token } = await signedIn();
+    const repository = t.app.get(TokensRepository);
+    const lookups = jest.spyOn(repository, 'lookupAccessToken');
+    try {
+      for (let i = 0; i < 20; i++) expect((await currentUser(t.baseUrl, token)).res.status).toBe(200);
+      expect((await userinfo(t.baseUrl, token)).status).toBe(200);
+      const introspection = await clientPost(t.baseUrl, '/oauth/introspect', { token });
+      expect(await introspection.json()).toMatchObject({ active: true });
+      expect(lookups).not.toHaveBeenCalled();
+    } finally {
+      lookups.mockRestore();
+    }
+  });
 
   it('sees a block made through the other process on the very next request', async () => {
     const { token, connectionId } = await signedIn();
-    const res = await fetch(`${otherUrl}/api/developer/applications/${app.id}/users/${connectionId}`, {
+    const res = await fetch(`${other.baseUrl}/api/developer/applications/${app.id}/users/${connectionId}`, {
       method: 'PATCH',
       headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
       body: JSON.stringify({ blocked: true }),
     });
     expect(res.status).toBe(200);
-    expect((await currentUser(t.baseUrl, token)).res.status).toBe(401);
-    expect((await currentUser(otherUrl, token)).res.status).toBe(401);
+    expect(await statuses(token)).toEqual([401, 401]);
   });
 
-  it('sees revocations, renames and re-shares written straight to the database, every time', async () => {
-    for (let i = 0; i < 10; i++) {
-      const { token, connectionId } = await signedIn();
-      await db.query(`UPDATE users SET name = ? WHERE id = (SELECT user_id FROM connections WHERE id = ?)`, [`Renamed ${i}`, connectionId]);
-      expect((await currentUser(otherUrl, token)).body.name).toBe(`Renamed ${i}`);
-      await db.query(`UPDATE connections SET shared_email = NULL WHERE id = ?`, [connectionId]);
-      expect((await currentUser(t.baseUrl, token)).body.email).toBeNull();
-      await db.query(`UPDATE access_tokens SET revoked = 1 WHERE connection_id = ?`, [connectionId]);
-      const [a, b] = await Promise.all([currentUser(t.baseUrl, token), currentUser(otherUrl, token)]);
-      expect([a.res.status, b.res.status]).toEqual([401, 401]);
+  it('sees a rename and a new image in /api/user and userinfo, every time', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const { token } = await signedIn(user);
+    for (let i = 0; i < 5; i++) {
+      const image = `https://img.example/${i}.png`;
+      const res = await submitForm(t.baseUrl, '/account', { name: `Renamed ${i}`, image, region: 'France' }, user.jar, '/account/profile');
+      expect(res.status).toBe(303);
+      const { body } = await currentUser(other.baseUrl, token);
+      expect([body.name, body.image]).toEqual([`Renamed ${i}`, image]);
+      expect((await userinfo(other.baseUrl, token)).body).toMatchObject({ name: `Renamed ${i}`, picture: image });
+      expect((await currentUser(t.baseUrl, token)).body.name).toBe(`Renamed ${i}`);
     }
   });
 
-  it('sees the deletion of the application (cascades fire no triggers of their own)', async () => {
-    const { token } = await signedIn();
-    const res = await fetch(`${t.baseUrl}/api/developer/applications/${app.id}`, { method: 'DELETE', headers: { cookie: app.developerCookie } });
+  it("sees the user's new choice of shared address, and a revoked consent", async () => {
+    const user = await signUpUser(t.baseUrl);
+    const { token, connectionId } = await signedIn(user);
+    expect((await currentUser(other.baseUrl, token)).body.email).toMatch(/@/);
+    const page = await getPage(t.baseUrl, `/account/apps/${connectionId}`, user.jar);
+    expect((await postForm(t.baseUrl, `/account/apps/${connectionId}/email`, { _csrf: page.csrf!, share: 'none' }, user.jar)).status).toBe(303);
+    expect((await currentUser(other.baseUrl, token)).body.email).toBeNull();
+    expect((await postForm(t.baseUrl, `/account/apps/${connectionId}/revoke`, { _csrf: page.csrf! }, user.jar)).status).toBe(303);
+    expect(await statuses(token)).toEqual([401, 401]);
+  });
+
+  it('sees the deletion of the account and of a connection by its developer', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const first = await signedIn(user);
+    const page = await getPage(t.baseUrl, '/account/delete', user.jar);
+    expect((await postForm(t.baseUrl, '/account/delete', { _csrf: page.csrf!, password: user.password }, user.jar)).status).toBe(303);
+    expect(await statuses(first.token)).toEqual([401, 401]);
+
+    const second = await signedIn();
+    const res = await fetch(`${t.baseUrl}/api/developer/applications/${app.id}/users/${second.connectionId}`, { method: 'DELETE', headers: { cookie: app.developerCookie } });
     expect(res.status).toBe(204);
-    expect((await currentUser(otherUrl, token)).res.status).toBe(401);
+    expect(await statuses(second.token)).toEqual([401, 401]);
+  });
+
+  it('sees tokens revoked at the revocation endpoint, refresh token families revoked, and replayed codes', async () => {
+    const revoked = await signedIn();
+    expect((await clientPost(t.baseUrl, '/oauth/revoke', { token: revoked.token })).status).toBe(200);
+    expect(await statuses(revoked.token)).toEqual([401, 401]);
+    const introspection = await clientPost(other.baseUrl, '/oauth/introspect', { token: revoked.token });
+    expect(await introspection.json()).toEqual({ active: false });
+
+    const user = await signUpUser(t.baseUrl);
+    const { body } = await connectWithRefresh(t.baseUrl, app, user);
+    for (const base of [...both(), ...both()]) expect((await currentUser(base, body.access_token)).res.status).toBe(200);
+    expect((await clientPost(other.baseUrl, '/oauth/revoke', { token: body.refresh_token! })).status).toBe(200);
+    expect(await statuses(body.access_token)).toEqual([401, 401]);
+
+    const { code, verifier } = await codeFor(t.baseUrl, app);
+    const exchanged = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
+    for (const base of [...both(), ...both()]) expect((await currentUser(base, exchanged.body.access_token)).res.status).toBe(200);
+    expect((await exchangeCode(other.baseUrl, app, { code, code_verifier: verifier })).res.status).toBe(400);
+    expect(await statuses(exchanged.body.access_token)).toEqual([401, 401]);
+  });
+
+  it('sees the deletion of the application', async () => {
+    const client = await createClientApp(t.baseUrl);
+    const { token } = await signedIn(undefined, client);
+    const res = await fetch(`${t.baseUrl}/api/developer/applications/${client.id}`, { method: 'DELETE', headers: { cookie: client.developerCookie } });
+    expect(res.status).toBe(204);
+    expect(await statuses(token)).toEqual([401, 401]);
+  });
+
+  it("a change of one user leaves other users' cached lookups in place", async () => {
+    const mine = await signedIn();
+    const theirs = await signedIn();
+    const repository = t.app.get(TokensRepository);
+    const page = await getPage(t.baseUrl, `/account/apps/${mine.connectionId}`, mine.user.jar);
+    expect((await postForm(t.baseUrl, `/account/apps/${mine.connectionId}/revoke`, { _csrf: page.csrf! }, mine.user.jar)).status).toBe(303);
+    const lookups = jest.spyOn(repository, 'lookupAccessToken');
+    try {
+      expect((await currentUser(t.baseUrl, theirs.token)).res.status).toBe(200);
+      expect(lookups).not.toHaveBeenCalled();
+      expect((await currentUser(t.baseUrl, mine.token)).res.status).toBe(401);
+      expect(lookups).toHaveBeenCalledTimes(1);
+    } finally {
+      lookups.mockRestore();
+    }
   });
 });
