@@ -30,7 +30,9 @@ const SLICES = 5; // start and end alternate in slices, so drifting load on the 
 
 /** Allocates exactly `count` ids from sequence `from` in a fresh service; returns seconds taken. */
 async function run(ds: DataSource, from: number, count: number): Promise<number> {
-  await ds.query('UPDATE global_id_sequence SET next_value = ? WHERE id = 1', [from]);
+  // One partition [from, from + count) open, every other used up.
+  await ds.query('UPDATE global_id_sequence SET next_value = end_value');
+  await ds.query('UPDATE global_id_sequence SET next_value = ?, end_value = ? WHERE id = 1', [from, from + count]);
   const service = new GlobalIdService(ds, config); // fresh process: empty in-memory block
   const ids = new Set<string>();
   let issued = 0; // exactly `count` calls: at the end of the space one more would get the 503
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
       (id) => `allocated ${id}`,
       (e: { code?: string }) => e.code,
     );
-    const [row] = await ds.query<{ next_value: number | string }[]>('SELECT next_value FROM global_id_sequence WHERE id = 1');
+    const [row] = await ds.query<{ next_value: number | string }[]>('SELECT MAX(next_value) AS next_value FROM global_id_sequence');
 
     console.log('');
     console.log(`start of space : ${fmt(start)} allocations/s`);

@@ -192,7 +192,7 @@ export interface SeedOptions {
   globalIdKey: Buffer;
   relayDomain: string;
   /**
-   * true (bench): an empty, freshly migrated database (user ids from 1, sequence from 0).
+   * true (bench): an empty, freshly migrated database (user ids from 1, the sequence partitions untouched).
    * false (seed:large): appended after what is there (ids after MAX(id), Global IDs from
    * the sequence, relay addresses and emails that do not collide with existing ones).
    */
@@ -220,13 +220,22 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
   const started = Date.now();
   const USERS = o.count;
   let firstId = 1;
-  let firstSequence = 0;
+  // Sequence numbers from the partitions' unused ranges, in order; each partition then starts past what was taken.
+  const [parts] = await pool.query<({ id: number; next: number; end: number } & RowDataPacket)[]>(
+    'SELECT id, next_value AS next, end_value AS end FROM global_id_sequence ORDER BY id',
+  );
+  const sequence = new Array<number>(USERS);
+  const taken = new Map<number, number>();
+  for (let i = 0, p = 0, n = parts.length ? Number(parts[0].next) : 0; i < USERS; i++, n++) {
+    while (p < parts.length && n >= Number(parts[p].end)) n = ++p < parts.length ? Number(parts[p].next) : 0;
+    if (p >= parts.length) throw new Error('global_id_sequence has too few numbers left for this seed');
+    sequence[i] = n;
+    taken.set(parts[p].id, n + 1);
+  }
   const existingRelays = new Set<string>();
   if (!o.fresh) {
     const [[{ maxId }]] = await pool.query<({ maxId: number } & RowDataPacket)[]>('SELECT COALESCE(MAX(id), 0) AS maxId FROM users');
     firstId = Number(maxId) + 1;
-    const [[{ next }]] = await pool.query<({ next: number } & RowDataPacket)[]>('SELECT next_value AS next FROM global_id_sequence WHERE id = 1');
-    firstSequence = Number(next);
     const [relays] = await pool.query<({ local_part: string } & RowDataPacket)[]>('SELECT local_part FROM relay_addresses');
     for (const r of relays) existingRelays.add(r.local_part);
   }
@@ -259,7 +268,7 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
     const bucket: Bucket = blocked ? 'blocked' : active ? 'active' : 'inactive';
     return {
       id,
-      globalId: formatGlobalId(permutation.permute(firstSequence + i)),
+      globalId: formatGlobalId(permutation.permute(sequence[i])),
       name: `${first} ${last}`,
       region: REGIONS[i % REGIONS.length],
       email,
@@ -369,7 +378,7 @@ export async function seedUsers(pool: Pool, o: SeedOptions): Promise<Record<Buck
      ON DUPLICATE KEY UPDATE active = active + VALUES(active), inactive = inactive + VALUES(inactive), blocked = blocked + VALUES(blocked)`,
     [o.applicationId, counts.active, counts.inactive, counts.blocked],
   );
-  await pool.query('UPDATE global_id_sequence SET next_value = ? WHERE id = 1', [firstSequence + USERS]);
+  for (const [id, next] of taken) await pool.query('UPDATE global_id_sequence SET next_value = ? WHERE id = ?', [next, id]);
   await pool.query('ANALYZE TABLE users, user_emails, relay_addresses, connections');
   log(`> seeded in ${((Date.now() - started) / 1000).toFixed(0)} s: ${fmt(counts.active)} active, ${fmt(counts.inactive)} inactive, ${fmt(counts.blocked)} blocked`);
   return counts;

@@ -12,6 +12,7 @@ import { DeveloperApiKeys1764361000000 } from './1764361000000-DeveloperApiKeys'
 import { TwoStepAndPasskeys1764364000000 } from './1764364000000-TwoStepAndPasskeys';
 import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
 import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion';
+import { PartitionedGlobalIdSequence1764375100000 } from './1764375100000-PartitionedGlobalIdSequence';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   TwoStepAndPasskeys1764364000000,
   RelayBodies1764365000000,
   DropAuthzVersion1764375000000,
+  PartitionedGlobalIdSequence1764375100000,
 ];

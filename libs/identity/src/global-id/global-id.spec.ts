@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppError } from '@app/common';
 import { AppConfig } from '@app/config';
 import { dataSourceOptions, dropDatabase } from '@app/database';
+import { PartitionedGlobalIdSequence1764375100000 } from '../../../database/src/migrations/1764375100000-PartitionedGlobalIdSequence';
 import { testConfig } from '../../../../test/support/harness';
 import { formatGlobalId, GLOBAL_ID_SPACE, GlobalIdPermutation } from './global-id-permutation';
 import { GlobalIdService } from './global-id.service';
@@ -64,13 +65,25 @@ describe('GlobalIdService (real MariaDB)', () => {
     return ds;
   }
 
-  async function setSequence(value: number): Promise<void> {
-    await sources[0].query('UPDATE global_id_sequence SET next_value = ? WHERE id = 1', [value]);
+  /** The partitions with where each starts (a fresh database: the space split in order, from 0). */
+  async function partitions(): Promise<{ id: number; start: number; next: number; end: number }[]> {
+    const rows = await sources[0].query<{ id: number; next_value: number | string; end_value: number | string }[]>(
+      'SELECT id, next_value, end_value FROM global_id_sequence ORDER BY id',
+    );
+    return rows.map((r, i) => ({ id: r.id, start: i === 0 ? 0 : Number(rows[i - 1].end_value), next: Number(r.next_value), end: Number(r.end_value) }));
   }
 
-  async function sequence(): Promise<number> {
-    const [row] = await sources[0].query<{ next_value: number | string }[]>('SELECT next_value FROM global_id_sequence WHERE id = 1');
-    return Number(row.next_value);
+  /** Every partition back at its start, or used up but for the last `left` numbers of the space. */
+  async function setSequence(left: number | null): Promise<void> {
+    for (const p of await partitions()) {
+      const next = left === null ? p.start : p.end === GLOBAL_ID_SPACE ? GLOBAL_ID_SPACE - left : p.end;
+      await sources[0].query('UPDATE global_id_sequence SET next_value = ? WHERE id = ?', [next, p.id]);
+    }
+  }
+
+  /** How many numbers the partitions handed out in all. */
+  async function handedOut(): Promise<number> {
+    return (await partitions()).reduce((sum, p) => sum + p.next - p.start, 0);
   }
 
   beforeAll(async () => {
@@ -84,8 +97,16 @@ describe('GlobalIdService (real MariaDB)', () => {
     if (config) await dropDatabase(config.databaseUrl);
   });
 
+  it('splits the space into disjoint partitions that cover it', async () => {
+    const all = await partitions();
+    expect(all.length).toBe(16);
+    expect(all[0].start).toBe(0);
+    expect(all[all.length - 1].end).toBe(GLOBAL_ID_SPACE);
+    for (const p of all) expect(p.end).toBeGreaterThan(p.start);
+  });
+
   it('two processes allocating 20,000 ids concurrently never collide', async () => {
-    await setSequence(0);
+    await setSequence(null);
     // Two services on two pools, like two API processes sharing one database.
     const services = [new GlobalIdService(sources[0], config), new GlobalIdService(sources[1], config)];
     const perProcess = 10_000;
@@ -99,11 +120,13 @@ describe('GlobalIdService (real MariaDB)', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.filter((id) => !FORMAT.test(id))).toEqual([]);
     // Blocks are handed out exactly: nothing reserved beyond what was used up.
-    expect(await sequence()).toBe(2 * perProcess);
+    expect(await handedOut()).toBe(2 * perProcess);
+    // From more than one partition (a random pick per block).
+    expect((await partitions()).filter((p) => p.next > p.start).length).toBeGreaterThan(1);
   });
 
   it('closes sign-up with a 503 once the space is used up, without moving past its end', async () => {
-    await setSequence(GLOBAL_ID_SPACE - 10);
+    await setSequence(10);
     const a = new GlobalIdService(sources[0], config);
     const b = new GlobalIdService(sources[1], config);
     // The last 10 numbers fit in one block (size 20), reserved by whichever process asks first.
@@ -113,7 +136,8 @@ describe('GlobalIdService (real MariaDB)', () => {
     const perm = new GlobalIdPermutation(config.secrets.globalIdKey);
     const expected = Array.from({ length: 10 }, (_, i) => formatGlobalId(perm.permute(GLOBAL_ID_SPACE - 10 + i)));
     expect([...last].sort()).toEqual(expected.sort());
-    expect(await sequence()).toBe(GLOBAL_ID_SPACE);
+    const lastPosition = async () => (await partitions()).find((p) => p.end === GLOBAL_ID_SPACE)!.next;
+    expect(await lastPosition()).toBe(GLOBAL_ID_SPACE);
 
     for (const service of [a, b, a]) {
       const error = await service.allocate().then(
@@ -128,6 +152,33 @@ describe('GlobalIdService (real MariaDB)', () => {
     const fresh = [new GlobalIdService(sources[0], config), new GlobalIdService(sources[1], config)];
     const results = await Promise.allSettled(fresh.flatMap((s) => Array.from({ length: 10 }, () => s.allocate())));
     expect(results.map((r) => (r.status === 'rejected' ? (r.reason as AppError).code : 'allocated'))).toEqual(Array(20).fill('temporarily_unavailable'));
-    expect(await sequence()).toBe(GLOBAL_ID_SPACE);
+    expect(await lastPosition()).toBe(GLOBAL_ID_SPACE);
+    expect((await partitions()).every((p) => p.next === p.end)).toBe(true);
+  });
+
+  it('the migration to partitions continues after every number the single row issued, and back', async () => {
+    const migration = new PartitionedGlobalIdSequence1764375100000();
+    const runner = sources[0].createQueryRunner();
+    try {
+      await migration.down(runner);
+      await runner.query('UPDATE global_id_sequence SET next_value = 123457 WHERE id = 1');
+      await migration.up(runner);
+      const rows = (await runner.query('SELECT next_value, end_value FROM global_id_sequence ORDER BY id')) as { next_value: number | string; end_value: number | string }[];
+      expect(rows.length).toBe(16);
+      expect(Number(rows[0].next_value)).toBe(123457);
+      rows.forEach((r, i) => {
+        expect(Number(r.end_value)).toBeGreaterThan(Number(r.next_value));
+        if (i > 0) expect(Number(r.next_value)).toBe(Number(rows[i - 1].end_value));
+      });
+      expect(Number(rows[15].end_value)).toBe(GLOBAL_ID_SPACE);
+      // Back to one row: past every number any partition could have handed out.
+      await runner.query('UPDATE global_id_sequence SET next_value = next_value + 5');
+      await migration.down(runner);
+      const [one] = (await runner.query('SELECT next_value FROM global_id_sequence')) as { next_value: number | string }[];
+      expect(Number(one.next_value)).toBe(Number(rows[15].next_value) + 5);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
   });
 });
