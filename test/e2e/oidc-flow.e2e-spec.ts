@@ -36,7 +36,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256', 'ES256'],
-      dpop_signing_alg_values_supported: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      dpop_signing_alg_values_supported: ['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'],
     });
     expect([...meta.scopes_supported].sort()).toEqual(['email', 'offline_access', 'openid', 'profile']);
     expect(meta.claims_supported).toEqual(expect.arrayContaining(['sub', 'global_id', 'email', 'email_verified', 'name', 'picture', 'nonce', 'auth_time']));

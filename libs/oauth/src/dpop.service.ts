@@ -4,8 +4,8 @@ import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, JWK, jwtVerif
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, REDIS, sha256, sha256Hex } from '@app/common';
 
-/** The proof algorithms we accept (discovery's dpop_signing_alg_values_supported). */
-export const DPOP_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
+/** The proof algorithms we accept (discovery's dpop_signing_alg_values_supported); Ed25519 is the fully-specified name of EdDSA with that curve. */
+export const DPOP_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'] as const;
 
 /** A proof's `iat` may be this old (RFC 9449 11.1: a short window) ... */
 const MAX_AGE_SECONDS = 60;
