@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run keys:rotate: replaces the active id_token signing key with a new one.
-// The old public key stays in the JWKS until every id_token it signed has
-// expired; running API processes switch to the new key within
+// npm run keys:rotate: replaces the active signing keys (RS256 and ES256) with new ones.
+// The old public keys stay in the JWKS until every token they signed has
+// expired; running API processes switch to the new keys within
 // SIGNING_KEY_CACHE_SECONDS. (Keys also rotate by themselves after
 // SIGNING_KEY_ROTATION_DAYS.)
 const { root, prepare } = require('./lib');
@@ -12,13 +12,13 @@ async function main() {
   const { DataSource } = require('typeorm');
   const { loadConfig } = require(`${root}/dist/libs/config/src`);
   const { dataSourceOptions, migrate } = require(`${root}/dist/libs/database/src`);
-  const { rotateSigningKey } = require(`${root}/dist/libs/oauth/src/oidc/signing-keys.service`);
+  const { rotateSigningKeys } = require(`${root}/dist/libs/oauth/src/oidc/signing-keys.service`);
   const config = loadConfig();
   await migrate(config, () => {});
   const db = await new DataSource(dataSourceOptions(config)).initialize();
   try {
-    const kid = await rotateSigningKey(db, config);
-    console.log(`> new signing key ${kid} is active; the previous one stays published until its tokens expire`);
+    const kids = await rotateSigningKeys(db, config);
+    console.log(`> new signing keys ${kids.join(', ')} are active; the previous ones stay published until their tokens expire`);
   } finally {
     await db.destroy();
   }

@@ -35,7 +35,8 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       subject_types_supported: ['pairwise'],
-      id_token_signing_alg_values_supported: ['ES256'],
+      id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+      dpop_signing_alg_values_supported: ['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'],
     });
     expect([...meta.scopes_supported].sort()).toEqual(['email', 'offline_access', 'openid', 'profile']);
     expect(meta.claims_supported).toEqual(expect.arrayContaining(['sub', 'global_id', 'email', 'email_verified', 'name', 'picture', 'nonce', 'auth_time']));
@@ -43,9 +44,9 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     expect(rfc8414).toEqual(meta);
 
     const jwks = (await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
-    expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
+    expect(jwks.keys.length).toBeGreaterThanOrEqual(2);
     for (const key of jwks.keys) {
-      expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+      expect(key).toMatchObject(key.alg === 'RS256' ? { kty: 'RSA', e: 'AQAB', use: 'sig' } : { kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
       expect(typeof key.kid).toBe('string');
       expect(key.d).toBeUndefined();
     }
@@ -73,7 +74,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     expect(claims.email).toMatch(/^[a-z0-9]{6}@loginsign\.com$/);
     expect(claims.email_verified).toBe(true);
     const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0], 'base64url').toString()) as { alg: string; kid: string };
-    expect(header.alg).toBe('ES256');
+    expect(header.alg).toBe('RS256');
     expect(typeof header.kid).toBe('string');
 
     // sub is the connection id: the `id` of /api/user.

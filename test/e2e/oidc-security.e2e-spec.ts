@@ -1,14 +1,14 @@
 import { expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import * as client from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import { DataSource } from 'typeorm';
 import { signUpUser, TestUser } from '../support/accounts';
 import { developerRequest } from '../support/developer';
 import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, callbackParams, ClientApp, createClientApp, currentUser, ErrorBody, exchangeCode, pkcePair, TokenBody } from '../support/oauth';
 import { discoverClient, oidcSignIn } from '../support/oidc';
-import { signJwt, SigningKeysService } from '@app/oauth';
+import { SigningKeysService } from '@app/oauth';
 import { countRows, Row } from '../support/db';
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -276,7 +276,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       });
       expect(code).toBe(0);
       const keysAfter = await countRows(db, 'SELECT COUNT(*) AS n FROM signing_keys');
-      expect(Number(keysAfter)).toBe(Number(keysBefore) + 1);
+      expect(Number(keysAfter)).toBe(Number(keysBefore) + 2); // one RS256 and one ES256 key
       await wait(1500); // the API's key cache (1 s in this test) picks the new key up
 
       const fresh = await discoverClient(t.baseUrl, app); // a new relying party: fresh JWKS cache
@@ -286,7 +286,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       expect(await jwks()).toEqual(expect.arrayContaining([oldKid, newKid]));
 
       const keySet = createRemoteJWKSet(new URL(`${t.baseUrl}/.well-known/jwks.json`));
-      const verified = await jwtVerify(before.id_token!, keySet, { issuer: t.baseUrl, audience: app.clientId, algorithms: ['ES256'] });
+      const verified = await jwtVerify(before.id_token!, keySet, { issuer: t.baseUrl, audience: app.clientId, algorithms: ['RS256'] });
       expect(verified.protectedHeader.kid).toBe(oldKid);
       // A refresh after the rotation gets an id_token the library validates with the new key.
       const refreshed = await client.refreshTokenGrant(fresh, before.refresh_token!);
@@ -335,12 +335,13 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       const claims = tokens.claims()!;
       const key = await t.app.get(SigningKeysService).activeKey();
       const past = Math.floor(Date.now() / 1000) - 7200;
-      const expired = signJwt({ iss: t.baseUrl, sub: claims.sub, aud: app.clientId, iat: past, exp: past + 3600 }, key);
+      const sign = (payload: Record<string, unknown>) => new SignJWT(payload).setProtectedHeader({ alg: key.alg, typ: 'JWT', kid: key.kid }).sign(key.privateKey);
+      const expired = await sign({ iss: t.baseUrl, sub: claims.sub, aud: app.clientId, iat: past, exp: past + 3600 });
       const res = await logout({ id_token_hint: expired, post_logout_redirect_uri: 'http://127.0.0.1:8765/bye' }, user);
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe('http://127.0.0.1:8765/bye');
       expect(await signedIn(user)).toBe(false);
-      const foreignIssuer = signJwt({ iss: 'https://evil.example', sub: claims.sub, aud: app.clientId, iat: past, exp: past + 3600 }, key);
+      const foreignIssuer = await sign({ iss: 'https://evil.example', sub: claims.sub, aud: app.clientId, iat: past, exp: past + 3600 });
       expect((await logout({ id_token_hint: foreignIssuer, post_logout_redirect_uri: 'http://127.0.0.1:8765/bye' })).status).toBe(400);
     });
 

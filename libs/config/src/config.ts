@@ -94,7 +94,7 @@ export interface AppConfig {
   /** Requests a developer API key may make per minute (sliding window). */
   apiKeyRatePerMinute: number;
   secrets: {
-    /** HMAC key of access tokens (HS256). */
+    /** No longer used (access tokens are RS256 since RFC 9068); JWT_SECRET is still read so existing deployments start unchanged. */
     jwtSecret: KeyObject;
     /** Key of CSRF tokens and other cookie-bound MACs. */
     sessionSecret: Buffer;

@@ -1,5 +1,9 @@
 import { AppError } from '@app/common';
 
+/** How an application's id_tokens are signed (OIDC Registration `id_token_signed_response_alg`); RS256 unless it asks for ES256. */
+export const ID_TOKEN_SIGNING_ALGS = ['RS256', 'ES256'] as const;
+export type IdTokenSigningAlg = (typeof ID_TOKEN_SIGNING_ALGS)[number];
+
 /** Field limits of applications (match the `applications` columns). */
 export const APPLICATION_LIMITS = {
   nameMax: 100,
@@ -85,6 +89,11 @@ export function checkLogoUrl(value: unknown): string {
   const { url } = parseHttpUrl(value, 'logoUrl');
   if (url.protocol !== 'https:') throw invalid('logoUrl must use https.');
   return value;
+}
+
+export function checkIdTokenSigningAlg(value: unknown): IdTokenSigningAlg {
+  if (!(ID_TOKEN_SIGNING_ALGS as readonly unknown[]).includes(value)) throw invalid(`idTokenSigningAlg must be one of ${ID_TOKEN_SIGNING_ALGS.join(', ')}.`);
+  return value as IdTokenSigningAlg;
 }
 
 /** Application names are trimmed; 1..100 characters remain. */

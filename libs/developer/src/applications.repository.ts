@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { IdTokenSigningAlg } from './application-rules';
 
 /** An application as stored in `applications`. */
 export interface StoredApplication {
@@ -19,13 +20,16 @@ export interface StoredApplication {
   senderAddresses: string[];
   /** The senderDomains verified by their `_loginsign` TXT record. */
   senderDomainsVerified: string[];
+  idTokenSigningAlg: IdTokenSigningAlg;
   /** AES-256-GCM sealed webhook secret: it must be read back to sign deliveries. */
   webhookSecretEnc: string;
   createdAt: Date;
 }
 
 /** Columns an update may set. */
-export type ApplicationPatch = Partial<Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified'>>;
+export type ApplicationPatch = Partial<
+  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'idTokenSigningAlg'>
+>;
 
 interface ApplicationRow {
   id: string;
@@ -39,11 +43,12 @@ interface ApplicationRow {
   sender_domains: string | null;
   sender_addresses: string | null;
   sender_domains_verified: string | null;
+  id_token_signing_alg: IdTokenSigningAlg;
   webhook_secret_enc: string;
   created_at: Date;
 }
 
-const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, webhook_secret_enc, created_at`;
+const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, id_token_signing_alg, webhook_secret_enc, created_at`;
 
 const list = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
 
@@ -59,6 +64,7 @@ const toStored = (r: ApplicationRow): StoredApplication => ({
   senderDomains: list(r.sender_domains),
   senderAddresses: list(r.sender_addresses),
   senderDomainsVerified: list(r.sender_domains_verified),
+  idTokenSigningAlg: r.id_token_signing_alg,
   webhookSecretEnc: r.webhook_secret_enc,
   createdAt: r.created_at,
 });
@@ -71,6 +77,7 @@ const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
   senderDomains: 'sender_domains',
   senderAddresses: 'sender_addresses',
   senderDomainsVerified: 'sender_domains_verified',
+  idTokenSigningAlg: 'id_token_signing_alg',
 };
 const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified']);
 
@@ -81,8 +88,8 @@ export class ApplicationsRepository {
 
   async insert(app: StoredApplication): Promise<void> {
     await this.db.query(
-      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, id_token_signing_alg, webhook_secret_enc, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         app.id,
         app.developerId,
@@ -94,6 +101,7 @@ export class ApplicationsRepository {
         app.webhookUrl,
         JSON.stringify(app.senderDomains),
         JSON.stringify(app.senderAddresses),
+        app.idTokenSigningAlg,
         app.webhookSecretEnc,
         app.createdAt,
       ],

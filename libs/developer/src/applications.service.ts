@@ -5,7 +5,16 @@ import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AccessChangeSignals, AppError, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './applications.repository';
-import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkSenderAddresses, checkSenderDomains, checkWebhookUrl } from './application-rules';
+import {
+  checkApplicationName,
+  checkIdTokenSigningAlg,
+  checkLogoUrl,
+  checkRedirectUris,
+  checkSenderAddresses,
+  checkSenderDomains,
+  checkWebhookUrl,
+  IdTokenSigningAlg,
+} from './application-rules';
 
 /** What the rest of the system needs to know about an application (no secrets). */
 export interface ApplicationRecord {
@@ -21,6 +30,7 @@ export interface ApplicationRecord {
   senderAddresses: string[];
   /** What to publish for each sender domain, and whether it was found: only verified domains are used. */
   senderDomainVerifications: SenderDomainVerification[];
+  idTokenSigningAlg: IdTokenSigningAlg;
   createdAt: Date;
 }
 
@@ -36,6 +46,7 @@ export interface NewApplication {
   redirectUris: string[];
   webhookUrl?: string | null;
   logoUrl?: string | null;
+  idTokenSigningAlg?: IdTokenSigningAlg;
 }
 
 /** Fields to change; absent = unchanged, `null` clears webhookUrl / logoUrl. */
@@ -46,6 +57,7 @@ export interface ApplicationChanges {
   logoUrl?: string | null;
   senderDomains?: string[];
   senderAddresses?: string[];
+  idTokenSigningAlg?: IdTokenSigningAlg;
 }
 
 /** The only moment the secrets exist in plain text outside the client. */
@@ -85,6 +97,7 @@ const toRecord = (app: StoredApplication, key: Buffer): ApplicationRecord => ({
     value: verificationValue(key, app.id, domain),
     verified: (app.senderDomainsVerified ?? []).includes(domain),
   })),
+  idTokenSigningAlg: app.idTokenSigningAlg,
   createdAt: app.createdAt,
 });
 
@@ -114,6 +127,7 @@ export class ApplicationsService {
       senderDomains: [],
       senderAddresses: [],
       senderDomainsVerified: [],
+      idTokenSigningAlg: input.idTokenSigningAlg === undefined ? 'RS256' : checkIdTokenSigningAlg(input.idTokenSigningAlg),
       clientId: newClientId(),
       clientSecretHash: sha256(clientSecret),
       webhookSecretEnc: this.seal(webhookSecret),
@@ -146,6 +160,7 @@ export class ApplicationsService {
       // A domain removed loses its verification; one added again is verified again.
       patch.senderDomainsVerified = app.senderDomainsVerified.filter((d) => patch.senderDomains!.includes(d));
     }
+    if (changes.idTokenSigningAlg !== undefined) patch.idTokenSigningAlg = checkIdTokenSigningAlg(changes.idTokenSigningAlg);
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
     if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);

@@ -11,3 +11,4 @@ export * from './tokens.repository';
 export * from './pkce';
 export * from './scopes';
 export * from './oidc';
+export * from './dpop.service';

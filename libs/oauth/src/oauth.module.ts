@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
-import { APP_CONFIG, AppConfig } from '@app/config';
 import { AccessSignalsModule } from '@app/common';
 import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
@@ -13,26 +11,31 @@ import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { RefreshTokensService } from './refresh-tokens.service';
 import { TokenAdminService } from './token-admin.service';
+import { SigningKeysRepository } from './oidc/signing-keys.repository';
+import { SigningKeysService } from './oidc/signing-keys.service';
+import { DpopService } from './dpop.service';
 
 @Module({
-  imports: [
-    AccessSignalsModule,
-    DeveloperModule,
-    IdentityModule,
-    WebhooksModule,
-    ConnectionsModule,
-    JwtModule.registerAsync({
-      inject: [APP_CONFIG],
-      // @nestjs/jwt types the secret as string | Buffer; jsonwebtoken takes a KeyObject as is.
-      useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret as unknown as Buffer, signOptions: { algorithm: 'HS256' } }),
-    }),
+  imports: [AccessSignalsModule, DeveloperModule, IdentityModule, WebhooksModule, ConnectionsModule],
+  providers: [
+    AuthorizeRequestValidator,
+    CodesService,
+    GrantsService,
+    SigningKeysRepository,
+    SigningKeysService,
+    DpopService,
+    TokensRepository,
+    TokensService,
+    RefreshTokensService,
+    TokenAdminService,
   ],
-  providers: [AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
   exports: [
     AuthorizeRequestValidator,
     CodesService,
     GrantsService,
+    SigningKeysService,
+    DpopService,
     TokensRepository,
     TokensService,
     RefreshTokensService,

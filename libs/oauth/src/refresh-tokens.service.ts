@@ -64,6 +64,7 @@ export class RefreshTokensService {
         scope: f.scope,
         authTime: f.authTime,
         amr: f.amr,
+        dpopJkt: f.dpopJkt,
       },
       familyExpiresAt,
       this.config.refreshTokenTtlSeconds,
@@ -89,8 +90,11 @@ export class RefreshTokensService {
     return this.repository.findRefreshToken(sha256(token));
   }
 
-  /** grant_type=refresh_token (RFC 6749 6): the next token pair, or invalid_grant / invalid_scope. */
-  async refresh(token: string, applicationId: string, clientId: string, requestedScopes: string[] | null): Promise<Refreshed> {
+  /**
+   * grant_type=refresh_token (RFC 6749 6): the next token pair, or invalid_grant / invalid_scope.
+   * With a DPoP proof (`dpopJkt`) the access token is bound to its key; a family bound to a key (RFC 9449 5) needs a proof of that key.
+   */
+  async refresh(token: string, applicationId: string, clientId: string, requestedScopes: string[] | null, dpopJkt: string | null = null): Promise<Refreshed> {
     const row = await this.find(token);
     if (!row) throw new AppError('invalid_grant', 'The refresh token is invalid.');
     if (row.application_id !== applicationId) throw new AppError('invalid_grant', 'The refresh token was issued to another client.');
@@ -104,6 +108,8 @@ export class RefreshTokensService {
       await this.revokeFamily(row.family_id);
       throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
     }
+    if (row.dpop_jkt && !dpopJkt) throw new AppError('invalid_dpop_proof', 'This refresh token is bound to a DPoP key: send a DPoP proof.');
+    if (row.dpop_jkt && row.dpop_jkt !== dpopJkt) throw new AppError('invalid_grant', 'The refresh token is bound to another DPoP key.');
     const granted = String(row.scope).split(' ');
     if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
     const scopes = requestedScopes ?? granted;
@@ -119,9 +125,10 @@ export class RefreshTokensService {
           scope: row.scope,
           authTime: Number(row.auth_time),
           amr: row.amr ? row.amr.split(' ') : undefined,
+          dpopJkt: row.dpop_jkt,
         };
         const next = await this.insert(m, family, row.family_expires_at);
-        const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId);
+        const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId, dpopJkt);
         return { access, refreshToken: next, connectionId: row.connection_id, authTime: family.authTime, amr: family.amr, scopes };
       });
     } catch (error) {

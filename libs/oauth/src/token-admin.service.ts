@@ -7,7 +7,8 @@ import { TokensRepository } from './tokens.repository';
 import { RefreshTokensService } from './refresh-tokens.service';
 
 /** RFC 7662 response; `{active: false}` says nothing more. */
-export type Introspection = { active: false } | { active: true; scope: string; client_id: string; sub: string; exp: number; iat: number; token_type: string; iss: string };
+export type Introspection =
+  { active: false } | { active: true; scope: string; client_id: string; sub: string; exp: number; iat: number; token_type: string; iss: string; cnf?: { jkt: string } };
 
 /** Access tokens are JWTs (three dot-separated parts); refresh tokens are opaque base64url. */
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
@@ -62,10 +63,12 @@ export class TokenAdminService {
       scope: claims.scope,
       client_id: claims.client_id,
       sub: claims.sub,
-      exp: claims.exp!,
-      iat: claims.iat!,
-      token_type: 'Bearer',
+      exp: claims.exp,
+      iat: claims.iat,
+      // RFC 9449 6.2: a bound token says so, with its key.
+      token_type: claims.cnf ? 'DPoP' : 'Bearer',
       iss: this.config.publicUrl,
+      ...(claims.cnf ? { cnf: { jkt: claims.cnf.jkt } } : {}),
     };
   }
 }

@@ -28,6 +28,8 @@ export interface RefreshTokenRow {
   auth_time: number | string;
   /** Space-separated RFC 8176 methods of the sign-in, or NULL when unknown. */
   amr: string | null;
+  /** The DPoP key thumbprint the family is bound to (public clients), or NULL. */
+  dpop_jkt: string | null;
   used: number;
   revoked: number;
   family_expires_at: Date;
@@ -48,6 +50,8 @@ export interface NewRefreshToken {
   scope: string;
   authTime: number;
   amr?: string[];
+  /** Binds the family to a DPoP key (RFC 9449 5). */
+  dpopJkt?: string | null;
 }
 
 /**
@@ -134,15 +138,26 @@ export class TokensRepository {
   async insertRefreshToken(m: EntityManager, t: NewRefreshToken, familyExpiresAt: Date | null, ttlSeconds: number): Promise<void> {
     const expiry = familyExpiresAt ? '?' : 'UTC_TIMESTAMP(3) + INTERVAL ? SECOND';
     await m.query(
-      `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, amr, family_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${expiry})`,
-      [t.id, t.tokenHash, t.familyId, t.connectionId, t.applicationId, t.scope, t.authTime, t.amr && t.amr.length > 0 ? t.amr.join(' ') : null, familyExpiresAt ?? ttlSeconds],
+      `INSERT INTO refresh_tokens (id, token_hash, family_id, connection_id, application_id, scope, auth_time, amr, dpop_jkt, family_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${expiry})`,
+      [
+        t.id,
+        t.tokenHash,
+        t.familyId,
+        t.connectionId,
+        t.applicationId,
+        t.scope,
+        t.authTime,
+        t.amr && t.amr.length > 0 ? t.amr.join(' ') : null,
+        t.dpopJkt ?? null,
+        familyExpiresAt ?? ttlSeconds,
+      ],
     );
   }
 
   async findRefreshToken(tokenHash: Buffer): Promise<RefreshTokenRow | null> {
     const [row]: RefreshTokenRow[] = await this.db.query(
-      `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.amr, r.used, r.revoked, r.family_expires_at,
+      `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.amr, r.dpop_jkt, r.used, r.revoked, r.family_expires_at,
          TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat, TIMESTAMPDIFF(SECOND, '1970-01-01', r.family_expires_at) AS exp,
          r.family_expires_at > UTC_TIMESTAMP(3) AS live, c.blocked, c.active
        FROM refresh_tokens r JOIN connections c ON c.id = r.connection_id WHERE r.token_hash = ?`,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { jwtVerify, SignJWT } from 'jose';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AccessChangeSignals, AccessSnapshot, AppError, randomToken } from '@app/common';
@@ -8,9 +8,13 @@ import { CodeGrant } from './codes.service';
 import { ConnectionOwners, TokenLookupCache } from './token-lookup-cache';
 import { TokenRow, TokensRepository } from './tokens.repository';
 import { GrantsService } from './grants/grants.service';
+import { SigningKeysService } from './oidc/signing-keys.service';
+import { VerifiedTokenCache } from './verified-token-cache';
 
 export interface IssuedToken {
   accessToken: string;
+  /** `DPoP` when the token is bound to a proof key (RFC 9449), else `Bearer`. */
+  tokenType: 'Bearer' | 'DPoP';
   expiresIn: number;
   scope: string;
 }
@@ -27,29 +31,51 @@ export interface TokenProfile {
   /** The connection's relay local part and whether its shared address is a followed linked address (userinfo's email_verified). */
   relayLocal: string;
   linkedVerified: boolean;
+  /** The RFC 7638 thumbprint of the DPoP key the token is bound to; absent for a Bearer token. */
+  jkt?: string;
 }
 
 export type { TokenRow } from './tokens.repository';
 
-interface AccessClaims {
+/** The claims of an access token (RFC 9068 2.2, RFC 9449 6.1). */
+export interface AccessClaims {
+  iss: string;
   sub: string;
-  jti: string;
-  scope: string;
+  aud: string;
   client_id: string;
-  iat?: number;
-  exp?: number;
+  scope: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  cnf?: { jkt: string };
 }
 
+/** The RFC 9068 media type of access tokens, in their `typ` header. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
+/** Longer than any access token we sign; spares verifying junk. */
+const ACCESS_TOKEN_MAX_LENGTH = 4096;
+
+const isAccessClaims = (c: Record<string, unknown>): c is Record<string, unknown> & AccessClaims =>
+  typeof c.sub === 'string' &&
+  typeof c.jti === 'string' &&
+  typeof c.scope === 'string' &&
+  typeof c.client_id === 'string' &&
+  typeof c.iat === 'number' &&
+  (c.cnf === undefined || (typeof c.cnf === 'object' && c.cnf !== null && typeof (c.cnf as { jkt?: unknown }).jkt === 'string'));
+
 /**
- * Access tokens are short JWTs (HS256) naming the connection and a token id.
- * Every token also has a row in access_tokens, so it can be revoked before it
- * expires (code replay, blocking, deletion) with effect on the next request.
+ * Access tokens are JWTs per RFC 9068 (`typ` at+jwt), signed with the active
+ * RS256 key of the JWKS so resource servers can check them offline; `sub` is
+ * the connection, `aud` the LoginSign API (PUBLIC_URL), `cnf.jkt` the DPoP key
+ * of a bound token. Every token also has a row in access_tokens, so it can be
+ * revoked before it expires (code replay, blocking, deletion) with effect on
+ * the next request. A signature is checked once per process (VerifiedTokenCache).
  */
 @Injectable()
 export class TokensService {
   constructor(
     private readonly db: DataSource,
-    private readonly jwt: JwtService,
+    private readonly keys: SigningKeysService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly signals: AccessChangeSignals,
     private readonly connections: ConnectionsRepository,
@@ -59,9 +85,10 @@ export class TokensService {
 
   private readonly lookups = new TokenLookupCache<TokenRow>();
   private readonly owners = new ConnectionOwners();
+  private readonly verified = new VerifiedTokenCache<AccessClaims>();
 
-  /** Exchanges a redeemed code: one session of the connection, one access token. */
-  async issueForGrant(grant: CodeGrant, clientId: string, scopes: string[]): Promise<IssuedToken> {
+  /** Exchanges a redeemed code: one session of the connection, one access token (bound to `jkt` when given). */
+  async issueForGrant(grant: CodeGrant, clientId: string, scopes: string[], jkt: string | null = null): Promise<IssuedToken> {
     const ttl = this.config.accessTokenTtlSeconds;
     const jti = randomToken(16);
     const scope = scopes.join(' ');
@@ -76,41 +103,64 @@ export class TokensService {
     if (await this.grants.isRevoked(grant.grantId)) {
       await this.repository.revokeAccessToken(jti);
     }
-    const claims: AccessClaims = { sub: grant.connectionId, jti, scope, client_id: clientId };
-    const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, issuer: this.config.publicUrl });
-    return { accessToken, expiresIn: ttl, scope };
+    return this.sign(grant.connectionId, jti, scope, clientId, ttl, jkt);
   }
 
   /**
    * One more access token of an existing grant (refresh tokens): the row is
    * written with the caller's transaction, so it commits or rolls back with it.
    */
-  async mintAccessToken(m: EntityManager, connectionId: string, grantId: string, scope: string, clientId: string): Promise<IssuedToken> {
+  async mintAccessToken(m: EntityManager, connectionId: string, grantId: string, scope: string, clientId: string, jkt: string | null = null): Promise<IssuedToken> {
     const ttl = this.config.accessTokenTtlSeconds;
     const jti = randomToken(16);
     await this.repository.insertAccessToken(m, jti, connectionId, grantId, scope, ttl);
-    const claims: AccessClaims = { sub: connectionId, jti, scope, client_id: clientId };
-    const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, issuer: this.config.publicUrl });
-    return { accessToken, expiresIn: ttl, scope };
+    return this.sign(connectionId, jti, scope, clientId, ttl, jkt);
+  }
+
+  private async sign(connectionId: string, jti: string, scope: string, clientId: string, ttl: number, jkt: string | null): Promise<IssuedToken> {
+    const key = await this.keys.activeKey('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const claims: AccessClaims = {
+      iss: this.config.publicUrl,
+      sub: connectionId,
+      aud: this.config.publicUrl,
+      client_id: clientId,
+      scope,
+      jti,
+      iat: now,
+      exp: now + ttl,
+      ...(jkt ? { cnf: { jkt } } : {}),
+    };
+    const accessToken = await new SignJWT({ ...claims }).setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid }).sign(key.privateKey);
+    return { accessToken, tokenType: jkt ? 'DPoP' : 'Bearer', expiresIn: ttl, scope };
   }
 
   /** The claims of a well-signed, unexpired access token (revocation not checked); null otherwise. */
   async verifyClaims(token: string): Promise<AccessClaims | null> {
+    if (typeof token !== 'string' || token.length > ACCESS_TOKEN_MAX_LENGTH) return null;
+    const cacheKey = VerifiedTokenCache.keyOf(token);
+    const cached = this.verified.get(cacheKey);
+    if (cached) return cached;
     try {
-      return await this.jwt.verifyAsync<AccessClaims>(token, { algorithms: ['HS256'], issuer: this.config.publicUrl });
+      const { payload } = await jwtVerify(token, this.keys.verificationKey, {
+        algorithms: ['RS256'],
+        typ: ACCESS_TOKEN_TYP,
+        issuer: this.config.publicUrl,
+        audience: this.config.publicUrl,
+        requiredClaims: ['exp'],
+      });
+      if (!isAccessClaims(payload)) return null;
+      this.verified.set(cacheKey, payload, payload.exp * 1000);
+      return payload;
     } catch {
       return null;
     }
   }
 
-  /** Verifies a bearer token and loads its connection (from memory while nothing changed, see `lookup`); null when unusable. */
+  /** Verifies an access token and loads its connection (from memory while nothing changed, see `lookup`); null when unusable. */
   async authenticate(token: string): Promise<TokenProfile | null> {
-    let claims: AccessClaims;
-    try {
-      claims = await this.jwt.verifyAsync<AccessClaims>(token, { algorithms: ['HS256'], issuer: this.config.publicUrl });
-    } catch {
-      return null;
-    }
+    const claims = await this.verifyClaims(token);
+    if (!claims) return null;
     const row = await this.lookup(claims.jti, claims.sub);
     if (!row) return null;
     if (row.id !== claims.sub) return null;
@@ -124,6 +174,7 @@ export class TokensService {
       scopes: claims.scope.split(' '),
       relayLocal: row.relay_local,
       linkedVerified: Number(row.linked_verified) === 1,
+      ...(claims.cnf ? { jkt: claims.cnf.jkt } : {}),
     };
   }
 

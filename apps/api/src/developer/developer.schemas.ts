@@ -47,6 +47,8 @@ export class Application {
   senderAddresses: string[];
   @ApiProperty({ type: [SenderDomainVerification], description: 'The TXT record that verifies each sender domain; only verified domains are used.' })
   senderDomainVerifications: SenderDomainVerification[];
+  @ApiProperty({ enum: ['RS256', 'ES256'], description: 'How id_tokens are signed (RS256 unless set to ES256).' })
+  idTokenSigningAlg: string;
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { ID_TOKEN_ALG, SigningKeysService, SUPPORTED_SCOPES } from '@app/oauth';
+import { DPOP_ALGS, SIGNING_ALGS, SigningKeysService, SUPPORTED_SCOPES } from '@app/oauth';
 import { ApiEndpoint } from '../shared/openapi';
 import { Jwks, ServerMetadata } from './oauth.schemas';
 
@@ -43,7 +43,8 @@ export class DiscoveryController {
       // across applications, so two apps cannot correlate a user by `sub`.
       // That is what OIDC calls a pairwise subject identifier.
       subject_types_supported: ['pairwise'],
-      id_token_signing_alg_values_supported: [ID_TOKEN_ALG],
+      id_token_signing_alg_values_supported: [...SIGNING_ALGS],
+      dpop_signing_alg_values_supported: [...DPOP_ALGS],
       claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'global_id', 'name', 'picture', 'email', 'email_verified'],
       claims_parameter_supported: false,
       request_parameter_supported: false,
@@ -71,7 +72,8 @@ export class DiscoveryController {
   async jwks(@Res({ passthrough: true }) reply: FastifyReply) {
     // Short: a client that sees an unknown kid refetches and must find the new key.
     reply.header('cache-control', 'public, max-age=60');
-    await this.keys.activeKey(); // creates the first key on a fresh install (from memory otherwise)
+    // Creates the first keys on a fresh install (from memory otherwise).
+    await Promise.all(SIGNING_ALGS.map((alg) => this.keys.activeKey(alg)));
     return { keys: (await this.keys.publishedKeys()).map((k) => k.jwk) };
   }
 }

@@ -55,7 +55,7 @@ export class LogoutController {
       return renderPage(reply, 200, confirmLogoutPage(this.csrf.issue(req, reply)));
     }
 
-    const hint = await this.idTokens.verifyIgnoringExpiry(p.id_token_hint);
+    const hint = await this.idTokens.verifyHint(p.id_token_hint);
     const client = hint ? await this.applications.findByClientId(hint.aud) : null;
     if (!hint || !client) return renderPage(reply, 400, errorPage('This sign-out link is not valid', 'The id_token_hint is not a valid LoginSign ID token.'));
     if (p.client_id !== undefined && p.client_id !== hint.aud) {

@@ -37,7 +37,7 @@ export const TOKEN_ADMIN_FORM: SchemaObject = {
 export class TokenResponse {
   @ApiProperty()
   access_token: string;
-  @ApiProperty({ enum: ['Bearer'] })
+  @ApiProperty({ enum: ['Bearer', 'DPoP'], description: 'DPoP when the request carried a valid DPoP proof (RFC 9449).' })
   token_type: string;
   @ApiProperty({ type: 'integer', example: 3600 })
   expires_in: number;
@@ -63,10 +63,12 @@ export class Introspection {
   exp?: number;
   @ApiPropertyOptional({ type: 'integer' })
   iat?: number;
-  @ApiPropertyOptional({ enum: ['Bearer', 'refresh_token'] })
+  @ApiPropertyOptional({ enum: ['Bearer', 'DPoP', 'refresh_token'] })
   token_type?: string;
   @ApiPropertyOptional()
   iss?: string;
+  @ApiPropertyOptional({ description: 'A DPoP-bound access token: the thumbprint of its key (RFC 9449 6.2).', type: 'object', properties: { jkt: { type: 'string' } } })
+  cnf?: { jkt: string };
 }
 
 /** OIDC Core 5.3: the claims the token's scopes allow. */
@@ -140,6 +142,8 @@ export class ServerMetadata {
   @ApiProperty({ type: [String] })
   id_token_signing_alg_values_supported: string[];
   @ApiProperty({ type: [String] })
+  dpop_signing_alg_values_supported: string[];
+  @ApiProperty({ type: [String] })
   claims_supported: string[];
   @ApiProperty()
   claims_parameter_supported: boolean;
@@ -155,7 +159,7 @@ export class PublicJwk {
   kty: string;
   @ApiProperty()
   kid: string;
-  @ApiProperty({ example: 'ES256' })
+  @ApiProperty({ enum: ['RS256', 'ES256'] })
   alg: string;
   @ApiProperty({ enum: ['sig'] })
   use: string;

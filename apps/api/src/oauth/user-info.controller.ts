@@ -1,8 +1,8 @@
 import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
-import { ClaimsService, TokensService } from '@app/oauth';
-import { requireBearer } from './bearer';
+import { ClaimsService, DpopService, TokensService } from '@app/oauth';
+import { requireAccessToken } from './bearer';
 import { ApiEndpoint } from '../shared/openapi';
 import { UserInfo } from './oauth.schemas';
 
@@ -12,6 +12,7 @@ export class UserInfoController {
   constructor(
     private readonly tokens: TokensService,
     private readonly claims: ClaimsService,
+    private readonly dpop: DpopService,
   ) {}
 
   @ApiEndpoint({ summary: 'OpenID Connect UserInfo', auth: 'bearer', response: UserInfo, errors: ['insufficient_scope'] })
@@ -32,7 +33,7 @@ export class UserInfoController {
   }
 
   private async userinfo(req: FastifyRequest) {
-    const profile = await requireBearer(req, this.tokens);
+    const profile = await requireAccessToken(req, this.tokens, this.dpop);
     if (!profile.scopes.includes('openid')) {
       throw new AppError('insufficient_scope', 'The access token was not granted the openid scope.').withHeader(
         'WWW-Authenticate',

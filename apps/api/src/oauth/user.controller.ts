@@ -1,19 +1,22 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { TokensService } from '@app/oauth';
-import { requireBearer } from './bearer';
+import { DpopService, TokensService } from '@app/oauth';
+import { requireAccessToken } from './bearer';
 import { ApiEndpoint } from '../shared/openapi';
 import { CurrentUser } from './oauth.schemas';
 
-/** `GET /api/user`: the profile of the bearer token's connection (RFC 6750). */
+/** `GET /api/user`: the profile of the access token's connection (RFC 6750, or RFC 9449 DPoP). */
 @Controller('api')
 export class UserController {
-  constructor(private readonly tokens: TokensService) {}
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly dpop: DpopService,
+  ) {}
 
   @ApiEndpoint({ summary: "The profile of the access token's connection", auth: 'bearer', response: CurrentUser })
   @Get('user')
   async currentUser(@Req() req: FastifyRequest) {
-    const profile = await requireBearer(req, this.tokens);
+    const profile = await requireAccessToken(req, this.tokens, this.dpop);
     return {
       id: profile.connectionId,
       globalId: profile.globalId,

@@ -57,10 +57,14 @@ export function errorResponseDescription(codes: string[]): string {
   return codes.join(', ');
 }
 
+/** Codes whose status at a resource endpoint (auth 'bearer') is not their usual one. */
+const RESOURCE_STATUS: Partial<Record<ErrorCode, number>> = { invalid_dpop_proof: 401 };
+
 const WRITES = new Set<RequestMethod>([RequestMethod.POST, RequestMethod.PUT, RequestMethod.PATCH, RequestMethod.DELETE]);
 
 const AUTH: Record<EndpointAuth, { security: Record<string, string[]>[]; errors: (method: RequestMethod) => ErrorCode[] }> = {
-  bearer: { security: [{ bearer: [] }], errors: () => ['invalid_token'] },
+  // Bearer or DPoP (RFC 9449): a bad proof is invalid_dpop_proof, 401 here (RESOURCE_STATUS).
+  bearer: { security: [{ bearer: [] }], errors: () => ['invalid_token', 'invalid_dpop_proof'] },
   // Cookie writes also follow the CSRF rule (403 forbidden).
   user: { security: [{ userSession: [] }], errors: (m) => (WRITES.has(m) ? ['unauthorized', 'forbidden'] : ['unauthorized']) },
   developer: { security: [{ developerSession: [] }], errors: (m) => (WRITES.has(m) ? ['unauthorized', 'forbidden'] : ['unauthorized']) },
@@ -198,7 +202,10 @@ export function ApiEndpoint(doc: EndpointDoc): MethodDecorator {
     if (doc.body) ['invalid_request', 'payload_too_large', 'unsupported_media_type'].forEach((c) => errors.add(c as ErrorCode));
     if (doc.form) ['invalid_request', 'payload_too_large'].forEach((c) => errors.add(c as ErrorCode));
     const byStatus = new Map<number, string[]>();
-    for (const code of errors) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+    for (const code of errors) {
+      const status = (doc.auth === 'bearer' ? RESOURCE_STATUS[code] : undefined) ?? ERROR_STATUS[code];
+      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    }
 
     const decorators: MethodDecorator[] = [ApiOperation({ summary: doc.summary, description: doc.description })];
     if (doc.auth) decorators.push(...AUTH[doc.auth].security.map((requirement) => ApiSecurity(requirement)));

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
-import { APPLICATION_LIMITS } from '../application-rules';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { APPLICATION_LIMITS, ID_TOKEN_SIGNING_ALGS, IdTokenSigningAlg } from '../application-rules';
 
 // The DTOs check types and sizes so a wrong type is named at once; the
 // service applies the URL rules (application-rules.ts) for every caller.
@@ -38,6 +38,10 @@ export class CreateApplicationDto {
 
   @OptionalUrl()
   logoUrl?: string | null;
+
+  @Given()
+  @IsIn(ID_TOKEN_SIGNING_ALGS)
+  idTokenSigningAlg?: IdTokenSigningAlg;
 }
 
 /** Body of `PATCH /api/developer/applications/:appId`: absent = unchanged, `null` clears webhookUrl / logoUrl. */
@@ -71,4 +75,8 @@ export class UpdateApplicationDto {
   @IsString({ each: true })
   @MaxLength(APPLICATION_LIMITS.emailMax, { each: true })
   senderAddresses?: string[];
+
+  @Given()
+  @IsIn(ID_TOKEN_SIGNING_ALGS)
+  idTokenSigningAlg?: IdTokenSigningAlg;
 }

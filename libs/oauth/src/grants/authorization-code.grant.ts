@@ -7,7 +7,7 @@ import { isSubset } from '../scopes';
 import { IssuedToken, TokensService } from '../tokens.service';
 import { OFFLINE_ACCESS, RefreshTokensService } from '../refresh-tokens.service';
 import { IdTokensService } from '../oidc/id-tokens.service';
-import { GrantHandler, TokenResponse } from './grant-handler';
+import { GrantContext, GrantHandler, isPublicClient, TokenResponse } from './grant-handler';
 import { GrantsService } from './grants.service';
 import { requestedScope } from './requested-scope';
 
@@ -24,7 +24,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
     private readonly idTokens: IdTokensService,
   ) {}
 
-  async handle(body: Record<string, string>, client: ApplicationRecord): Promise<TokenResponse> {
+  async handle(body: Record<string, string>, client: ApplicationRecord, context: GrantContext): Promise<TokenResponse> {
     if (!body.code) throw new AppError('invalid_request', 'code is required.');
     if (!body.redirect_uri) throw new AppError('invalid_request', 'redirect_uri is required (the one sent to the authorization endpoint).');
     const requestedScopes = requestedScope(body);
@@ -50,14 +50,20 @@ export class AuthorizationCodeGrant implements GrantHandler {
     if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
 
     const scopes = requestedScopes ?? granted;
-    const token = await this.tokens.issueForGrant(grant, client.clientId, scopes);
+    const token = await this.tokens.issueForGrant(grant, client.clientId, scopes, context.dpopJkt);
     // OpenID Connect / offline_access add id_token and refresh_token; the OAuth fields stay as they are.
-    const extras = await this.extras(grant, client, scopes, token);
-    return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...extras };
+    const extras = await this.extras(grant, client, scopes, token, context);
+    return { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn, scope: token.scope, ...extras };
   }
 
   /** A refresh token with offline_access, an id_token with openid. */
-  private async extras(grant: CodeGrant, client: ApplicationRecord, scopes: string[], token: IssuedToken): Promise<Pick<TokenResponse, 'refresh_token' | 'id_token'>> {
+  private async extras(
+    grant: CodeGrant,
+    client: ApplicationRecord,
+    scopes: string[],
+    token: IssuedToken,
+    context: GrantContext,
+  ): Promise<Pick<TokenResponse, 'refresh_token' | 'id_token'>> {
     const extras: Pick<TokenResponse, 'refresh_token' | 'id_token'> = {};
     if (scopes.includes(OFFLINE_ACCESS)) {
       extras.refresh_token = await this.refreshTokens.startFamily({
@@ -67,12 +73,15 @@ export class AuthorizationCodeGrant implements GrantHandler {
         scope: grant.scope,
         authTime: grant.authTime,
         amr: grant.amr,
+        // RFC 9449 5: a public client's refresh tokens are bound to its DPoP key.
+        dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
       });
     }
     if (scopes.includes('openid')) {
       extras.id_token = await this.idTokens.issue({
         connectionId: grant.connectionId,
         clientId: client.clientId,
+        alg: client.idTokenSigningAlg,
         scopes,
         authTime: grant.authTime,
         amr: grant.amr,

@@ -3,7 +3,7 @@ import { AppError } from '@app/common';
 import { ApplicationRecord } from '@app/developer';
 import { RefreshTokensService } from '../refresh-tokens.service';
 import { IdTokensService } from '../oidc/id-tokens.service';
-import { GrantHandler, TokenResponse } from './grant-handler';
+import { GrantContext, GrantHandler, TokenResponse } from './grant-handler';
 import { requestedScope } from './requested-scope';
 
 /** grant_type=refresh_token (RFC 6749 6; OIDC Core 12): the next token pair, and an id_token with openid. */
@@ -16,13 +16,13 @@ export class RefreshTokenGrant implements GrantHandler {
     private readonly idTokens: IdTokensService,
   ) {}
 
-  async handle(body: Record<string, string>, client: ApplicationRecord): Promise<TokenResponse> {
+  async handle(body: Record<string, string>, client: ApplicationRecord, context: GrantContext): Promise<TokenResponse> {
     if (!body.refresh_token) throw new AppError('invalid_request', 'refresh_token is required.');
     const requested = requestedScope(body);
-    const r = await this.refreshTokens.refresh(body.refresh_token, client.id, client.clientId, requested);
+    const r = await this.refreshTokens.refresh(body.refresh_token, client.id, client.clientId, requested, context.dpopJkt);
     const response: TokenResponse = {
       access_token: r.access.accessToken,
-      token_type: 'Bearer',
+      token_type: r.access.tokenType,
       expires_in: r.access.expiresIn,
       scope: r.access.scope,
       refresh_token: r.refreshToken,
@@ -32,6 +32,7 @@ export class RefreshTokenGrant implements GrantHandler {
       response.id_token = await this.idTokens.issue({
         connectionId: r.connectionId,
         clientId: client.clientId,
+        alg: client.idTokenSigningAlg,
         scopes: r.scopes,
         authTime: r.authTime,
         amr: r.amr,

@@ -1,4 +1,3 @@
-export * from './jws';
 export * from './signing-keys.repository';
 export * from './signing-keys.service';
 export * from './claims.service';

@@ -2,21 +2,19 @@ import { Module } from '@nestjs/common';
 import { OAuthModule } from '../oauth.module';
 import { ClaimsService } from './claims.service';
 import { IdTokensService } from './id-tokens.service';
-import { SigningKeysRepository } from './signing-keys.repository';
-import { SigningKeysService } from './signing-keys.service';
 import { AuthorizationCodeGrant } from '../grants/authorization-code.grant';
 import { RefreshTokenGrant } from '../grants/refresh-token.grant';
 import { TokenGrants } from '../grants/token-grants';
 
-const SERVICES = [SigningKeysService, ClaimsService, IdTokensService, TokenGrants];
+const SERVICES = [ClaimsService, IdTokensService, TokenGrants];
 
 /**
- * OpenID Connect on top of the OAuth module: keys, id_tokens, claims, and the
+ * OpenID Connect on top of the OAuth module (which holds the signing keys): id_tokens, claims, and the
  * token endpoint's grant handlers (libs/oauth/src/grants), which add id_tokens.
  */
 @Module({
   imports: [OAuthModule],
-  providers: [SigningKeysRepository, AuthorizationCodeGrant, RefreshTokenGrant, ...SERVICES],
+  providers: [AuthorizationCodeGrant, RefreshTokenGrant, ...SERVICES],
   exports: [...SERVICES, OAuthModule],
 })
 export class OidcModule {}

@@ -33,19 +33,20 @@ export class SigningKeysRepository {
     await m.query(`DELETE FROM signing_keys WHERE rotated_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND`, [seconds]);
   }
 
-  /** The newest active key and its age in seconds (database clock). */
-  async newestActive(): Promise<{ kid: string; private_key_enc: string; age: number | string } | null> {
+  /** The newest active key of `alg` and its age in seconds (database clock). */
+  async newestActive(alg: string): Promise<{ kid: string; private_key_enc: string; age: number | string } | null> {
     const [row]: { kid: string; private_key_enc: string; age: number | string }[] = await this.db.query(
       `SELECT kid, private_key_enc, TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP(3)) AS age
-       FROM signing_keys WHERE rotated_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1`,
+       FROM signing_keys WHERE rotated_at IS NULL AND alg = ? ORDER BY created_at DESC, kid DESC LIMIT 1`,
+      [alg],
     );
     return row ?? null;
   }
 
   /** Active keys and keys rotated less than `seconds` ago, newest first. */
-  async published(seconds: number): Promise<{ kid: string; public_jwk: string }[]> {
+  async published(seconds: number): Promise<{ kid: string; alg: string; public_jwk: string }[]> {
     return this.db.query(
-      `SELECT kid, public_jwk FROM signing_keys
+      `SELECT kid, alg, public_jwk FROM signing_keys
        WHERE rotated_at IS NULL OR rotated_at > UTC_TIMESTAMP(3) - INTERVAL ? SECOND
        ORDER BY created_at DESC, kid DESC`,
       [seconds],
