@@ -72,7 +72,8 @@ export class ConnectionsService {
   /**
    * Records the user's consent: creates the connection at the first consent
    * (new opaque id, new relay address, `user_connected` event) or re-activates
-   * it with the union of scopes and the newly chosen address. The counters
+   * it with the newly chosen address. The consent covers exactly the scopes
+   * the user was shown, never a union with older ones. The counters
    * move in the same transaction.
    */
   async grantConsent(applicationId: string, userId: number, scopes: string[], share: EmailShare): Promise<Connection> {
@@ -86,8 +87,7 @@ export class ConnectionsService {
           const existing = seen && (await this.find(applicationId, userId, m, true));
           let eventId: string | null = null;
           if (existing) {
-            const merged = [...new Set([...existing.scopes, ...scopes])].sort().join(' ');
-            await this.connections.reactivate(m, existing.id, userId, merged, this.sharedEmail(share, existing.relayAddress));
+            await this.connections.reactivate(m, existing.id, userId, [...scopes].sort().join(' '), this.sharedEmail(share, existing.relayAddress));
             await this.connections.moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
           } else {
             const id = randomId('c');

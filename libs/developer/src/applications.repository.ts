@@ -22,10 +22,14 @@ export interface StoredApplication {
   /** AES-256-GCM sealed webhook secret: it must be read back to sign deliveries. */
   webhookSecretEnc: string;
   createdAt: Date;
+  /** Only pushed authorization requests (RFC 9126) are accepted. */
+  requirePushedAuthorizationRequests: boolean;
 }
 
 /** Columns an update may set. */
-export type ApplicationPatch = Partial<Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified'>>;
+export type ApplicationPatch = Partial<
+  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'requirePushedAuthorizationRequests'>
+>;
 
 interface ApplicationRow {
   id: string;
@@ -41,9 +45,11 @@ interface ApplicationRow {
   sender_domains_verified: string | null;
   webhook_secret_enc: string;
   created_at: Date;
+  require_pushed_authorization_requests: number;
 }
 
-const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, webhook_secret_enc, created_at`;
+const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, webhook_secret_enc, created_at,
+  require_pushed_authorization_requests`;
 
 const list = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
 
@@ -61,6 +67,7 @@ const toStored = (r: ApplicationRow): StoredApplication => ({
   senderDomainsVerified: list(r.sender_domains_verified),
   webhookSecretEnc: r.webhook_secret_enc,
   createdAt: r.created_at,
+  requirePushedAuthorizationRequests: !!r.require_pushed_authorization_requests,
 });
 
 const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
@@ -71,6 +78,7 @@ const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
   senderDomains: 'sender_domains',
   senderAddresses: 'sender_addresses',
   senderDomainsVerified: 'sender_domains_verified',
+  requirePushedAuthorizationRequests: 'require_pushed_authorization_requests',
 };
 const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified']);
 
@@ -81,8 +89,9 @@ export class ApplicationsRepository {
 
   async insert(app: StoredApplication): Promise<void> {
     await this.db.query(
-      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at,
+         require_pushed_authorization_requests)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         app.id,
         app.developerId,
@@ -96,6 +105,7 @@ export class ApplicationsRepository {
         JSON.stringify(app.senderAddresses),
         app.webhookSecretEnc,
         app.createdAt,
+        app.requirePushedAuthorizationRequests,
       ],
     );
   }

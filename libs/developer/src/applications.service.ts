@@ -22,6 +22,8 @@ export interface ApplicationRecord {
   /** What to publish for each sender domain, and whether it was found: only verified domains are used. */
   senderDomainVerifications: SenderDomainVerification[];
   createdAt: Date;
+  /** RFC 9126: plain authorization requests are refused. */
+  requirePushedAuthorizationRequests: boolean;
 }
 
 export interface SenderDomainVerification {
@@ -36,6 +38,7 @@ export interface NewApplication {
   redirectUris: string[];
   webhookUrl?: string | null;
   logoUrl?: string | null;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** Fields to change; absent = unchanged, `null` clears webhookUrl / logoUrl. */
@@ -46,6 +49,7 @@ export interface ApplicationChanges {
   logoUrl?: string | null;
   senderDomains?: string[];
   senderAddresses?: string[];
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** The only moment the secrets exist in plain text outside the client. */
@@ -86,6 +90,7 @@ const toRecord = (app: StoredApplication, key: Buffer): ApplicationRecord => ({
     verified: (app.senderDomainsVerified ?? []).includes(domain),
   })),
   createdAt: app.createdAt,
+  requirePushedAuthorizationRequests: app.requirePushedAuthorizationRequests,
 });
 
 /**
@@ -117,6 +122,7 @@ export class ApplicationsService {
       clientSecretHash: sha256(clientSecret),
       webhookSecretEnc: this.seal(webhookSecret),
       createdAt: new Date(),
+      requirePushedAuthorizationRequests: input.requirePushedAuthorizationRequests ?? false,
     };
     await this.apps.insert(app);
     return { application: toRecord(app, this.config.secrets.sessionSecret), clientSecret, webhookSecret };
@@ -146,6 +152,7 @@ export class ApplicationsService {
       patch.senderDomainsVerified = app.senderDomainsVerified.filter((d) => patch.senderDomains!.includes(d));
     }
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
+    if (changes.requirePushedAuthorizationRequests !== undefined) patch.requirePushedAuthorizationRequests = changes.requirePushedAuthorizationRequests;
     if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
   }

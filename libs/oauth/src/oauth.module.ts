@@ -5,7 +5,6 @@ import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
 import { WebhooksModule } from '@app/webhooks';
 import { ConnectionsModule } from '@app/connections';
-import { AuthorizeRequestValidator } from './authorize-request-validator';
 import { CodesService } from './codes.service';
 import { GrantsService } from './grants/grants.service';
 import { TokensRepository } from './tokens.repository';
@@ -13,6 +12,8 @@ import { TokensService } from './tokens.service';
 import { RefreshTokensService } from './refresh-tokens.service';
 import { TokenAdminService } from './token-admin.service';
 import { AuthzVersion } from './authz-version';
+import { PushedRequestsService } from './pushed-requests.service';
+import { FreshSignInService } from './fresh-sign-in.service';
 
 @Module({
   imports: [
@@ -26,16 +27,17 @@ import { AuthzVersion } from './authz-version';
       useFactory: (config: AppConfig) => ({ secret: config.secrets.jwtSecret as unknown as Buffer, signOptions: { algorithm: 'HS256' } }),
     }),
   ],
-  providers: [AuthzVersion, AuthorizeRequestValidator, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService],
+  providers: [AuthzVersion, CodesService, GrantsService, TokensRepository, TokensService, RefreshTokensService, TokenAdminService, PushedRequestsService, FreshSignInService],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
   exports: [
-    AuthorizeRequestValidator,
     CodesService,
     GrantsService,
     TokensRepository,
     TokensService,
     RefreshTokensService,
     TokenAdminService,
+    PushedRequestsService,
+    FreshSignInService,
     ConnectionsModule,
     DeveloperModule,
     IdentityModule,

@@ -18,6 +18,7 @@ export function presentApplication(app: ApplicationRecord) {
     senderDomains: app.senderDomains,
     senderAddresses: app.senderAddresses,
     senderDomainVerifications: app.senderDomainVerifications,
+    requirePushedAuthorizationRequests: app.requirePushedAuthorizationRequests,
     createdAt: isoUtc(app.createdAt),
   };
 }

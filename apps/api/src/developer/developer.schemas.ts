@@ -47,6 +47,8 @@ export class Application {
   senderAddresses: string[];
   @ApiProperty({ type: [SenderDomainVerification], description: 'The TXT record that verifies each sender domain; only verified domains are used.' })
   senderDomainVerifications: SenderDomainVerification[];
+  @ApiProperty({ description: 'Only pushed authorization requests (RFC 9126, POST /oauth/par) are accepted.' })
+  requirePushedAuthorizationRequests: boolean;
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 }

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { APPLICATION_LIMITS } from '../application-rules';
 
 // The DTOs check types and sizes so a wrong type is named at once; the
@@ -38,6 +38,11 @@ export class CreateApplicationDto {
 
   @OptionalUrl()
   logoUrl?: string | null;
+
+  /** RFC 9126: accept only pushed authorization requests (default false). */
+  @Given()
+  @IsBoolean()
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** Body of `PATCH /api/developer/applications/:appId`: absent = unchanged, `null` clears webhookUrl / logoUrl. */
@@ -71,4 +76,8 @@ export class UpdateApplicationDto {
   @IsString({ each: true })
   @MaxLength(APPLICATION_LIMITS.emailMax, { each: true })
   senderAddresses?: string[];
+
+  @Given()
+  @IsBoolean()
+  requirePushedAuthorizationRequests?: boolean;
 }

@@ -7,8 +7,11 @@ import { SigningKeysService } from './signing-keys.service';
 import { AuthorizationCodeGrant } from '../grants/authorization-code.grant';
 import { RefreshTokenGrant } from '../grants/refresh-token.grant';
 import { TokenGrants } from '../grants/token-grants';
+import { AuthorizeRequestValidator } from '../authorize-request-validator';
 
 const SERVICES = [SigningKeysService, ClaimsService, IdTokensService, TokenGrants];
+/** The authorization request checks verify id_token_hint, so they live with the id_tokens. */
+const AUTHORIZE = [AuthorizeRequestValidator];
 
 /**
  * OpenID Connect on top of the OAuth module: keys, id_tokens, claims, and the
@@ -16,7 +19,7 @@ const SERVICES = [SigningKeysService, ClaimsService, IdTokensService, TokenGrant
  */
 @Module({
   imports: [OAuthModule],
-  providers: [SigningKeysRepository, AuthorizationCodeGrant, RefreshTokenGrant, ...SERVICES],
-  exports: [...SERVICES, OAuthModule],
+  providers: [SigningKeysRepository, AuthorizationCodeGrant, RefreshTokenGrant, ...SERVICES, ...AUTHORIZE],
+  exports: [...SERVICES, ...AUTHORIZE, OAuthModule],
 })
 export class OidcModule {}
