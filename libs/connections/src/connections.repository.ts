@@ -337,7 +337,7 @@ export class ConnectionsRepository {
 
   /** The consent ends and its scopes are forgotten: a later consent starts from nothing. */
   async deactivate(m: EntityManager, connectionId: string): Promise<void> {
-    await m.query(`UPDATE connections SET active = 0, scope = NULL WHERE id = ?`, [connectionId]);
+    await m.query(`UPDATE connections SET active = 0, scope = '' WHERE id = ?`, [connectionId]);
   }
 
   async delete(m: EntityManager, connectionId: string): Promise<void> {
