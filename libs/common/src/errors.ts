@@ -14,7 +14,6 @@ export const ERROR_STATUS = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   unsupported_response_type: 400,
-  invalid_request_uri: 400,
   invalid_token: 401,
   insufficient_scope: 403,
   access_denied: 403,

@@ -15,6 +15,7 @@ const STATUS_CODE: Record<number, ErrorCode> = Object.fromEntries(
           'unauthorized_client',
           'unsupported_grant_type',
           'invalid_scope',
+          'unsupported_response_type',
         ].includes(code),
     )
     .map(([code, status]) => [status, code as ErrorCode]),
