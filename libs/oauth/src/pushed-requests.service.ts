@@ -18,8 +18,6 @@ export interface PushedRequest {
   key: string;
 }
 
-export type PushedLookup = { kind: 'found'; request: PushedRequest } | { kind: 'unknown' } | { kind: 'foreign' };
-
 /**
  * Pushed authorization requests (RFC 9126) in Redis: stored under the
  * SHA-256 of the request_uri (a dump yields nothing usable), bound to the
@@ -38,16 +36,16 @@ export class PushedRequestsService {
 
   /**
    * The parameters pushed by this client, without spending them: a sign-in
-   * on the way must find them again when the browser comes back.
+   * on the way must find them again when the browser comes back. Null when
+   * unknown, used, expired or pushed by another client.
    */
-  async find(applicationId: string, requestUri: string): Promise<PushedLookup> {
-    if (!requestUri.startsWith(REQUEST_URI_PREFIX) || requestUri.length > 200) return { kind: 'unknown' };
+  async find(applicationId: string, requestUri: string): Promise<PushedRequest | null> {
+    if (!requestUri.startsWith(REQUEST_URI_PREFIX) || requestUri.length > 200) return null;
     const key = this.key(requestUri);
     const raw = await this.redis.get(key);
-    if (!raw) return { kind: 'unknown' };
+    if (!raw) return null;
     const stored = JSON.parse(raw) as StoredRequest;
-    if (stored.applicationId !== applicationId) return { kind: 'foreign' };
-    return { kind: 'found', request: { params: stored.params, key } };
+    return stored.applicationId === applicationId ? { params: stored.params, key } : null;
   }
 
   /** Uses the request up; false when another use came first (one atomic GETDEL). */

@@ -129,9 +129,9 @@ export class AuthorizeController {
     if (typeof clientId !== 'string' || typeof requestUri !== 'string') return invalid('client_id and request_uri must be sent once each.');
     const client = clientId.length <= 64 ? await this.applications.findByClientId(clientId) : null;
     if (!client) return invalid('This application is not registered with LoginSign.');
-    const found = await this.pushedRequests.find(client.id, requestUri);
-    if (found.kind !== 'found') return invalid('invalid_request_uri: the request_uri is unknown, used, expired or belongs to another application.');
-    return { request: found.request };
+    const request = await this.pushedRequests.find(client.id, requestUri);
+    if (!request) return invalid('invalid_request_uri: the request_uri is unknown, used, expired or belongs to another application.');
+    return { request };
   }
 
   /** Uses a pushed request up; null when spent now, the error page when another use came first. */
