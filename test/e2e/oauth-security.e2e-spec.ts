@@ -57,7 +57,6 @@ describe('OAuth security checklist', () => {
     it.each([
       ['response_type=token (implicit)', { response_type: 'token' }, 'unsupported_response_type'],
       ['missing response_type', { response_type: undefined }, 'invalid_request'],
-      ['an unknown scope', { scope: 'profile admin' }, 'invalid_scope'],
       ['PKCE plain', { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }, 'invalid_request'],
       ['a challenge without method (plain by default)', { code_challenge: 'x'.repeat(43) }, 'invalid_request'],
       ['a method without challenge', { code_challenge_method: 'S256' }, 'invalid_request'],
@@ -246,7 +245,7 @@ describe('OAuth security checklist', () => {
       const redis = t.app.get<Redis>(REDIS);
       const keys = await redis.keys(`${t.config.redisPrefix}:code:*`);
       expect(keys.some((k) => k.includes(code))).toBe(false);
-      expect(keys).toContain(`${t.config.redisPrefix}:code:${sha256Hex(code)}`);
+      expect(keys).toContain(`${t.config.redisPrefix}:code:{${sha256Hex(code)}}`);
       const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
       const rows = await db.query<Row[]>('SELECT * FROM access_tokens');
       expect(JSON.stringify(rows)).not.toContain(body.access_token);

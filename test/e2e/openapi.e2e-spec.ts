@@ -306,6 +306,8 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
     expect(refreshed.status).toBe(200);
     expect((await call('post', '/oauth/introspect', { headers: basic, form: { token: token.body.access_token } })).body).toMatchObject({ active: true });
     expect((await call('post', '/oauth/revoke', { headers: basic, form: { token: token.body.access_token } })).status).toBe(200);
+    const pushed = await call('post', '/oauth/par', { headers: basic, form: { response_type: 'code', redirect_uri: client.redirectUri, scope: 'profile' } });
+    expect(pushed.status).toBe(201);
     expect((await call('post', '/oauth/introspect', { headers: basic, form: { token: token.body.access_token } })).body).toEqual({ active: false });
 
     // The developer's users: list, patch, delete.
@@ -378,6 +380,8 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
       'invalid_grant',
     );
     await expectError(call('post', '/oauth/token', { headers: basic, form: { grant_type: 'password' } }), 400, 'unsupported_grant_type');
+    await expectError(call('post', '/oauth/par', { headers: basic, form: { response_type: 'token', redirect_uri: 'https://a.example/cb' } }), 400, 'unsupported_response_type');
+    await expectError(call('post', '/oauth/par', { headers: basic, form: { response_type: 'code', redirect_uri: 'https://evil.example/cb' } }), 400, 'invalid_request');
     await expectError(call('post', '/oauth/token', { headers: basic, json: { grant_type: 'authorization_code' } }), 400, 'invalid_request');
     // 400: invalid input, a query value out of range.
     await expectError(call('post', '/api/developer/applications', { headers, json: { name: 7 } }), 400, 'invalid_request');

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   invalid_scope: 400,
   // 401 at resource endpoints (RFC 9449 7.1); see apps/api/src/oauth/bearer.ts.
   invalid_dpop_proof: 400,
+  unsupported_response_type: 400,
   invalid_token: 401,
   insufficient_scope: 403,
   access_denied: 403,

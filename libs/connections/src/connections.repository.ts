@@ -169,7 +169,7 @@ export class ConnectionsRepository {
     return rows.length ? rows[0] : null;
   }
 
-  /** A returning consent: active again, the merged scopes, the chosen address; the name copy is refreshed too, so the developer's search follows renames. */
+  /** A returning consent: active again, exactly the scopes consented to, the chosen address; the name copy is refreshed too, so the developer's search follows renames. */
   async reactivate(m: EntityManager, connectionId: string, userId: number, scope: string, sharedEmail: string | null): Promise<void> {
     await m.query(`UPDATE connections SET active = 1, scope = ?, shared_email = ?, user_name = (SELECT name FROM users WHERE id = ?) WHERE id = ?`, [
       scope,
@@ -335,8 +335,9 @@ export class ConnectionsRepository {
     await m.query(`UPDATE connections SET ${columns.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`, [...columns.map((k) => set[k]), connectionId]);
   }
 
+  /** The consent ends and its scopes are forgotten: a later consent starts from nothing. */
   async deactivate(m: EntityManager, connectionId: string): Promise<void> {
-    await m.query(`UPDATE connections SET active = 0 WHERE id = ?`, [connectionId]);
+    await m.query(`UPDATE connections SET active = 0, scope = '' WHERE id = ?`, [connectionId]);
   }
 
   async delete(m: EntityManager, connectionId: string): Promise<void> {

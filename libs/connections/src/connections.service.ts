@@ -73,7 +73,8 @@ export class ConnectionsService {
   /**
    * Records the user's consent: creates the connection at the first consent
    * (new opaque id, new relay address, `user_connected` event) or re-activates
-   * it with the union of scopes and the newly chosen address. The counters
+   * it with the newly chosen address. The consent covers exactly the scopes
+   * the user was shown, never a union with older ones. The counters
    * move in the same transaction.
    */
   async grantConsent(applicationId: string, userId: number, scopes: string[], share: EmailShare): Promise<Connection> {
@@ -87,11 +88,11 @@ export class ConnectionsService {
           const existing = seen && (await this.find(applicationId, userId, m, true));
           let eventId: string | null = null;
           if (existing) {
-            const merged = [...new Set([...existing.scopes, ...scopes])].sort().join(' ');
             const sharedEmail = this.sharedEmail(share, existing.relayAddress);
             // Live tokens of the connection see the newly chosen address.
             if (sharedEmail !== existing.sharedEmail) this.signals.userChanged(m, userId);
-            await this.connections.reactivate(m, existing.id, userId, merged, sharedEmail);
+            // The consent covers exactly the scopes shown now, never a union with an earlier one.
+            await this.connections.reactivate(m, existing.id, userId, [...scopes].sort().join(' '), sharedEmail);
             await this.connections.moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
           } else {
             const id = randomId('c');

@@ -24,11 +24,13 @@ export interface StoredApplication {
   /** AES-256-GCM sealed webhook secret: it must be read back to sign deliveries. */
   webhookSecretEnc: string;
   createdAt: Date;
+  /** Only pushed authorization requests (RFC 9126) are accepted. */
+  requirePushedAuthorizationRequests: boolean;
 }
 
 /** Columns an update may set. */
 export type ApplicationPatch = Partial<
-  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'idTokenSigningAlg'>
+  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'idTokenSigningAlg' | 'requirePushedAuthorizationRequests'>
 >;
 
 interface ApplicationRow {
@@ -46,9 +48,11 @@ interface ApplicationRow {
   id_token_signing_alg: IdTokenSigningAlg;
   webhook_secret_enc: string;
   created_at: Date;
+  require_pushed_authorization_requests: number;
 }
 
-const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, id_token_signing_alg, webhook_secret_enc, created_at`;
+const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, id_token_signing_alg, webhook_secret_enc, created_at,
+  require_pushed_authorization_requests`;
 
 const list = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
 
@@ -67,6 +71,7 @@ const toStored = (r: ApplicationRow): StoredApplication => ({
   idTokenSigningAlg: r.id_token_signing_alg,
   webhookSecretEnc: r.webhook_secret_enc,
   createdAt: r.created_at,
+  requirePushedAuthorizationRequests: !!r.require_pushed_authorization_requests,
 });
 
 const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
@@ -78,6 +83,7 @@ const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
   senderAddresses: 'sender_addresses',
   senderDomainsVerified: 'sender_domains_verified',
   idTokenSigningAlg: 'id_token_signing_alg',
+  requirePushedAuthorizationRequests: 'require_pushed_authorization_requests',
 };
 const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified']);
 
@@ -88,8 +94,9 @@ export class ApplicationsRepository {
 
   async insert(app: StoredApplication): Promise<void> {
     await this.db.query(
-      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, id_token_signing_alg, webhook_secret_enc, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, id_token_signing_alg, webhook_secret_enc, created_at,
+         require_pushed_authorization_requests)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         app.id,
         app.developerId,
@@ -104,6 +111,7 @@ export class ApplicationsRepository {
         app.idTokenSigningAlg,
         app.webhookSecretEnc,
         app.createdAt,
+        app.requirePushedAuthorizationRequests,
       ],
     );
   }

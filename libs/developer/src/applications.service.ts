@@ -32,6 +32,8 @@ export interface ApplicationRecord {
   senderDomainVerifications: SenderDomainVerification[];
   idTokenSigningAlg: IdTokenSigningAlg;
   createdAt: Date;
+  /** RFC 9126: plain authorization requests are refused. */
+  requirePushedAuthorizationRequests: boolean;
 }
 
 export interface SenderDomainVerification {
@@ -47,6 +49,7 @@ export interface NewApplication {
   webhookUrl?: string | null;
   logoUrl?: string | null;
   idTokenSigningAlg?: IdTokenSigningAlg;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** Fields to change; absent = unchanged, `null` clears webhookUrl / logoUrl. */
@@ -58,6 +61,7 @@ export interface ApplicationChanges {
   senderDomains?: string[];
   senderAddresses?: string[];
   idTokenSigningAlg?: IdTokenSigningAlg;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** The only moment the secrets exist in plain text outside the client. */
@@ -99,6 +103,7 @@ const toRecord = (app: StoredApplication, key: Buffer): ApplicationRecord => ({
   })),
   idTokenSigningAlg: app.idTokenSigningAlg,
   createdAt: app.createdAt,
+  requirePushedAuthorizationRequests: app.requirePushedAuthorizationRequests,
 });
 
 /**
@@ -132,6 +137,7 @@ export class ApplicationsService {
       clientSecretHash: sha256(clientSecret),
       webhookSecretEnc: this.seal(webhookSecret),
       createdAt: new Date(),
+      requirePushedAuthorizationRequests: input.requirePushedAuthorizationRequests ?? false,
     };
     await this.apps.insert(app);
     return { application: toRecord(app, this.config.secrets.sessionSecret), clientSecret, webhookSecret };
@@ -162,6 +168,7 @@ export class ApplicationsService {
     }
     if (changes.idTokenSigningAlg !== undefined) patch.idTokenSigningAlg = checkIdTokenSigningAlg(changes.idTokenSigningAlg);
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
+    if (changes.requirePushedAuthorizationRequests !== undefined) patch.requirePushedAuthorizationRequests = changes.requirePushedAuthorizationRequests;
     if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
   }

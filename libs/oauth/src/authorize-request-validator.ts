@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ApplicationRecord, ApplicationsService } from '@app/developer';
+import { IdTokensService } from './oidc/id-tokens.service';
 import { isValidS256Challenge } from './pkce';
-import { parseScope } from './scopes';
+import { authorizationScopes } from './scopes';
+
+/** OIDC Core 3.1.2.1 `prompt` values. `select_account` is accepted: a browser has one signed-in account, which is the selection. */
+export type Prompt = 'none' | 'login' | 'consent' | 'select_account';
+const PROMPTS: readonly string[] = ['none', 'login', 'consent', 'select_account'];
 
 /** A validated authorization request (RFC 6749 4.1.1 + RFC 7636 4.3). */
 export interface AuthorizationRequest {
@@ -11,7 +16,21 @@ export interface AuthorizationRequest {
   scopes: string[];
   codeChallenge?: string;
   nonce?: string;
+  prompts: Prompt[];
+  /** Seconds: a sign-in older than this must be repeated (OIDC max_age). */
+  maxAge?: number;
+  /** Fills the login page's email field. */
+  loginHint?: string;
+  /** The subject of a verified id_token_hint issued to this client. */
+  hintedSubject?: string;
 }
+
+/**
+ * Where the parameters come from: the query (a plain request), a pushed
+ * request (RFC 9126), or our own consent form re-posting a request that was
+ * validated when the page was shown.
+ */
+export type RequestSource = 'query' | 'pushed' | 'consent-form';
 
 /** Errors the user must see on our page: we cannot trust the redirect target. */
 export class AuthorizePageError extends Error {}
@@ -40,16 +59,25 @@ export function redirectTo(redirectUri: string, params: Record<string, string | 
 /** The authorize parameters a consent form carries through to the decision POST. */
 export const AUTHORIZE_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const;
 
+/** What a pushed authorization request may carry (RFC 9126 2.1): the authorize parameters, the OIDC ones, never request_uri. */
+export const PUSHABLE_PARAMS = [...AUTHORIZE_PARAMS, 'prompt', 'max_age', 'login_hint', 'id_token_hint'] as const;
+
+/** max_age: a non-negative whole number of seconds (10 digits at most). */
+const MAX_AGE = /^\d{1,10}$/;
+
 @Injectable()
 export class AuthorizeRequestValidator {
-  constructor(private readonly applications: ApplicationsService) {}
+  constructor(
+    private readonly applications: ApplicationsService,
+    private readonly idTokens: IdTokensService,
+  ) {}
 
   /**
    * Validates in the order RFC 6749 requires: client and redirect_uri first
    * (failures -> our error page, never a redirect), then everything else
    * (failures -> redirect with `error` and the exact `state`).
    */
-  async validate(params: RawParams): Promise<AuthorizationRequest> {
+  async validate(params: RawParams, source: RequestSource = 'query'): Promise<AuthorizationRequest> {
     const clientId = params.client_id;
     const redirectUri = params.redirect_uri;
     if (Array.isArray(clientId) || Array.isArray(redirectUri)) throw new AuthorizePageError('client_id and redirect_uri may be sent only once.');
@@ -71,12 +99,10 @@ export class AuthorizeRequestValidator {
     if (!p.response_type) throw fail('invalid_request', 'response_type is required.');
     if (p.response_type !== 'code') throw fail('unsupported_response_type', 'Only response_type=code is supported.');
 
-    let scopes: string[];
-    try {
-      scopes = parseScope(p.scope);
-    } catch (error) {
-      throw fail('invalid_scope', (error as Error).message);
+    if (source === 'query' && client.requirePushedAuthorizationRequests) {
+      throw fail('invalid_request', 'This application accepts only pushed authorization requests (RFC 9126).');
     }
+    const scopes = authorizationScopes(p.scope);
 
     const challenge = p.code_challenge;
     const method = p.code_challenge_method;
@@ -88,6 +114,39 @@ export class AuthorizeRequestValidator {
     }
     if (p.nonce !== undefined && p.nonce.length > 255) throw fail('invalid_request', 'nonce is too long (255 characters at most).');
 
-    return { client, redirectUri, state, scopes, codeChallenge: challenge, nonce: p.nonce };
+    const prompts = this.prompts(p.prompt, fail);
+    if (p.max_age !== undefined && !MAX_AGE.test(p.max_age)) throw fail('invalid_request', 'max_age must be a whole number of seconds, 0 or more.');
+    if (p.login_hint !== undefined && p.login_hint.length > 320) throw fail('invalid_request', 'login_hint is too long (320 characters at most).');
+    const hintedSubject = p.id_token_hint === undefined ? undefined : await this.hintedSubject(p.id_token_hint, client, fail);
+
+    return {
+      client,
+      redirectUri,
+      state,
+      scopes,
+      codeChallenge: challenge,
+      nonce: p.nonce,
+      prompts,
+      maxAge: p.max_age === undefined ? undefined : Number(p.max_age),
+      loginHint: p.login_hint || undefined,
+      hintedSubject,
+    };
+  }
+
+  /** Space-separated known values; `none` stands alone (OIDC Core 3.1.2.1). */
+  private prompts(raw: string | undefined, fail: (error: string, description: string) => AuthorizeRedirectError): Prompt[] {
+    const prompts = [...new Set((raw ?? '').split(' ').filter(Boolean))];
+    const unknown = prompts.find((value) => !PROMPTS.includes(value));
+    if (unknown !== undefined) throw fail('invalid_request', `Unsupported prompt value: ${unknown.slice(0, 40)}.`);
+    if (prompts.includes('none') && prompts.length > 1) throw fail('invalid_request', 'prompt=none cannot be combined with other values.');
+    return prompts as Prompt[];
+  }
+
+  /** An id_token we issued to this client (expired ones too: it is only a hint); its subject. */
+  private async hintedSubject(token: string, client: ApplicationRecord, fail: (error: string, description: string) => AuthorizeRedirectError): Promise<string> {
+    const claims = token.length <= 8192 ? await this.idTokens.verifyHint(token) : null;
+    if (!claims) throw fail('invalid_request', 'id_token_hint is not a valid LoginSign ID token.');
+    if (claims.aud !== client.clientId) throw fail('invalid_request', 'id_token_hint was issued to another client.');
+    return claims.sub;
   }
 }

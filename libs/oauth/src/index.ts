@@ -9,6 +9,8 @@ export * from './refresh-tokens.service';
 export * from './token-admin.service';
 export * from './tokens.repository';
 export * from './pkce';
+export * from './pushed-requests.service';
+export * from './fresh-sign-in.service';
 export * from './scopes';
 export * from './oidc';
 export * from './dpop.service';

@@ -4,7 +4,6 @@ import { DeveloperModule } from '@app/developer';
 import { IdentityModule } from '@app/identity';
 import { WebhooksModule } from '@app/webhooks';
 import { ConnectionsModule } from '@app/connections';
-import { AuthorizeRequestValidator } from './authorize-request-validator';
 import { CodesService } from './codes.service';
 import { GrantsService } from './grants/grants.service';
 import { TokensRepository } from './tokens.repository';
@@ -14,11 +13,12 @@ import { TokenAdminService } from './token-admin.service';
 import { SigningKeysRepository } from './oidc/signing-keys.repository';
 import { SigningKeysService } from './oidc/signing-keys.service';
 import { DpopService } from './dpop.service';
+import { PushedRequestsService } from './pushed-requests.service';
+import { FreshSignInService } from './fresh-sign-in.service';
 
 @Module({
   imports: [AccessSignalsModule, DeveloperModule, IdentityModule, WebhooksModule, ConnectionsModule],
   providers: [
-    AuthorizeRequestValidator,
     CodesService,
     GrantsService,
     SigningKeysRepository,
@@ -28,10 +28,11 @@ import { DpopService } from './dpop.service';
     TokensService,
     RefreshTokensService,
     TokenAdminService,
+    PushedRequestsService,
+    FreshSignInService,
   ],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
   exports: [
-    AuthorizeRequestValidator,
     CodesService,
     GrantsService,
     SigningKeysService,
@@ -40,6 +41,8 @@ import { DpopService } from './dpop.service';
     TokensService,
     RefreshTokensService,
     TokenAdminService,
+    PushedRequestsService,
+    FreshSignInService,
     ConnectionsModule,
     DeveloperModule,
     IdentityModule,

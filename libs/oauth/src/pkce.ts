@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { safeEqual } from '@app/common';
 
 /** RFC 7636: 43-128 characters from the unreserved set. */
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -16,8 +15,4 @@ export function isValidS256Challenge(challenge: string): boolean {
 
 export function s256(verifier: string): string {
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');
-}
-
-export function verifyPkce(verifier: string, challenge: string): boolean {
-  return isValidVerifier(verifier) && safeEqual(s256(verifier), challenge);
 }

@@ -45,9 +45,11 @@ export class AccountPagesController {
     }
   }
 
+  /** `login_hint` (OIDC, passed on by /oauth/authorize) fills the email field; the page escapes it. */
   @Get('login')
-  loginForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('return_to') returnTo: unknown) {
-    return renderPage(reply, 200, loginPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo) }));
+  loginForm(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('return_to') returnTo: unknown, @Query('login_hint') loginHint: unknown) {
+    const email = typeof loginHint === 'string' ? loginHint.slice(0, 320) : undefined;
+    return renderPage(reply, 200, loginPage({ csrf: this.csrf.issue(request, reply), returnTo: safeReturnTo(returnTo), email }));
   }
 
   @Post('login')

@@ -19,6 +19,7 @@ export function presentApplication(app: ApplicationRecord) {
     senderAddresses: app.senderAddresses,
     senderDomainVerifications: app.senderDomainVerifications,
     idTokenSigningAlg: app.idTokenSigningAlg,
+    requirePushedAuthorizationRequests: app.requirePushedAuthorizationRequests,
     createdAt: isoUtc(app.createdAt),
   };
 }

@@ -49,6 +49,8 @@ export class Application {
   senderDomainVerifications: SenderDomainVerification[];
   @ApiProperty({ enum: ['RS256', 'ES256'], description: 'How id_tokens are signed (RS256 unless set to ES256).' })
   idTokenSigningAlg: string;
+  @ApiProperty({ description: 'Only pushed authorization requests (RFC 9126, POST /oauth/par) are accepted.' })
+  requirePushedAuthorizationRequests: boolean;
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 }

@@ -3,6 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, Session } from '@app/common';
 import { ConnectionsService, EmailShare } from '@app/connections';
+import { ApplicationsService } from '@app/developer';
 import { AccountsService } from '@app/identity';
 import {
   AUTHORIZE_PARAMS,
@@ -11,9 +12,13 @@ import {
   AuthorizeRedirectError,
   AuthorizeRequestValidator,
   CodesService,
+  FreshSignInService,
   isSubset,
+  PushedRequest,
+  PushedRequestsService,
   RawParams,
   redirectTo,
+  RequestSource,
 } from '@app/oauth';
 import { FormBody } from '../shared/body';
 import { CookieSessionService } from '../shared/cookie-session.service';
@@ -22,9 +27,16 @@ import { errorPage } from '../shared/layout';
 import { renderPage, seeOther } from '../shared/pages';
 import { consentPage } from './consent.view';
 
+/** The query parameter of the one-time marker that a fresh sign-in (prompt=login, max_age) happened. */
+const FRESH_SIGN_IN_PARAM = 'signed_in';
+
+/** What the request needs next, before anything is shown or sent back. */
+type Step = { kind: 'sign-in'; fresh: boolean } | { kind: 'error'; error: string; description: string } | { kind: 'consent' } | { kind: 'code'; connectionId: string };
+
 /**
- * The authorization endpoint (RFC 6749 4.1 + RFC 7636): login redirect,
- * consent page, remembered consent, and the decision form.
+ * The authorization endpoint (RFC 6749 4.1 + RFC 7636 + OIDC Core 3.1.2):
+ * login redirect, prompt / max_age / hints, consent page, remembered
+ * consent, pushed requests (RFC 9126), and the decision form.
  */
 @Controller('oauth')
 export class AuthorizeController {
@@ -33,28 +45,99 @@ export class AuthorizeController {
     private readonly codes: CodesService,
     private readonly connections: ConnectionsService,
     private readonly accounts: AccountsService,
+    private readonly applications: ApplicationsService,
     private readonly sessions: CookieSessionService,
     private readonly csrf: CsrfService,
+    private readonly pushedRequests: PushedRequestsService,
+    private readonly freshSignIns: FreshSignInService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('authorize')
   async authorize(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     reply.header('cache-control', 'no-store');
-    const params = req.query as RawParams;
-    const validated = await this.validate(params, reply);
-    if (!('request' in validated)) return validated.answer;
+    const query = req.query as RawParams;
+    let pushed: PushedRequest | null = null;
+    if (query.request_uri !== undefined) {
+      const found = await this.findPushed(query, reply);
+      if (!('request' in found)) return found.answer;
+      pushed = found.request;
+    }
+    const params: RawParams = pushed ? pushed.params : query;
+    const validated = await this.validate(params, reply, pushed ? 'pushed' : 'query');
+    if (!('request' in validated)) {
+      if (pushed) await this.pushedRequests.spend(pushed);
+      return validated.answer;
+    }
     const request = validated.request;
     const session = await this.sessions.current(req, 'user');
-    if (!session) return seeOther(reply, `/login?return_to=${encodeURIComponent(req.url)}`);
+    const step = await this.nextStep(request, session, query[FRESH_SIGN_IN_PARAM]);
+
+    // A pushed request survives the way through sign-in and is spent by whatever comes after.
+    if (step.kind === 'sign-in') return this.toSignIn(reply, req.url, request, step.fresh);
+    const spent = await this.spend(pushed, reply);
+    if (spent !== null) return spent;
+    if (step.kind === 'error') return this.redirectError(reply, request, step.error, step.description);
+    if (step.kind === 'code') return this.redirectWithCode(reply, request, step.connectionId, session!);
+    return this.renderConsent(req, reply, request, session!, params);
+  }
+
+  /**
+   * OIDC Core 3.1.2.1: prompt=none never shows a page (the needed step is
+   * the error); prompt=login and an exceeded max_age ask for a fresh
+   * sign-in, satisfied by the one-time marker of a sign-in made since;
+   * prompt=consent shows the consent page even when consent is remembered.
+   */
+  private async nextStep(request: AuthorizationRequest, session: Session | null, marker: unknown): Promise<Step> {
+    const silent = request.prompts.includes('none');
+    // Without a session the coming sign-in is fresh by itself; the marker still counts it as such when it returns.
+    if (!session) return silent ? loginRequired('The user is not signed in.') : { kind: 'sign-in', fresh: request.prompts.includes('login') || request.maxAge !== undefined };
+    const now = Math.floor(Date.now() / 1000);
+    const tooOld = request.maxAge !== undefined && now - session.authTime > request.maxAge;
+    if (silent && tooOld) return loginRequired('The sign-in is older than max_age.');
+    if (request.prompts.includes('login') || tooOld) {
+      const fresh = typeof marker === 'string' && (await this.freshSignIns.satisfiedBy(marker, request.client.id, session.authTime));
+      if (!fresh) return { kind: 'sign-in', fresh: true };
+    }
 
     const connection = await this.connections.find(request.client.id, session.subjectId);
-    if (connection?.blocked) return this.redirectError(reply, request, 'access_denied', 'The application has blocked this account.');
-    // Remembered consent: the same or fewer scopes than the user already granted.
-    if (connection && connection.active && isSubset(request.scopes, connection.scopes)) {
-      return this.redirectWithCode(reply, request, connection.id, session);
+    if (silent && request.hintedSubject !== undefined && request.hintedSubject !== connection?.id) {
+      return loginRequired('The signed-in user is not the one id_token_hint names.');
     }
-    return this.renderConsent(req, reply, request, session, params);
+    if (connection?.blocked) return { kind: 'error', error: 'access_denied', description: 'The application has blocked this account.' };
+    // Remembered consent: the same or fewer scopes than the user already granted.
+    const remembered = !!connection && connection.active && isSubset(request.scopes, connection.scopes);
+    if (remembered && !request.prompts.includes('consent')) return { kind: 'code', connectionId: connection.id };
+    if (silent) return { kind: 'error', error: 'consent_required', description: 'The user has not consented to this request.' };
+    return { kind: 'consent' };
+  }
+
+  /** To the login page and back here; a fresh sign-in carries a new one-time marker for this request. */
+  private async toSignIn(reply: FastifyReply, url: string, request: AuthorizationRequest, fresh: boolean) {
+    const back = new URL(url, 'http://same-origin.invalid');
+    back.searchParams.delete(FRESH_SIGN_IN_PARAM);
+    if (fresh) back.searchParams.set(FRESH_SIGN_IN_PARAM, await this.freshSignIns.mark(request.client.id));
+    const login = new URLSearchParams({ return_to: `${back.pathname}${back.search}` });
+    if (request.loginHint) login.set('login_hint', request.loginHint);
+    return seeOther(reply, `/login?${login.toString()}`);
+  }
+
+  /** The pushed parameters of `request_uri` for this client_id (RFC 9126 4); a failure is our error page. */
+  private async findPushed(query: RawParams, reply: FastifyReply): Promise<{ request: PushedRequest } | { answer: string | void }> {
+    const { client_id: clientId, request_uri: requestUri } = query;
+    const invalid = (message: string) => ({ answer: renderPage(reply, 400, errorPage('This sign-in link is not valid', message)) });
+    if (typeof clientId !== 'string' || typeof requestUri !== 'string') return invalid('client_id and request_uri must be sent once each.');
+    const client = clientId.length <= 64 ? await this.applications.findByClientId(clientId) : null;
+    if (!client) return invalid('This application is not registered with LoginSign.');
+    const request = await this.pushedRequests.find(client.id, requestUri);
+    if (!request) return invalid('invalid_request_uri: the request_uri is unknown, used, expired or belongs to another application.');
+    return { request };
+  }
+
+  /** Uses a pushed request up; null when spent now, the error page when another use came first. */
+  private async spend(pushed: PushedRequest | null, reply: FastifyReply): Promise<string | void | null> {
+    if (!pushed || (await this.pushedRequests.spend(pushed))) return null;
+    return renderPage(reply, 400, errorPage('This sign-in link is not valid', 'invalid_request_uri: the request_uri has already been used.'));
   }
 
   @Post('authorize/decision')
@@ -63,7 +146,7 @@ export class AuthorizeController {
     this.csrf.verify(req, body._csrf);
     const params: RawParams = {};
     for (const name of AUTHORIZE_PARAMS) if (body[name] !== undefined) params[name] = body[name];
-    const validated = await this.validate(params, reply);
+    const validated = await this.validate(params, reply, 'consent-form');
     if (!('request' in validated)) return validated.answer;
     const request = validated.request;
     const session = await this.sessions.current(req, 'user');
@@ -85,9 +168,9 @@ export class AuthorizeController {
   }
 
   /** Validates; a failure becomes the answer (an error page or an error redirect). */
-  private async validate(params: RawParams, reply: FastifyReply): Promise<{ request: AuthorizationRequest } | { answer: string | void }> {
+  private async validate(params: RawParams, reply: FastifyReply, source: RequestSource): Promise<{ request: AuthorizationRequest } | { answer: string | void }> {
     try {
-      return { request: await this.validator.validate(params) };
+      return { request: await this.validator.validate(params, source) };
     } catch (error) {
       if (error instanceof AuthorizePageError) {
         return { answer: renderPage(reply, 400, errorPage('This sign-in link is not valid', error.message)) };
@@ -137,6 +220,8 @@ export class AuthorizeController {
     if (!user) throw new AppError('unauthorized', 'Your account no longer exists.');
     const carried: Record<string, string> = {};
     for (const name of AUTHORIZE_PARAMS) if (typeof params[name] === 'string') carried[name] = params[name];
+    // The decision covers exactly the scopes shown (unknown values already dropped).
+    carried.scope = request.scopes.join(' ');
     const html = consentPage({
       appName: request.client.name,
       logoUrl: request.client.logoUrl,
@@ -151,3 +236,5 @@ export class AuthorizeController {
     return renderPage(reply, error ? 400 : 200, html);
   }
 }
+
+const loginRequired = (description: string): Step => ({ kind: 'error', error: 'login_required', description });

@@ -49,6 +49,9 @@ export class DiscoveryController {
       claims_parameter_supported: false,
       request_parameter_supported: false,
       request_uri_parameter_supported: false,
+      // RFC 9126: PAR for every client; required only by applications that ask for it.
+      pushed_authorization_request_endpoint: `${base}/oauth/par`,
+      require_pushed_authorization_requests: false,
     };
   }
 

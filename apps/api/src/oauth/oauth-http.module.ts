@@ -7,6 +7,7 @@ import { DiscoveryController } from './discovery.controller';
 import { LogoutController } from './logout.controller';
 import { TokenAdminController } from './token-admin.controller';
 import { TokenController } from './token.controller';
+import { PushedAuthorizationController } from './par.controller';
 import { UserInfoController } from './user-info.controller';
 import { UserController } from './user.controller';
 
@@ -17,7 +18,16 @@ import { UserController } from './user.controller';
  */
 @Module({
   imports: [OAuthModule, OidcModule],
-  controllers: [AuthorizeController, TokenController, TokenAdminController, UserController, UserInfoController, DiscoveryController, LogoutController],
+  controllers: [
+    AuthorizeController,
+    TokenController,
+    TokenAdminController,
+    UserController,
+    UserInfoController,
+    DiscoveryController,
+    LogoutController,
+    PushedAuthorizationController,
+  ],
   providers: [CookieSessionService, CsrfService],
 })
 export class OAuthHttpModule {}

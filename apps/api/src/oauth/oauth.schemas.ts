@@ -23,6 +23,26 @@ export const TOKEN_FORM: SchemaObject = {
   },
 };
 
+/** POST /oauth/par form fields (RFC 9126): the authorization request's parameters, pushed. */
+export const PAR_FORM: SchemaObject = {
+  type: 'object',
+  required: ['response_type', 'redirect_uri'],
+  properties: {
+    response_type: { type: 'string', enum: ['code'] },
+    redirect_uri: { type: 'string', description: 'One of the registered redirect URIs (exact match).' },
+    scope: { type: 'string', description: 'Space-separated; unsupported values are ignored (default `profile email`).' },
+    state: { type: 'string' },
+    code_challenge: { type: 'string', description: 'PKCE S256 challenge.' },
+    code_challenge_method: { type: 'string', enum: ['S256'] },
+    nonce: { type: 'string' },
+    prompt: { type: 'string', description: '`none`, or any of `login`, `consent`, `select_account`.' },
+    max_age: { type: 'string', description: 'Seconds since the last sign-in after which the user signs in again.' },
+    login_hint: { type: 'string', description: "Fills the login page's email field." },
+    id_token_hint: { type: 'string', description: 'An id_token of this client; with prompt=none its user must be the signed-in one.' },
+    ...CLIENT_FIELDS,
+  },
+};
+
 /** POST /oauth/revoke and /oauth/introspect form fields. */
 export const TOKEN_ADMIN_FORM: SchemaObject = {
   type: 'object',
@@ -101,6 +121,14 @@ export class CurrentUser {
   image: string | null;
 }
 
+/** RFC 9126 2.2: where the pushed parameters can be used, once, before they expire. */
+export class PushedAuthorizationResponse {
+  @ApiProperty({ example: 'urn:ietf:params:oauth:request_uri:...', pattern: '^urn:ietf:params:oauth:request_uri:' })
+  request_uri: string;
+  @ApiProperty({ type: 'integer', example: 60 })
+  expires_in: number;
+}
+
 /** OpenID Connect Discovery 1.0 / RFC 8414 metadata. */
 export class ServerMetadata {
   @ApiProperty()
@@ -151,6 +179,10 @@ export class ServerMetadata {
   request_parameter_supported: boolean;
   @ApiProperty()
   request_uri_parameter_supported: boolean;
+  @ApiProperty()
+  pushed_authorization_request_endpoint: string;
+  @ApiProperty({ description: 'false: each application decides (requirePushedAuthorizationRequests).' })
+  require_pushed_authorization_requests: boolean;
 }
 
 /** A public key (RFC 7517): public members only. */

@@ -16,6 +16,7 @@ const STATUS_CODE: Record<number, ErrorCode> = Object.fromEntries(
           'unsupported_grant_type',
           'invalid_scope',
           'invalid_dpop_proof',
+          'unsupported_response_type',
         ].includes(code),
     )
     .map(([code, status]) => [status, code as ErrorCode]),

@@ -11,6 +11,7 @@ import { UserEmailsLinked1764360000000 } from './1764360000000-UserEmailsLinked'
 import { DeveloperApiKeys1764361000000 } from './1764361000000-DeveloperApiKeys';
 import { TwoStepAndPasskeys1764364000000 } from './1764364000000-TwoStepAndPasskeys';
 import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
+import { PushedAuthorizationRequests1764371000000 } from './1764371000000-PushedAuthorizationRequests';
 import { TokenSigningAndDpop1764372000000 } from './1764372000000-TokenSigningAndDpop';
 import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion';
 import { PartitionedGlobalIdSequence1764375100000 } from './1764375100000-PartitionedGlobalIdSequence';
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   DeveloperApiKeys1764361000000,
   TwoStepAndPasskeys1764364000000,
   RelayBodies1764365000000,
+  PushedAuthorizationRequests1764371000000,
   TokenSigningAndDpop1764372000000,
   DropAuthzVersion1764375000000,
   PartitionedGlobalIdSequence1764375100000,

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { APPLICATION_LIMITS, ID_TOKEN_SIGNING_ALGS, IdTokenSigningAlg } from '../application-rules';
 
 // The DTOs check types and sizes so a wrong type is named at once; the
@@ -42,6 +42,10 @@ export class CreateApplicationDto {
   @Given()
   @IsIn(ID_TOKEN_SIGNING_ALGS)
   idTokenSigningAlg?: IdTokenSigningAlg;
+  /** RFC 9126: accept only pushed authorization requests (default false). */
+  @Given()
+  @IsBoolean()
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** Body of `PATCH /api/developer/applications/:appId`: absent = unchanged, `null` clears webhookUrl / logoUrl. */
@@ -79,4 +83,6 @@ export class UpdateApplicationDto {
   @Given()
   @IsIn(ID_TOKEN_SIGNING_ALGS)
   idTokenSigningAlg?: IdTokenSigningAlg;
+  @IsBoolean()
+  requirePushedAuthorizationRequests?: boolean;
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@app/common';
 import { ApplicationRecord } from '@app/developer';
-import { CodeGrant, CodesService } from '../codes.service';
-import { verifyPkce } from '../pkce';
+import { CodeGrant, CodesService, Redemption } from '../codes.service';
+import { isValidVerifier, s256 } from '../pkce';
 import { isSubset } from '../scopes';
 import { IssuedToken, TokensService } from '../tokens.service';
 import { OFFLINE_ACCESS, RefreshTokensService } from '../refresh-tokens.service';
@@ -10,6 +10,18 @@ import { IdTokensService } from '../oidc/id-tokens.service';
 import { GrantContext, GrantHandler, isPublicClient, TokenResponse } from './grant-handler';
 import { GrantsService } from './grants.service';
 import { requestedScope } from './requested-scope';
+
+/** Not base64url, so it matches no S256 challenge: a malformed verifier is a wrong one. */
+const NEVER_A_CHALLENGE = '!';
+
+const MISMATCH_MESSAGES: Record<Extract<Redemption, { kind: 'mismatch' }>['reason'], string> = {
+  client: 'The authorization code was issued to another client.',
+  redirect_uri: 'redirect_uri does not match the authorization request.',
+  verifier_missing: 'code_verifier is required for this code.',
+  verifier_wrong: 'code_verifier does not match the code_challenge.',
+  // A verifier without an earlier challenge is a downgrade attempt (RFC 9700 2.1.1).
+  verifier_unexpected: 'code_verifier was sent but the authorization request had no code_challenge.',
+};
 
 /** grant_type=authorization_code (RFC 6749 4.1.3; RFC 7636 4.5-4.6; RFC 9700; OIDC Core 3.1.3). */
 @Injectable()
@@ -29,23 +41,19 @@ export class AuthorizationCodeGrant implements GrantHandler {
     if (!body.redirect_uri) throw new AppError('invalid_request', 'redirect_uri is required (the one sent to the authorization endpoint).');
     const requestedScopes = requestedScope(body);
 
-    const redemption = await this.codes.redeem(body.code);
+    const redemption = await this.codes.redeem(body.code, {
+      applicationId: client.id,
+      redirectUri: body.redirect_uri,
+      verifierS256: body.code_verifier === undefined ? undefined : isValidVerifier(body.code_verifier) ? s256(body.code_verifier) : NEVER_A_CHALLENGE,
+    });
     if (redemption.kind === 'replayed') {
-      // RFC 6749 4.1.2 / RFC 9700 4.5: a reused code revokes what it yielded.
+      // RFC 6749 4.1.2 / RFC 9700 4.5: a code reused by its own client revokes what it yielded.
       await this.grants.revoke({ grantId: redemption.grantId });
       throw new AppError('invalid_grant', 'The authorization code has already been used.');
     }
     if (redemption.kind === 'invalid') throw new AppError('invalid_grant', 'The authorization code is invalid or has expired.');
+    if (redemption.kind === 'mismatch') throw new AppError('invalid_grant', MISMATCH_MESSAGES[redemption.reason]);
     const grant = redemption.grant;
-    if (grant.applicationId !== client.id) throw new AppError('invalid_grant', 'The authorization code was issued to another client.');
-    if (grant.redirectUri !== body.redirect_uri) throw new AppError('invalid_grant', 'redirect_uri does not match the authorization request.');
-    if (grant.codeChallenge) {
-      if (!body.code_verifier) throw new AppError('invalid_grant', 'code_verifier is required for this code.');
-      if (!verifyPkce(body.code_verifier, grant.codeChallenge)) throw new AppError('invalid_grant', 'code_verifier does not match the code_challenge.');
-    } else if (body.code_verifier !== undefined) {
-      // A verifier without an earlier challenge is a downgrade attempt (RFC 9700 2.1.1).
-      throw new AppError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge.');
-    }
     const granted = grant.scope.split(' ');
     if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
 

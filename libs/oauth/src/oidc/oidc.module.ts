@@ -5,8 +5,11 @@ import { IdTokensService } from './id-tokens.service';
 import { AuthorizationCodeGrant } from '../grants/authorization-code.grant';
 import { RefreshTokenGrant } from '../grants/refresh-token.grant';
 import { TokenGrants } from '../grants/token-grants';
+import { AuthorizeRequestValidator } from '../authorize-request-validator';
 
 const SERVICES = [ClaimsService, IdTokensService, TokenGrants];
+/** The authorization request checks verify id_token_hint, so they live with the id_tokens. */
+const AUTHORIZE = [AuthorizeRequestValidator];
 
 /**
  * OpenID Connect on top of the OAuth module (which holds the signing keys): id_tokens, claims, and the
@@ -14,7 +17,7 @@ const SERVICES = [ClaimsService, IdTokensService, TokenGrants];
  */
 @Module({
   imports: [OAuthModule],
-  providers: [AuthorizationCodeGrant, RefreshTokenGrant, ...SERVICES],
-  exports: [...SERVICES, OAuthModule],
+  providers: [AuthorizationCodeGrant, RefreshTokenGrant, ...SERVICES, ...AUTHORIZE],
+  exports: [...SERVICES, ...AUTHORIZE, OAuthModule],
 })
 export class OidcModule {}
