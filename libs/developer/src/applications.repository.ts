@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { ApplicationType } from './application-rules';
 
 /** An application as stored in `applications`. */
 export interface StoredApplication {
@@ -9,9 +10,12 @@ export interface StoredApplication {
   logoUrl: string | null;
   clientId: string;
   /** SHA-256 of the client secret; the secret itself is never stored. */
-  clientSecretHash: Buffer;
+  clientSecretHash: Buffer | null;
   /** Kept as a JSON array in a TEXT column, in the order given. */
   redirectUris: string[];
+  /** Set at creation, never changed; public clients (spa, native) have no secret. */
+  type: ApplicationType;
+  postLogoutRedirectUris: string[];
   webhookUrl: string | null;
   /** Registered senders of relay mail (lower-case domains); NULL = none. */
   senderDomains: string[];
@@ -25,7 +29,9 @@ export interface StoredApplication {
 }
 
 /** Columns an update may set. */
-export type ApplicationPatch = Partial<Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified'>>;
+export type ApplicationPatch = Partial<
+  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'postLogoutRedirectUris'>
+>;
 
 interface ApplicationRow {
   id: string;
@@ -33,8 +39,10 @@ interface ApplicationRow {
   name: string;
   logo_url: string | null;
   client_id: string;
-  client_secret_hash: Buffer;
+  client_secret_hash: Buffer | null;
   redirect_uris: string | null;
+  type: ApplicationType;
+  post_logout_redirect_uris: string | null;
   webhook_url: string | null;
   sender_domains: string | null;
   sender_addresses: string | null;
@@ -43,7 +51,8 @@ interface ApplicationRow {
   created_at: Date;
 }
 
-const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, webhook_secret_enc, created_at`;
+const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, webhook_secret_enc, created_at,
+  type, post_logout_redirect_uris`;
 
 const list = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
 
@@ -55,6 +64,8 @@ const toStored = (r: ApplicationRow): StoredApplication => ({
   clientId: r.client_id,
   clientSecretHash: r.client_secret_hash,
   redirectUris: list(r.redirect_uris),
+  type: r.type,
+  postLogoutRedirectUris: list(r.post_logout_redirect_uris),
   webhookUrl: r.webhook_url,
   senderDomains: list(r.sender_domains),
   senderAddresses: list(r.sender_addresses),
@@ -71,8 +82,9 @@ const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
   senderDomains: 'sender_domains',
   senderAddresses: 'sender_addresses',
   senderDomainsVerified: 'sender_domains_verified',
+  postLogoutRedirectUris: 'post_logout_redirect_uris',
 };
-const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified']);
+const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified', 'postLogoutRedirectUris']);
 
 /** The SQL of `applications` (typed raw SQL, no entity). */
 @Injectable()
@@ -81,8 +93,9 @@ export class ApplicationsRepository {
 
   async insert(app: StoredApplication): Promise<void> {
     await this.db.query(
-      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, webhook_secret_enc, created_at,
+         type, post_logout_redirect_uris)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         app.id,
         app.developerId,
@@ -96,6 +109,8 @@ export class ApplicationsRepository {
         JSON.stringify(app.senderAddresses),
         app.webhookSecretEnc,
         app.createdAt,
+        app.type,
+        JSON.stringify(app.postLogoutRedirectUris),
       ],
     );
   }
@@ -132,6 +147,12 @@ export class ApplicationsRepository {
 
   async setWebhookSecretEnc(appId: string, sealed: string): Promise<void> {
     await this.db.query(`UPDATE applications SET webhook_secret_enc = ? WHERE id = ?`, [sealed, appId]);
+  }
+
+  /** Every registered redirect URI of the `spa` applications (their origins may call the token endpoint from a browser). */
+  async spaRedirectUris(): Promise<string[]> {
+    const rows: { redirect_uris: string | null }[] = await this.db.query(`SELECT redirect_uris FROM applications WHERE type = 'spa'`);
+    return rows.flatMap((r) => list(r.redirect_uris));
   }
 
   /** Its connections and tokens go with it (ON DELETE CASCADE). */

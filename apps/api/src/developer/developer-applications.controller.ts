@@ -18,6 +18,8 @@ export function presentApplication(app: ApplicationRecord) {
     senderDomains: app.senderDomains,
     senderAddresses: app.senderAddresses,
     senderDomainVerifications: app.senderDomainVerifications,
+    type: app.type,
+    postLogoutRedirectUris: app.postLogoutRedirectUris,
     createdAt: isoUtc(app.createdAt),
   };
 }
@@ -85,7 +87,7 @@ export class DeveloperApplicationsController {
     return this.apps.verifySenderDomain(session.subjectId, appId, domain);
   }
 
-  @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working)', auth: 'developerOrKey', response: RotatedClientSecret })
+  @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working; public clients have none: 400)', auth: 'developerOrKey', response: RotatedClientSecret })
   @Post(':appId/client-secret')
   @HttpCode(200)
   @Header('cache-control', 'no-store')

@@ -48,13 +48,13 @@ export class IdTokensService {
    * one audience) and returns its claims. Expiry is NOT checked: logout accepts
    * an expired id_token_hint (OIDC RP-Initiated Logout 1.0, section 2).
    */
-  async verifyIgnoringExpiry(token: string): Promise<{ sub: string; aud: string } | null> {
+  async verifyIgnoringExpiry(token: string): Promise<{ sub: string; aud: string; exp: number } | null> {
     const jwt = decodeJwt(token);
     if (!jwt || typeof jwt.header.kid !== 'string') return null;
     const publicKey = await this.keys.publicKey(jwt.header.kid);
     if (!publicKey || !verifyJwtSignature(jwt, publicKey)) return null;
-    const { iss, sub, aud } = jwt.payload;
-    if (iss !== this.config.publicUrl || typeof sub !== 'string' || typeof aud !== 'string') return null;
-    return { sub, aud };
+    const { iss, sub, aud, exp } = jwt.payload;
+    if (iss !== this.config.publicUrl || typeof sub !== 'string' || typeof aud !== 'string' || typeof exp !== 'number') return null;
+    return { sub, aud, exp };
   }
 }
