@@ -59,7 +59,14 @@ describe('checkRedirectUris', () => {
   it('refuses non-arrays, empty arrays, more than 20 URIs and duplicates', () => {
     expect(problem(() => checkRedirectUris('https://a.example/cb', 'web'))).toMatch(/array/);
     expect(problem(() => checkRedirectUris([], 'web'))).toMatch(/1 to 20/);
-    expect(problem(() => checkRedirectUris(Array.from({ length: 21 }, (_, i) => `https://a.example/${i}`), 'web'))).toMatch(/1 to 20/);
+    expect(
+      problem(() =>
+        checkRedirectUris(
+          Array.from({ length: 21 }, (_, i) => `https://a.example/${i}`),
+          'web',
+        ),
+      ),
+    ).toMatch(/1 to 20/);
     expect(problem(() => checkRedirectUris(['https://a.example/cb', 'https://a.example/cb'], 'web'))).toMatch(/duplicates/);
   });
 
@@ -74,13 +81,29 @@ describe('redirectUriMatches', () => {
   const native = { type: 'native' as const, redirectUris: ['http://127.0.0.1/cb', 'http://[::1]/cb', 'http://127.0.0.1:7000/fixed', 'com.example.app:/cb'] };
 
   it('matches a port-less loopback registration of a native app on any port', () => {
-    for (const uri of ['http://127.0.0.1:1/cb', 'http://127.0.0.1:65535/cb', 'http://[::1]:49152/cb', 'http://127.0.0.1/cb', 'com.example.app:/cb', 'http://127.0.0.1:7000/fixed']) {
+    for (const uri of [
+      'http://127.0.0.1:1/cb',
+      'http://127.0.0.1:65535/cb',
+      'http://[::1]:49152/cb',
+      'http://127.0.0.1/cb',
+      'com.example.app:/cb',
+      'http://127.0.0.1:7000/fixed',
+    ]) {
       expect(redirectUriMatches(native, uri)).toBe(true);
     }
   });
 
   it('keeps exact matching everywhere else', () => {
-    for (const uri of ['http://127.0.0.1:65536/cb', 'http://127.0.0.1:0/cb', 'http://127.0.0.1:08080/cb', 'http://127.0.0.1:7001/fixed', 'http://127.0.0.1:5000/cb/', 'http://localhost:5000/cb', 'http://127.0.0.1:5000/cb?x=1', 'com.example.app:/cb/']) {
+    for (const uri of [
+      'http://127.0.0.1:65536/cb',
+      'http://127.0.0.1:0/cb',
+      'http://127.0.0.1:08080/cb',
+      'http://127.0.0.1:7001/fixed',
+      'http://127.0.0.1:5000/cb/',
+      'http://localhost:5000/cb',
+      'http://127.0.0.1:5000/cb?x=1',
+      'com.example.app:/cb/',
+    ]) {
       expect(redirectUriMatches(native, uri)).toBe(false);
     }
     for (const type of ['web', 'spa'] as const) expect(redirectUriMatches({ type, redirectUris: ['http://127.0.0.1/cb'] }, 'http://127.0.0.1:5000/cb')).toBe(false);

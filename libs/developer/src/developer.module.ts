@@ -24,6 +24,15 @@ import { DeveloperTwoStepService } from './developer-two-step.service';
     DeveloperTwoStepRepository,
     DeveloperTwoStepService,
   ],
-  exports: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, SpaOriginsService, ApiKeysService, DeveloperTwoStepRepository, DeveloperTwoStepService],
+  exports: [
+    DevelopersRepository,
+    ApplicationsRepository,
+    DevelopersService,
+    ApplicationsService,
+    SpaOriginsService,
+    ApiKeysService,
+    DeveloperTwoStepRepository,
+    DeveloperTwoStepService,
+  ],
 })
 export class DeveloperModule {}

@@ -44,10 +44,7 @@ export function registerCors(fastify: FastifyInstance, spaOrigins: SpaOriginsSer
     if (request.method !== 'OPTIONS') return;
     const path = pathOf(request);
     if (PUBLIC_ENDPOINTS.has(path)) {
-      return reply
-        .code(204)
-        .headers({ 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET', 'access-control-max-age': PREFLIGHT_MAX_AGE })
-        .send();
+      return reply.code(204).headers({ 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET', 'access-control-max-age': PREFLIGHT_MAX_AGE }).send();
     }
     if (!Object.hasOwn(SPA_ENDPOINTS, path)) return;
     const methods = SPA_ENDPOINTS[path];
