@@ -15,7 +15,9 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
   beforeAll(async () => {
     t = await startApi();
     app = await createClientApp(t.baseUrl, ['http://127.0.0.1:8765/callback']);
-    const patched = await developerRequest(t.baseUrl, app.developerCookie, 'PATCH', `/api/developer/applications/${app.id}`, { postLogoutRedirectUris: ['http://127.0.0.1:8765/signed-out'] });
+    const patched = await developerRequest(t.baseUrl, app.developerCookie, 'PATCH', `/api/developer/applications/${app.id}`, {
+      postLogoutRedirectUris: ['http://127.0.0.1:8765/signed-out'],
+    });
     expect(patched.status).toBe(200);
   });
   afterAll(() => t.close());

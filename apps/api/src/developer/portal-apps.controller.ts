@@ -30,8 +30,8 @@ const APP_LABELS: FieldLabels = {
   webhookUrl: 'Webhook URL',
   logoUrl: 'Logo URL',
   type: 'Application type',
-  postLogoutRedirectUris: 'Post-logout redirect URIs',
-  'postLogoutRedirectUris[]': 'Post-logout redirect URI',
+  postLogoutRedirectUris: 'Return addresses after sign-out',
+  'postLogoutRedirectUris[]': 'Return address after sign-out',
 };
 
 const lines = (value: string | undefined) =>

@@ -182,7 +182,7 @@ function appFields(values: AppFormValues): SafeHtml {
 <label for="redirectUris">Redirect URIs</label>
 <textarea id="redirectUris" name="redirectUris" rows="3" required aria-describedby="redirect-hint" spellcheck="false">${values.redirectUris ?? ''}</textarea>
 <p class="muted" id="redirect-hint">One per line, matched exactly. https only, except http on 127.0.0.1 and [::1]. Native apps may also use a reverse-DNS scheme (com.example.app:/callback) and a loopback URI without a port, which matches any port.</p>
-<label for="postLogoutRedirectUris">Post-logout redirect URIs <span class="muted">(optional)</span></label>
+<label for="postLogoutRedirectUris">Return addresses after sign-out <span class="muted">(optional, post-logout URIs)</span></label>
 <textarea id="postLogoutRedirectUris" name="postLogoutRedirectUris" rows="2" aria-describedby="logout-hint" spellcheck="false">${values.postLogoutRedirectUris ?? ''}</textarea>
 <p class="muted" id="logout-hint">One per line, same rules: where sign-out (/oauth/logout with your id_token_hint) may send the user back to.</p>
 <label for="webhookUrl">Webhook URL <span class="muted">(optional)</span></label>
