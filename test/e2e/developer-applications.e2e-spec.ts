@@ -13,11 +13,13 @@ const PUBLIC_FIELDS = [
   'id',
   'logoUrl',
   'name',
+  'postLogoutRedirectUris',
   'redirectUris',
   'requirePushedAuthorizationRequests',
   'senderAddresses',
   'senderDomainVerifications',
   'senderDomains',
+  'type',
   'webhookUrl',
 ];
 const APPS = '/api/developer/applications';
@@ -53,7 +55,7 @@ describe('Developer Portal applications', () => {
     it('answers 201 with the application, its client secret and webhook secret (shown once, not cached)', async () => {
       const res = await req('POST', APPS, {
         name: 'My App',
-        redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb', 'http://localhost/cb', 'http://[::1]:3000/cb?x=1'],
+        redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb', 'http://127.0.0.1/cb', 'http://[::1]:3000/cb?x=1'],
         webhookUrl: 'https://app.example.com/hooks',
         logoUrl: 'https://app.example.com/logo.png',
       });
@@ -65,7 +67,7 @@ describe('Developer Portal applications', () => {
         name: 'My App',
         clientId: expect.stringMatching(/^ls_[a-z0-9]{24}$/),
         clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43,}$/),
-        redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb', 'http://localhost/cb', 'http://[::1]:3000/cb?x=1'],
+        redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb', 'http://127.0.0.1/cb', 'http://[::1]:3000/cb?x=1'],
         webhookUrl: 'https://app.example.com/hooks',
         webhookSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
         logoUrl: 'https://app.example.com/logo.png',
@@ -73,6 +75,8 @@ describe('Developer Portal applications', () => {
         senderAddresses: [],
         senderDomainVerifications: [],
         requirePushedAuthorizationRequests: false,
+        type: 'web',
+        postLogoutRedirectUris: [],
         createdAt: expect.stringMatching(ISO_UTC),
       });
       expect(Buffer.from(app.webhookSecret.slice('whsec_'.length), 'base64')).toHaveLength(32);
@@ -112,6 +116,8 @@ describe('Developer Portal applications', () => {
         senderAddresses: [],
         senderDomainVerifications: [],
         requirePushedAuthorizationRequests: false,
+        type: 'web',
+        postLogoutRedirectUris: [],
         createdAt: expect.any(Date),
       });
       expect(await service().findByClientId('nope')).toBeNull();
@@ -156,7 +162,8 @@ describe('Developer Portal applications', () => {
       ['a scheme-relative URL', ['//app.example.com/cb']],
       ['userinfo', ['https://user@app.example.com/cb']],
       ['userinfo with password', ['https://user:pass@app.example.com/cb']],
-      ['a custom scheme', ['com.example.app:/oauth']],
+      ['a custom scheme (web apps)', ['com.example.app:/oauth']],
+      ['http on localhost (not an IP literal)', ['http://localhost:5173/cb']],
       ['javascript:', ['javascript:alert(1)']],
       ['no slashes after the scheme', ['https:app.example.com/cb']],
       ['an empty host', ['https:///cb']],
@@ -188,7 +195,7 @@ describe('Developer Portal applications', () => {
     });
 
     it('stores accepted URIs exactly as given', async () => {
-      const uris = ['https://App.Example.com:443/Call%20Back?a=1&b=2', 'http://LOCALHOST:5173/'];
+      const uris = ['https://App.Example.com:443/Call%20Back?a=1&b=2', 'http://[::1]:5173/'];
       const app = await createApplication(t.baseUrl, dev.cookie, { redirectUris: uris });
       expect(app.redirectUris).toEqual(uris);
       expect((await service().findByClientId(app.clientId))!.redirectUris).toEqual(uris);

@@ -5,6 +5,7 @@ import { confirmSignUpAddress, signUpUser } from '../support/accounts';
 import { getPage, submitForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { ClientApp, createClientApp, currentUser, ErrorBody } from '../support/oauth';
+import { developerRequest } from '../support/developer';
 import { discoverClient, oidcSignIn } from '../support/oidc';
 import { Row } from '../support/db';
 
@@ -13,7 +14,11 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
   let app: ClientApp;
   beforeAll(async () => {
     t = await startApi();
-    app = await createClientApp(t.baseUrl, ['http://127.0.0.1:8765/callback', 'http://127.0.0.1:8765/signed-out']);
+    app = await createClientApp(t.baseUrl, ['http://127.0.0.1:8765/callback']);
+    const patched = await developerRequest(t.baseUrl, app.developerCookie, 'PATCH', `/api/developer/applications/${app.id}`, {
+      postLogoutRedirectUris: ['http://127.0.0.1:8765/signed-out'],
+    });
+    expect(patched.status).toBe(200);
   });
   afterAll(() => t.close());
 
@@ -33,7 +38,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
       response_types_supported: ['code'],
       grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256', 'ES256'],
       dpop_signing_alg_values_supported: ['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'],
@@ -112,7 +117,7 @@ describe('OpenID Connect with a certified relying party (openid-client v6)', () 
     expect((await currentUser(t.baseUrl, tokens.access_token)).res.status).toBe(401);
     await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
 
-    // RP-initiated logout: back to a registered URI with state, and the LoginSign session is over.
+    // RP-initiated logout: back to a registered post-logout URI with state, and the LoginSign session is over.
     const state = client.randomState();
     const logoutUrl = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:8765/signed-out', state });
     const out = await fetch(logoutUrl, { redirect: 'manual', headers: { cookie: user.cookie } });

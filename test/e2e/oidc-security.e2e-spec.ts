@@ -33,6 +33,10 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
     db = t.app.get(DataSource);
     app = await createClientApp(t.baseUrl, ['http://127.0.0.1:8765/callback', 'http://127.0.0.1:8765/bye']);
     other = await createClientApp(t.baseUrl, ['http://127.0.0.1:9876/callback']);
+    const patched = await developerRequest(t.baseUrl, app.developerCookie, 'PATCH', `/api/developer/applications/${app.id}`, {
+      postLogoutRedirectUris: ['http://127.0.0.1:8765/bye'],
+    });
+    expect(patched.status).toBe(200);
     config = await discoverClient(t.baseUrl, app);
   });
   afterAll(() => t.close());
@@ -319,7 +323,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
     it('never redirects to an unregistered or foreign post_logout_redirect_uri', async () => {
       const user = await signUpUser(t.baseUrl);
       const tokens = await signIn(user);
-      for (const target of ['https://evil.example/', 'http://127.0.0.1:8765/bye/', 'http://127.0.0.1:8765/BYE', other.redirectUri, `${t.baseUrl}/login`]) {
+      for (const target of ['https://evil.example/', 'http://127.0.0.1:8765/bye/', 'http://127.0.0.1:8765/BYE', app.redirectUri, other.redirectUri, `${t.baseUrl}/login`]) {
         const res = await logout({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: target, state: 'x' }, user);
         expect(res.status).toBe(400);
         expect(res.headers.get('location')).toBeNull();
@@ -329,7 +333,7 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       expect(await signedIn(user)).toBe(false);
     });
 
-    it('accepts an expired id_token_hint (signature and issuer still checked)', async () => {
+    it('signs out with an expired id_token_hint (signature and issuer still checked) but does not redirect', async () => {
       const user = await signUpUser(t.baseUrl);
       const tokens = await signIn(user);
       const claims = tokens.claims()!;
@@ -338,8 +342,9 @@ describe('OpenID Connect: refresh rotation, key rotation, revocation, introspect
       const sign = (payload: Record<string, unknown>) => new SignJWT(payload).setProtectedHeader({ alg: key.alg, typ: 'JWT', kid: key.kid }).sign(key.privateKey);
       const expired = await sign({ iss: t.baseUrl, sub: claims.sub, aud: app.clientId, iat: past, exp: past + 3600 });
       const res = await logout({ id_token_hint: expired, post_logout_redirect_uri: 'http://127.0.0.1:8765/bye' }, user);
-      expect(res.status).toBe(303);
-      expect(res.headers.get('location')).toBe('http://127.0.0.1:8765/bye');
+      expect(res.status).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      expect(await res.text()).toContain('expired');
       expect(await signedIn(user)).toBe(false);
       const foreignIssuer = await sign({ iss: 'https://evil.example', sub: claims.sub, aud: app.clientId, iat: past, exp: past + 3600 });
       expect((await logout({ id_token_hint: foreignIssuer, post_logout_redirect_uri: 'http://127.0.0.1:8765/bye' })).status).toBe(400);

@@ -14,6 +14,8 @@ import { registerOversizedBodyDrain } from './shared/oversized-body';
 import { clientErrorHandler, frameworkErrors, registerHttpLayerErrors } from './shared/framework-errors';
 import { recordHttpMetrics } from './http-metrics';
 import { createOpenApiDocument, OpenApiDocument } from './docs/openapi-document';
+import { SpaOriginsService } from '@app/developer';
+import { registerCors } from './oauth/cors';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
@@ -69,6 +71,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   registerHttpLayerErrors(fastify);
   registerOversizedBodyDrain(fastify);
   recordHttpMetrics(fastify);
+  registerCors(fastify, app.get(SpaOriginsService));
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -26,14 +26,29 @@ const URI_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
 /** Scheme and a non-empty authority, as written (WHATWG URL parsing alone is too lenient: it accepts `https:host`). */
 const HTTP_PREFIX = /^(https?):\/\/([^/?#]+)/;
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** Loopback IP literals (RFC 8252 8.3: not `localhost`, which DNS or a hosts file may point elsewhere). */
+const LOOPBACK_IPS = new Set(['127.0.0.1', '[::1]']);
+
+/** A private-use URI scheme in reverse-DNS form (RFC 8252 7.1), e.g. `com.example.app`. */
+const REVERSE_DNS_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/;
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
+
+/** `web` is a confidential client (it keeps a secret); `spa` and `native` are public clients. */
+export const APPLICATION_TYPES = ['web', 'spa', 'native'] as const;
+export type ApplicationType = (typeof APPLICATION_TYPES)[number];
+
+export const isPublicClient = (type: ApplicationType) => type !== 'web';
 
 const invalid = (description: string) => new AppError('invalid_request', description);
 
-function parseHttpUrl(value: string, field: string): { url: URL; authority: string } {
+function checkUriText(value: string, field: string): void {
   if (value.length === 0) throw invalid(`${field} must not be empty.`);
   if (value.length > APPLICATION_LIMITS.urlMax) throw invalid(`${field} must be at most ${APPLICATION_LIMITS.urlMax} characters.`);
   if (!URI_CHARS.test(value)) throw invalid(`${field} contains characters not allowed in a URL (spaces, quotes, non-ASCII); percent-encode them.`);
+}
+
+function parseHttpUrl(value: string, field: string): { url: URL; authority: string } {
+  checkUriText(value, field);
   const prefix = HTTP_PREFIX.exec(value);
   if (!prefix) throw invalid(`${field} must be an absolute URL starting with https://.`);
   let url: URL;
@@ -45,30 +60,73 @@ function parseHttpUrl(value: string, field: string): { url: URL; authority: stri
   return { url, authority: prefix[2] };
 }
 
-/**
- * Registered redirect URIs: 1..20 absolute URLs, https (http only for
- * loopback hosts, for local development), no fragment, no wildcard, no
- * userinfo. They are stored exactly as given; /oauth/authorize compares by
- * string equality. Custom schemes (native apps, RFC 8252) are refused for
- * now: they need their own rules (claimed schemes, PKCE required).
- */
-export function checkRedirectUris(value: unknown): string[] {
-  const { redirectUrisMin: min, redirectUrisMax: max } = APPLICATION_LIMITS;
-  if (!Array.isArray(value)) throw invalid('redirectUris must be an array of URLs.');
-  if (value.length < min || value.length > max) throw invalid(`redirectUris must hold ${min} to ${max} URLs.`);
-  value.forEach((uri, i) => {
-    const field = `redirectUris[${i}]`;
-    if (typeof uri !== 'string') throw invalid(`${field} must be a string.`);
-    if (uri.includes('#')) throw invalid(`${field} must not contain a fragment (#).`);
-    if (uri.includes('*')) throw invalid(`${field} must not contain a wildcard (*).`);
-    const { url, authority } = parseHttpUrl(uri, field);
-    if (authority.includes('@')) throw invalid(`${field} must not contain user credentials (user@host).`);
-    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-      throw invalid(`${field} must use https (http is allowed only for 127.0.0.1, [::1] and localhost).`);
-    }
-  });
-  if (new Set(value).size !== value.length) throw invalid('redirectUris must not contain duplicates.');
+/** A private-use scheme redirect of a native app (`com.example.app:/callback`). */
+function checkPrivateUseUri(uri: string, field: string, type: ApplicationType): void {
+  const scheme = SCHEME.exec(uri)?.[1];
+  if (!scheme || /^https?$/i.test(scheme)) throw invalid(`${field} must be an absolute URL starting with https://.`);
+  if (type !== 'native') throw invalid(`${field}: only native applications may use a private-use scheme (${scheme}:); web and spa apps use https.`);
+  if (!REVERSE_DNS_SCHEME.test(scheme)) {
+    throw invalid(`${field}: a private-use scheme must be a lower-case reverse domain name such as com.example.app (RFC 8252 7.1).`);
+  }
+  if (uri.length === scheme.length + 1) throw invalid(`${field} needs a path after the scheme, e.g. ${scheme}:/callback.`);
+  try {
+    new URL(uri);
+  } catch {
+    throw invalid(`${field} is not a valid URI.`);
+  }
+}
+
+function checkRedirectUri(uri: unknown, field: string, type: ApplicationType): void {
+  if (typeof uri !== 'string') throw invalid(`${field} must be a string.`);
+  if (uri.includes('#')) throw invalid(`${field} must not contain a fragment (#).`);
+  if (uri.includes('*')) throw invalid(`${field} must not contain a wildcard (*).`);
+  checkUriText(uri, field);
+  if (!HTTP_PREFIX.test(uri)) return checkPrivateUseUri(uri, field, type);
+  const { url, authority } = parseHttpUrl(uri, field);
+  if (authority.includes('@')) throw invalid(`${field} must not contain user credentials (user@host).`);
+  if (url.protocol === 'http:' && !LOOPBACK_IPS.has(url.hostname)) {
+    throw invalid(`${field} must use https (http is allowed only on the loopback addresses 127.0.0.1 and [::1]).`);
+  }
+}
+
+function checkUriList(value: unknown, field: string, type: ApplicationType, min: number): string[] {
+  const max = APPLICATION_LIMITS.redirectUrisMax;
+  if (!Array.isArray(value)) throw invalid(`${field} must be an array of URLs.`);
+  if (value.length < min || value.length > max) throw invalid(`${field} must hold ${min} to ${max} URLs.`);
+  value.forEach((uri, i) => checkRedirectUri(uri, `${field}[${i}]`, type));
+  if (new Set(value).size !== value.length) throw invalid(`${field} must not contain duplicates.`);
   return [...(value as string[])];
+}
+
+/**
+ * Registered redirect URIs: 1..20 absolute URIs, no fragment, no wildcard, no
+ * userinfo: https, or http on a loopback IP literal (RFC 8252 7.3); a native
+ * app may also use private-use schemes in reverse-DNS form (RFC 8252 7.1).
+ * They are stored exactly as given; /oauth/authorize compares by string
+ * equality (see redirectUriMatches for the one exception).
+ */
+export function checkRedirectUris(value: unknown, type: ApplicationType): string[] {
+  return checkUriList(value, 'redirectUris', type, APPLICATION_LIMITS.redirectUrisMin);
+}
+
+/** Where RP-initiated logout may send the browser back to: the same rules, 0..20 URIs. */
+export function checkPostLogoutRedirectUris(value: unknown, type: ApplicationType): string[] {
+  return checkUriList(value, 'postLogoutRedirectUris', type, 0);
+}
+
+const LOOPBACK_WITH_PORT = /^http:\/\/(127\.0\.0\.1|\[::1\]):([1-9][0-9]{0,4})([/?].*)?$/;
+
+/**
+ * Exact string match, except that a native app's loopback URI registered
+ * without a port matches that URI on any port (RFC 8252 7.3: the app listens
+ * on an ephemeral port).
+ */
+export function redirectUriMatches(app: { type: ApplicationType; redirectUris: string[] }, presented: string): boolean {
+  if (app.redirectUris.includes(presented)) return true;
+  if (app.type !== 'native') return false;
+  const loopback = LOOPBACK_WITH_PORT.exec(presented);
+  if (!loopback || Number(loopback[2]) > 65535) return false;
+  return app.redirectUris.includes(`http://${loopback[1]}${loopback[3] ?? ''}`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { IdTokenSigningAlg } from './application-rules';
+import { ApplicationType, IdTokenSigningAlg } from './application-rules';
 
 /** An application as stored in `applications`. */
 export interface StoredApplication {
@@ -10,9 +10,12 @@ export interface StoredApplication {
   logoUrl: string | null;
   clientId: string;
   /** SHA-256 of the client secret; the secret itself is never stored. */
-  clientSecretHash: Buffer;
+  clientSecretHash: Buffer | null;
   /** Kept as a JSON array in a TEXT column, in the order given. */
   redirectUris: string[];
+  /** Set at creation, never changed; public clients (spa, native) have no secret. */
+  type: ApplicationType;
+  postLogoutRedirectUris: string[];
   webhookUrl: string | null;
   /** Registered senders of relay mail (lower-case domains); NULL = none. */
   senderDomains: string[];
@@ -30,7 +33,7 @@ export interface StoredApplication {
 
 /** Columns an update may set. */
 export type ApplicationPatch = Partial<
-  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'idTokenSigningAlg' | 'requirePushedAuthorizationRequests'>
+  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'idTokenSigningAlg' | 'requirePushedAuthorizationRequests' | 'postLogoutRedirectUris'>
 >;
 
 interface ApplicationRow {
@@ -39,8 +42,10 @@ interface ApplicationRow {
   name: string;
   logo_url: string | null;
   client_id: string;
-  client_secret_hash: Buffer;
+  client_secret_hash: Buffer | null;
   redirect_uris: string | null;
+  type: ApplicationType;
+  post_logout_redirect_uris: string | null;
   webhook_url: string | null;
   sender_domains: string | null;
   sender_addresses: string | null;
@@ -52,7 +57,7 @@ interface ApplicationRow {
 }
 
 const COLUMNS = `id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, sender_domains_verified, id_token_signing_alg, webhook_secret_enc, created_at,
-  require_pushed_authorization_requests`;
+  require_pushed_authorization_requests, type, post_logout_redirect_uris`;
 
 const list = (json: string | null): string[] => (json === null ? [] : (JSON.parse(json) as string[]));
 
@@ -64,6 +69,8 @@ const toStored = (r: ApplicationRow): StoredApplication => ({
   clientId: r.client_id,
   clientSecretHash: r.client_secret_hash,
   redirectUris: list(r.redirect_uris),
+  type: r.type,
+  postLogoutRedirectUris: list(r.post_logout_redirect_uris),
   webhookUrl: r.webhook_url,
   senderDomains: list(r.sender_domains),
   senderAddresses: list(r.sender_addresses),
@@ -84,8 +91,9 @@ const PATCH_COLUMNS: Record<keyof ApplicationPatch, string> = {
   senderDomainsVerified: 'sender_domains_verified',
   idTokenSigningAlg: 'id_token_signing_alg',
   requirePushedAuthorizationRequests: 'require_pushed_authorization_requests',
+  postLogoutRedirectUris: 'post_logout_redirect_uris',
 };
-const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified']);
+const JSON_FIELDS = new Set<keyof ApplicationPatch>(['redirectUris', 'senderDomains', 'senderAddresses', 'senderDomainsVerified', 'postLogoutRedirectUris']);
 
 /** The SQL of `applications` (typed raw SQL, no entity). */
 @Injectable()
@@ -95,8 +103,8 @@ export class ApplicationsRepository {
   async insert(app: StoredApplication): Promise<void> {
     await this.db.query(
       `INSERT INTO applications (id, developer_id, name, logo_url, client_id, client_secret_hash, redirect_uris, webhook_url, sender_domains, sender_addresses, id_token_signing_alg, webhook_secret_enc, created_at,
-         require_pushed_authorization_requests)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         require_pushed_authorization_requests, type, post_logout_redirect_uris)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         app.id,
         app.developerId,
@@ -112,6 +120,8 @@ export class ApplicationsRepository {
         app.webhookSecretEnc,
         app.createdAt,
         app.requirePushedAuthorizationRequests,
+        app.type,
+        JSON.stringify(app.postLogoutRedirectUris),
       ],
     );
   }
@@ -148,6 +158,12 @@ export class ApplicationsRepository {
 
   async setWebhookSecretEnc(appId: string, sealed: string): Promise<void> {
     await this.db.query(`UPDATE applications SET webhook_secret_enc = ? WHERE id = ?`, [sealed, appId]);
+  }
+
+  /** Every registered redirect URI of the `spa` applications (their origins may call the token endpoint from a browser). */
+  async spaRedirectUris(): Promise<string[]> {
+    const rows: { redirect_uris: string | null }[] = await this.db.query(`SELECT redirect_uris FROM applications WHERE type = 'spa'`);
+    return rows.flatMap((r) => list(r.redirect_uris));
   }
 
   /** Its connections and tokens go with it (ON DELETE CASCADE). */

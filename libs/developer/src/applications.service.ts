@@ -6,15 +6,19 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { AccessChangeSignals, AppError, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './applications.repository';
 import {
+  ApplicationType,
   checkApplicationName,
   checkIdTokenSigningAlg,
   checkLogoUrl,
+  checkPostLogoutRedirectUris,
   checkRedirectUris,
   checkSenderAddresses,
   checkSenderDomains,
   checkWebhookUrl,
   IdTokenSigningAlg,
+  isPublicClient,
 } from './application-rules';
+import { SpaOriginsService } from './spa-origins.service';
 
 /** What the rest of the system needs to know about an application (no secrets). */
 export interface ApplicationRecord {
@@ -24,6 +28,9 @@ export interface ApplicationRecord {
   logoUrl: string | null;
   clientId: string;
   redirectUris: string[];
+  /** `web` (confidential) or a public client (`spa`, `native`: no secret, PKCE required). */
+  type: ApplicationType;
+  postLogoutRedirectUris: string[];
   webhookUrl: string | null;
   /** Who may send mail to the application's relay addresses (see libs/relay). */
   senderDomains: string[];
@@ -46,6 +53,8 @@ export interface SenderDomainVerification {
 export interface NewApplication {
   name: string;
   redirectUris: string[];
+  type?: ApplicationType;
+  postLogoutRedirectUris?: string[];
   webhookUrl?: string | null;
   logoUrl?: string | null;
   idTokenSigningAlg?: IdTokenSigningAlg;
@@ -56,6 +65,9 @@ export interface NewApplication {
 export interface ApplicationChanges {
   name?: string;
   redirectUris?: string[];
+  /** Accepted only when it names the current type: a type is never changed. */
+  type?: string;
+  postLogoutRedirectUris?: string[];
   webhookUrl?: string | null;
   logoUrl?: string | null;
   senderDomains?: string[];
@@ -67,7 +79,8 @@ export interface ApplicationChanges {
 /** The only moment the secrets exist in plain text outside the client. */
 export interface CreatedApplication {
   application: ApplicationRecord;
-  clientSecret: string;
+  /** null for public clients: they have no secret. */
+  clientSecret: string | null;
   webhookSecret: string;
 }
 
@@ -92,6 +105,8 @@ const toRecord = (app: StoredApplication, key: Buffer): ApplicationRecord => ({
   logoUrl: app.logoUrl,
   clientId: app.clientId,
   redirectUris: app.redirectUris,
+  type: app.type,
+  postLogoutRedirectUris: app.postLogoutRedirectUris,
   webhookUrl: app.webhookUrl,
   senderDomains: app.senderDomains ?? [],
   senderAddresses: app.senderAddresses ?? [],
@@ -115,18 +130,22 @@ const toRecord = (app: StoredApplication, key: Buffer): ApplicationRecord => ({
 export class ApplicationsService {
   constructor(
     private readonly apps: ApplicationsRepository,
+    private readonly spaOrigins: SpaOriginsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly signals: AccessChangeSignals,
   ) {}
 
   async create(developerId: number, input: NewApplication): Promise<CreatedApplication> {
-    const clientSecret = randomToken(32);
+    const type = input.type ?? 'web';
+    const clientSecret = isPublicClient(type) ? null : randomToken(32);
     const webhookSecret = newWebhookSecret();
     const app: StoredApplication = {
       id: randomId('app'),
       developerId,
       name: checkApplicationName(input.name),
-      redirectUris: checkRedirectUris(input.redirectUris),
+      type,
+      redirectUris: checkRedirectUris(input.redirectUris, type),
+      postLogoutRedirectUris: checkPostLogoutRedirectUris(input.postLogoutRedirectUris ?? [], type),
       webhookUrl: this.webhookUrlOrNull(input.webhookUrl),
       logoUrl: input.logoUrl == null ? null : checkLogoUrl(input.logoUrl),
       senderDomains: [],
@@ -134,12 +153,13 @@ export class ApplicationsService {
       senderDomainsVerified: [],
       idTokenSigningAlg: input.idTokenSigningAlg === undefined ? 'RS256' : checkIdTokenSigningAlg(input.idTokenSigningAlg),
       clientId: newClientId(),
-      clientSecretHash: sha256(clientSecret),
+      clientSecretHash: clientSecret === null ? null : sha256(clientSecret),
       webhookSecretEnc: this.seal(webhookSecret),
       createdAt: new Date(),
       requirePushedAuthorizationRequests: input.requirePushedAuthorizationRequests ?? false,
     };
     await this.apps.insert(app);
+    this.spaOrigins.invalidate();
     return { application: toRecord(app, this.config.secrets.sessionSecret), clientSecret, webhookSecret };
   }
 
@@ -156,9 +176,13 @@ export class ApplicationsService {
 
   async update(developerId: number, appId: string, changes: ApplicationChanges): Promise<ApplicationRecord> {
     const app = await this.findOwned(developerId, appId);
+    if (changes.type !== undefined && changes.type !== app.type) {
+      throw new AppError('invalid_request', `type cannot be changed (this application is ${app.type}); register a new application instead.`);
+    }
     const patch: ApplicationPatch = {};
     if (changes.name !== undefined) patch.name = checkApplicationName(changes.name);
-    if (changes.redirectUris !== undefined) patch.redirectUris = checkRedirectUris(changes.redirectUris);
+    if (changes.redirectUris !== undefined) patch.redirectUris = checkRedirectUris(changes.redirectUris, app.type);
+    if (changes.postLogoutRedirectUris !== undefined) patch.postLogoutRedirectUris = checkPostLogoutRedirectUris(changes.postLogoutRedirectUris, app.type);
     if (changes.webhookUrl !== undefined) patch.webhookUrl = this.webhookUrlOrNull(changes.webhookUrl);
     if (changes.logoUrl !== undefined) patch.logoUrl = changes.logoUrl === null ? null : checkLogoUrl(changes.logoUrl);
     if (changes.senderDomains !== undefined) {
@@ -170,6 +194,7 @@ export class ApplicationsService {
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
     if (changes.requirePushedAuthorizationRequests !== undefined) patch.requirePushedAuthorizationRequests = changes.requirePushedAuthorizationRequests;
     if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
+    this.spaOrigins.invalidate();
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
   }
 
@@ -196,11 +221,13 @@ export class ApplicationsService {
   async remove(developerId: number, appId: string): Promise<void> {
     const app = await this.findOwned(developerId, appId);
     await this.signals.around({ applications: [app.id] }, () => this.apps.delete(developerId, app.id));
+    this.spaOrigins.invalidate();
   }
 
   /** A new client secret; the old one stops working with this write. */
   async rotateClientSecret(developerId: number, appId: string): Promise<{ clientId: string; clientSecret: string }> {
     const app = await this.findOwned(developerId, appId);
+    if (isPublicClient(app.type)) throw new AppError('invalid_request', `A ${app.type} application is a public client: it has no client secret to rotate.`);
     const clientSecret = randomToken(32);
     await this.apps.setClientSecretHash(app.id, sha256(clientSecret));
     return { clientId: app.clientId, clientSecret };
@@ -227,7 +254,8 @@ export class ApplicationsService {
   async authenticateClient(clientId: string, clientSecret: string): Promise<ApplicationRecord | null> {
     if (typeof clientSecret !== 'string' || clientSecret.length === 0 || clientSecret.length > CLIENT_SECRET_MAX) return null;
     const app = await this.findEntityByClientId(clientId);
-    if (!app || !safeEqual(sha256(clientSecret), app.clientSecretHash)) return null;
+    // A public client has no secret: a presented one never authenticates it.
+    if (!app || app.clientSecretHash === null || !safeEqual(sha256(clientSecret), app.clientSecretHash)) return null;
     return toRecord(app, this.config.secrets.sessionSecret);
   }
 

@@ -4,6 +4,7 @@ import { ApplicationsRepository } from './applications.repository';
 import { DevelopersRepository } from './developers.repository';
 import { DevelopersService } from './developers.service';
 import { ApplicationsService } from './applications.service';
+import { SpaOriginsService } from './spa-origins.service';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { DeveloperTwoStepRepository } from './developer-two-step.repository';
@@ -18,11 +19,21 @@ import { DeveloperTwoStepService } from './developer-two-step.service';
     ApplicationsRepository,
     DevelopersService,
     ApplicationsService,
+    SpaOriginsService,
     ApiKeysRepository,
     ApiKeysService,
     DeveloperTwoStepRepository,
     DeveloperTwoStepService,
   ],
-  exports: [DevelopersRepository, ApplicationsRepository, DevelopersService, ApplicationsService, ApiKeysService, DeveloperTwoStepRepository, DeveloperTwoStepService],
+  exports: [
+    DevelopersRepository,
+    ApplicationsRepository,
+    DevelopersService,
+    ApplicationsService,
+    SpaOriginsService,
+    ApiKeysService,
+    DeveloperTwoStepRepository,
+    DeveloperTwoStepService,
+  ],
 })
 export class DeveloperModule {}

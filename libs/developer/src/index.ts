@@ -1,6 +1,7 @@
 export * from './developer.module';
 export * from './developers.service';
 export * from './applications.service';
+export * from './spa-origins.service';
 export * from './application-rules';
 export * from './dto/developer.dto';
 export * from './dto/application.dto';

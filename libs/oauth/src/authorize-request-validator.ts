@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ApplicationRecord, ApplicationsService } from '@app/developer';
+import { ApplicationRecord, ApplicationsService, isPublicClient, redirectUriMatches } from '@app/developer';
 import { IdTokensService } from './oidc/id-tokens.service';
 import { isValidS256Challenge } from './pkce';
 import { authorizationScopes } from './scopes';
@@ -85,8 +85,8 @@ export class AuthorizeRequestValidator {
     const client = clientId.length <= 64 ? await this.applications.findByClientId(clientId) : null;
     if (!client) throw new AuthorizePageError('This application is not registered with LoginSign.');
     if (!redirectUri) throw new AuthorizePageError('The request is missing redirect_uri.');
-    // Exact string comparison: no normalisation, no prefix or pattern matching.
-    if (!client.redirectUris.includes(redirectUri)) throw new AuthorizePageError('The redirect_uri is not registered for this application.');
+    // Exact string comparison (native loopback: any port, RFC 8252 7.3); no normalisation, no prefix or pattern matching.
+    if (!redirectUriMatches(client, redirectUri)) throw new AuthorizePageError('The redirect_uri is not registered for this application.');
 
     const stateParam = params.state;
     const state = Array.isArray(stateParam) ? undefined : stateParam;
@@ -112,6 +112,7 @@ export class AuthorizeRequestValidator {
       if (method !== 'S256') throw fail('invalid_request', 'code_challenge_method must be S256 (plain is not supported).');
       if (!isValidS256Challenge(challenge)) throw fail('invalid_request', 'code_challenge must be 43 base64url characters.');
     }
+    if (challenge === undefined && isPublicClient(client.type)) throw fail('invalid_request', 'code_challenge (PKCE S256) is required for public clients.');
     if (p.nonce !== undefined && p.nonce.length > 255) throw fail('invalid_request', 'nonce is too long (255 characters at most).');
 
     const prompts = this.prompts(p.prompt, fail);

@@ -20,6 +20,8 @@ export function presentApplication(app: ApplicationRecord) {
     senderDomainVerifications: app.senderDomainVerifications,
     idTokenSigningAlg: app.idTokenSigningAlg,
     requirePushedAuthorizationRequests: app.requirePushedAuthorizationRequests,
+    type: app.type,
+    postLogoutRedirectUris: app.postLogoutRedirectUris,
     createdAt: isoUtc(app.createdAt),
   };
 }
@@ -87,7 +89,7 @@ export class DeveloperApplicationsController {
     return this.apps.verifySenderDomain(session.subjectId, appId, domain);
   }
 
-  @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working)', auth: 'developerOrKey', response: RotatedClientSecret })
+  @ApiEndpoint({ summary: 'Rotate the client secret (the old one stops working; public clients have none: 400)', auth: 'developerOrKey', response: RotatedClientSecret })
   @Post(':appId/client-secret')
   @HttpCode(200)
   @Header('cache-control', 'no-store')

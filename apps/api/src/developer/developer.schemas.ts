@@ -51,14 +51,18 @@ export class Application {
   idTokenSigningAlg: string;
   @ApiProperty({ description: 'Only pushed authorization requests (RFC 9126, POST /oauth/par) are accepted.' })
   requirePushedAuthorizationRequests: boolean;
+  @ApiProperty({ enum: ['web', 'spa', 'native'], description: 'Set at creation: web is a confidential client; spa and native are public clients (no secret, PKCE S256 required).' })
+  type: string;
+  @ApiProperty({ type: [String], description: 'Where RP-initiated logout may send the browser back to.' })
+  postLogoutRedirectUris: string[];
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 }
 
 /** The application at creation: the only time its secrets are shown. */
 export class CreatedApplication extends Application {
-  @ApiProperty({ description: 'Shown once; stored only as a hash.' })
-  clientSecret: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Shown once; stored only as a hash. null for public clients (spa, native).' })
+  clientSecret: string | null;
   @ApiProperty({ description: 'whsec_ + base64 of 32 random bytes; shown once.', pattern: '^whsec_' })
   webhookSecret: string;
 }

@@ -29,22 +29,37 @@ const APP_LABELS: FieldLabels = {
   'redirectUris[]': 'Redirect URI',
   webhookUrl: 'Webhook URL',
   logoUrl: 'Logo URL',
+  type: 'Application type',
+  postLogoutRedirectUris: 'Return addresses after sign-out',
+  'postLogoutRedirectUris[]': 'Return address after sign-out',
 };
 
+const lines = (value: string | undefined) =>
+  (value ?? '')
+    .split(/\r?\n/)
+    .map((u) => u.trim())
+    .filter(Boolean);
+
 function formValues(form: Form): AppFormValues {
-  return { name: field(form, 'name'), redirectUris: field(form, 'redirectUris'), webhookUrl: field(form, 'webhookUrl'), logoUrl: field(form, 'logoUrl') };
+  return {
+    name: field(form, 'name'),
+    redirectUris: field(form, 'redirectUris'),
+    webhookUrl: field(form, 'webhookUrl'),
+    logoUrl: field(form, 'logoUrl'),
+    type: form.type === undefined ? undefined : field(form, 'type'),
+    postLogoutRedirectUris: field(form, 'postLogoutRedirectUris'),
+  };
 }
 
 /** The form as the JSON body would be: redirect URIs one per line, an empty optional URL = none. */
 function asJsonBody(values: AppFormValues): Record<string, unknown> {
   return {
     name: values.name,
-    redirectUris: (values.redirectUris ?? '')
-      .split(/\r?\n/)
-      .map((u) => u.trim())
-      .filter(Boolean),
+    redirectUris: lines(values.redirectUris),
     webhookUrl: values.webhookUrl?.trim() ? values.webhookUrl.trim() : null,
     logoUrl: values.logoUrl?.trim() ? values.logoUrl.trim() : null,
+    ...(values.type !== undefined ? { type: values.type } : {}),
+    postLogoutRedirectUris: lines(values.postLogoutRedirectUris),
   };
 }
 
@@ -79,7 +94,7 @@ export class PortalAppsController {
     try {
       const body = await validated(CreateApplicationDto, asJsonBody(values));
       const { application, clientSecret, webhookSecret } = await this.apps.create(developer.id, body);
-      await this.reveal.put(session, application.id, { kind: 'created', clientSecret, webhookSecret });
+      await this.reveal.put(session, application.id, { kind: 'created', clientSecret: clientSecret ?? undefined, webhookSecret });
       return seeOther(reply, appPath(application.id, '/credentials'));
     } catch (error) {
       const e = formError(error, reply, ['invalid_request']);

@@ -1,5 +1,5 @@
 import { html } from '../shared/html';
-import { appHeader, copyable, PortalApp, PortalDeveloper, portalPage } from './portal.view';
+import { appHeader, copyable, isPublicApp, PortalApp, PortalDeveloper, portalPage } from './portal.view';
 
 /** What the Integrate page needs: this deployment's URLs and the app. */
 export interface IntegrateView {
@@ -74,9 +74,94 @@ createServer(async (req, res) => {
 `;
 }
 
+function spaSnippet(base: string, app: PortalApp, redirectUri: string): string {
+  return `// npm install oauth4webapi   (bundled into your single-page app; no secret anywhere)
+import * as oauth from 'oauth4webapi';
+
+const issuer = new URL(${js(base)});
+const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc' }));
+const client = { client_id: ${js(app.clientId)} };
+const clientAuth = oauth.None(); // a public client: PKCE instead of a secret
+const redirectUri = ${js(redirectUri)};
+
+export async function signIn() {
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  sessionStorage.setItem('loginsign', JSON.stringify({ codeVerifier, state }));
+  const authorize = new URL(as.authorization_endpoint);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: redirectUri,
+    scope: 'openid profile email',
+    state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  location.assign(authorize);
+}
+
+// On the page at redirectUri. The token endpoint and /api/user answer this
+// origin cross-origin (CORS) because it is one of your redirect URIs' origins.
+export async function completeSignIn() {
+  const { codeVerifier, state } = JSON.parse(sessionStorage.getItem('loginsign'));
+  sessionStorage.removeItem('loginsign');
+  const params = oauth.validateAuthResponse(as, client, new URL(location.href), state);
+  // Optional DPoP: bind the tokens to a key that never leaves this browser.
+  // const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+  // ...then pass { DPoP } as the last argument here and use oauth.protectedResourceRequest below.
+  const response = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, codeVerifier);
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
+  const user = await (await fetch(new URL('/api/user', as.issuer), {
+    headers: { authorization: \`Bearer \${tokens.access_token}\` },
+  })).json();
+  return user; // { id, globalId, name, email, image }
+}
+`;
+}
+
+function nativeSnippet(base: string, app: PortalApp): string {
+  const scheme = app.redirectUris.find((uri) => !/^https?:/.test(uri));
+  const loopback = app.redirectUris.find((uri) => /^http:\/\/(127\.0\.0\.1|\[::1\])\//.test(uri)) ?? 'http://127.0.0.1/callback';
+  return `// npm install openid-client   (Node.js 20+ desktop app or CLI; no secret anywhere)
+import { createServer } from 'node:http';
+import * as client from 'openid-client';
+
+const config = await client.discovery(new URL(${js(base)}), ${js(app.clientId)}, undefined, client.None());
+
+// Loopback redirect (RFC 8252 7.3): registered without a port (${loopback}),
+// it matches whatever port the app listens on.
+const server = createServer().listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const redirectUri = new URL(${js(loopback)});
+redirectUri.port = String(server.address().port);
+// A mobile app registers a reverse-DNS scheme instead (e.g. ${scheme ?? 'com.example.app:/callback'})
+// and reads the code from the URL the operating system hands back to it.
+const codeVerifier = client.randomPKCECodeVerifier();
+const state = client.randomState();
+const authorizeUrl = client.buildAuthorizationUrl(config, {
+  redirect_uri: redirectUri.href,
+  scope: 'openid profile email offline_access',
+  state,
+  code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+  code_challenge_method: 'S256',
+});
+console.log('Open in the system browser:', authorizeUrl.href);
+
+const callbackUrl = await new Promise((resolve) => server.on('request', (req, res) => {
+  res.end('You can close this window.');
+  resolve(new URL(req.url, redirectUri));
+}));
+server.close();
+const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: codeVerifier, expectedState: state });
+// tokens.access_token, tokens.refresh_token (offline_access), tokens.claims()
+`;
+}
+
 function curlSnippet(base: string, app: PortalApp, redirectUri: string): string {
-  return `# Exchange the code from your callback for an access token (server side)
-curl -s -u ${sh(app.clientId + ':')}"$LOGINSIGN_CLIENT_SECRET" \\
+  const auth = isPublicApp(app) ? `--data-urlencode ${sh('client_id=' + app.clientId)}` : `-u ${sh(app.clientId + ':')}"$LOGINSIGN_CLIENT_SECRET"`;
+  return `# Exchange the code from your callback for an access token${isPublicApp(app) ? ' (public client: client_id only)' : ' (server side)'}
+curl -s ${auth} \\
   --data-urlencode grant_type=authorization_code \\
   --data-urlencode "code=$CODE" \\
   --data-urlencode ${sh('redirect_uri=' + redirectUri)} \\
@@ -86,6 +171,29 @@ curl -s -u ${sh(app.clientId + ':')}"$LOGINSIGN_CLIENT_SECRET" \\
 # Read the user
 curl -s -H "Authorization: Bearer $ACCESS_TOKEN" ${base}/api/user
 `;
+}
+
+/** The snippet for the application's type: server with a secret, browser with PKCE, or native with PKCE. */
+function appSnippet(base: string, app: PortalApp, redirectUri: string) {
+  if (app.type === 'spa') {
+    return html`<section class="panel">
+<h2>2. In the browser with PKCE (oauth4webapi)</h2>
+<p class="muted">A single-page app is a public client: no secret, PKCE S256 on every sign-in, DPoP optional.</p>
+<div class="snippet"><button type="button" class="secondary small copy" data-copy="snippet-spa" hidden>Copy</button><pre class="code"><code id="snippet-spa">${spaSnippet(base, app, redirectUri)}</code></pre></div>
+</section>`;
+  }
+  if (app.type === 'native') {
+    return html`<section class="panel">
+<h2>2. Native app with PKCE (openid-client)</h2>
+<p class="muted">A native app is a public client: no secret, PKCE S256, the system browser, and a loopback or reverse-DNS scheme redirect (RFC 8252).</p>
+<div class="snippet"><button type="button" class="secondary small copy" data-copy="snippet-native" hidden>Copy</button><pre class="code"><code id="snippet-native">${nativeSnippet(base, app)}</code></pre></div>
+</section>`;
+  }
+  return html`<section class="panel">
+<h2>2. Node.js with PKCE (oauth4webapi)</h2>
+<p class="muted">Set <code>LOGINSIGN_CLIENT_SECRET</code> in the environment; open <code>/login</code> on your app.</p>
+<div class="snippet"><button type="button" class="secondary small copy" data-copy="snippet-node" hidden>Copy</button><pre class="code"><code id="snippet-node">${nodeSnippet(base, app, redirectUri)}</code></pre></div>
+</section>`;
 }
 
 export function integratePage(developer: PortalDeveloper, csrf: string, v: IntegrateView): string {
@@ -111,7 +219,11 @@ export function integratePage(developer: PortalDeveloper, csrf: string, v: Integ
 <p class="muted">"Sign in with LoginSign" is OAuth 2.0 authorization code flow with PKCE (S256). Any certified OAuth 2.0 / OpenID Connect client library works.</p>
 <dl class="kv wide-kv">
 <dt>Client ID</dt><dd>${copyable('int-client-id', app.clientId)}</dd>
-<dt>Client secret</dt><dd class="muted">Shown once at creation; <a href="/developer/apps/${app.id}">rotate it in Settings</a> if you lost it.</dd>
+<dt>Client secret</dt><dd class="muted">${
+      isPublicApp(app)
+        ? 'None: this is a public client (token endpoint authentication method none); every sign-in uses PKCE S256.'
+        : html`Shown once at creation; <a href="/developer/apps/${app.id}">rotate it in Settings</a> if you lost it.`
+    }</dd>
 <dt>Authorize URL</dt><dd>${copyable('int-authorize', `${base}/oauth/authorize`)}</dd>
 <dt>Token endpoint</dt><dd>${copyable('int-token', `${base}/oauth/token`)}</dd>
 <dt>User endpoint</dt><dd>${copyable('int-user', `${base}/api/user`)}</dd>
@@ -124,11 +236,7 @@ export function integratePage(developer: PortalDeveloper, csrf: string, v: Integ
 <p>A fresh random <code>state</code> and PKCE <code>code_verifier</code> per sign-in, kept server-side; then redirect to:</p>
 ${copyable('int-authorize-example', authorizeExample)}
 </section>
-<section class="panel">
-<h2>2. Node.js with PKCE (oauth4webapi)</h2>
-<p class="muted">Set <code>LOGINSIGN_CLIENT_SECRET</code> in the environment; open <code>/login</code> on your app.</p>
-<div class="snippet"><button type="button" class="secondary small copy" data-copy="snippet-node" hidden>Copy</button><pre class="code"><code id="snippet-node">${nodeSnippet(base, app, redirectUri)}</code></pre></div>
-</section>
+${appSnippet(base, app, redirectUri)}
 <section class="panel">
 <h2>3. Or by hand with curl</h2>
 <div class="snippet"><button type="button" class="secondary small copy" data-copy="snippet-curl" hidden>Copy</button><pre class="code"><code id="snippet-curl">${curlSnippet(base, app, redirectUri)}</code></pre></div>

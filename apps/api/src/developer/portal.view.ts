@@ -21,7 +21,19 @@ export interface PortalApp {
   createdAt: string | null;
   /** The TXT records that verify the application's sender domains (relay). */
   senderDomainVerifications?: { domain: string; name: string; value: string; verified: boolean }[];
+  /** `web`, `spa` or `native`: fixed at creation. */
+  type: string;
+  postLogoutRedirectUris: string[];
 }
+
+/** The application types with one line each on when to choose them. */
+export const APP_TYPE_CHOICES: { value: string; label: string; hint: string }[] = [
+  { value: 'web', label: 'Web application', hint: 'Runs on your server and keeps a client secret there.' },
+  { value: 'spa', label: 'Single-page app', hint: 'Runs in the browser: no secret, PKCE, may call the token endpoint cross-origin.' },
+  { value: 'native', label: 'Native app', hint: 'Desktop or mobile: no secret, PKCE, a custom scheme or loopback redirect.' },
+];
+
+export const isPublicApp = (app: PortalApp) => app.type !== 'web';
 
 export type AppTab = 'settings' | 'users' | 'webhooks' | 'relay' | 'integrate';
 
@@ -147,6 +159,21 @@ export interface AppFormValues {
   redirectUris?: string;
   webhookUrl?: string;
   logoUrl?: string;
+  /** Only on the new-application form: the type cannot change later. */
+  type?: string;
+  postLogoutRedirectUris?: string;
+}
+
+function typeChoice(selected: string | undefined): SafeHtml {
+  const current = selected ?? 'web';
+  return html`<fieldset>
+<legend>Application type</legend>
+${APP_TYPE_CHOICES.map(
+  (t) =>
+    html`<label><input type="radio" name="type" value="${t.value}"${current === t.value ? html` checked` : ''}> <span><strong>${t.label}</strong> <span class="muted">${t.hint}</span></span></label>`,
+)}
+</fieldset>
+<p class="muted">The type cannot be changed later.</p>`;
 }
 
 function appFields(values: AppFormValues): SafeHtml {
@@ -154,7 +181,10 @@ function appFields(values: AppFormValues): SafeHtml {
 <input type="text" id="name" name="name" maxlength="100" required value="${values.name ?? ''}">
 <label for="redirectUris">Redirect URIs</label>
 <textarea id="redirectUris" name="redirectUris" rows="3" required aria-describedby="redirect-hint" spellcheck="false">${values.redirectUris ?? ''}</textarea>
-<p class="muted" id="redirect-hint">One per line, matched exactly. https only, except http on 127.0.0.1, [::1] and localhost.</p>
+<p class="muted" id="redirect-hint">One per line, matched exactly. https only, except http on 127.0.0.1 and [::1]. Native apps may also use a reverse-DNS scheme (com.example.app:/callback) and a loopback URI without a port, which matches any port.</p>
+<label for="postLogoutRedirectUris">Return addresses after sign-out <span class="muted">(optional, post-logout URIs)</span></label>
+<textarea id="postLogoutRedirectUris" name="postLogoutRedirectUris" rows="2" aria-describedby="logout-hint" spellcheck="false">${values.postLogoutRedirectUris ?? ''}</textarea>
+<p class="muted" id="logout-hint">One per line, same rules: where sign-out (/oauth/logout with your id_token_hint) may send the user back to.</p>
 <label for="webhookUrl">Webhook URL <span class="muted">(optional)</span></label>
 <input type="url" id="webhookUrl" name="webhookUrl" maxlength="2048" value="${values.webhookUrl ?? ''}" aria-describedby="webhook-hint" spellcheck="false">
 <p class="muted" id="webhook-hint">Receives signed events about your users (Standard Webhooks).</p>
@@ -173,6 +203,7 @@ export function newAppPage(developer: PortalDeveloper, csrf: string, values: App
 ${notice(error, 'error')}
 <form method="post" action="/developer/apps" class="panel" novalidate>
 ${csrfField(csrf)}
+${typeChoice(values.type)}
 ${appFields(values)}
 <button type="submit">Create application</button>
 </form>`,
@@ -201,14 +232,21 @@ export function credentialsPage(developer: PortalDeveloper, csrf: string, app: P
 ${secrets.clientSecret ? html`<dt>Client secret</dt><dd>${copyable('client-secret', secrets.clientSecret, true)}</dd>` : ''}
 ${secrets.webhookSecret ? html`<dt>Webhook signing secret</dt><dd>${copyable('webhook-secret', secrets.webhookSecret, true)}</dd>` : ''}
 </dl>
-<p class="muted">Keep the client secret on your server only, never in a browser or a mobile app.</p>
+<p class="muted">${isPublicApp(app) ? 'This is a public client: it has no client secret and proves itself with PKCE on every sign-in.' : 'Keep the client secret on your server only, never in a browser or a mobile app.'}</p>
 <div class="row"><a class="button" href="${appPath(app.id, '/integrate')}">Next: integrate</a><a class="button secondary-link" href="${appPath(app.id)}">I have saved it</a></div>
 </section>`,
   );
 }
 
 export function appSettingsPage(developer: PortalDeveloper, csrf: string, app: PortalApp, opts: { message?: string; error?: string; values?: AppFormValues }): string {
-  const values: AppFormValues = opts.values ?? { name: app.name, redirectUris: app.redirectUris.join('\n'), webhookUrl: app.webhookUrl ?? '', logoUrl: app.logoUrl ?? '' };
+  const values: AppFormValues = opts.values ?? {
+    name: app.name,
+    redirectUris: app.redirectUris.join('\n'),
+    webhookUrl: app.webhookUrl ?? '',
+    logoUrl: app.logoUrl ?? '',
+    postLogoutRedirectUris: app.postLogoutRedirectUris.join('\n'),
+  };
+  const appType = APP_TYPE_CHOICES.find((t) => t.value === app.type);
   return portalPage(
     app.name,
     developer,
@@ -225,12 +263,18 @@ ${appFields(values)}
 <div>
 <section class="panel">
 <h2>Credentials</h2>
-<dl class="kv"><dt>Client ID</dt><dd>${copyable('client-id', app.clientId)}</dd><dt>Client secret</dt><dd class="muted">Hidden. Shown once when created or rotated.</dd><dt>Created</dt><dd>${formatTime(app.createdAt)}</dd></dl>
-<form method="post" action="${appPath(app.id, '/client-secret')}">
+<dl class="kv"><dt>Client ID</dt><dd>${copyable('client-id', app.clientId)}</dd>
+<dt>Type</dt><dd id="app-type">${appType?.label ?? app.type} <span class="muted">${appType?.hint ?? ''}</span></dd>
+<dt>Client secret</dt><dd class="muted">${isPublicApp(app) ? 'None: a public client signs in with PKCE.' : 'Hidden. Shown once when created or rotated.'}</dd><dt>Created</dt><dd>${formatTime(app.createdAt)}</dd></dl>
+${
+  isPublicApp(app)
+    ? ''
+    : html`<form method="post" action="${appPath(app.id, '/client-secret')}">
 ${csrfField(csrf)}
 <p class="muted">Rotating issues a new client secret; the current one stops working immediately.</p>
 <button type="submit" class="secondary">Rotate client secret</button>
-</form>
+</form>`
+}
 <form method="post" action="${appPath(app.id, '/webhook-secret')}">
 ${csrfField(csrf)}
 <p class="muted">A new webhook signing secret; deliveries are signed with it from now on.</p>

@@ -1,6 +1,6 @@
 import { FastifyRequest } from 'fastify';
 import { AppError } from '@app/common';
-import { ApplicationRecord, ApplicationsService } from '@app/developer';
+import { ApplicationRecord, ApplicationsService, isPublicClient } from '@app/developer';
 
 const BASIC_CHALLENGE = 'Basic realm="LoginSign", charset="UTF-8"';
 
@@ -11,7 +11,9 @@ function formDecode(value: string): string {
 
 /**
  * Client authentication at the token endpoint: client_secret_basic or
- * client_secret_post, never both, never in the query string.
+ * client_secret_post, never both, never in the query string. A public client
+ * (`spa`, `native`) authenticates by `client_id` alone (method `none`; PKCE
+ * protects its codes); a secret it sends is refused, since it cannot keep one.
  */
 export async function authenticateClient(request: FastifyRequest, body: Record<string, string>, applications: ApplicationsService): Promise<ApplicationRecord> {
   const header = request.headers.authorization;
@@ -38,10 +40,18 @@ export async function authenticateClient(request: FastifyRequest, body: Record<s
     secret = body.client_secret;
   }
 
+  if (!usedBasic && secret === undefined && clientId) return publicClient(clientId, applications);
+  // A public client has no secret, so this fails for it as well.
   const client = clientId && secret ? await applications.authenticateClient(clientId, secret) : null;
   if (!client) {
     const error = new AppError('invalid_client', 'Client authentication failed.');
     throw usedBasic ? error.withHeader('WWW-Authenticate', BASIC_CHALLENGE) : error;
   }
+  return client;
+}
+
+async function publicClient(clientId: string, applications: ApplicationsService): Promise<ApplicationRecord> {
+  const client = await applications.findByClientId(clientId);
+  if (!client || !isPublicClient(client.type)) throw new AppError('invalid_client', 'Client authentication failed.');
   return client;
 }

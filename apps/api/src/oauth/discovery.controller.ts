@@ -5,7 +5,8 @@ import { DPOP_ALGS, SIGNING_ALGS, SigningKeysService, SUPPORTED_SCOPES } from '@
 import { ApiEndpoint } from '../shared/openapi';
 import { Jwks, ServerMetadata } from './oauth.schemas';
 
-const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post'];
+/** `none`: public clients (spa, native) send only client_id, with PKCE. */
+const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post', 'none'];
 
 /**
  * OpenID Connect Discovery 1.0 and RFC 8414 metadata (one document, both

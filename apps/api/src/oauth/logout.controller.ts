@@ -16,12 +16,12 @@ type Params = Record<string, string | string[] | undefined>;
  *
  * - With a valid `id_token_hint` (our signature, our issuer; an expired one is
  *   fine), the LoginSign session of the browser ends when it belongs to the
- *   user the hint names, and the browser goes back to
- *   `post_logout_redirect_uri` only when it is exactly one of the client's
- *   registered redirect URIs (LoginSign has no separate post-logout list: the
- *   app's `redirectUris` are its allowed post-logout URIs), with `state`.
- * - Anything else never redirects: an invalid hint is an error page; no hint
- *   asks the user to confirm (so a foreign page cannot sign users out).
+ *   user the hint names.
+ * - The browser goes back to `post_logout_redirect_uri` (with `state`) only
+ *   when it is exactly one of the application's `postLogoutRedirectUris` and
+ *   the hint has not expired; otherwise the signed-out page shows, no redirect.
+ * - An invalid hint is an error page; no hint asks the user to confirm (so a
+ *   foreign page cannot sign users out).
  */
 @Controller('oauth')
 export class LogoutController {
@@ -71,11 +71,15 @@ export class LogoutController {
 
     const target = p.post_logout_redirect_uri;
     if (target !== undefined) {
-      // Exact string match against the app's registered redirect URIs: no open redirect.
-      if (client.redirectUris.includes(target)) {
-        return seeOther(reply, redirectTo(target, { state: p.state }));
+      // Exact string match against the app's post-logout list: no open redirect.
+      if (!client.postLogoutRedirectUris.includes(target)) {
+        return renderPage(reply, 400, signedOutPage(`We did not send you back to ${client.name}: its return address is not registered.`));
       }
-      return renderPage(reply, 400, signedOutPage(`We did not send you back to ${client.name}: its return address is not registered.`));
+      // An old hint could be replayed by anyone who saw it: it ends the session but sends nobody anywhere.
+      if (hint.exp * 1000 <= Date.now()) {
+        return renderPage(reply, 400, signedOutPage(`We did not send you back to ${client.name}: the sign-out link has expired.`));
+      }
+      return seeOther(reply, redirectTo(target, { state: p.state }));
     }
     return renderPage(reply, 200, signedOutPage());
   }

@@ -11,6 +11,7 @@ import { UserEmailsLinked1764360000000 } from './1764360000000-UserEmailsLinked'
 import { DeveloperApiKeys1764361000000 } from './1764361000000-DeveloperApiKeys';
 import { TwoStepAndPasskeys1764364000000 } from './1764364000000-TwoStepAndPasskeys';
 import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
+import { ClientTypes1764370000000 } from './1764370000000-ClientTypes';
 import { PushedAuthorizationRequests1764371000000 } from './1764371000000-PushedAuthorizationRequests';
 import { TokenSigningAndDpop1764372000000 } from './1764372000000-TokenSigningAndDpop';
 import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion';
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   DeveloperApiKeys1764361000000,
   TwoStepAndPasskeys1764364000000,
   RelayBodies1764365000000,
+  ClientTypes1764370000000,
   PushedAuthorizationRequests1764371000000,
   TokenSigningAndDpop1764372000000,
   DropAuthzVersion1764375000000,

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
-import { APPLICATION_LIMITS, ID_TOKEN_SIGNING_ALGS, IdTokenSigningAlg } from '../application-rules';
+import { APPLICATION_LIMITS, APPLICATION_TYPES, ApplicationType, ID_TOKEN_SIGNING_ALGS, IdTokenSigningAlg } from '../application-rules';
 
 // The DTOs check types and sizes so a wrong type is named at once; the
 // service applies the URL rules (application-rules.ts) for every caller.
@@ -24,6 +24,10 @@ const RedirectUris = () =>
     IsArray(),
   );
 
+/** Post-logout redirect URIs: like the redirect URIs, but the list may be empty. */
+const PostLogoutRedirectUris = () =>
+  applyDecorators(MaxLength(APPLICATION_LIMITS.urlMax, { each: true }), IsString({ each: true }), ArrayMaxSize(APPLICATION_LIMITS.redirectUrisMax), IsArray(), Given());
+
 /** Body of `POST /api/developer/applications`. */
 export class CreateApplicationDto {
   @IsString()
@@ -46,6 +50,13 @@ export class CreateApplicationDto {
   @Given()
   @IsBoolean()
   requirePushedAuthorizationRequests?: boolean;
+  /** `web` (default), `spa` or `native`; fixed for the application's life. */
+  @Given()
+  @IsIn(APPLICATION_TYPES)
+  type?: ApplicationType;
+
+  @PostLogoutRedirectUris()
+  postLogoutRedirectUris?: string[];
 }
 
 /** Body of `PATCH /api/developer/applications/:appId`: absent = unchanged, `null` clears webhookUrl / logoUrl. */
@@ -85,4 +96,11 @@ export class UpdateApplicationDto {
   idTokenSigningAlg?: IdTokenSigningAlg;
   @IsBoolean()
   requirePushedAuthorizationRequests?: boolean;
+  /** Read-only after creation: accepted only when it names the current type. */
+  @Given()
+  @IsIn(APPLICATION_TYPES)
+  type?: ApplicationType;
+
+  @PostLogoutRedirectUris()
+  postLogoutRedirectUris?: string[];
 }

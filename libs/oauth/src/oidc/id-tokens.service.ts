@@ -25,6 +25,8 @@ export interface IdTokenHint {
   sub: string;
   /** The client id. */
   aud: string;
+  /** Expiry (unix seconds): a hint may be expired; logout redirects only on an unexpired one. */
+  exp: number;
 }
 
 /** OIDC Core 3.1.3.6: base64url of the left half of SHA-256(access_token) (RS256 and ES256 both hash with SHA-256). */
@@ -79,9 +81,9 @@ export class IdTokensService {
     } catch {
       return null;
     }
-    const { iss, sub, aud } = payload ?? {};
-    if (iss !== this.config.publicUrl || typeof sub !== 'string' || typeof aud !== 'string') return null;
+    const { iss, sub, aud, exp } = payload ?? {};
+    if (iss !== this.config.publicUrl || typeof sub !== 'string' || typeof aud !== 'string' || typeof exp !== 'number') return null;
     if (clientId !== undefined && aud !== clientId) return null;
-    return { sub, aud };
+    return { sub, aud, exp };
   }
 }
