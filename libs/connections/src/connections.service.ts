@@ -87,7 +87,7 @@ export class ConnectionsService {
           let eventId: string | null = null;
           if (existing) {
             const merged = [...new Set([...existing.scopes, ...scopes])].sort().join(' ');
-            await this.connections.reactivate(m, existing.id, userId, merged, this.sharedEmail(share, existing.relayAddress));
+            await this.connections.reactivate(m, existing.id, userId, merged, this.sharedEmail(share, existing.relayAddress), share.kind === 'none');
             await this.connections.moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
           } else {
             const id = randomId('c');
@@ -101,6 +101,7 @@ export class ConnectionsService {
               name: user.name,
               relayLocal,
               sharedEmail: this.sharedEmail(share, `${relayLocal}@${this.config.relayDomain}`),
+              emailWithheld: share.kind === 'none',
               scope: scopes.join(' '),
             });
             await this.connections.moveUserCount(m, applicationId, null, 'active');
