@@ -398,23 +398,24 @@ describe('Developer Portal: users of an application', () => {
       const c = await connect(app, user);
       const base = { applicationId: app.id, connectionId: c.connectionId, globalId: user.globalId };
       await confirmSignUpAddress(t.baseUrl, user);
+      // The real address is only asked for (the user decides); the other fields apply.
       const { res, body } = await patch(app, c.connectionId, { isForwarding: false, appEmail: `  ${user.email.toUpperCase()} `, blocked: true });
       expect(res.status).toBe(200);
-      expect(body).toMatchObject({ isForwarding: false, email: user.email, blocked: true });
+      expect(body).toMatchObject({ isForwarding: false, email: c.email, blocked: true });
       const all = await events(app.id);
       expect(
         all
           .slice(1)
           .map((e) => e.type)
           .sort(),
-      ).toEqual(['email_forwarding_changed', 'user_blocked', 'user_email_changed']);
-      expect(all.find((e) => e.type === 'user_email_changed')!.data).toEqual({ ...base, email: user.email });
+      ).toEqual(['email_forwarding_changed', 'user_blocked']);
+      expect(all.find((e) => e.type === 'user_blocked')!.data).toEqual(base);
       const again = await patch(app, c.connectionId, { isForwarding: false, appEmail: user.email, blocked: true });
       expect(again.res.status).toBe(200);
       expect(await events(app.id)).toHaveLength(all.length);
     });
 
-    it('stops sharing with "" (list shows "-", /api/user says null) and shares the relay address or a linked one again', async () => {
+    it('stops sharing with "" (list shows "-", /api/user says null) and shares the relay address again; other addresses are only asked for', async () => {
       const app = await devApp();
       const user = await signUpUser(t.baseUrl);
       const c = await connect(app, user);
@@ -428,10 +429,10 @@ describe('Developer Portal: users of an application', () => {
       expect(relay.body.email).toBe(c.email);
       expect((await currentUser(t.baseUrl, c.token)).body.email).toBe(c.email);
 
-      // The unconfirmed sign-up address cannot be shared; a second confirmed address can; a pending one cannot.
+      // No address other than the relay one is shared by the developer's word: the same answer for each (see app-email-privacy).
       const unconfirmed = await patch(app, c.connectionId, { appEmail: user.email });
-      expect(unconfirmed.res.status).toBe(400);
-      expect(unconfirmed.body.error).toBe('invalid_request');
+      expect(unconfirmed.res.status).toBe(200);
+      expect(unconfirmed.body).toEqual(relay.body);
       const second = `second-${randomBytes(4).toString('hex')}@example.com`;
       const pending = `pending-${randomBytes(4).toString('hex')}@example.com`;
       const [{ id: userId }] = await db().query<Row[]>('SELECT user_id AS id FROM connections WHERE id = ?', [c.connectionId]);
@@ -441,28 +442,23 @@ describe('Developer Portal: users of an application', () => {
         userId,
         pending,
       ]);
-      expect((await patch(app, c.connectionId, { appEmail: second })).body.email).toBe(second);
-      expect((await currentUser(t.baseUrl, c.token)).body.email).toBe(second);
-      const refused = await patch(app, c.connectionId, { appEmail: pending });
-      expect(refused.res.status).toBe(400);
-      expect(refused.body.error).toBe('invalid_request');
+      expect((await patch(app, c.connectionId, { appEmail: second })).body).toEqual(relay.body);
+      expect((await patch(app, c.connectionId, { appEmail: pending })).body).toEqual(relay.body);
+      expect((await currentUser(t.baseUrl, c.token)).body.email).toBe(c.email);
     });
 
-    it('refuses an address that is not linked to that user, another relay address, and an empty body', async () => {
+    it("answers an address that is not the user's, or another user's relay address, like any other: 200, nothing changes; a malformed one or an empty body is 400", async () => {
       const app = await devApp({ webhook: true });
       const c = await connect(app);
       const other = await connect(app);
       const before = await connectionRow(c.connectionId);
       const eventsBefore = await eventCount();
-      for (const body of [
-        { appEmail: 'someone-else@example.com' },
-        { appEmail: other.user.email },
-        { appEmail: other.email },
-        { appEmail: 'not an email' },
-        { appEmail: 'x@loginsign.com', isForwarding: false },
-        {},
-        { name: 'ignored', id: 'c_x' },
-      ]) {
+      const unchanged = (await list(app)).body.users.find((u) => u.id === c.connectionId);
+      for (const body of [{ appEmail: 'someone-else@example.com' }, { appEmail: other.user.email }, { appEmail: other.email }, { appEmail: 'x@loginsign.com' }]) {
+        const { res, body: user } = await patch(app, c.connectionId, body);
+        expect({ body, status: res.status, user }).toEqual({ body, status: 200, user: unchanged });
+      }
+      for (const body of [{ appEmail: 'not an email' }, { appEmail: 'x@', isForwarding: false }, {}, { name: 'ignored', id: 'c_x' }]) {
         const { res, body: error } = await patch(app, c.connectionId, body);
         expect({ body, status: res.status, error: error.error }).toEqual({ body, status: 400, error: 'invalid_request' });
       }

@@ -425,7 +425,7 @@ describe('Developer Portal pages', () => {
       expect(await state()).toBe(true);
     });
 
-    it('changes the shared address: a linked address, the relay address, none; refuses another address', async () => {
+    it('changes the shared address: the relay address or none at once, any other address only asks the user; refuses a malformed one', async () => {
       const { dev, app, client } = await appWithUsers();
       const { connection, user } = await signIn(client, 'Sharer');
       const relay = connection.email;
@@ -436,14 +436,17 @@ describe('Developer Portal pages', () => {
       expect(inputValue(detail.html, 'appEmail')).toBe(relay);
       const email = async () => (await readJson<UsersPage>(await developerRequest(t.baseUrl, dev.cookie, 'GET', `/api/developer/applications/${app.id}/users`))).users[0].email;
 
-      // The user's sign-up address can be shared once its owner confirmed it.
+      // A real address is only asked for: the same answer whether it is the user's (confirmed or not) or not.
       const unconfirmed = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: user.email }, dev.jar);
-      expect(unconfirmed.status).toBe(400);
+      expect(unconfirmed.status).toBe(303);
       await confirmSignUpAddress(t.baseUrl, user);
       const linked = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: user.email }, dev.jar);
       expect(linked.status).toBe(303);
       expect(linked.headers.get('location')).toBe(`${detailPath}?done=email`);
-      expect(await email()).toBe(user.email);
+      expect(await email()).toBe(relay);
+      const stranger = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: 'someone-else@example.com' }, dev.jar);
+      expect(stranger.headers.get('location')).toBe(`${detailPath}?done=email`);
+      expect(await email()).toBe(relay);
 
       const stop = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: user.email, stop: '1' }, dev.jar);
       expect(stop.status).toBe(303);
@@ -452,9 +455,9 @@ describe('Developer Portal pages', () => {
       await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: relay }, dev.jar);
       expect(await email()).toBe(relay);
 
-      const refused = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: 'someone-else@example.com' }, dev.jar);
-      expect(refused.status).toBe(400);
-      expect(await refused.text()).toContain('confirmed address of the user');
+      const malformed = await postForm(t.baseUrl, `${detailPath}/email`, { _csrf: detail.csrf!, appEmail: 'not an address' }, dev.jar);
+      expect(malformed.status).toBe(400);
+      expect(await malformed.text()).toContain('must be an email address');
       expect(await email()).toBe(relay);
     });
 

@@ -63,10 +63,20 @@ describe('TRUST_PROXY, RATE_LIMIT_ALLOWLIST, SESSION_IDLE_SECONDS and the per-IP
     ['RATE_LIMIT_ALLOWLIST', 'example.com'],
     ['SESSION_IDLE_SECONDS', '0'],
     ['SESSION_IDLE_SECONDS', 'week'],
+    ['REFRESH_TOKEN_IDLE_SECONDS', '0'],
+    ['REFRESH_TOKEN_REUSE_SECONDS', '-1'],
+    ['REFRESH_TOKEN_REUSE_SECONDS', '301'],
     ['SIGNUP_LIMIT_PER_IP_PER_HOUR', '0'],
     ['DEVELOPER_SIGNUP_LIMIT_PER_IP_PER_HOUR', '-1'],
     ['RESET_LIMIT_PER_IP_PER_HOUR', '1e3'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => load({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('reads the refresh token reuse window and idle timeout; the window must be shorter than the idle timeout', () => {
+    expect(load({})).toMatchObject({ refreshTokenReuseSeconds: 10, refreshTokenIdleSeconds: 1209600 });
+    expect(load({ REFRESH_TOKEN_REUSE_SECONDS: '0', REFRESH_TOKEN_IDLE_SECONDS: '2' })).toMatchObject({ refreshTokenReuseSeconds: 0, refreshTokenIdleSeconds: 2 });
+    expect(load({ REFRESH_TOKEN_IDLE_SECONDS: '2' }).refreshTokenReuseSeconds).toBe(1);
+    expect(() => load({ REFRESH_TOKEN_REUSE_SECONDS: '30', REFRESH_TOKEN_IDLE_SECONDS: '30' })).toThrow(/^Invalid configuration: REFRESH_TOKEN_REUSE_SECONDS /);
   });
 });

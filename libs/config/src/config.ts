@@ -27,6 +27,10 @@ export interface AppConfig {
   sessionTtlSeconds: number;
   /** Absolute lifetime of a refresh token family, from its first token. */
   refreshTokenTtlSeconds: number;
+  /** A replay of a refresh token this soon after its rotation gets tokens of the same family instead of revoking it (lost responses, concurrent tabs). */
+  refreshTokenReuseSeconds: number;
+  /** A refresh token family also ends after this long without use. */
+  refreshTokenIdleSeconds: number;
   /** The id_token signing key is replaced when a token is signed with one older than this. */
   signingKeyRotationDays: number;
   /** How long a process keeps the active signing key and the JWKS in memory. */
@@ -330,6 +334,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const secrets = loadSecrets(env, isProduction);
   const webhookBackoffMs = int(env, 'WEBHOOK_BACKOFF_MS', 5000, 1, 3600_000);
+  const refreshTokenIdleSeconds = int(env, 'REFRESH_TOKEN_IDLE_SECONDS', 14 * 86400, 1, 365 * 86400);
+  const refreshTokenReuseSeconds = int(env, 'REFRESH_TOKEN_REUSE_SECONDS', Math.min(10, refreshTokenIdleSeconds - 1), 0, 300);
+  if (refreshTokenReuseSeconds >= refreshTokenIdleSeconds) {
+    throw new ConfigError('REFRESH_TOKEN_REUSE_SECONDS', `must be less than REFRESH_TOKEN_IDLE_SECONDS (${refreshTokenIdleSeconds}), got ${refreshTokenReuseSeconds}`);
+  }
   return {
     nodeEnv,
     isProduction,
@@ -349,6 +358,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 14 * 86400, 60, 90 * 86400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86400, 60, 365 * 86400),
+    refreshTokenReuseSeconds,
+    refreshTokenIdleSeconds,
     signingKeyRotationDays: int(env, 'SIGNING_KEY_ROTATION_DAYS', 90, 1, 3650),
     signingKeyCacheSeconds: int(env, 'SIGNING_KEY_CACHE_SECONDS', 30, 1, 600),
     webhookBackoffMs,

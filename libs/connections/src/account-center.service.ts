@@ -5,7 +5,7 @@ import { notFound } from '@app/common';
 import { AccountsService, LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox } from '@app/webhooks';
 import { AccountAppRow, ConnectionsRepository } from './connections.repository';
-import { ConnectionStateService } from './connection-state.service';
+import { ConnectionStateService, EmailRequestOutcome } from './connection-state.service';
 
 /** One app the user signed in to, as the account center shows it. */
 export interface AccountAppView {
@@ -22,6 +22,8 @@ export interface AccountAppView {
   /** The user's consent stands (false after "Stop using LoginSign with this app"). */
   active: boolean;
   scopes: string[];
+  /** The address the app asked to see, waiting for the user's allow or decline; null when none is (or it is no longer theirs to share). */
+  emailRequest: string | null;
 }
 
 /** The email choice for one app: `relay`, `none`, or one of the user's confirmed addresses. */
@@ -80,6 +82,11 @@ export class AccountCenterService {
     await this.connections.updateForUser(userId, connectionId, { appEmail });
   }
 
+  /** The user's answer to the app's request to see an address (ConnectionStateService.answerEmailRequest). */
+  async answerEmailRequest(userId: number, connectionId: string, allow: boolean): Promise<EmailRequestOutcome> {
+    return this.connections.answerEmailRequest(userId, connectionId, allow);
+  }
+
   async setForwarding(userId: number, connectionId: string, isForwarding: boolean): Promise<void> {
     await this.connections.updateForUser(userId, connectionId, { isForwarding });
   }
@@ -112,6 +119,8 @@ export class AccountCenterService {
   }
 
   private toView(r: AccountAppRow): AccountAppView {
+    const relayAddress = `${r.relay_local}@${this.config.relayDomain}`;
+    const shareable = r.requested_email === relayAddress || Number(r.requested_confirmed) === 1;
     return {
       connectionId: r.id,
       appName: r.app_name,
@@ -119,11 +128,12 @@ export class AccountCenterService {
       joined: r.joined_at,
       lastUsed: r.last_session_at,
       sharedEmail: r.shared_email,
-      relayAddress: `${r.relay_local}@${this.config.relayDomain}`,
+      relayAddress,
       isForwarding: !!r.is_forwarding,
       emailMuted: !!r.email_muted,
       active: !!r.active,
       scopes: r.scope ? String(r.scope).split(' ') : [],
+      emailRequest: shareable && r.requested_email !== r.shared_email ? r.requested_email : null,
     };
   }
 }

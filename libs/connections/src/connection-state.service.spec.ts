@@ -89,12 +89,60 @@ describe('ConnectionStateService (real MariaDB and Redis)', () => {
     expect(await eventTypes(appId, connection.id)).toEqual(['user_connected']);
   });
 
-  it('shares only the relay address, a linked address or none', async () => {
-    const { connection } = await connectedUser();
-    await expect(state.update(appId, connection.id, { appEmail: 'stranger@example.com' })).rejects.toMatchObject({ code: 'invalid_request' });
+  it('applies "" and the relay address at once; any other address only becomes a request, recorded for a confirmed address of the user', async () => {
+    const { user, connection } = await connectedUser();
+    const requestOf = async () => (await db.query<{ email: string }[]>('SELECT email FROM connection_email_requests WHERE connection_id = ?', [connection.id]))[0]?.email ?? null;
+    await expect(state.update(appId, connection.id, { appEmail: 'not an address' })).rejects.toMatchObject({ code: 'invalid_request' });
+    await state.update(appId, connection.id, { appEmail: 'stranger@example.com' });
+    expect(await requestOf()).toBeNull();
+    // The sign-up address is not confirmed yet: no request either.
+    await state.update(appId, connection.id, { appEmail: user.email });
+    expect(await requestOf()).toBeNull();
+    await db.query('UPDATE user_emails SET confirmed_at = UTC_TIMESTAMP(3) WHERE user_id = ?', [user.id]);
+    await state.update(appId, connection.id, { appEmail: user.email.toUpperCase() });
+    expect(await requestOf()).toBe(user.email);
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBe(connection.relayAddress);
+
     await state.update(appId, connection.id, { appEmail: '' });
     expect((await connections.getView(appId, connection.id))!.shared_email).toBeNull();
-    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected', 'user_email_changed']);
+    await state.update(appId, connection.id, { appEmail: connection.relayAddress });
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBe(connection.relayAddress);
+    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected', 'user_email_changed', 'user_email_changed']);
+
+    expect(await state.answerEmailRequest(user.id, connection.id, true)).toBe('shared');
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBe(user.email);
+    expect(await requestOf()).toBeNull();
+    expect(await state.answerEmailRequest(user.id, connection.id, true)).toBe('gone');
+  });
+
+  it('allow checks the address again: one that stopped being confirmed is not shared', async () => {
+    const { user, connection } = await connectedUser();
+    await db.query('UPDATE user_emails SET confirmed_at = UTC_TIMESTAMP(3) WHERE user_id = ?', [user.id]);
+    await state.update(appId, connection.id, { appEmail: user.email });
+    await db.query('UPDATE user_emails SET confirmed_at = NULL WHERE user_id = ?', [user.id]);
+    expect(await state.answerEmailRequest(user.id, connection.id, true)).toBe('gone');
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBe(connection.relayAddress);
+    expect(await eventTypes(appId, connection.id)).toEqual(['user_connected']);
+  });
+
+  it('after the user chose "Don\'t share", the relay address is a request too; decline drops it', async () => {
+    const user = await signUpUser(ctx);
+    const connection = await consents.grantConsent(appId, user.id, ['profile', 'email'], { kind: 'none' });
+    await state.update(appId, connection.id, { appEmail: connection.relayAddress, isForwarding: false });
+    const view = (await connections.getView(appId, connection.id))!;
+    expect({ shared: view.shared_email, forwarding: view.is_forwarding }).toEqual({ shared: null, forwarding: 0 });
+    // Decline removes the request: nothing is left to allow.
+    expect(await state.answerEmailRequest(user.id, connection.id, false)).toBe('declined');
+    expect(await state.answerEmailRequest(user.id, connection.id, true)).toBe('gone');
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBeNull();
+
+    await state.update(appId, connection.id, { appEmail: connection.relayAddress });
+    expect(await state.answerEmailRequest(user.id, connection.id, true)).toBe('shared');
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBe(connection.relayAddress);
+    // Once the user shares again, "" and the relay address by the developer apply at once.
+    await state.update(appId, connection.id, { appEmail: '' });
+    await state.update(appId, connection.id, { appEmail: connection.relayAddress });
+    expect((await connections.getView(appId, connection.id))!.shared_email).toBe(connection.relayAddress);
   });
 
   it('revoking consent deactivates once: counters, tokens and one user_consent_revoked', async () => {

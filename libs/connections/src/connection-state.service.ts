@@ -24,6 +24,9 @@ export type ConnectionScope = { applicationId: string } | { userId: number };
 
 type PendingEvent = [WebhookEventType, Record<string, unknown>];
 
+/** What answering an app's email request did: shared it, dropped it, or nothing to answer (none pending, or the address is no longer the user's). */
+export type EmailRequestOutcome = 'shared' | 'declined' | 'gone';
+
 /**
  * Ends what a connection's tokens grant: every access token and refresh token
  * family of the connection, in the caller's transaction. The OAuth lib owns
@@ -61,13 +64,47 @@ export class ConnectionStateService {
   /**
    * The developer's changes, in one transaction: counters when `blocked`
    * changes, token revocation when blocking, and one event per field that
-   * really changed (a no-op PATCH records nothing).
+   * really changed (a no-op PATCH records nothing). `appEmail` takes effect
+   * only as "" or as the relay address (unless the user chose "Don't
+   * share"); any other address becomes a request the user answers in the
+   * account center, recorded only when it is a confirmed address of the user,
+   * and the developer's answer is the same either way.
    */
   async update(applicationId: string, connectionId: string, changes: UserChanges): Promise<void> {
     if (changes.isForwarding === undefined && changes.appEmail === undefined && changes.blocked === undefined) {
       throw new AppError('invalid_request', 'Send at least one of isForwarding, appEmail or blocked.');
     }
-    await this.change({ applicationId }, connectionId, changes);
+    const asked = changes.appEmail === undefined ? undefined : this.parseAppEmail(changes.appEmail);
+    await this.outbox.transaction(async (m) => {
+      const c = await this.lock(m, { applicationId }, connectionId);
+      const relay = this.relayAddress(c);
+      const direct = asked === null || (asked === relay && !c.email_withheld);
+      if (asked !== undefined && !direct && asked !== c.shared_email) await this.connections.replaceEmailRequest(m, c, asked, asked === relay);
+      return this.applyChanges(m, c, { ...changes, appEmail: direct ? (asked ?? '') : undefined });
+    });
+  }
+
+  /**
+   * The user's answer to the app's pending email request: allow shares the
+   * address if it is still the relay address or a confirmed address of the
+   * user (checked now, not when it was asked); either answer removes it.
+   */
+  async answerEmailRequest(userId: number, connectionId: string, allow: boolean): Promise<EmailRequestOutcome> {
+    let outcome: EmailRequestOutcome = 'gone';
+    await this.outbox.transaction(async (m) => {
+      const c = await this.lock(m, { userId }, connectionId);
+      const requested = await this.connections.takeEmailRequest(m, c.id);
+      if (requested === null) return [];
+      if (!allow) {
+        outcome = 'declined';
+        return [];
+      }
+      const email = requested === this.relayAddress(c) ? requested : await this.linkedEmails.findConfirmed(m, c.user_id, requested);
+      if (email === null) return [];
+      outcome = 'shared';
+      return this.applyChanges(m, c, { appEmail: email }, true);
+    });
+    return outcome;
   }
 
   /**
@@ -76,18 +113,14 @@ export class ConnectionStateService {
    * PATCH uses, scoped to the user's own connections.
    */
   async updateForUser(userId: number, connectionId: string, changes: Omit<UserChanges, 'blocked'>): Promise<void> {
-    await this.change({ userId }, connectionId, { isForwarding: changes.isForwarding, appEmail: changes.appEmail, emailMuted: changes.emailMuted });
-  }
-
-  /** Locks, changes and records the events in one transaction; dispatches them after commit. */
-  private async change(scope: ConnectionScope, connectionId: string, changes: UserChanges): Promise<void> {
     await this.outbox.transaction(async (m) => {
-      const c = await this.lock(m, scope, connectionId);
-      return this.applyChanges(m, c, changes);
+      const c = await this.lock(m, { userId }, connectionId);
+      return this.applyChanges(m, c, { isForwarding: changes.isForwarding, appEmail: changes.appEmail, emailMuted: changes.emailMuted }, true);
     });
   }
 
-  private async applyChanges(m: EntityManager, c: LockedConnection, changes: UserChanges): Promise<(string | null)[]> {
+  /** `byUser`: the user's own choice of address, which also records whether they chose "Don't share". */
+  private async applyChanges(m: EntityManager, c: LockedConnection, changes: UserChanges, byUser = false): Promise<(string | null)[]> {
     const applicationId = c.application_id;
     const set: ConnectionSet = {};
     const events: PendingEvent[] = [];
@@ -106,13 +139,14 @@ export class ConnectionStateService {
         set.shared_email = email;
         events.push(['user_email_changed', { email }]);
       }
+      if (byUser && (email === null) !== !!c.email_withheld) set.email_withheld = email === null;
     }
     const blocking = changes.blocked !== undefined && changes.blocked !== !!c.blocked;
     if (blocking) {
       set.blocked = changes.blocked;
       events.push([changes.blocked ? 'user_blocked' : 'user_unblocked', {}]);
     }
-    if (events.length === 0) return [];
+    if (Object.keys(set).length === 0) return [];
 
     await this.connections.update(m, c.id, set);
     // The shared address and blocking are what the app's tokens see.
@@ -205,15 +239,26 @@ export class ConnectionStateService {
     return row;
   }
 
-  /** What `appEmail` stores: null for "", the relay address, or a confirmed address of the user; else 400. */
-  private async shareableEmail(m: EntityManager, c: LockedConnection, appEmail: string): Promise<string | null> {
+  /** `appEmail` as given: null for "", else the address in its normal form; a malformed one is 400. */
+  private parseAppEmail(appEmail: string): string | null {
     if (appEmail.trim() === '') return null;
     const email = parseEmail(appEmail);
-    if (email === null) throw new AppError('invalid_request', 'appEmail must be an address linked to the user, the relay address, or "".');
-    const relay = `${c.relay_local}@${this.config.relayDomain}`;
+    if (email === null) throw new AppError('invalid_request', 'appEmail must be an email address or "".');
+    return email;
+  }
+
+  private relayAddress(c: LockedConnection): string {
+    return `${c.relay_local}@${this.config.relayDomain}`;
+  }
+
+  /** What `appEmail` stores: null for "", the relay address, or a confirmed address of the user; else 400. */
+  private async shareableEmail(m: EntityManager, c: LockedConnection, appEmail: string): Promise<string | null> {
+    const email = this.parseAppEmail(appEmail);
+    if (email === null) return null;
+    const relay = this.relayAddress(c);
     if (email === relay) return relay;
     const linked = await this.linkedEmails.findConfirmed(m, c.user_id, email);
-    if (linked === null) throw new AppError('invalid_request', 'appEmail must be a confirmed address of the user, the relay address, or "".');
+    if (linked === null) throw new AppError('invalid_request', 'Choose one of your confirmed addresses, the relay address, or none.');
     return linked;
   }
 }

@@ -35,6 +35,8 @@ export interface LockedConnection {
   user_global_id: string;
   relay_local: string;
   shared_email: string | null;
+  /** The user chose "Don't share" (not the developer's ""). */
+  email_withheld: number;
   is_forwarding: number;
   email_muted: number;
   blocked: number;
@@ -70,6 +72,10 @@ export interface AccountAppRow {
   joined_at: Date;
   app_name: string;
   logo_url: string | null;
+  /** The address the app asked to see (pending the user's answer), or null. */
+  requested_email: string | null;
+  /** Whether the requested address is (still) a confirmed address of the user. */
+  requested_confirmed: number | string | null;
 }
 
 /** A connection with its user's profile, for OIDC claims. */
@@ -94,6 +100,7 @@ export interface ConnectionSet {
   is_forwarding?: boolean;
   email_muted?: boolean;
   shared_email?: string | null;
+  email_withheld?: boolean;
   blocked?: boolean;
 }
 
@@ -103,9 +110,13 @@ const VIEW_COLUMNS = `c.id, c.user_global_id, u.name, u.region, c.shared_email, 
   c.sessions, c.last_session_at, c.joined_at`;
 
 const APP_COLUMNS = `c.id, c.relay_local, c.shared_email, c.scope, c.is_forwarding, c.email_muted, c.active, c.last_session_at, c.joined_at,
-  a.name AS app_name, a.logo_url`;
+  a.name AS app_name, a.logo_url, q.email AS requested_email,
+  EXISTS(SELECT 1 FROM user_emails e WHERE e.user_id = c.user_id AND e.email = q.email AND e.confirmed_at IS NOT NULL) AS requested_confirmed`;
 
-const LOCK_SELECT = `SELECT id, application_id, user_id, user_global_id, relay_local, shared_email, is_forwarding, email_muted, blocked, active FROM connections`;
+/** The account center's join: the app and the pending email request of each connection. */
+const APP_JOINS = `JOIN applications a ON a.id = c.application_id LEFT JOIN connection_email_requests q ON q.connection_id = c.id`;
+
+const LOCK_SELECT = `SELECT id, application_id, user_id, user_global_id, relay_local, shared_email, email_withheld, is_forwarding, email_muted, blocked, active FROM connections`;
 
 /** The rows of a status; the columns are those of `connections` (unqualified: also used inside the search branches). */
 const STATUS_SQL: Record<UserStatus, string> = {
@@ -170,10 +181,11 @@ export class ConnectionsRepository {
   }
 
   /** A returning consent: active again, exactly the scopes consented to, the chosen address; the name copy is refreshed too, so the developer's search follows renames. */
-  async reactivate(m: EntityManager, connectionId: string, userId: number, scope: string, sharedEmail: string | null): Promise<void> {
-    await m.query(`UPDATE connections SET active = 1, scope = ?, shared_email = ?, user_name = (SELECT name FROM users WHERE id = ?) WHERE id = ?`, [
+  async reactivate(m: EntityManager, connectionId: string, userId: number, scope: string, sharedEmail: string | null, emailWithheld: boolean): Promise<void> {
+    await m.query(`UPDATE connections SET active = 1, scope = ?, shared_email = ?, email_withheld = ?, user_name = (SELECT name FROM users WHERE id = ?) WHERE id = ?`, [
       scope,
       sharedEmail,
+      emailWithheld,
       userId,
       connectionId,
     ]);
@@ -188,18 +200,22 @@ export class ConnectionsRepository {
   /** Global ID and name are copied for the developer's per-application search indexes. */
   async insert(
     m: EntityManager,
-    row: { id: string; applicationId: string; userId: number; globalId: string; name: string; relayLocal: string; sharedEmail: string | null; scope: string },
+    row: {
+      id: string;
+      applicationId: string;
+      userId: number;
+      globalId: string;
+      name: string;
+      relayLocal: string;
+      sharedEmail: string | null;
+      emailWithheld: boolean;
+      scope: string;
+    },
   ): Promise<void> {
-    await m.query(`INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
-      row.id,
-      row.applicationId,
-      row.userId,
-      row.globalId,
-      row.name,
-      row.relayLocal,
-      row.sharedEmail,
-      row.scope,
-    ]);
+    await m.query(
+      `INSERT INTO connections (id, application_id, user_id, user_global_id, user_name, relay_local, shared_email, email_withheld, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [row.id, row.applicationId, row.userId, row.globalId, row.name, row.relayLocal, row.sharedEmail, row.emailWithheld, row.scope],
+    );
   }
 
   /** Reserves a relay local part (relay_addresses keeps every one forever); false when it was handed out before. */
@@ -297,17 +313,11 @@ export class ConnectionsRepository {
 
   /** The user's apps, active first, most recently joined first. */
   async listForUser(userId: number): Promise<AccountAppRow[]> {
-    return this.db.query(
-      `SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.user_id = ? ORDER BY c.active DESC, c.joined_at DESC, c.id DESC`,
-      [userId],
-    );
+    return this.db.query(`SELECT ${APP_COLUMNS} FROM connections c ${APP_JOINS} WHERE c.user_id = ? ORDER BY c.active DESC, c.joined_at DESC, c.id DESC`, [userId]);
   }
 
   async getForUser(userId: number, connectionId: string): Promise<AccountAppRow | null> {
-    const [row]: AccountAppRow[] = await this.db.query(`SELECT ${APP_COLUMNS} FROM connections c JOIN applications a ON a.id = c.application_id WHERE c.id = ? AND c.user_id = ?`, [
-      connectionId,
-      userId,
-    ]);
+    const [row]: AccountAppRow[] = await this.db.query(`SELECT ${APP_COLUMNS} FROM connections c ${APP_JOINS} WHERE c.id = ? AND c.user_id = ?`, [connectionId, userId]);
     return row ?? null;
   }
 
@@ -333,6 +343,29 @@ export class ConnectionsRepository {
   async update(m: EntityManager, connectionId: string, set: ConnectionSet): Promise<void> {
     const columns = Object.keys(set) as (keyof ConnectionSet)[];
     await m.query(`UPDATE connections SET ${columns.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`, [...columns.map((k) => set[k]), connectionId]);
+  }
+
+  /**
+   * The developer's request to see an address replaces the connection's
+   * earlier one; it is recorded only when `direct` (the relay address) or
+   * when the address is a confirmed address of the user. The same two
+   * statements run either way, so the answer takes as long whether the
+   * address is the user's or not.
+   */
+  async replaceEmailRequest(m: EntityManager, c: { id: string; user_id: number }, email: string, direct: boolean): Promise<void> {
+    await m.query(`DELETE FROM connection_email_requests WHERE connection_id = ?`, [c.id]);
+    await m.query(
+      `INSERT INTO connection_email_requests (connection_id, email) SELECT ?, ? FROM DUAL
+       WHERE ? OR EXISTS (SELECT 1 FROM user_emails WHERE user_id = ? AND email = ? AND confirmed_at IS NOT NULL)`,
+      [c.id, email, direct, c.user_id, email],
+    );
+  }
+
+  /** The connection's pending email request, removed (the user answered it); null when there was none. */
+  async takeEmailRequest(m: EntityManager, connectionId: string): Promise<string | null> {
+    const [row]: { email: string }[] = await m.query(`SELECT email FROM connection_email_requests WHERE connection_id = ? FOR UPDATE`, [connectionId]);
+    if (row) await m.query(`DELETE FROM connection_email_requests WHERE connection_id = ?`, [connectionId]);
+    return row ? row.email : null;
   }
 
   /** The consent ends and its scopes are forgotten: a later consent starts from nothing. */

@@ -92,7 +92,7 @@ export class ConnectionsService {
             // Live tokens of the connection see the newly chosen address.
             if (sharedEmail !== existing.sharedEmail) this.signals.userChanged(m, userId);
             // The consent covers exactly the scopes shown now, never a union with an earlier one.
-            await this.connections.reactivate(m, existing.id, userId, [...scopes].sort().join(' '), sharedEmail);
+            await this.connections.reactivate(m, existing.id, userId, [...scopes].sort().join(' '), sharedEmail, share.kind === 'none');
             await this.connections.moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));
           } else {
             const id = randomId('c');
@@ -106,6 +106,7 @@ export class ConnectionsService {
               name: user.name,
               relayLocal,
               sharedEmail: this.sharedEmail(share, `${relayLocal}@${this.config.relayDomain}`),
+              emailWithheld: share.kind === 'none',
               scope: scopes.join(' '),
             });
             await this.connections.moveUserCount(m, applicationId, null, 'active');

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, randomToken, sha256 } from '@app/common';
+import { AppError, randomToken, retryOnDeadlock, sha256 } from '@app/common';
 import { IssuedToken, TokensService } from './tokens.service';
 import { isSubset } from './scopes';
 import { NewRefreshToken, TokensRepository } from './tokens.repository';
@@ -32,13 +32,18 @@ export interface RefreshTokenInfo {
 
 class Replayed extends Error {}
 
+const replayed = () => new AppError('invalid_grant', 'The refresh token has already been used; its whole family is now revoked.');
+
 /**
  * Rotating refresh tokens (RFC 9700 4.14.2). Opaque 32 random bytes, stored as
- * SHA-256. Each use marks the token used with one atomic UPDATE ... WHERE
- * used = 0 and issues the next token of the same family in the same
- * transaction. Presenting a used token again (a replay, or the losers of a
- * concurrent use) revokes the whole family and its access tokens. A family
- * lives REFRESH_TOKEN_TTL_SECONDS from its start, however often it rotates.
+ * SHA-256. Each use locks the token's row, marks it used and issues the next
+ * token of the same family in one transaction, so concurrent uses of one
+ * token run one after another. A use within REFRESH_TOKEN_REUSE_SECONDS of
+ * the rotation (a lost response, two tabs refreshing at once) gets a new
+ * token of the same family too, and the first successor stays valid; a later
+ * one is a replay and revokes the whole family and its access tokens. A
+ * family ends after REFRESH_TOKEN_IDLE_SECONDS without use, and
+ * REFRESH_TOKEN_TTL_SECONDS after its start however often it rotates.
  * Blocking, deleting (FK cascade) or deactivating the connection ends it.
  */
 @Injectable()
@@ -87,7 +92,7 @@ export class RefreshTokensService {
 
   private async find(token: string) {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
-    return this.repository.findRefreshToken(sha256(token));
+    return this.repository.findRefreshToken(sha256(token), this.config.refreshTokenIdleSeconds, this.config.refreshTokenReuseSeconds);
   }
 
   /**
@@ -99,9 +104,9 @@ export class RefreshTokensService {
     if (!row) throw new AppError('invalid_grant', 'The refresh token is invalid.');
     if (row.application_id !== applicationId) throw new AppError('invalid_grant', 'The refresh token was issued to another client.');
     if (Number(row.revoked)) throw new AppError('invalid_grant', 'The refresh token has been revoked.');
-    if (Number(row.used)) {
+    if (Number(row.used) && !Number(row.reusable)) {
       await this.revokeFamily(row.family_id);
-      throw new AppError('invalid_grant', 'The refresh token has already been used; its whole family is now revoked.');
+      throw replayed();
     }
     if (!Number(row.live)) throw new AppError('invalid_grant', 'The refresh token has expired.');
     if (Number(row.blocked) || !Number(row.active)) {
@@ -113,29 +118,37 @@ export class RefreshTokensService {
     const granted = String(row.scope).split(' ');
     if (requestedScopes && !isSubset(requestedScopes, granted)) throw new AppError('invalid_scope', 'The requested scope exceeds what the user granted.');
     const scopes = requestedScopes ?? granted;
+    const family: FamilyStart = {
+      familyId: row.family_id,
+      connectionId: row.connection_id,
+      applicationId,
+      scope: row.scope,
+      authTime: Number(row.auth_time),
+      amr: row.amr ? row.amr.split(' ') : undefined,
+      dpopJkt: row.dpop_jkt,
+    };
 
     try {
-      return await this.db.transaction(async (m) => {
-        // The one atomic step (TokensRepository.takeRefreshToken).
-        if (!(await this.repository.takeRefreshToken(m, row.id))) throw new Replayed();
-        const family: FamilyStart = {
-          familyId: row.family_id,
-          connectionId: row.connection_id,
-          applicationId,
-          scope: row.scope,
-          authTime: Number(row.auth_time),
-          amr: row.amr ? row.amr.split(' ') : undefined,
-          dpopJkt: row.dpop_jkt,
-        };
-        const next = await this.insert(m, family, row.family_expires_at);
-        const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId, dpopJkt);
-        return { access, refreshToken: next, connectionId: row.connection_id, authTime: family.authTime, amr: family.amr, scopes };
-      });
+      // A deadlock with a concurrent revocation of the family rolls back the whole use, which then starts over.
+      return await retryOnDeadlock(
+        () =>
+          this.db.transaction(async (m) => {
+            // Decided under the row lock, on what the uses before this one committed.
+            const locked = await this.repository.lockRefreshToken(m, row.id, this.config.refreshTokenReuseSeconds);
+            if (Number(locked.revoked)) throw new AppError('invalid_grant', 'The refresh token has been revoked.');
+            if (!Number(locked.used)) await this.repository.markRefreshTokenUsed(m, row.id);
+            else if (!Number(locked.reusable)) throw new Replayed();
+            const next = await this.insert(m, family, row.family_expires_at);
+            const access = await this.tokens.mintAccessToken(m, row.connection_id, row.family_id, scopes.join(' '), clientId, dpopJkt);
+            return { access, refreshToken: next, connectionId: row.connection_id, authTime: family.authTime, amr: family.amr, scopes };
+          }),
+        { orLockWaitTimeout: true },
+      );
     } catch (error) {
       if (!(error instanceof Replayed)) throw error;
-      // Runs after the winner committed, so its new tokens are revoked too.
+      // Runs after the transaction ended, so tokens issued by the uses before are revoked too.
       await this.revokeFamily(row.family_id);
-      throw new AppError('invalid_grant', 'The refresh token has already been used; its whole family is now revoked.');
+      throw replayed();
     }
   }
 

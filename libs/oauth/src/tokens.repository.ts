@@ -34,10 +34,21 @@ export interface RefreshTokenRow {
   revoked: number;
   family_expires_at: Date;
   iat: number | string;
+  /** The earlier of the family's absolute expiry and this token's idle expiry. */
   exp: number | string;
+  /** Within the family's absolute lifetime, and (unused) issued less than the idle timeout ago. */
   live: number;
+  /** Used less than the reuse window ago. */
+  reusable: number;
   blocked: number;
   active: number;
+}
+
+/** A refresh token's state read under its row lock. */
+export interface LockedRefreshToken {
+  used: number;
+  revoked: number;
+  reusable: number;
 }
 
 export interface NewRefreshToken {
@@ -155,24 +166,40 @@ export class TokensRepository {
     );
   }
 
-  async findRefreshToken(tokenHash: Buffer): Promise<RefreshTokenRow | null> {
+  /**
+   * A family's last use is when its newest token was issued (every use issues
+   * one), so an unused token issued `idleSeconds` ago means the family sat idle
+   * that long. A used token is judged by its use instead (the reuse window).
+   */
+  async findRefreshToken(tokenHash: Buffer, idleSeconds: number, reuseSeconds: number): Promise<RefreshTokenRow | null> {
     const [row]: RefreshTokenRow[] = await this.db.query(
       `SELECT r.id, r.family_id, r.connection_id, r.application_id, r.scope, r.auth_time, r.amr, r.dpop_jkt, r.used, r.revoked, r.family_expires_at,
-         TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat, TIMESTAMPDIFF(SECOND, '1970-01-01', r.family_expires_at) AS exp,
-         r.family_expires_at > UTC_TIMESTAMP(3) AS live, c.blocked, c.active
+         TIMESTAMPDIFF(SECOND, '1970-01-01', r.created_at) AS iat,
+         TIMESTAMPDIFF(SECOND, '1970-01-01', LEAST(r.family_expires_at, r.created_at + INTERVAL ? SECOND)) AS exp,
+         r.family_expires_at > UTC_TIMESTAMP(3) AND (r.used = 1 OR r.created_at > UTC_TIMESTAMP(3) - INTERVAL ? SECOND) AS live,
+         COALESCE(r.used_at > UTC_TIMESTAMP(3) - INTERVAL ? SECOND, 0) AS reusable,
+         c.blocked, c.active
        FROM refresh_tokens r JOIN connections c ON c.id = r.connection_id WHERE r.token_hash = ?`,
-      [tokenHash],
+      [idleSeconds, idleSeconds, reuseSeconds, tokenHash],
     );
     return row ?? null;
   }
 
   /**
-   * The one atomic step of a rotation: of concurrent uses exactly one sees
-   * used = 0. The others wait for its row lock, then find nothing to update.
+   * The row lock every use of one token queues on: concurrent uses run one
+   * after another, each seeing what the previous one committed.
    */
-  async takeRefreshToken(m: EntityManager, id: string): Promise<boolean> {
-    const taken: { affectedRows: number } = await m.query(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ? AND used = 0 AND revoked = 0`, [id]);
-    return taken.affectedRows === 1;
+  async lockRefreshToken(m: EntityManager, id: string, reuseSeconds: number): Promise<LockedRefreshToken> {
+    const [row]: LockedRefreshToken[] = await m.query(
+      `SELECT used, revoked, COALESCE(used_at > UTC_TIMESTAMP(3) - INTERVAL ? SECOND, 0) AS reusable FROM refresh_tokens WHERE id = ? FOR UPDATE`,
+      [reuseSeconds, id],
+    );
+    return row;
+  }
+
+  /** The rotation: the token's first use, whose time starts the reuse window. */
+  async markRefreshTokenUsed(m: EntityManager, id: string): Promise<void> {
+    await m.query(`UPDATE refresh_tokens SET used = 1, used_at = UTC_TIMESTAMP(3) WHERE id = ?`, [id]);
   }
 
   /** Every refresh token and every access token of a family. */

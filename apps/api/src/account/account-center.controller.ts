@@ -36,6 +36,9 @@ const NOTICES: Record<string, string> = {
   verified: 'The address is now confirmed and linked to your account.',
   'confirm-sent': 'We sent a new confirmation link to your primary address.',
   'app-email': 'Saved: the app now sees the address you chose.',
+  'email-request-shared': 'Allowed: the app now sees the address it asked for.',
+  'email-request-declined': 'Declined: the app does not see that address.',
+  'email-request-gone': 'Nothing was shared: that request is no longer open, or the address is no longer a confirmed address of your account.',
   'forwarding-on': 'Email forwarding is on.',
   'forwarding-off': 'Email forwarding is off.',
   muted: 'Emails from this app are muted.',
@@ -343,6 +346,17 @@ export class AccountCenterController {
       if (!share) throw new AppError('invalid_request', 'Choose which email the app should see.');
       await this.center.shareEmail(userId, id, share);
       return 'app-email';
+    });
+  }
+
+  /** The app's request to see an address: `allow` shares it (if it is still the user's), `decline` drops it. From the apps list or the app's page. */
+  @PageSession('user')
+  @Post('apps/:id/email-request')
+  async emailRequest(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string, @FormBody() form: Form) {
+    return this.appChange(request, reply, id, form, async (userId) => {
+      const answer = field(form, 'answer');
+      if (answer !== 'allow' && answer !== 'decline') throw new AppError('invalid_request', 'The form field answer must be allow or decline.');
+      return `email-request-${await this.center.answerEmailRequest(userId, id, answer === 'allow')}`;
     });
   }
 

@@ -204,6 +204,19 @@ function appLogo(app: AppSummary): SafeHtml {
     : html`<span class="logo-placeholder" aria-hidden="true">${[...app.appName][0] ?? '?'}</span>`;
 }
 
+/** "<app> asks to see <address>", with an Allow and a Decline form. */
+function emailRequestPanel(app: AppSummary, csrf: string): SafeHtml {
+  if (!app.emailRequest) return html``;
+  const action = `/account/apps/${app.connectionId}/email-request`;
+  return html`<div class="notice email-request" role="status" id="email-request-${app.connectionId}">
+<p><strong>${app.appName}</strong> asks to see <strong>${app.emailRequest}</strong>.</p>
+<div class="row">
+<form method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="answer" value="allow"><button type="submit" class="small">Allow</button></form>
+<form method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="answer" value="decline"><button type="submit" class="secondary small">Decline</button></form>
+</div>
+</div>`;
+}
+
 export function appsPage(v: AppsView): string {
   return accountPage(
     'Apps using LoginSign',
@@ -218,7 +231,8 @@ ${
 ${v.apps.map(
   (a) => html`<li>
 <div class="app-line">${appLogo(a)}<div><a href="/account/apps/${a.connectionId}"><strong>${a.appName}</strong></a>${a.active ? '' : html` <span class="badge badge-off">Stopped using</span>`}<br>
-<span class="muted">Sees: ${seenAddress(a)} · Joined ${when(a.joined)} · Last used ${when(a.lastUsed)}</span></div></div>
+<span class="muted">Sees: ${seenAddress(a)} · Joined ${when(a.joined)} · Last used ${when(a.lastUsed)}</span>
+${emailRequestPanel(a, v.csrf)}</div></div>
 <a class="button secondary-link small" href="/account/apps/${a.connectionId}" aria-label="Manage ${a.appName}">Manage</a>
 </li>`,
 )}
@@ -237,6 +251,7 @@ export function appPage(v: AppView): string {
     v,
     html`<p><a href="/account/apps">← All apps</a></p>
 <div class="app-line">${appLogo(a)}<h1>${a.appName}</h1></div>
+${emailRequestPanel(a, v.csrf)}
 <section class="panel" aria-labelledby="details-title">
 <h2 id="details-title">Details</h2>
 <dl class="kv">

@@ -17,7 +17,7 @@ const MESSAGES: Record<string, string> = {
   unblocked: 'User unblocked.',
   forwarding_on: 'Email forwarding turned on.',
   forwarding_off: 'Email forwarding turned off.',
-  email: 'Shared address updated.',
+  email: 'Saved. An address other than the relay address is shared only once the user allows it in their account center.',
   closed: 'Account closed.',
 };
 
@@ -92,7 +92,7 @@ export class PortalUsersController {
     return this.setSwitch(request, reply, appId, connectionId, form, 'isForwarding', ['forwarding_on', 'forwarding_off']);
   }
 
-  /** `appEmail`: the relay address, a linked address, or "" (also the "Stop sharing" button) = none. */
+  /** `appEmail`: "" (also the "Stop sharing" button) = none, the relay address, or an address the user is asked to share (ConnectionStateService.update). */
   @Post(':connectionId/email')
   async email(
     @Req() request: FastifyRequest,

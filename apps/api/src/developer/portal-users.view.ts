@@ -140,7 +140,7 @@ ${notice(opts.message)}${notice(opts.error, 'error')}
 ${csrfField(csrf)}${filterFields(filters)}
 <label for="appEmail">Address the app sees</label>
 <input type="email" id="appEmail" name="appEmail" maxlength="320" value="${shared}" aria-describedby="appEmail-hint" spellcheck="false">
-<p class="muted" id="appEmail-hint">The user's relay address, or one of the addresses linked to their LoginSign account. Leave empty to stop sharing an email.</p>
+<p class="muted" id="appEmail-hint">The user's relay address applies at once (unless they chose not to share an email). Any other address is only asked for: the user sees the request in their account center, and the app sees the address once they allow it. Leave empty to stop sharing an email.</p>
 <div class="row"><button type="submit">Save address</button><button type="submit" name="stop" value="1" class="secondary">Stop sharing</button></div>
 </form>
 </section>

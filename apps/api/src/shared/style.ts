@@ -58,6 +58,7 @@ a.button.secondary-link { background: #fff; color: var(--accent); }
 .notice { padding: 10px 14px; border-radius: 8px; margin: 0 0 16px; }
 .notice-ok { background: #e8f5ec; color: var(--ok); border: 1px solid #b7dfc3; }
 .notice-error { background: #fdecea; color: var(--danger); border: 1px solid #f0b4ae; }
+.email-request { background: #eef4fd; border: 1px solid #c4d7f2; margin: 8px 0 0; }
 .warning { background: #fff7e0; border: 1px solid #f1d58a; border-radius: 8px; padding: 10px 14px; }
 .kv { display: grid; grid-template-columns: minmax(120px, max-content) 1fr; gap: 8px 16px; margin: 0 0 12px; }
 .kv dt { font-weight: 600; font-size: 14px; color: var(--muted); }

@@ -14,6 +14,7 @@ import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
 import { ClientTypes1764370000000 } from './1764370000000-ClientTypes';
 import { PushedAuthorizationRequests1764371000000 } from './1764371000000-PushedAuthorizationRequests';
 import { TokenSigningAndDpop1764372000000 } from './1764372000000-TokenSigningAndDpop';
+import { AppEmailRequests1764373000000 } from './1764373000000-AppEmailRequests';
 import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion';
 import { PartitionedGlobalIdSequence1764375100000 } from './1764375100000-PartitionedGlobalIdSequence';
 
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   ClientTypes1764370000000,
   PushedAuthorizationRequests1764371000000,
   TokenSigningAndDpop1764372000000,
+  AppEmailRequests1764373000000,
   DropAuthzVersion1764375000000,
   PartitionedGlobalIdSequence1764375100000,
 ];
