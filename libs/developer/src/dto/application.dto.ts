@@ -94,8 +94,12 @@ export class UpdateApplicationDto {
   @Given()
   @IsIn(ID_TOKEN_SIGNING_ALGS)
   idTokenSigningAlg?: IdTokenSigningAlg;
+
+  @Given()
   @IsBoolean()
   requirePushedAuthorizationRequests?: boolean;
+
+
   /** Read-only after creation: accepted only when it names the current type. */
   @Given()
   @IsIn(APPLICATION_TYPES)
