@@ -8,6 +8,7 @@ import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './a
 import {
   ApplicationType,
   checkApplicationName,
+  checkApplicationType,
   checkLogoUrl,
   checkPostLogoutRedirectUris,
   checkRedirectUris,
@@ -48,7 +49,7 @@ export interface SenderDomainVerification {
 export interface NewApplication {
   name: string;
   redirectUris: string[];
-  type?: ApplicationType;
+  type?: string;
   postLogoutRedirectUris?: string[];
   webhookUrl?: string | null;
   logoUrl?: string | null;
@@ -124,7 +125,7 @@ export class ApplicationsService {
   ) {}
 
   async create(developerId: number, input: NewApplication): Promise<CreatedApplication> {
-    const type = input.type ?? 'web';
+    const type = checkApplicationType(input.type);
     const clientSecret = isPublicClient(type) ? null : randomToken(32);
     const webhookSecret = newWebhookSecret();
     const app: StoredApplication = {
@@ -177,8 +178,10 @@ export class ApplicationsService {
       patch.senderDomainsVerified = app.senderDomainsVerified.filter((d) => patch.senderDomains!.includes(d));
     }
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
-    if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
-    this.spaOrigins.invalidate();
+    if (Object.keys(patch).length > 0) {
+      await this.apps.update(app.id, patch);
+      this.spaOrigins.invalidate();
+    }
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
   }
 
