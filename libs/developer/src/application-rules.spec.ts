@@ -1,5 +1,5 @@
 import { AppError } from '@app/common';
-import { checkApplicationName, checkLogoUrl, checkPostLogoutRedirectUris, checkRedirectUris, checkWebhookUrl, redirectUriMatches } from './application-rules';
+import { checkApplicationName, checkApplicationType, checkLogoUrl, checkPostLogoutRedirectUris, checkRedirectUris, checkWebhookUrl, redirectUriMatches } from './application-rules';
 
 function problem(fn: () => unknown): string {
   try {
@@ -74,6 +74,14 @@ describe('checkRedirectUris', () => {
     expect(checkPostLogoutRedirectUris([], 'web')).toEqual([]);
     expect(checkPostLogoutRedirectUris(['com.example.app:/bye'], 'native')).toEqual(['com.example.app:/bye']);
     expect(problem(() => checkPostLogoutRedirectUris(['http://app.example.com/bye'], 'spa'))).toContain('postLogoutRedirectUris[0]');
+  });
+});
+
+describe('checkApplicationType', () => {
+  it('defaults to web and accepts only web, spa and native', () => {
+    expect(checkApplicationType(undefined)).toBe('web');
+    for (const type of ['web', 'spa', 'native']) expect(checkApplicationType(type)).toBe(type);
+    for (const bad of ['', 'WEB', 'daemon', null, 1]) expect(problem(() => checkApplicationType(bad))).toMatch(/web, spa, native/);
   });
 });
 

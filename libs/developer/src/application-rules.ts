@@ -39,6 +39,13 @@ export type ApplicationType = (typeof APPLICATION_TYPES)[number];
 
 export const isPublicClient = (type: ApplicationType) => type !== 'web';
 
+/** The type at creation: absent = `web`. */
+export function checkApplicationType(value: unknown): ApplicationType {
+  if (value === undefined) return 'web';
+  if (!APPLICATION_TYPES.includes(value as ApplicationType)) throw new AppError('invalid_request', `type must be one of ${APPLICATION_TYPES.join(', ')}.`);
+  return value as ApplicationType;
+}
+
 const invalid = (description: string) => new AppError('invalid_request', description);
 
 function checkUriText(value: string, field: string): void {

@@ -8,6 +8,7 @@ import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './a
 import {
   ApplicationType,
   checkApplicationName,
+  checkApplicationType,
   checkIdTokenSigningAlg,
   checkLogoUrl,
   checkPostLogoutRedirectUris,
@@ -53,7 +54,7 @@ export interface SenderDomainVerification {
 export interface NewApplication {
   name: string;
   redirectUris: string[];
-  type?: ApplicationType;
+  type?: string;
   postLogoutRedirectUris?: string[];
   webhookUrl?: string | null;
   logoUrl?: string | null;
@@ -136,7 +137,7 @@ export class ApplicationsService {
   ) {}
 
   async create(developerId: number, input: NewApplication): Promise<CreatedApplication> {
-    const type = input.type ?? 'web';
+    const type = checkApplicationType(input.type);
     const clientSecret = isPublicClient(type) ? null : randomToken(32);
     const webhookSecret = newWebhookSecret();
     const app: StoredApplication = {
@@ -193,8 +194,10 @@ export class ApplicationsService {
     if (changes.idTokenSigningAlg !== undefined) patch.idTokenSigningAlg = checkIdTokenSigningAlg(changes.idTokenSigningAlg);
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
     if (changes.requirePushedAuthorizationRequests !== undefined) patch.requirePushedAuthorizationRequests = changes.requirePushedAuthorizationRequests;
-    if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
-    this.spaOrigins.invalidate();
+    if (Object.keys(patch).length > 0) {
+      await this.apps.update(app.id, patch);
+      this.spaOrigins.invalidate();
+    }
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
   }
 
