@@ -7,7 +7,19 @@ import { ApplicationList, createApplication, CreatedTestApplication, developerRe
 import { countRows, webhookSecretOf } from '../support/db';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const PUBLIC_FIELDS = ['clientId', 'createdAt', 'id', 'logoUrl', 'name', 'redirectUris', 'senderAddresses', 'senderDomainVerifications', 'senderDomains', 'webhookUrl'];
+const PUBLIC_FIELDS = [
+  'clientId',
+  'createdAt',
+  'id',
+  'idTokenSigningAlg',
+  'logoUrl',
+  'name',
+  'redirectUris',
+  'senderAddresses',
+  'senderDomainVerifications',
+  'senderDomains',
+  'webhookUrl',
+];
 const APPS = '/api/developer/applications';
 
 /** A row of the applications table, as far as these tests read it. */
@@ -60,6 +72,7 @@ describe('Developer Portal applications', () => {
         senderDomains: [],
         senderAddresses: [],
         senderDomainVerifications: [],
+        idTokenSigningAlg: 'RS256',
         createdAt: expect.stringMatching(ISO_UTC),
       });
       expect(Buffer.from(app.webhookSecret.slice('whsec_'.length), 'base64')).toHaveLength(32);
@@ -98,6 +111,7 @@ describe('Developer Portal applications', () => {
         senderDomains: [],
         senderAddresses: [],
         senderDomainVerifications: [],
+        idTokenSigningAlg: 'RS256',
         createdAt: expect.any(Date),
       });
       expect(await service().findByClientId('nope')).toBeNull();
