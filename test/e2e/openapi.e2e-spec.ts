@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv, { ValidateFunction } from 'ajv';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -302,8 +303,25 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
     expect([me.status, me.body.globalId]).toEqual([200, user.globalId]);
     expect((await call('get', '/oauth/userinfo', { headers: bearer })).status).toBe(200);
     expect((await call('post', '/oauth/userinfo', { headers: bearer })).status).toBe(200);
-    const refreshed = await call('post', '/oauth/token', { headers: basic, form: { grant_type: 'refresh_token', refresh_token: token.body.refresh_token } });
-    expect(refreshed.status).toBe(200);
+    // With a DPoP proof (RFC 9449): a DPoP-bound token, introspected with its key's thumbprint.
+    const dpopKeys = await generateKeyPair('ES256');
+    const dpop = await new SignJWT({ jti: randomBytes(16).toString('base64url'), htm: 'POST', htu: `${baseUrl}/oauth/token`, iat: Math.floor(Date.now() / 1000) })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(dpopKeys.publicKey) })
+      .sign(dpopKeys.privateKey);
+    const refreshed = await call<{ access_token: string; token_type: string }>('post', '/oauth/token', {
+      headers: { ...basic, dpop },
+      form: { grant_type: 'refresh_token', refresh_token: token.body.refresh_token },
+    });
+    expect([refreshed.status, refreshed.body.token_type]).toEqual([200, 'DPoP']);
+    const introspected = await call('post', '/oauth/introspect', { headers: basic, form: { token: refreshed.body.access_token } });
+    expect(introspected.body).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) as unknown } });
+    const noProof = await call('get', '/api/user', { headers: { authorization: `DPoP ${refreshed.body.access_token}` } });
+    expect([noProof.status, noProof.body.error]).toEqual([401, 'invalid_dpop_proof']);
+    const badProof = await call('post', '/oauth/token', {
+      headers: { ...basic, dpop: 'garbage' },
+      form: { grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) },
+    });
+    expect([badProof.status, badProof.body.error]).toEqual([400, 'invalid_dpop_proof']);
     expect((await call('post', '/oauth/introspect', { headers: basic, form: { token: token.body.access_token } })).body).toMatchObject({ active: true });
     expect((await call('post', '/oauth/revoke', { headers: basic, form: { token: token.body.access_token } })).status).toBe(200);
     const pushed = await call('post', '/oauth/par', { headers: basic, form: { response_type: 'code', redirect_uri: client.redirectUri, scope: 'profile' } });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify, SignJWT } from 'jose';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AccessChangeSignals, AccessSnapshot, AppError, randomToken } from '@app/common';
@@ -152,8 +152,10 @@ export class TokensService {
       if (!isAccessClaims(payload)) return null;
       this.verified.set(cacheKey, payload, payload.exp * 1000);
       return payload;
-    } catch {
-      return null;
+    } catch (error) {
+      // A bad token is null; an outage (the key lookup's database read) stays an error.
+      if (error instanceof errors.JOSEError) return null;
+      throw error;
     }
   }
 

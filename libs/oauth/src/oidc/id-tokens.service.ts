@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { compactVerify, SignJWT } from 'jose';
+import { compactVerify, errors, SignJWT } from 'jose';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ClaimsService } from './claims.service';
 import { DEFAULT_SIGNING_ALG, idTokenTtlSeconds, SIGNING_ALGS, SigningAlg, SigningKeysService } from './signing-keys.service';
@@ -78,8 +78,10 @@ export class IdTokensService {
       const verified = await compactVerify(token, this.keys.verificationKey, { algorithms: [...SIGNING_ALGS] });
       if (verified.protectedHeader.typ !== 'JWT') return null;
       payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
-    } catch {
-      return null;
+    } catch (error) {
+      // A bad hint is null; an outage (the key lookup's database read) stays an error.
+      if (error instanceof errors.JOSEError || error instanceof SyntaxError) return null;
+      throw error;
     }
     const { iss, sub, aud, exp } = payload ?? {};
     if (iss !== this.config.publicUrl || typeof sub !== 'string' || typeof aud !== 'string' || typeof exp !== 'number') return null;

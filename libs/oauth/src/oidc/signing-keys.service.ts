@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CryptoKey, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, JWK, JWSHeaderParameters } from 'jose';
+import { CryptoKey, errors, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, JWK, JWSHeaderParameters } from 'jose';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { decrypt, encrypt, randomToken } from '@app/common';
@@ -182,11 +182,12 @@ export class SigningKeysService {
 
   /**
    * A jose key resolver for tokens we signed: the published key named by the
-   * header's `kid`, only for the algorithm it was made for.
+   * header's `kid`, only for the algorithm it was made for. An unknown key is
+   * a jose error (a bad token); a failed database read is not.
    */
   readonly verificationKey = async (header: JWSHeaderParameters): Promise<CryptoKey> => {
     const key = typeof header.kid === 'string' ? await this.publishedKey(header.kid) : null;
-    if (!key || key.alg !== header.alg) throw new Error('unknown signing key');
+    if (!key || key.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
     return key.publicKey;
   };
 }
