@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AccessChangeSignals, AppError, notFound, parseEmail } from '@app/common';
+import { AccessChangeSignals, AppError, notFound, parseEmail, retryOnDeadlock } from '@app/common';
 import { LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox, WebhookEventType } from '@app/webhooks';
 import { countBucket } from './connections.service';
@@ -81,10 +81,12 @@ export class ConnectionStateService {
 
   /** Locks, changes and records the events in one transaction; dispatches them after commit. */
   private async change(scope: ConnectionScope, connectionId: string, changes: UserChanges): Promise<void> {
-    await this.outbox.transaction(async (m) => {
-      const c = await this.lock(m, scope, connectionId);
-      return this.applyChanges(m, c, changes);
-    });
+    await retryOnDeadlock(() =>
+      this.outbox.transaction(async (m) => {
+        const c = await this.lock(m, scope, connectionId);
+        return this.applyChanges(m, c, changes);
+      }),
+    );
   }
 
   private async applyChanges(m: EntityManager, c: LockedConnection, changes: UserChanges): Promise<(string | null)[]> {
@@ -134,6 +136,11 @@ export class ConnectionStateService {
    * the app gets `user_consent_revoked`. Already revoked: nothing happens.
    */
   async revokeConsent(userId: number, connectionId: string): Promise<void> {
+    // Retried whole on a deadlock: the counters are still shared rows (see moveUserCount).
+    await retryOnDeadlock(() => this.revokeConsentOnce(userId, connectionId));
+  }
+
+  private async revokeConsentOnce(userId: number, connectionId: string): Promise<void> {
     await this.outbox.transaction(async (m) => {
       const c = await this.lock(m, { userId }, connectionId);
       if (!c.active) return [];
@@ -164,7 +171,7 @@ export class ConnectionStateService {
    * relay_addresses, so a later sign-in gets a fresh connection and address.
    */
   async close(applicationId: string, connectionId: string): Promise<void> {
-    await this.outbox.transaction(async (m) => this.closeLocked(m, await this.lock(m, { applicationId }, connectionId)));
+    await retryOnDeadlock(() => this.outbox.transaction(async (m) => this.closeLocked(m, await this.lock(m, { applicationId }, connectionId))));
   }
 
   /**

@@ -13,6 +13,7 @@ import { TwoStepAndPasskeys1764364000000 } from './1764364000000-TwoStepAndPassk
 import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
 import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion';
 import { PartitionedGlobalIdSequence1764375100000 } from './1764375100000-PartitionedGlobalIdSequence';
+import { UserCountSlots1764375200000 } from './1764375200000-UserCountSlots';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   RelayBodies1764365000000,
   DropAuthzVersion1764375000000,
   PartitionedGlobalIdSequence1764375100000,
+  UserCountSlots1764375200000,
 ];
