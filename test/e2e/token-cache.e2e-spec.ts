@@ -1,7 +1,8 @@
 import { TokensRepository } from '@app/oauth';
-import { signUpUser, TestUser } from '../support/accounts';
+import { confirmSignUpAddress, signUpUser, TestUser, uniqueEmail } from '../support/accounts';
 import { ApiProcess, freePort, startApiProcess } from '../support/api-process';
-import { getPage, postForm, submitForm } from '../support/forms';
+import { getPage, inputValue, postForm, submitForm } from '../support/forms';
+import { mailsTo } from '../support/mailbox';
 import { startApi, TestApp } from '../support/harness';
 import { ClientApp, codeFor, connectWithRefresh, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 
@@ -29,9 +30,9 @@ describe('token lookup cache', () => {
   const both = () => [t.baseUrl, other.baseUrl];
 
   /** A signed-in connection (openid profile email) whose token both processes have cached (the first use of a connection learns whose it is; the second caches). */
-  async function signedIn(user?: TestUser, client = app) {
+  async function signedIn(user?: TestUser, client = app, share = 'relay') {
     const who = user ?? (await signUpUser(t.baseUrl));
-    const { body } = await connectWithRefresh(t.baseUrl, client, who);
+    const { body } = await connectWithRefresh(t.baseUrl, client, who, share);
     const token = body.access_token;
     let id = '';
     for (const base of [...both(), ...both()]) {
@@ -163,5 +164,23 @@ describe('token lookup cache', () => {
     } finally {
       lookups.mockRestore();
     }
+  });
+
+  it('sees the removal of a shared linked address (the app sees its relay address)', async () => {
+    const user = await signUpUser(t.baseUrl);
+    await confirmSignUpAddress(t.baseUrl, user);
+    const second = uniqueEmail('second');
+    expect((await submitForm(t.baseUrl, '/account/emails', { password: user.password, email: second }, user.jar)).status).toBe(303);
+    const [mail] = await mailsTo(t.baseUrl, second);
+    const link = new URL(/href="([^"]*\/account\/emails\/verify\?token=[^"]*)"/.exec(mail)![1].replace(/&amp;/g, '&'));
+    const confirm = await getPage(t.baseUrl, `${link.pathname}${link.search}`, user.jar);
+    expect((await postForm(t.baseUrl, '/account/emails/verify', { _csrf: confirm.csrf!, token: inputValue(confirm.html, 'token')! }, user.jar)).status).toBe(303);
+    const shared = await signedIn(user, await createClientApp(t.baseUrl), second);
+    expect((await currentUser(other.baseUrl, shared.token)).body.email).toBe(second);
+    expect((await submitForm(t.baseUrl, '/account/emails', { email: second }, user.jar, '/account/emails/remove')).status).toBe(303);
+    const relay = (await currentUser(other.baseUrl, shared.token)).body.email;
+    expect(relay).not.toBe(second);
+    expect(relay).toMatch(/@/);
+    expect((await userinfo(other.baseUrl, shared.token)).body).toMatchObject({ email: relay, email_verified: true });
   });
 });

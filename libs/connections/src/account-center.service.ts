@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { notFound } from '@app/common';
+import { notFound, retryOnDeadlock } from '@app/common';
 import { AccountsService, LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox } from '@app/webhooks';
 import { AccountAppRow, ConnectionsRepository } from './connections.repository';
@@ -69,10 +69,12 @@ export class AccountCenterService {
 
   /** Removes a linked address; apps that saw it see the relay address from now on (`user_email_changed`). */
   async removeEmail(userId: number, email: string): Promise<void> {
-    await this.outbox.transaction(async (m) => {
-      const removed = await this.linkedEmails.remove(m, userId, email);
-      return removed ? this.connections.unshareAddress(m, userId, email.trim().toLowerCase()) : [];
-    });
+    await retryOnDeadlock(() =>
+      this.outbox.transaction(async (m) => {
+        const removed = await this.linkedEmails.remove(m, userId, email);
+        return removed ? this.connections.unshareAddress(m, userId, email.trim().toLowerCase()) : [];
+      }),
+    );
   }
 
   /** Which address one app sees (`user_email_changed` when it changes). */
@@ -110,11 +112,14 @@ export class AccountCenterService {
   async deleteAccount(userId: number, password: unknown, ip: string): Promise<void> {
     await this.accounts.confirmPassword(userId, password, ip);
     const noticeTo = await this.accounts.noticeAddress(userId);
-    await this.outbox.transaction(async (m) => {
-      const ids = await this.connections.closeAllForUser(m, userId);
-      await this.accounts.deleteUser(m, userId);
-      return ids;
-    });
+    // Several applications' counters in one transaction: retried whole on a deadlock.
+    await retryOnDeadlock(() =>
+      this.outbox.transaction(async (m) => {
+        const ids = await this.connections.closeAllForUser(m, userId);
+        await this.accounts.deleteUser(m, userId);
+        return ids;
+      }),
+    );
     if (noticeTo) await this.accounts.notifyDeleted(userId, noticeTo);
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AccessChangeSignals, AppError, notFound, parseEmail } from '@app/common';
+import { AccessChangeSignals, AppError, notFound, parseEmail, retryOnDeadlock } from '@app/common';
 import { LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox, WebhookEventType } from '@app/webhooks';
 import { countBucket } from './connections.service';
@@ -75,13 +75,16 @@ export class ConnectionStateService {
       throw new AppError('invalid_request', 'Send at least one of isForwarding, appEmail or blocked.');
     }
     const asked = changes.appEmail === undefined ? undefined : this.parseAppEmail(changes.appEmail);
-    await this.outbox.transaction(async (m) => {
-      const c = await this.lock(m, { applicationId }, connectionId);
-      const relay = this.relayAddress(c);
-      const direct = asked === null || (asked === relay && !c.email_withheld);
-      if (asked !== undefined && !direct && asked !== c.shared_email) await this.connections.replaceEmailRequest(m, c, asked, asked === relay);
-      return this.applyChanges(m, c, { ...changes, appEmail: direct ? (asked ?? '') : undefined });
-    });
+    // Retried whole on a deadlock: blocking moves the per-app counters.
+    await retryOnDeadlock(() =>
+      this.outbox.transaction(async (m) => {
+        const c = await this.lock(m, { applicationId }, connectionId);
+        const relay = this.relayAddress(c);
+        const direct = asked === null || (asked === relay && !c.email_withheld);
+        if (asked !== undefined && !direct && asked !== c.shared_email) await this.connections.replaceEmailRequest(m, c, asked, asked === relay);
+        return this.applyChanges(m, c, { ...changes, appEmail: direct ? (asked ?? '') : undefined });
+      }),
+    );
   }
 
   /**
@@ -113,10 +116,17 @@ export class ConnectionStateService {
    * PATCH uses, scoped to the user's own connections.
    */
   async updateForUser(userId: number, connectionId: string, changes: Omit<UserChanges, 'blocked'>): Promise<void> {
-    await this.outbox.transaction(async (m) => {
-      const c = await this.lock(m, { userId }, connectionId);
-      return this.applyChanges(m, c, { isForwarding: changes.isForwarding, appEmail: changes.appEmail, emailMuted: changes.emailMuted }, true);
-    });
+    await this.change({ userId }, connectionId, { isForwarding: changes.isForwarding, appEmail: changes.appEmail, emailMuted: changes.emailMuted }, true);
+  }
+
+  /** Locks, changes and records the events in one transaction; dispatches them after commit. */
+  private async change(scope: ConnectionScope, connectionId: string, changes: UserChanges, byUser = false): Promise<void> {
+    await retryOnDeadlock(() =>
+      this.outbox.transaction(async (m) => {
+        const c = await this.lock(m, scope, connectionId);
+        return this.applyChanges(m, c, changes, byUser);
+      }),
+    );
   }
 
   /** `byUser`: the user's own choice of address, which also records whether they chose "Don't share". */
@@ -168,6 +178,11 @@ export class ConnectionStateService {
    * the app gets `user_consent_revoked`. Already revoked: nothing happens.
    */
   async revokeConsent(userId: number, connectionId: string): Promise<void> {
+    // Retried whole on a deadlock: the counters are still shared rows (see moveUserCount).
+    await retryOnDeadlock(() => this.revokeConsentOnce(userId, connectionId));
+  }
+
+  private async revokeConsentOnce(userId: number, connectionId: string): Promise<void> {
     await this.outbox.transaction(async (m) => {
       const c = await this.lock(m, { userId }, connectionId);
       if (!c.active) return [];
@@ -198,7 +213,7 @@ export class ConnectionStateService {
    * relay_addresses, so a later sign-in gets a fresh connection and address.
    */
   async close(applicationId: string, connectionId: string): Promise<void> {
-    await this.outbox.transaction(async (m) => this.closeLocked(m, await this.lock(m, { applicationId }, connectionId)));
+    await retryOnDeadlock(() => this.outbox.transaction(async (m) => this.closeLocked(m, await this.lock(m, { applicationId }, connectionId))));
   }
 
   /**

@@ -89,6 +89,9 @@ export interface ClaimsRow {
   linked_verified: number | string;
 }
 
+/** Rows per application in `application_user_counts`: a change adds to a random one, reads sum them. */
+const USER_COUNT_SLOTS = 16;
+
 /** The counter of `application_user_counts` a connection is counted in. */
 export type UserCountBucket = 'active' | 'inactive' | 'blocked';
 
@@ -239,22 +242,23 @@ export class ConnectionsRepository {
     const delta = { active: 0, inactive: 0, blocked: 0 };
     if (from) delta[from] -= 1;
     if (to) delta[to] += 1;
-    // An upsert: applications created after the migration have no row until their first user.
+    // An upsert into a random slot (a slot's own numbers may go negative; the sums are exact):
+    // concurrent changes to one application rarely meet on a row.
+    const slot = Math.floor(Math.random() * USER_COUNT_SLOTS);
     await m.query(
-      `INSERT INTO application_user_counts (application_id, active, inactive, blocked) VALUES (?, ?, ?, ?)
+      `INSERT INTO application_user_counts (application_id, slot, active, inactive, blocked) VALUES (?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE active = active + VALUES(active), inactive = inactive + VALUES(inactive), blocked = blocked + VALUES(blocked)`,
-      [applicationId, delta.active, delta.inactive, delta.blocked],
+      [applicationId, slot, delta.active, delta.inactive, delta.blocked],
     );
   }
 
-  /** O(1): the counters kept by every transaction that changes a connection. */
+  /** O(1): the counters kept by every transaction that changes a connection (at most 16 rows summed). */
   async countAll(applicationId: string, status?: UserStatus): Promise<number> {
-    const [row]: { active: number | string; inactive: number | string; blocked: number | string }[] = await this.db.query(
-      `SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?`,
+    const [row]: { active: number | string | null; inactive: number | string | null; blocked: number | string | null }[] = await this.db.query(
+      `SELECT SUM(active) AS active, SUM(inactive) AS inactive, SUM(blocked) AS blocked FROM application_user_counts WHERE application_id = ?`,
       [applicationId],
     );
-    if (!row) return 0;
-    return status ? Number(row[status]) : Number(row.active) + Number(row.inactive) + Number(row.blocked);
+    return status ? Number(row[status] ?? 0) : Number(row.active ?? 0) + Number(row.inactive ?? 0) + Number(row.blocked ?? 0);
   }
 
   /** Without search: ids in index order from the cursor on, then their rows (one more than the limit). */

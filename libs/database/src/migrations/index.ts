@@ -17,6 +17,7 @@ import { TokenSigningAndDpop1764372000000 } from './1764372000000-TokenSigningAn
 import { AppEmailRequests1764373000000 } from './1764373000000-AppEmailRequests';
 import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion';
 import { PartitionedGlobalIdSequence1764375100000 } from './1764375100000-PartitionedGlobalIdSequence';
+import { UserCountSlots1764375200000 } from './1764375200000-UserCountSlots';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AppEmailRequests1764373000000,
   DropAuthzVersion1764375000000,
   PartitionedGlobalIdSequence1764375100000,
+  UserCountSlots1764375200000,
 ];
