@@ -379,7 +379,7 @@ describe('Applications of every kind: public clients, RFC 8252 redirect URIs, po
       const key = await t.app.get(SigningKeysService).activeKey();
       const past = Math.floor(Date.now() / 1000) - 7200;
       const expired = await new SignJWT({ sub: claims.sub, aud: app.clientId, iss: t.baseUrl, iat: past, exp: past + 3600 })
-        .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
         .sign(key.privateKey);
       const res = await logout({ id_token_hint: expired, post_logout_redirect_uri: bye, state: 's' }, user);
       expect(res.status).toBe(400);
