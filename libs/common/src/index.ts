@@ -16,3 +16,4 @@ export * from './tracing';
 export * from './password-hasher';
 export * from './links';
 export * from './two-step';
+export * from './cache/lru';

@@ -5,6 +5,7 @@ import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, encrypt, notFound, randomAlnum, randomId, randomToken, safeEqual, sha256 } from '@app/common';
 import { ApplicationPatch, ApplicationsRepository, StoredApplication } from './applications.repository';
+import { ClientAuthCache } from './client-auth-cache';
 import { checkApplicationName, checkLogoUrl, checkRedirectUris, checkSenderAddresses, checkSenderDomains, checkWebhookUrl } from './application-rules';
 
 /** What the rest of the system needs to know about an application (no secrets). */
@@ -97,6 +98,7 @@ const toRecord = (app: StoredApplication, key: Buffer): ApplicationRecord => ({
 export class ApplicationsService {
   constructor(
     private readonly apps: ApplicationsRepository,
+    private readonly clientAuth: ClientAuthCache,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -146,7 +148,10 @@ export class ApplicationsService {
       patch.senderDomainsVerified = app.senderDomainsVerified.filter((d) => patch.senderDomains!.includes(d));
     }
     if (changes.senderAddresses !== undefined) patch.senderAddresses = checkSenderAddresses(changes.senderAddresses, this.config.relayDomain);
-    if (Object.keys(patch).length > 0) await this.apps.update(app.id, patch);
+    if (Object.keys(patch).length > 0) {
+      await this.apps.update(app.id, patch);
+      await this.clientAuth.changed(app.clientId);
+    }
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
   }
 
@@ -165,7 +170,10 @@ export class ApplicationsService {
     const records = await resolver.resolveTxt(`_loginsign.${domain}`).catch(() => [] as string[][]);
     const found = records.some((chunks) => safeEqual(chunks.join(''), expected));
     if (!found) throw new AppError('invalid_request', `No TXT record _loginsign.${domain} with the value "${expected}" was found.`);
-    if (!app.senderDomainsVerified.includes(domain)) await this.apps.update(app.id, { senderDomainsVerified: [...app.senderDomainsVerified, domain] });
+    if (!app.senderDomainsVerified.includes(domain)) {
+      await this.apps.update(app.id, { senderDomainsVerified: [...app.senderDomainsVerified, domain] });
+      await this.clientAuth.changed(app.clientId);
+    }
     return { domain, verified: true };
   }
 
@@ -173,6 +181,7 @@ export class ApplicationsService {
   async remove(developerId: number, appId: string): Promise<void> {
     const app = await this.findOwned(developerId, appId);
     await this.apps.delete(developerId, app.id);
+    await this.clientAuth.changed(app.clientId);
   }
 
   /** A new client secret; the old one stops working with this write. */
@@ -180,6 +189,7 @@ export class ApplicationsService {
     const app = await this.findOwned(developerId, appId);
     const clientSecret = randomToken(32);
     await this.apps.setClientSecretHash(app.id, sha256(clientSecret));
+    await this.clientAuth.changed(app.clientId);
     return { clientId: app.clientId, clientSecret };
   }
 
@@ -200,12 +210,21 @@ export class ApplicationsService {
    * Client authentication on the token path: SHA-256 of the presented secret
    * compared in constant time with the stored hash. Secrets are 256-bit
    * random, so a fast hash suffices (no argon2/bcrypt: it would cap throughput).
+   * A success is remembered per process (ClientAuthCache): while the client's
+   * version signal in Redis is unchanged, the same secret needs no MySQL read.
    */
   async authenticateClient(clientId: string, clientSecret: string): Promise<ApplicationRecord | null> {
     if (typeof clientSecret !== 'string' || clientSecret.length === 0 || clientSecret.length > CLIENT_SECRET_MAX) return null;
+    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return null;
+    const presented = sha256(clientSecret);
+    const version = await this.clientAuth.version(clientId);
+    const cached = this.clientAuth.lookup(clientId, presented, version);
+    if (cached) return cached;
     const app = await this.findEntityByClientId(clientId);
-    if (!app || !safeEqual(sha256(clientSecret), app.clientSecretHash)) return null;
-    return toRecord(app, this.config.secrets.sessionSecret);
+    if (!app || !safeEqual(presented, app.clientSecretHash)) return null;
+    const record = toRecord(app, this.config.secrets.sessionSecret);
+    this.clientAuth.remember(clientId, presented, version, record);
+    return record;
   }
 
   /**

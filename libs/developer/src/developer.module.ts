@@ -4,6 +4,7 @@ import { ApplicationsRepository } from './applications.repository';
 import { DevelopersRepository } from './developers.repository';
 import { DevelopersService } from './developers.service';
 import { ApplicationsService } from './applications.service';
+import { ClientAuthCache } from './client-auth-cache';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { DeveloperTwoStepRepository } from './developer-two-step.repository';
@@ -17,6 +18,7 @@ import { DeveloperTwoStepService } from './developer-two-step.service';
     ApplicationsRepository,
     DevelopersService,
     ApplicationsService,
+    ClientAuthCache,
     ApiKeysRepository,
     ApiKeysService,
     DeveloperTwoStepRepository,
