@@ -524,8 +524,8 @@ async function measureTarget(t: Target, profiler: WindowProfiler | null): Promis
     },
     profiler,
     async (d) => {
-      // Enough codes for the round at 1.6x the best rate seen so far (at least 3,000).
-      pool = await generateCodes(t, Math.max(3000, Math.ceil((warmRate || 2000) * d * 1.6)));
+      // Enough codes for the round at 1.6x the best rate seen so far (at least 1,000).
+      pool = await generateCodes(t, Math.max(1000, Math.ceil((warmRate || 500) * d * 1.6)));
     },
   );
   out.profile = await phase(t, 'profile', (d) => profileRequests(t, tokens, d), profiler);
