@@ -195,8 +195,10 @@ const WHY = {
     'a returning sign-in is authorize (session read, remembered consent, code stored) + exchange + profile; the exchange is the bulk of it (see the next line); closes with the single-Redis-step exchange of issue 17 item 2 (docs/performance.md)',
   'peer/exchanges_ratio':
     'an exchange still does a Redis Lua step, a MySQL transaction (UPDATE connections + INSERT access_tokens), an EXISTS and an id_token key lookup; the peer does Redis reads/writes only. MariaDB CPU per exchange is the gap (the CPU line below); closes with the single-Redis-step exchange (issue 17 item 2, after the token rewrite merges)',
-  'peer/profile_ratio': 'the peer looks the opaque token up in Redis and builds claims per request; LoginSign answers from its per-process token cache (docs/performance.md)',
-  'peer/user_vs_bare': 'per request: JWT verify, the authz_version read, helmet headers, Nest routing and JSON (docs/performance.md)',
+  'peer/profile_ratio':
+    'noise-bound on a saturated machine: the same bench gave 12.3x and 1.2x in two runs of 2026-12-01 (other jobs used 1.6-1.7 of the 2 cores); LoginSign spends less CPU per request than the peer (server + stores, the CPU line below), so the ratio is a scheduling artefact until measured on a quiet machine',
+  'peer/user_vs_bare':
+    'the bare server ran last, when the other jobs had eased (1.1 vs 1.6 cores used by others); per request LoginSign still does JWT verify, the authz_version read, Nest routing and JSON (docs/performance.md)',
   'peer/signins_p99_p50': 'tail latency at saturation: 50 connections queue behind one API thread and MariaDB on 2 shared cores',
   'peer/exchanges_p99_p50': 'tail latency at saturation: MySQL transactions queue (MariaDB shares the 2 cores)',
   'peer/profile_p99_p50': 'tail latency at saturation: GC pauses and the shared authz_version read',
