@@ -39,6 +39,8 @@ const BENCHES = [
   { name: 'webhooks', file: 'bench/webhooks/index.ts' },
   { name: 'relay', file: 'bench/relay/index.ts' },
   { name: 'accounts', file: 'bench/accounts/index.ts' },
+  // Its own warm-up and 3 rounds per phase, medians inside: one run (--quick: 3 s rounds).
+  { name: 'peer', file: 'bench/peer/index.ts', runs: 1, args: () => (QUICK ? ['--quick'] : []) },
 ].filter((b) => only.length === 0 || only.includes(b.name) || only.includes('baseline'));
 
 const started = Date.now();
@@ -189,6 +191,19 @@ const WHY = {
   'signin/signin_rps': 'three requests, each with MySQL/Redis round trips; bound by the /api/user and token costs above',
   webhooks:
     'at the target, not above it: one worker thread is ~75-80% busy, a third of it socket writes to MySQL and Redis (one job fetch, one event read, one commit per delivery); more throughput = more worker processes (docs/scaling.md)',
+  'peer/signins_ratio':
+    'a returning sign-in is authorize (session read, remembered consent, code stored) + exchange + profile; the exchange is the bulk of it (see the next line); closes with the single-Redis-step exchange of issue 17 item 2 (docs/performance.md)',
+  'peer/exchanges_ratio':
+    'an exchange still does a Redis Lua step, a MySQL transaction (UPDATE connections + INSERT access_tokens), an EXISTS and an id_token key lookup; the peer does Redis reads/writes only. MariaDB CPU per exchange is the gap (the CPU line below); closes with the single-Redis-step exchange (issue 17 item 2, after the token rewrite merges)',
+  'peer/profile_ratio':
+    'noise-bound on a saturated machine: the same bench gave 12.3x and 1.2x in two runs of 2026-12-01 (other jobs used 1.6-1.7 of the 2 cores); LoginSign spends less CPU per request than the peer (server + stores, the CPU line below), so the ratio is a scheduling artefact until measured on a quiet machine',
+  'peer/user_vs_bare':
+    'the bare server ran last, when the other jobs had eased (1.1 vs 1.6 cores used by others); per request LoginSign still does JWT verify, the authz_version read, Nest routing and JSON (docs/performance.md)',
+  'peer/signins_p99_p50': 'tail latency at saturation: 50 connections queue behind one API thread and MariaDB on 2 shared cores',
+  'peer/exchanges_p99_p50': 'tail latency at saturation: MySQL transactions queue (MariaDB shares the 2 cores)',
+  'peer/profile_p99_p50': 'tail latency at saturation: GC pauses and the shared authz_version read',
+  'peer/api_rss': 'V8 heap headroom, not live data (docs/performance.md, Memory): a capped old generation holds the same load in ~250 MB',
+  'peer/all_rss': 'three Node processes (API, worker, relay) at ~110-150 MB idle each; the API grows under load as above',
   'users-list':
     'a one-word name prefix ("Noah") matches ~20,000 of 1M users: the search counts and sorts every match (union of three prefix ranges, COUNT(*) OVER (), ORDER BY joined_at) on each request; 32-51 ms p95 alone, ~200-260 ms with 10 clients on 2 cores. Fix: cap the counted total ("10,000+") and page from the joined_at index',
 };
@@ -270,10 +285,12 @@ function writeDoc(info, base, results, failures) {
     '- `bench:webhooks`: 10,000 events inserted at once, one worker process, delivered to a local receiver.',
     '- `bench:relay`: messages sent over SMTP to relay addresses, forwarded by one worker to a local sink.',
     '- `bench:accounts`: argon2id hash/verify and the TOTP code check in-process; JSON logins with and without two-step, and sign-ups with the per-IP limit on (default) and off (allowlisted), through one production API process.',
+    '- `bench:peer`: node-oidc-provider 9.13.3 (the engine under Logto, one process, Redis adapter: `bench/peer/peer-server.ts`) and LoginSign (API + worker + relay, production) one after the other, the same returning-user flow (authorize with a session and remembered consent -> code exchange with PKCE and client_secret_basic -> profile: `/me` / `/api/user`), 50 connections, warm-up then 3 rounds per phase (median, min-max); CPU per operation from `/proc/<pid>/stat` of the server processes and of `mariadbd` + `redis-server`; plus the bare `node:http` server in the same run. The ratios are the figures: absolute rates move with whatever else runs on the machine.',
     '- `bench:housekeeping` (run on its own, it takes minutes): table and Redis key counts before and after 100,000 sign-ins and the housekeeping job, in [table-sizes.md](table-sizes.md).',
     "- Each run's full output (with CPU split per process, and profiles when `BENCH_PROFILE=1`) is in `bench-results/` (not committed). Where the time goes: `docs/performance.md`.",
     '',
   ];
+  if (only.length) lines.push(...carriedOver(results.map((b) => b.name)));
   const warnings = results.flatMap((b) => b.runs.flatMap((r, i) => (r.warnings ?? []).map((w) => `- ${b.name} run ${i + 1}: ${w.replace(/^WARNING:?\s*/, '')}`)));
   if (warnings.length)
     lines.push('## Warnings printed by the benches', '', 'Figures measured while other processes used the CPU are lower than on a quiet machine.', '', ...warnings, '');
@@ -282,13 +299,34 @@ function writeDoc(info, base, results, failures) {
   writeFileSync(DOC, `${lines.join('\n')}`);
 }
 
+/**
+ * With --only: the previous doc's figures, kept under their own date (they were
+ * not measured in this run), so a partial run does not erase the others.
+ */
+function carriedOver(measured) {
+  if (!existsSync(DOC)) return [];
+  const previous = readFileSync(DOC, 'utf8').split('\n');
+  const generated = previous.find((l) => l.startsWith('Generated by') || l.startsWith('From '));
+  const start = previous.findIndex((l) => l.startsWith('| figure |'));
+  if (start < 0) return [];
+  let end = start;
+  while (end < previous.length && previous[end].startsWith('|')) end++;
+  const rows = previous.slice(start + 2, end).filter((row) => !row.startsWith('| bare node:http') && !measured.some((name) => PEER_ROWS[name]?.(row)));
+  if (!rows.length) return [];
+  const when = generated ? generated.replace(/^Generated by/, 'From').replace(/\.$/, '') : 'From an earlier run';
+  return ['## Figures not re-measured in this run', '', `${when}:`, '', previous[start], previous[start + 1], ...rows, ''];
+}
+
+/** Rows of a bench's own figures in an earlier doc (so they are replaced, not carried over). */
+const PEER_ROWS = { peer: (row) => /LoginSign \/ peer|peer-bench|bare node:http server|LoginSign (signins|exchanges|profile)|worker \+ relay/.test(row) };
+
 function reportOnly(info) {
   const base = JSON.parse(readFileSync(path.join(OUT_DIR, 'baseline.json'), 'utf8'));
   const results = [];
   const failures = [];
   for (const bench of BENCHES) {
     const runs = [];
-    for (let run = 1; run <= RUNS; run++) {
+    for (let run = 1; run <= (bench.runs ?? RUNS); run++) {
       const jsonFile = path.join(OUT_DIR, `${bench.name}-${run}.json`);
       const logFile = path.join(OUT_DIR, `${bench.name}-${run}.log`);
       if (!existsSync(logFile)) continue;
@@ -323,14 +361,15 @@ async function main() {
   const failures = [];
   for (const bench of BENCHES) {
     const runs = [];
-    for (let run = 1; run <= RUNS; run++) {
-      log(`${bench.name} ${run}/${RUNS}: starting (npm run bench:${bench.name})`);
-      const r = await runOnce(bench, run, RUNS);
+    const count = bench.runs ?? RUNS;
+    for (let run = 1; run <= count; run++) {
+      log(`${bench.name} ${run}/${count}: starting (npm run bench:${bench.name})`);
+      const r = await runOnce(bench, run, count);
       runs.push(r);
       if (r.code !== 0) failures.push(`${bench.name} run ${run}: exit code ${r.code}, see ${path.relative(root, r.logFile)}`);
-      for (const f of r.result?.figures ?? []) log(`${bench.name} ${run}/${RUNS}: ${f.label}: ${fmt(f.value, f.unit)} ${f.unit}${f.target ? ` (target ${f.target})` : ''}`);
+      for (const f of r.result?.figures ?? []) log(`${bench.name} ${run}/${count}: ${f.label}: ${fmt(f.value, f.unit)} ${f.unit}${f.target ? ` (target ${f.target})` : ''}`);
     }
-    if (bench.after) await bench.after(RUNS);
+    if (bench.after) await bench.after(count);
     results.push({ name: bench.name, runs });
   }
   writeDoc(info, base, results, failures);

@@ -30,10 +30,10 @@ const ECHO_LIMIT = 20;
  * production: no source maps, no TypeScript hook. The bench's environment is
  * inherited, then overridden by `env`.
  */
-export function startService(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): Service {
+export function startService(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = [], scriptArgs: string[] = []): Service {
   const file = path.join(root, script);
   if (!existsSync(file)) throw new Error(`${script} is missing; the build did not run`);
-  const child = spawn(process.execPath, ['-r', PRELOAD, ...nodeArgs, file], {
+  const child = spawn(process.execPath, ['-r', PRELOAD, ...nodeArgs, file, ...scriptArgs], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'], // the IPC channel: profiler control and orphan guard

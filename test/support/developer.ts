@@ -85,6 +85,8 @@ export type PortalUser = DeveloperUserView;
 export interface UsersPage {
   users: PortalUser[];
   total: number;
+  /** Present when a search matched more users than are counted exactly (`total` is then the limit). */
+  totalIsLowerBound?: true;
   nextCursor: string | null;
   error?: string;
   error_description?: string;

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
-import fastifyHelmet from '@fastify/helmet';
 import { FastifyInstance } from 'fastify';
 import { AppConfig } from '@app/config';
 import { ApiModule } from './api.module';
@@ -11,6 +10,7 @@ import { createValidationPipe } from './shared/body';
 import { IdParamPipe } from './shared/id-param.pipe';
 import { registerInputGuards, requestIdFor } from './shared/input-guards';
 import { registerOversizedBodyDrain } from './shared/oversized-body';
+import { helmetHeaders, registerSecurityHeaders } from './shared/security-headers';
 import { clientErrorHandler, frameworkErrors, registerHttpLayerErrors } from './shared/framework-errors';
 import { recordHttpMetrics } from './http-metrics';
 import { createOpenApiDocument, OpenApiDocument } from './docs/openapi-document';
@@ -49,7 +49,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   registerInputGuards(fastify);
 
   await app.register(fastifyCookie as never);
-  await app.register(fastifyHelmet as never, {
+  const securityHeaders = helmetHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -68,6 +68,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     // (codes, state) from leaking to other sites.
     referrerPolicy: { policy: 'same-origin' },
   });
+  registerSecurityHeaders(fastify, securityHeaders);
   registerHttpLayerErrors(fastify);
   registerOversizedBodyDrain(fastify);
   recordHttpMetrics(fastify);

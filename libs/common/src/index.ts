@@ -17,3 +17,4 @@ export * from './password-hasher';
 export * from './links';
 export * from './two-step';
 export * from './access-signals';
+export * from './cache/lru';

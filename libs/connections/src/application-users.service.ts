@@ -34,6 +34,8 @@ export interface UserListQuery {
 export interface UserList {
   users: DeveloperUserView[];
   total: number;
+  /** Present (true) when a search matched more than SEARCH_TOTAL_EXACT_MAX users: `total` is then that limit ("10,000+"). */
+  totalIsLowerBound?: true;
   nextCursor: string | null;
 }
 
@@ -58,18 +60,19 @@ export class ApplicationUsersService {
 
   /**
    * Newest `joined` first (ties: id desc), keyset-paginated; the page in one
-   * query, `total` with it (search) or from the counters (O(1)).
+   * query; `total` from the counters (O(1)) or, with a search, counted up to SEARCH_TOTAL_EXACT_MAX (above: that number, `totalIsLowerBound`).
    */
   async list(applicationId: string, query: UserListQuery): Promise<UserList> {
     const after: ListCursor | null = query.cursor !== undefined ? decodeCursor(this.cursorKey(), query.cursor) : null;
-    const { rows, total } = query.search
+    const { rows, total, totalIsLowerBound } = query.search
       ? await this.connections.searchPage(applicationId, query.search, query.status, after, query.limit + 1)
-      : await this.plainPage(applicationId, query, after);
+      : { ...(await this.plainPage(applicationId, query, after)), totalIsLowerBound: false };
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
       users: page.map((r) => this.toView(r)),
       total,
+      ...(totalIsLowerBound ? { totalIsLowerBound: true as const } : {}),
       nextCursor: rows.length > query.limit ? encodeCursor(this.cursorKey(), last.joined_at, last.id) : null,
     };
   }

@@ -165,6 +165,18 @@ function matchesSql(status?: UserStatus, searched: readonly (readonly [string, s
   return searched.map(([column, index]) => `SELECT id, joined_at FROM connections FORCE INDEX (${index}) WHERE application_id = ? AND ${column} LIKE ?${and}`).join(' UNION ');
 }
 
+/** Up to this many matches a search's `total` is exact; above, it is this number as a lower bound ("10,000+"). */
+export const SEARCH_TOTAL_EXACT_MAX = 10_000;
+
+/**
+ * The matches for counting: each branch stops after `?` entries (the limit + 1),
+ * so the union holds more than the limit exactly when the matches do.
+ */
+function cappedMatchesSql(status: UserStatus | undefined, searched: readonly (readonly [string, string])[]): string {
+  const and = status ? ` AND ${STATUS_SQL[status]}` : '';
+  return searched.map(([column, index]) => `(SELECT id FROM connections FORCE INDEX (${index}) WHERE application_id = ? AND ${column} LIKE ?${and} LIMIT ?)`).join(' UNION ');
+}
+
 /** The term as a LIKE prefix pattern, its wildcards (and the escape character) taken literally. */
 const likePrefix = (term: string) => `${term.replace(/[\\%_]/g, '\\$&')}%`;
 
@@ -275,9 +287,14 @@ export class ConnectionsRepository {
   }
 
   /**
-   * With search: one pass over the matching index entries counts them all
-   * (`total`, bounded by the prefix ranges) and picks the page; only the
-   * page's rows are read.
+   * With search. `total` is exact up to SEARCH_TOTAL_EXACT_MAX matches; above,
+   * it is that number with `totalIsLowerBound` (counting every match of a
+   * broad term such as "Noah" cost ~50 ms a request at 1M connections). The
+   * count reads at most that many entries per searched index. Up to the limit
+   * the matches are sorted to pick the page (only the page's rows are read);
+   * above it the page is taken by walking the (joined_at, id) index newest
+   * first with the prefixes as a filter: with that many matches a page is
+   * found after a short walk, without sorting them all.
    */
   async searchPage(
     applicationId: string,
@@ -285,26 +302,46 @@ export class ConnectionsRepository {
     status: UserStatus | undefined,
     after: ListCursor | null,
     limit: number,
-  ): Promise<{ rows: UserViewRow[]; total: number }> {
+  ): Promise<{ rows: UserViewRow[]; total: number; totalIsLowerBound: boolean }> {
     const like = likePrefix(search);
     // Global IDs are ASCII (an ascii column): a term with any other character
     // cannot match one, and comparing it there would mix collations.
     const searched = /^[\x00-\x7f]*$/.test(search) ? SEARCHED : SEARCHED.filter(([column]) => column !== 'user_global_id');
-    const matches = matchesSql(status, searched);
     // Shared addresses are stored in their normal form and compared byte for byte (utf8mb4_bin).
-    const matchParams = searched.flatMap(([column]) => [applicationId, column === 'shared_email' ? like.toLowerCase() : like]);
-    const rows: (UserViewRow & { total: number | string })[] = await this.db.query(
-      `SELECT ${VIEW_COLUMNS}, p.total FROM (
-         SELECT id, joined_at, total FROM (SELECT id, joined_at, COUNT(*) OVER () AS total FROM (${matches}) m) w
+    const likeFor = (column: string) => (column === 'shared_email' ? like.toLowerCase() : like);
+    const matchParams = searched.flatMap(([column]) => [applicationId, likeFor(column)]);
+    const [{ n }]: { n: number | string }[] = await this.db.query(
+      `SELECT COUNT(*) AS n FROM (${cappedMatchesSql(status, searched)}) m`,
+      searched.flatMap(([column]) => [applicationId, likeFor(column), SEARCH_TOTAL_EXACT_MAX + 1]),
+    );
+    const matching = Number(n);
+    if (matching > SEARCH_TOTAL_EXACT_MAX) {
+      const where = [
+        'application_id = ?',
+        `(${searched.map(([column]) => `${column} LIKE ?`).join(' OR ')})`,
+        ...(status ? [STATUS_SQL[status]] : []),
+        ...(after ? [AFTER_CURSOR] : []),
+      ];
+      const rows: UserViewRow[] = await this.db.query(
+        `SELECT ${VIEW_COLUMNS} FROM (
+           SELECT id FROM connections FORCE INDEX (${LIST_INDEX[status ?? 'all']})
+           WHERE ${where.join(' AND ')} ORDER BY joined_at DESC, id DESC LIMIT ?
+         ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
+         ORDER BY c.joined_at DESC, c.id DESC`,
+        [applicationId, ...searched.map(([column]) => likeFor(column)), ...cursorParams(after), limit],
+      );
+      return { rows, total: SEARCH_TOTAL_EXACT_MAX, totalIsLowerBound: true };
+    }
+    if (matching === 0) return { rows: [], total: 0, totalIsLowerBound: false };
+    const rows: UserViewRow[] = await this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM (
+         SELECT id, joined_at FROM (${matchesSql(status, searched)}) m
          ${after ? `WHERE ${AFTER_CURSOR}` : ''} ORDER BY joined_at DESC, id DESC LIMIT ?
        ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
        ORDER BY c.joined_at DESC, c.id DESC`,
       [...matchParams, ...cursorParams(after), limit],
     );
-    if (rows.length) return { rows, total: Number(rows[0].total) };
-    // No row after the cursor (or no match at all): count on its own.
-    const [{ n }]: { n: number | string }[] = await this.db.query(`SELECT COUNT(*) AS n FROM (${matches}) m`, matchParams);
-    return { rows, total: Number(n) };
+    return { rows, total: matching, totalIsLowerBound: false };
   }
 
   async getView(applicationId: string, connectionId: string): Promise<UserViewRow | null> {

@@ -19,6 +19,7 @@ import {
   IdTokenSigningAlg,
   isPublicClient,
 } from './application-rules';
+import { ClientAuthCache } from './client-auth-cache';
 import { SpaOriginsService } from './spa-origins.service';
 
 /** What the rest of the system needs to know about an application (no secrets). */
@@ -132,6 +133,7 @@ export class ApplicationsService {
   constructor(
     private readonly apps: ApplicationsRepository,
     private readonly spaOrigins: SpaOriginsService,
+    private readonly clientAuth: ClientAuthCache,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly signals: AccessChangeSignals,
   ) {}
@@ -197,6 +199,7 @@ export class ApplicationsService {
     if (Object.keys(patch).length > 0) {
       await this.apps.update(app.id, patch);
       this.spaOrigins.invalidate();
+      await this.clientAuth.changed(app.clientId);
     }
     return toRecord({ ...app, ...patch }, this.config.secrets.sessionSecret);
   }
@@ -216,7 +219,10 @@ export class ApplicationsService {
     const records = await resolver.resolveTxt(`_loginsign.${domain}`).catch(() => [] as string[][]);
     const found = records.some((chunks) => safeEqual(chunks.join(''), expected));
     if (!found) throw new AppError('invalid_request', `No TXT record _loginsign.${domain} with the value "${expected}" was found.`);
-    if (!app.senderDomainsVerified.includes(domain)) await this.apps.update(app.id, { senderDomainsVerified: [...app.senderDomainsVerified, domain] });
+    if (!app.senderDomainsVerified.includes(domain)) {
+      await this.apps.update(app.id, { senderDomainsVerified: [...app.senderDomainsVerified, domain] });
+      await this.clientAuth.changed(app.clientId);
+    }
     return { domain, verified: true };
   }
 
@@ -225,6 +231,7 @@ export class ApplicationsService {
     const app = await this.findOwned(developerId, appId);
     await this.signals.around({ applications: [app.id] }, () => this.apps.delete(developerId, app.id));
     this.spaOrigins.invalidate();
+    await this.clientAuth.changed(app.clientId);
   }
 
   /** A new client secret; the old one stops working with this write. */
@@ -233,6 +240,7 @@ export class ApplicationsService {
     if (isPublicClient(app.type)) throw new AppError('invalid_request', `A ${app.type} application is a public client: it has no client secret to rotate.`);
     const clientSecret = randomToken(32);
     await this.apps.setClientSecretHash(app.id, sha256(clientSecret));
+    await this.clientAuth.changed(app.clientId);
     return { clientId: app.clientId, clientSecret };
   }
 
@@ -253,13 +261,22 @@ export class ApplicationsService {
    * Client authentication on the token path: SHA-256 of the presented secret
    * compared in constant time with the stored hash. Secrets are 256-bit
    * random, so a fast hash suffices (no argon2/bcrypt: it would cap throughput).
+   * A success is remembered per process (ClientAuthCache): while the client's
+   * version signal in Redis is unchanged, the same secret needs no MySQL read.
    */
   async authenticateClient(clientId: string, clientSecret: string): Promise<ApplicationRecord | null> {
     if (typeof clientSecret !== 'string' || clientSecret.length === 0 || clientSecret.length > CLIENT_SECRET_MAX) return null;
+    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return null;
+    const presented = sha256(clientSecret);
+    const version = await this.clientAuth.version(clientId);
+    const cached = this.clientAuth.lookup(clientId, presented, version);
+    if (cached) return cached;
     const app = await this.findEntityByClientId(clientId);
     // A public client has no secret: a presented one never authenticates it.
-    if (!app || app.clientSecretHash === null || !safeEqual(sha256(clientSecret), app.clientSecretHash)) return null;
-    return toRecord(app, this.config.secrets.sessionSecret);
+    if (!app || app.clientSecretHash === null || !safeEqual(presented, app.clientSecretHash)) return null;
+    const record = toRecord(app, this.config.secrets.sessionSecret);
+    this.clientAuth.remember(clientId, presented, version, record);
+    return record;
   }
 
   /**

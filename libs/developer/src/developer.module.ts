@@ -5,6 +5,7 @@ import { DevelopersRepository } from './developers.repository';
 import { DevelopersService } from './developers.service';
 import { ApplicationsService } from './applications.service';
 import { SpaOriginsService } from './spa-origins.service';
+import { ClientAuthCache } from './client-auth-cache';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { DeveloperTwoStepRepository } from './developer-two-step.repository';
@@ -20,6 +21,7 @@ import { DeveloperTwoStepService } from './developer-two-step.service';
     DevelopersService,
     ApplicationsService,
     SpaOriginsService,
+    ClientAuthCache,
     ApiKeysRepository,
     ApiKeysService,
     DeveloperTwoStepRepository,

@@ -47,6 +47,8 @@ function rowActions(app: PortalApp, user: PortalUser, csrf: string, filters: Use
 export interface UsersPageData {
   users: PortalUser[];
   total: number;
+  /** `total` is a lower bound: shown as "10,000+". */
+  totalIsLowerBound?: true;
   nextCursor: string | null;
 }
 
@@ -81,7 +83,7 @@ ${notice(message)}
 <div><label for="status">Status</label><select id="status" name="status">${STATUS_OPTIONS.map(([value, label]) => html`<option value="${value}"${(filters.status ?? '') === value ? html` selected` : ''}>${label}</option>`)}</select></div>
 <div class="filter-buttons"><button type="submit">Apply</button>${filters.search || filters.status ? html`<a class="small-link" href="${appPath(app.id, '/users')}">Clear</a>` : ''}</div>
 </form>
-<p class="muted" id="users-total">${data.total} ${data.total === 1 ? 'user' : 'users'}${filters.search || filters.status ? ' match' : ''}${filters.cursor ? ' · later page' : ''}</p>
+<p class="muted" id="users-total">${data.totalIsLowerBound ? `${data.total.toLocaleString('en')}+` : data.total} ${data.total === 1 && !data.totalIsLowerBound ? 'user' : 'users'}${filters.search || filters.status ? ' match' : ''}${filters.cursor ? ' · later page' : ''}</p>
 ${
   data.users.length
     ? html`<div class="table-wrap"><table id="users-table" class="dense">
