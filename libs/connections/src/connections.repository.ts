@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { ReadReplicas } from '@app/database';
 import { isDuplicateKey } from '@app/common';
 
 /**
@@ -159,7 +160,11 @@ const cursorParams = (after: ListCursor | null) => (after ? [after.at, after.at,
 
 @Injectable()
 export class ConnectionsRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    /** Only for the developer's list and totals, which tolerate lag; everything else reads `db` (the primary). */
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   async find(applicationId: string, userId: number, manager: EntityManager = this.db.manager, lock = false): Promise<ConnectionRow | null> {
     const rows: ConnectionRow[] = await manager.query(`SELECT ${COLUMNS} FROM connections WHERE application_id = ? AND user_id = ?${lock ? ' FOR UPDATE' : ''}`, [
@@ -233,9 +238,8 @@ export class ConnectionsRepository {
 
   /** O(1): the counters kept by every transaction that changes a connection. */
   async countAll(applicationId: string, status?: UserStatus): Promise<number> {
-    const [row]: { active: number | string; inactive: number | string; blocked: number | string }[] = await this.db.query(
-      `SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?`,
-      [applicationId],
+    const [row]: { active: number | string; inactive: number | string; blocked: number | string }[] = await this.replicas.read((db) =>
+      db.query(`SELECT active, inactive, blocked FROM application_user_counts WHERE application_id = ?`, [applicationId]),
     );
     if (!row) return 0;
     return status ? Number(row[status]) : Number(row.active) + Number(row.inactive) + Number(row.blocked);
@@ -244,13 +248,15 @@ export class ConnectionsRepository {
   /** Without search: ids in index order from the cursor on, then their rows (one more than the limit). */
   async listPage(applicationId: string, status: UserStatus | undefined, after: ListCursor | null, limit: number): Promise<UserViewRow[]> {
     const where = ['application_id = ?', ...(status ? [STATUS_SQL[status]] : []), ...(after ? [AFTER_CURSOR] : [])];
-    return this.db.query(
-      `SELECT ${VIEW_COLUMNS} FROM (
+    return this.replicas.read((db) =>
+      db.query(
+        `SELECT ${VIEW_COLUMNS} FROM (
          SELECT id FROM connections FORCE INDEX (${LIST_INDEX[status ?? 'all']})
          WHERE ${where.join(' AND ')} ORDER BY joined_at DESC, id DESC LIMIT ?
        ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
        ORDER BY c.joined_at DESC, c.id DESC`,
-      [applicationId, ...cursorParams(after), limit],
+        [applicationId, ...cursorParams(after), limit],
+      ),
     );
   }
 
@@ -273,18 +279,20 @@ export class ConnectionsRepository {
     const matches = matchesSql(status, searched);
     // Shared addresses are stored in their normal form and compared byte for byte (utf8mb4_bin).
     const matchParams = searched.flatMap(([column]) => [applicationId, column === 'shared_email' ? like.toLowerCase() : like]);
-    const rows: (UserViewRow & { total: number | string })[] = await this.db.query(
-      `SELECT ${VIEW_COLUMNS}, p.total FROM (
+    return this.replicas.read(async (db) => {
+      const rows: (UserViewRow & { total: number | string })[] = await db.query(
+        `SELECT ${VIEW_COLUMNS}, p.total FROM (
          SELECT id, joined_at, total FROM (SELECT id, joined_at, COUNT(*) OVER () AS total FROM (${matches}) m) w
          ${after ? `WHERE ${AFTER_CURSOR}` : ''} ORDER BY joined_at DESC, id DESC LIMIT ?
        ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
        ORDER BY c.joined_at DESC, c.id DESC`,
-      [...matchParams, ...cursorParams(after), limit],
-    );
-    if (rows.length) return { rows, total: Number(rows[0].total) };
-    // No row after the cursor (or no match at all): count on its own.
-    const [{ n }]: { n: number | string }[] = await this.db.query(`SELECT COUNT(*) AS n FROM (${matches}) m`, matchParams);
-    return { rows, total: Number(n) };
+        [...matchParams, ...cursorParams(after), limit],
+      );
+      if (rows.length) return { rows, total: Number(rows[0].total) };
+      // No row after the cursor (or no match at all): count on its own.
+      const [{ n }]: { n: number | string }[] = await db.query(`SELECT COUNT(*) AS n FROM (${matches}) m`, matchParams);
+      return { rows, total: Number(n) };
+    });
   }
 
   async getView(applicationId: string, connectionId: string): Promise<UserViewRow | null> {
