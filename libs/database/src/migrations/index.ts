@@ -11,6 +11,7 @@ import { UserEmailsLinked1764360000000 } from './1764360000000-UserEmailsLinked'
 import { DeveloperApiKeys1764361000000 } from './1764361000000-DeveloperApiKeys';
 import { TwoStepAndPasskeys1764364000000 } from './1764364000000-TwoStepAndPasskeys';
 import { RelayBodies1764365000000 } from './1764365000000-RelayBodies';
+import { ReplyAliasLastUse1764376000000 } from './1764376000000-ReplyAliasLastUse';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   DeveloperApiKeys1764361000000,
   TwoStepAndPasskeys1764364000000,
   RelayBodies1764365000000,
+  ReplyAliasLastUse1764376000000,
 ];
