@@ -50,6 +50,8 @@ export interface AppConfig {
   globalIdBlockSize: number;
   /** API processes (node:cluster workers sharing the port) started by apps/api/src/main.ts. */
   apiProcesses: number;
+  /** Requests served on one keep-alive connection before it is closed (0: no limit), so reconnecting clients spread over API processes. */
+  httpMaxRequestsPerSocket: number;
   /** Housekeeping removes webhook attempts, delivered webhook events and relay message logs older than this. */
   webhookLogRetentionDays: number;
   /** Housekeeping's purge policy, in days (README, Configuration). */
@@ -394,6 +396,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
     apiProcesses: int(env, 'API_PROCESSES', 1, 1, 256),
+    httpMaxRequestsPerSocket: int(env, 'HTTP_MAX_REQUESTS_PER_SOCKET', 100, 0, 1_000_000),
     webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     retention: {
       replyAliasDays: int(env, 'RELAY_REPLY_ALIAS_RETENTION_DAYS', 180, 1, 3650),
