@@ -49,6 +49,7 @@ describe('loadConfig', () => {
     ['DATABASE_REPLICA_URLS', 'postgres://r1/loginsign'],
     ['DATABASE_REPLICA_URLS', 'mysql://r1/otherdb'],
     ['DATABASE_CREATE', 'maybe'],
+    ['HTTP_MAX_REQUESTS_PER_SOCKET', '-1'],
     ['RELAY_REPLY_ALIAS_RETENTION_DAYS', '0'],
     ['FAILED_WEBHOOK_RETENTION_DAYS', 'x'],
     ['REDIS_URL', 'http://127.0.0.1'],
