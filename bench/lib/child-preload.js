@@ -52,3 +52,43 @@ if (dir && process.channel) {
   // A 'message' listener refs the channel again: keep it unref'd.
   process.channel.unref();
 }
+
+// 3. With BENCH_COUNT_DIR set: counts HTTP requests, MySQL statements (by first
+//    keyword) and Redis commands of this process (cluster children included:
+//    they inherit -r) and writes them to <dir>/<pid>.json four times a second,
+//    so a bench can take deltas per process whatever else uses the shared
+//    MySQL and Redis.
+const countDir = process.env.BENCH_COUNT_DIR;
+if (countDir) {
+  const counts = { pid: process.pid, http: 0, mysql: {}, redis: {} };
+  const bump = (table, name) => (table[name] = (table[name] || 0) + 1);
+  const http = require('node:http');
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (event, ...args) {
+    if (event === 'request') counts.http++;
+    return emit.call(this, event, ...args);
+  };
+  const statement = (sql) => (typeof sql === 'string' ? sql : (sql && sql.sql) || '').trim().split(/\s+/, 1)[0].toUpperCase();
+  // By file: the package's exports map hides lib/, the module cache is keyed by the file.
+  const connection = require(path.resolve(__dirname, '../../node_modules/mysql2/lib/base/connection.js'));
+  for (const method of ['query', 'execute']) {
+    const original = connection.prototype[method];
+    connection.prototype[method] = function (sql, ...rest) {
+      bump(counts.mysql, statement(sql));
+      return original.call(this, sql, ...rest);
+    };
+  }
+  const Redis = require(path.resolve(__dirname, '../../node_modules/ioredis')).default;
+  const sendCommand = Redis.prototype.sendCommand;
+  Redis.prototype.sendCommand = function (command, ...rest) {
+    bump(counts.redis, String(command.name).toUpperCase());
+    return sendCommand.call(this, command, ...rest);
+  };
+  fs.mkdirSync(countDir, { recursive: true });
+  const file = path.join(countDir, `${process.pid}.json`);
+  const write = () => {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(counts));
+    fs.renameSync(`${file}.tmp`, file);
+  };
+  setInterval(write, 250).unref();
+}

@@ -1,8 +1,11 @@
-// The worker's housekeeping job on seeded rows: only what is expired or older
-// than the retention goes; batches of 1,000 repeat until nothing is left.
+// The worker's housekeeping job on seeded rows and session indexes: only what
+// is expired or older than its retention goes; batches of 1,000 repeat until
+// nothing is left.
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { REDIS, SessionService, sha256Hex } from '@app/common';
 import { HousekeepingProcessor } from '../../apps/worker/src/jobs/housekeeping.processor';
 import { startApi, TestApp } from '../support/harness';
 import { createClientApp } from '../support/oauth';
@@ -23,7 +26,7 @@ describe('housekeeping', () => {
   });
   afterAll(() => t?.close());
 
-  it('removes expired tokens, codes and old delivery logs in batches, and nothing else', async () => {
+  it('removes expired tokens and codes, old delivery logs, failed events, orphaned bodies, unused reply aliases and ended-session ids, in batches, and nothing else', async () => {
     const app = await createClientApp(t.baseUrl);
     const [connectionId] = await seedConnections(db, app.id, 1);
     const [{ user_id: userId }] = await db.query<Row[]>('SELECT user_id FROM connections WHERE id = ?', [connectionId]);
@@ -73,6 +76,7 @@ describe('housekeeping', () => {
     await event('new_delivered', 'delivered', ago(29));
     await event('old_pending', 'pending', ago(31));
     await event('old_failed', 'failed', ago(31));
+    await event('ancient_failed', 'failed', ago(91));
 
     const relay = (id: string, status: string, created: Date) =>
       db.query('INSERT INTO relay_messages (id, kind, status, mail_from, rcpt_to, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
@@ -88,16 +92,46 @@ describe('housekeeping', () => {
     await relay('rm_old_queued', 'queued', ago(31));
     await relay('rm_new_delivered', 'delivered', ago(2));
 
-    const processor = new HousekeepingProcessor(db, {} as Queue, t.config);
+    // Relay bodies: an old one no message needs goes; one a queued message needs and a recent orphan stay.
+    const body = (id: string, created: Date) => db.query('INSERT INTO relay_message_bodies (id, raw, created_at) VALUES (?, ?, ?)', [id, 'raw', created]);
+    await body('b_old_orphan', ago(31));
+    await body('b_old_needed', ago(31));
+    await body('b_new_orphan', ago(2));
+    await db.query(`UPDATE relay_messages SET body_id = 'b_old_needed' WHERE id = 'rm_old_queued'`);
+
+    // Reply aliases: unused for longer than the retention (180 days) goes; old but recently used stays.
+    const alias = (id: string, created: Date, used: Date) =>
+      db.query('INSERT INTO relay_reply_aliases (alias, connection_id, sender, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)', [
+        id.padEnd(26, '0'),
+        connectionId,
+        'news@shop.example',
+        created,
+        used,
+      ]);
+    await alias('unused', ago(200), ago(181));
+    await alias('used', ago(400), ago(1));
+
+    // Session indexes: one account with a live and an ended session, one whose only session ended.
+    const sessions = t.app.get(SessionService);
+    const redis = t.app.get<Redis>(REDIS);
+    const live = await sessions.create('user', 900_001);
+    const ended = [await sessions.create('user', 900_001), await sessions.create('user', 900_002)];
+    await redis.del(...ended.map((e) => `sess:${sha256Hex(e.id)}`));
+
+    const processor = new HousekeepingProcessor(db, {} as Queue, t.config, sessions);
     const result = await processor.process();
     expect(result.tables).toEqual({
       access_tokens: 1500,
       refresh_tokens: 1,
       email_verifications: 1,
-      // The three attempts older than the retention (their events' status does not matter for the log).
-      webhook_attempts: 3,
+      // The four attempts older than the retention (their events' status does not matter for the log).
+      webhook_attempts: 4,
       webhook_events: 1,
       relay_messages: 2,
+      relay_message_bodies: 1,
+      failed_webhook_events: 1,
+      relay_reply_aliases: 1,
+      session_index_entries: 2,
     });
 
     const col = async (sql: string) => (await db.query<Record<string, string>[]>(sql)).map((r) => Object.values(r)[0]).sort();
@@ -107,6 +141,10 @@ describe('housekeeping', () => {
     expect(await col('SELECT id FROM webhook_events')).toEqual(['ev_new_delivered', 'ev_old_failed', 'ev_old_pending']);
     expect(await col('SELECT event_id FROM webhook_attempts')).toEqual(['ev_new_delivered']);
     expect(await col('SELECT id FROM relay_messages')).toEqual(['rm_new_delivered', 'rm_old_queued']);
+    expect(await col('SELECT id FROM relay_message_bodies')).toEqual(['b_new_orphan', 'b_old_needed']);
+    expect(await col('SELECT alias FROM relay_reply_aliases')).toEqual(['used'.padEnd(26, '0')]);
+    expect(await redis.smembers('sess-of:user:900001')).toEqual([sha256Hex(live.id)]);
+    expect(await redis.exists('sess-of:user:900002')).toBe(0);
 
     // A second run finds nothing.
     expect((await processor.process()).removed).toBe(0);

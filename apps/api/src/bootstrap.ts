@@ -33,6 +33,9 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     frameworkErrors: frameworkErrors as never,
     clientErrorHandler,
     http: { requireHostHeader: false },
+    // node:cluster hands out connections, not requests: a keep-alive client would stay on one
+    // process forever. Closing a connection after this many requests lets it land elsewhere.
+    maxRequestsPerSocket: config.httpMaxRequestsPerSocket,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),

@@ -34,7 +34,9 @@ async function serve(config: AppConfig) {
 
 /**
  * API_PROCESSES > 1: this process forks that many children that share the
- * listening port (node:cluster hands connections out round-robin). A child
+ * listening port (node:cluster hands connections out round-robin; keep-alive
+ * connections are closed after HTTP_MAX_REQUESTS_PER_SOCKET requests so
+ * their clients reconnect and spread over the children). A child
  * that dies is replaced (at most once a second, so a crash loop does not
  * spin); SIGTERM/SIGINT are passed to every child, and the primary exits once
  * they all have.
@@ -42,6 +44,8 @@ async function serve(config: AppConfig) {
 function primary(config: AppConfig) {
   let stopping = false;
   const lastFork: number[] = [];
+  // Round-robin hand-out of connections (the default except on Windows), said explicitly.
+  cluster.schedulingPolicy = cluster.SCHED_RR;
   const fork = (): Worker => cluster.fork();
   const children = new Set<Worker>();
 

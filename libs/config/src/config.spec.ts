@@ -27,11 +27,31 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the replica list and the purge policy', () => {
+    const config = loadConfig({
+      SECRETS_FILE: file(),
+      DATABASE_REPLICA_URLS: ' mysql://ro@r1:3306/loginsign , mysql://ro@r2/loginsign',
+      DATABASE_CREATE: 'false',
+      RELAY_REPLY_ALIAS_RETENTION_DAYS: '30',
+    });
+    expect(config.databaseReplicaUrls).toEqual(['mysql://ro@r1:3306/loginsign', 'mysql://ro@r2/loginsign']);
+    expect(config.databaseCreate).toBe(false);
+    expect(config.retention).toEqual({ replyAliasDays: 30, failedWebhookDays: 90 });
+    expect(loadConfig({ SECRETS_FILE: file() })).toMatchObject({ databaseReplicaUrls: [], databaseCreate: true });
+  });
+
   it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['DATABASE_URL', 'not a url'],
     ['DATABASE_URL', 'postgres://x/y'],
+    ['DATABASE_REPLICA_URLS', 'mysql://r1/loginsign,not a url'],
+    ['DATABASE_REPLICA_URLS', 'postgres://r1/loginsign'],
+    ['DATABASE_REPLICA_URLS', 'mysql://r1/otherdb'],
+    ['DATABASE_CREATE', 'maybe'],
+    ['HTTP_MAX_REQUESTS_PER_SOCKET', '-1'],
+    ['RELAY_REPLY_ALIAS_RETENTION_DAYS', '0'],
+    ['FAILED_WEBHOOK_RETENTION_DAYS', 'x'],
     ['REDIS_URL', 'http://127.0.0.1'],
     ['PUBLIC_URL', 'ftp://example.com'],
     ['RELAY_DOMAIN', 'no spaces allowed.com x'],

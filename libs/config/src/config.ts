@@ -12,6 +12,10 @@ export interface AppConfig {
   host: string;
   publicUrl: string;
   databaseUrl: string;
+  /** Read replicas (DATABASE_REPLICA_URLS), used only for reads that tolerate lag: the developer's user list and totals. */
+  databaseReplicaUrls: string[];
+  /** Whether `migrate` creates the database when missing (DATABASE_CREATE; managed MySQL often refuses CREATE DATABASE). */
+  databaseCreate: boolean;
   redisUrl: string;
   /** Prefix of every Redis key and BullMQ queue (tests use one per run). */
   redisPrefix: string;
@@ -50,8 +54,17 @@ export interface AppConfig {
   globalIdBlockSize: number;
   /** API processes (node:cluster workers sharing the port) started by apps/api/src/main.ts. */
   apiProcesses: number;
+  /** Requests served on one keep-alive connection before it is closed (0: no limit), so reconnecting clients spread over API processes. */
+  httpMaxRequestsPerSocket: number;
   /** Housekeeping removes webhook attempts, delivered webhook events and relay message logs older than this. */
   webhookLogRetentionDays: number;
+  /** Housekeeping's purge policy, in days (README, Configuration). */
+  retention: {
+    /** A relay reply alias not used for this long goes (a later reply to it bounces). */
+    replyAliasDays: number;
+    /** Webhook events that failed for good stay visible to the developer this long. */
+    failedWebhookDays: number;
+  };
   metrics: {
     /** Port of the worker's /metrics server (each worker process needs its own). */
     workerPort: number;
@@ -170,6 +183,25 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return value;
+}
+
+/** DATABASE_REPLICA_URLS: a comma list of mysql:// URLs naming the same database as DATABASE_URL. */
+function replicaUrls(env: Env, primary: string): string[] {
+  const raw = str(env, 'DATABASE_REPLICA_URLS', '').trim();
+  if (raw === '') return [];
+  const database = new URL(primary).pathname;
+  return raw.split(',').map((entry) => {
+    const value = entry.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError('DATABASE_REPLICA_URLS', `must be a comma list of mysql:// URLs, got "${value}"`);
+    }
+    if (!['mysql:', 'mariadb:'].includes(parsed.protocol)) throw new ConfigError('DATABASE_REPLICA_URLS', `must use mysql: or mariadb:, got "${parsed.protocol}"`);
+    if (parsed.pathname !== database) throw new ConfigError('DATABASE_REPLICA_URLS', `must name the database of DATABASE_URL (${database}), got "${parsed.pathname}"`);
+    return value;
+  });
 }
 
 /** A comma list of IP addresses or CIDR ranges (normalised to CIDR). */
@@ -339,6 +371,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (refreshTokenReuseSeconds >= refreshTokenIdleSeconds) {
     throw new ConfigError('REFRESH_TOKEN_REUSE_SECONDS', `must be less than REFRESH_TOKEN_IDLE_SECONDS (${refreshTokenIdleSeconds}), got ${refreshTokenReuseSeconds}`);
   }
+  const databaseUrl = url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/loginsign', ['mysql:', 'mariadb:']);
   return {
     nodeEnv,
     isProduction,
@@ -346,7 +379,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     // Outside production only this machine can reach the server unless HOST says otherwise.
     host: str(env, 'HOST', isProduction ? '0.0.0.0' : '127.0.0.1'),
     publicUrl,
-    databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/loginsign', ['mysql:', 'mariadb:']),
+    databaseUrl,
+    databaseReplicaUrls: replicaUrls(env, databaseUrl),
+    databaseCreate: bool(env, 'DATABASE_CREATE', true),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix: str(env, 'REDIS_PREFIX', 'ls'),
     relayDomain,
@@ -372,7 +407,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
     apiProcesses: int(env, 'API_PROCESSES', 1, 1, 256),
+    httpMaxRequestsPerSocket: int(env, 'HTTP_MAX_REQUESTS_PER_SOCKET', 100, 0, 1_000_000),
     webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+    retention: {
+      replyAliasDays: int(env, 'RELAY_REPLY_ALIAS_RETENTION_DAYS', 180, 1, 3650),
+      failedWebhookDays: int(env, 'FAILED_WEBHOOK_RETENTION_DAYS', 90, 1, 3650),
+    },
     metrics: {
       workerPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
       relayPort: int(env, 'RELAY_METRICS_PORT', 9465, 0, 65535),

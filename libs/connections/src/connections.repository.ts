@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { ReadReplicas } from '@app/database';
 import { isDuplicateKey } from '@app/common';
 
 /**
@@ -185,7 +186,11 @@ const cursorParams = (after: ListCursor | null) => (after ? [after.at, after.at,
 
 @Injectable()
 export class ConnectionsRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    /** Only for the developer's list and totals, which tolerate lag; everything else reads `db` (the primary). */
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   async find(applicationId: string, userId: number, manager: EntityManager = this.db.manager, lock = false): Promise<ConnectionRow | null> {
     const rows: ConnectionRow[] = await manager.query(`SELECT ${COLUMNS} FROM connections WHERE application_id = ? AND user_id = ?${lock ? ' FOR UPDATE' : ''}`, [
@@ -266,9 +271,8 @@ export class ConnectionsRepository {
 
   /** O(1): the counters kept by every transaction that changes a connection (at most 16 rows summed). */
   async countAll(applicationId: string, status?: UserStatus): Promise<number> {
-    const [row]: { active: number | string | null; inactive: number | string | null; blocked: number | string | null }[] = await this.db.query(
-      `SELECT SUM(active) AS active, SUM(inactive) AS inactive, SUM(blocked) AS blocked FROM application_user_counts WHERE application_id = ?`,
-      [applicationId],
+    const [row]: { active: number | string | null; inactive: number | string | null; blocked: number | string | null }[] = await this.replicas.read((db) =>
+      db.query(`SELECT SUM(active) AS active, SUM(inactive) AS inactive, SUM(blocked) AS blocked FROM application_user_counts WHERE application_id = ?`, [applicationId]),
     );
     return status ? Number(row[status] ?? 0) : Number(row.active ?? 0) + Number(row.inactive ?? 0) + Number(row.blocked ?? 0);
   }
@@ -276,13 +280,15 @@ export class ConnectionsRepository {
   /** Without search: ids in index order from the cursor on, then their rows (one more than the limit). */
   async listPage(applicationId: string, status: UserStatus | undefined, after: ListCursor | null, limit: number): Promise<UserViewRow[]> {
     const where = ['application_id = ?', ...(status ? [STATUS_SQL[status]] : []), ...(after ? [AFTER_CURSOR] : [])];
-    return this.db.query(
-      `SELECT ${VIEW_COLUMNS} FROM (
+    return this.replicas.read((db) =>
+      db.query(
+        `SELECT ${VIEW_COLUMNS} FROM (
          SELECT id FROM connections FORCE INDEX (${LIST_INDEX[status ?? 'all']})
          WHERE ${where.join(' AND ')} ORDER BY joined_at DESC, id DESC LIMIT ?
        ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
        ORDER BY c.joined_at DESC, c.id DESC`,
-      [applicationId, ...cursorParams(after), limit],
+        [applicationId, ...cursorParams(after), limit],
+      ),
     );
   }
 
@@ -310,38 +316,40 @@ export class ConnectionsRepository {
     // Shared addresses are stored in their normal form and compared byte for byte (utf8mb4_bin).
     const likeFor = (column: string) => (column === 'shared_email' ? like.toLowerCase() : like);
     const matchParams = searched.flatMap(([column]) => [applicationId, likeFor(column)]);
-    const [{ n }]: { n: number | string }[] = await this.db.query(
-      `SELECT COUNT(*) AS n FROM (${cappedMatchesSql(status, searched)}) m`,
-      searched.flatMap(([column]) => [applicationId, likeFor(column), SEARCH_TOTAL_EXACT_MAX + 1]),
-    );
-    const matching = Number(n);
-    if (matching > SEARCH_TOTAL_EXACT_MAX) {
-      const where = [
-        'application_id = ?',
-        `(${searched.map(([column]) => `${column} LIKE ?`).join(' OR ')})`,
-        ...(status ? [STATUS_SQL[status]] : []),
-        ...(after ? [AFTER_CURSOR] : []),
-      ];
-      const rows: UserViewRow[] = await this.db.query(
+    return this.replicas.read(async (db) => {
+      const [{ n }]: { n: number | string }[] = await db.query(
+        `SELECT COUNT(*) AS n FROM (${cappedMatchesSql(status, searched)}) m`,
+        searched.flatMap(([column]) => [applicationId, likeFor(column), SEARCH_TOTAL_EXACT_MAX + 1]),
+      );
+      const matching = Number(n);
+      if (matching > SEARCH_TOTAL_EXACT_MAX) {
+        const where = [
+          'application_id = ?',
+          `(${searched.map(([column]) => `${column} LIKE ?`).join(' OR ')})`,
+          ...(status ? [STATUS_SQL[status]] : []),
+          ...(after ? [AFTER_CURSOR] : []),
+        ];
+        const rows: UserViewRow[] = await db.query(
+          `SELECT ${VIEW_COLUMNS} FROM (
+             SELECT id FROM connections FORCE INDEX (${LIST_INDEX[status ?? 'all']})
+             WHERE ${where.join(' AND ')} ORDER BY joined_at DESC, id DESC LIMIT ?
+           ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
+           ORDER BY c.joined_at DESC, c.id DESC`,
+          [applicationId, ...searched.map(([column]) => likeFor(column)), ...cursorParams(after), limit],
+        );
+        return { rows, total: SEARCH_TOTAL_EXACT_MAX, totalIsLowerBound: true };
+      }
+      if (matching === 0) return { rows: [], total: 0, totalIsLowerBound: false };
+      const rows: UserViewRow[] = await db.query(
         `SELECT ${VIEW_COLUMNS} FROM (
-           SELECT id FROM connections FORCE INDEX (${LIST_INDEX[status ?? 'all']})
-           WHERE ${where.join(' AND ')} ORDER BY joined_at DESC, id DESC LIMIT ?
+           SELECT id, joined_at FROM (${matchesSql(status, searched)}) m
+           ${after ? `WHERE ${AFTER_CURSOR}` : ''} ORDER BY joined_at DESC, id DESC LIMIT ?
          ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
          ORDER BY c.joined_at DESC, c.id DESC`,
-        [applicationId, ...searched.map(([column]) => likeFor(column)), ...cursorParams(after), limit],
+        [...matchParams, ...cursorParams(after), limit],
       );
-      return { rows, total: SEARCH_TOTAL_EXACT_MAX, totalIsLowerBound: true };
-    }
-    if (matching === 0) return { rows: [], total: 0, totalIsLowerBound: false };
-    const rows: UserViewRow[] = await this.db.query(
-      `SELECT ${VIEW_COLUMNS} FROM (
-         SELECT id, joined_at FROM (${matchesSql(status, searched)}) m
-         ${after ? `WHERE ${AFTER_CURSOR}` : ''} ORDER BY joined_at DESC, id DESC LIMIT ?
-       ) p JOIN connections c ON c.id = p.id JOIN users u ON u.id = c.user_id
-       ORDER BY c.joined_at DESC, c.id DESC`,
-      [...matchParams, ...cursorParams(after), limit],
-    );
-    return { rows, total: matching, totalIsLowerBound: false };
+      return { rows, total: matching, totalIsLowerBound: false };
+    });
   }
 
   async getView(applicationId: string, connectionId: string): Promise<UserViewRow | null> {

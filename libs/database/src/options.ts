@@ -1,5 +1,5 @@
 import { DataSourceOptions } from 'typeorm';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, RowDataPacket } from 'mysql2/promise';
 import { AppConfig } from '@app/config';
 import { MIGRATIONS } from './migrations';
 
@@ -41,7 +41,18 @@ async function onServer(databaseUrl: string, sql: (name: string) => string): Pro
   }
 }
 
-export const ensureDatabase = (databaseUrl: string) =>
-  onServer(databaseUrl, (name) => `CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+/** Creates the database unless it exists (a deploy account of managed MySQL may see its database but not create one). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = databaseName(databaseUrl);
+  url.pathname = '/';
+  const conn = await createConnection({ uri: url.toString() });
+  try {
+    const [found] = await conn.query<RowDataPacket[]>(`SELECT 1 FROM information_schema.schemata WHERE schema_name = ?`, [name]);
+    if (found.length === 0) await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await conn.end();
+  }
+}
 
 export const dropDatabase = (databaseUrl: string) => onServer(databaseUrl, (name) => `DROP DATABASE IF EXISTS \`${name}\``);

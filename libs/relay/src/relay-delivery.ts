@@ -117,6 +117,7 @@ export class RelayDelivery implements OnApplicationBootstrap, OnApplicationShutd
     const alias = parseAddress(row.rcpt_to)!.local.slice(2);
     const target = await this.messages.replyTarget(alias);
     if (!target) throw new PermanentFailure('the connection was deleted');
+    await this.messages.touchReplyAlias(alias);
     const relayAddress = `${target.relayLocal}@${this.config.relayDomain}`;
     const raw = rewriteForReply(row.raw!, {
       from: relayAddress,

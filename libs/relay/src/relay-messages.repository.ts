@@ -171,7 +171,17 @@ export class RelayMessagesRepository {
   }
 
   async saveReplyAlias(alias: string, connectionId: string, sender: string): Promise<void> {
-    await this.db.query(`INSERT IGNORE INTO relay_reply_aliases (alias, connection_id, sender) VALUES (?, ?, ?)`, [alias, connectionId, sender]);
+    // The alias is derived from (connection, sender): made again, it counts as used.
+    await this.db.query(`INSERT INTO relay_reply_aliases (alias, connection_id, sender) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE last_used_at = UTC_TIMESTAMP(3)`, [
+      alias,
+      connectionId,
+      sender,
+    ]);
+  }
+
+  /** A reply went through the alias: it stays for another retention period. */
+  async touchReplyAlias(alias: string): Promise<void> {
+    await this.db.query(`UPDATE relay_reply_aliases SET last_used_at = UTC_TIMESTAMP(3) WHERE alias = ?`, [alias]);
   }
 
   /** Where a reply through the alias goes, and the user's addresses to hide in it. */
@@ -217,6 +227,25 @@ export class RelayMessagesRepository {
     return this.db.query(
       `SELECT id, attempts FROM relay_messages WHERE status = 'queued'
        AND enqueued_at < UTC_TIMESTAMP(3) - INTERVAL ${Number(seconds)} SECOND ORDER BY enqueued_at LIMIT ${Number(limit)}`,
+    );
+  }
+
+  /** One batch of housekeeping: reply aliases unused for `days` (a reply to an older message then bounces). */
+  async purgeUnusedReplyAliases(days: number, batch: number): Promise<number> {
+    return affected(await this.db.query(`DELETE FROM relay_reply_aliases WHERE last_used_at < UTC_TIMESTAMP(3) - INTERVAL ${Number(days)} DAY LIMIT ${Number(batch)}`));
+  }
+
+  /**
+   * One batch of housekeeping: bodies older than `days` that no queued
+   * message needs (settling deletes them; this catches any left by a crash
+   * between the last recipient's settle and the body's delete).
+   */
+  async purgeOrphanBodies(days: number, batch: number): Promise<number> {
+    return affected(
+      await this.db.query(
+        `DELETE FROM relay_message_bodies WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ${Number(days)} DAY
+         AND NOT EXISTS (SELECT 1 FROM relay_messages m WHERE m.body_id = relay_message_bodies.id AND m.status = 'queued') LIMIT ${Number(batch)}`,
+      ),
     );
   }
 

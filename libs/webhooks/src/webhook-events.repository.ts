@@ -167,6 +167,13 @@ export class WebhookEventsRepository {
       await this.db.query(`DELETE FROM webhook_events WHERE status = 'delivered' AND created_at < UTC_TIMESTAMP(3) - INTERVAL ${Number(days)} DAY LIMIT ${Number(batch)}`),
     );
   }
+
+  /** One batch of housekeeping: events that failed for good more than `days` ago (the developer saw them until then); their attempts go by cascade. */
+  async purgeFailed(days: number, batch: number): Promise<number> {
+    return affected(
+      await this.db.query(`DELETE FROM webhook_events WHERE status = 'failed' AND created_at < UTC_TIMESTAMP(3) - INTERVAL ${Number(days)} DAY LIMIT ${Number(batch)}`),
+    );
+  }
 }
 
 const affected = (result: { affectedRows?: number }) => Number(result.affectedRows ?? 0);

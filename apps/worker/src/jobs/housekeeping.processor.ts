@@ -2,7 +2,7 @@ import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { QUEUES } from '@app/common';
+import { QUEUES, SessionService } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { EmailVerificationsRepository } from '@app/identity';
 import { TokensRepository } from '@app/oauth';
@@ -13,7 +13,7 @@ import { ManagedWorkerHost } from './managed-worker-host';
 const BATCH = 1000;
 
 export interface HousekeepingResult {
-  /** Rows removed per table (the total is `removed`). */
+  /** Rows removed per table, and ended-session ids removed from the Redis indexes (the total is `removed`). */
   tables: Record<string, number>;
   removed: number;
 }
@@ -25,8 +25,12 @@ export interface HousekeepingResult {
  * - refresh tokens past their family's absolute expiry (used ones are kept until
  *   then: replay detection);
  * - expired email verification links;
- * - webhook delivery attempts, delivered webhook events and finished relay
- *   message logs older than WEBHOOK_LOG_RETENTION_DAYS (default 30).
+ * - webhook delivery attempts, delivered webhook events, finished relay
+ *   message logs and orphaned relay bodies older than WEBHOOK_LOG_RETENTION_DAYS (default 30);
+ * - webhook events that failed for good, after FAILED_WEBHOOK_RETENTION_DAYS (90);
+ * - relay reply aliases unused for RELAY_REPLY_ALIAS_RETENTION_DAYS (180);
+ * - ids of ended sessions in the per-account session indexes in Redis (SCAN, never KEYS).
+ * Every delete touches only the rows it removes: nothing shared is updated.
  * Scheduled every 10 minutes (one scheduler for all worker processes, by BullMQ's
  * job scheduler id, so M worker processes do not run it M times).
  */
@@ -42,6 +46,7 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
     db: DataSource,
     @InjectQueue(QUEUES.housekeeping) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: SessionService,
   ) {
     super();
     // Each table's purge is its owner's (the repositories are plain classes over the DataSource).
@@ -77,6 +82,10 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
     tables.webhook_events = await this.inBatches((n) => this.webhookEvents.purgeDelivered(days, n));
     // Finished relay messages only (queued ones are still to be forwarded).
     tables.relay_messages = await this.inBatches((n) => this.relayMessages.purgeFinished(days, n));
+    tables.relay_message_bodies = await this.inBatches((n) => this.relayMessages.purgeOrphanBodies(days, n));
+    tables.failed_webhook_events = await this.inBatches((n) => this.webhookEvents.purgeFailed(this.config.retention.failedWebhookDays, n));
+    tables.relay_reply_aliases = await this.inBatches((n) => this.relayMessages.purgeUnusedReplyAliases(this.config.retention.replyAliasDays, n));
+    tables.session_index_entries = await this.sessions.pruneAllIndexes(BATCH);
     const removed = Object.values(tables).reduce((a, b) => a + b, 0);
     this.logger.log(
       `removed ${removed} rows (${Object.entries(tables)

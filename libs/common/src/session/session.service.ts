@@ -161,7 +161,7 @@ export class SessionService {
   /** The subject's live sessions, most recently used first; `current` marks the session `currentId`. */
   async list(kind: SessionKind, subjectId: number, currentId?: string): Promise<ActiveSession[]> {
     const index = this.indexKey(kind, subjectId);
-    const live = await this.prune(index);
+    const { live } = await this.prune(index);
     const now = Math.floor(Date.now() / 1000);
     const current = currentId ? sha256Hex(currentId) : null;
     const sessions: ActiveSession[] = [];
@@ -174,11 +174,29 @@ export class SessionService {
     return sessions.sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt - a.lastSeenAt);
   }
 
+  /**
+   * Housekeeping: prunes every subject's index (ids of sessions that ended on
+   * their own), walking the keys with SCAN (never KEYS) `count` at a time;
+   * returns how many ids went. An index left empty is deleted by Redis.
+   */
+  async pruneAllIndexes(count = 1000): Promise<number> {
+    // SCAN patterns and the keys it returns are not prefixed by ioredis.
+    const prefix = `${this.config.redisPrefix}:`;
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}sess-of:*`, 'COUNT', count);
+      for (const key of keys) removed += (await this.prune(key.slice(prefix.length))).ended;
+      cursor = next;
+    } while (cursor !== '0');
+    return removed;
+  }
+
   /** Removes ids of ended sessions from the index; returns the live ones with their data. */
-  private async prune(index: string): Promise<Map<string, Stored>> {
+  private async prune(index: string): Promise<{ live: Map<string, Stored>; ended: number }> {
     const hashes = await this.redis.smembers(index);
     const live = new Map<string, Stored>();
-    if (hashes.length === 0) return live;
+    if (hashes.length === 0) return { live, ended: 0 };
     const values = await this.redis.mget(...hashes.map((h) => this.key(h)));
     const ended: string[] = [];
     hashes.forEach((hash, i) => {
@@ -187,6 +205,6 @@ export class SessionService {
       else ended.push(hash);
     });
     if (ended.length > 0) await this.redis.srem(index, ...ended);
-    return live;
+    return { live, ended: ended.length };
   }
 }

@@ -18,6 +18,7 @@ import { AppEmailRequests1764373000000 } from './1764373000000-AppEmailRequests'
 import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion';
 import { PartitionedGlobalIdSequence1764375100000 } from './1764375100000-PartitionedGlobalIdSequence';
 import { UserCountSlots1764375200000 } from './1764375200000-UserCountSlots';
+import { ReplyAliasLastUse1764376000000 } from './1764376000000-ReplyAliasLastUse';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   DropAuthzVersion1764375000000,
   PartitionedGlobalIdSequence1764375100000,
   UserCountSlots1764375200000,
+  ReplyAliasLastUse1764376000000,
 ];
