@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { DataSource } from 'typeorm';
-import { ApplicationUsersService as ConnectionAdminService } from '@app/connections';
+import { ApplicationUsersService as ConnectionAdminService, ConnectionStateService } from '@app/connections';
 import { freePort } from '../support/api-process';
 import { startApi, TestApp } from '../support/harness';
 import { payloadOf, Receiver, startReceiver } from '../support/receiver';
@@ -28,16 +28,17 @@ async function appWithWebhook(t: TestApp, receiver: Receiver): Promise<ClientApp
 const closeVia = (t: TestApp, app: ClientApp, connectionId: string) =>
   fetch(`${t.baseUrl}/api/developer/applications/${app.id}/users/${connectionId}`, { method: 'DELETE', headers: { cookie: app.developerCookie } });
 
-/** Connection ids of user_account_deleted webhooks the receiver acknowledged with 2xx. */
-function acknowledgedClosures(receiver: Receiver): Set<string> {
+/** Connection ids of `type` webhooks the receiver acknowledged with 2xx. */
+function acknowledged(receiver: Receiver, type: string): Set<string> {
   return new Set(
     receiver.received
       .filter((h) => h.status !== undefined && h.status < 300)
       .map((h) => payloadOf(h))
-      .filter((p) => p.type === 'user_account_deleted')
+      .filter((p) => p.type === type)
       .map((p) => p.data.connectionId),
   );
 }
+const acknowledgedClosures = (receiver: Receiver) => acknowledged(receiver, 'user_account_deleted');
 
 describe('webhook delivery through Redis failures', () => {
   // Picked once (a free port), then reused: the Redis of this suite is stopped and started again on it.
@@ -73,7 +74,7 @@ describe('webhook delivery through Redis failures', () => {
     redis?.kill('SIGKILL');
   });
 
-  it('delivers every committed closure after Redis crashes (losing its queue) and returns; DELETEs fail cleanly meanwhile', async () => {
+  it('delivers every committed change after Redis crashes (losing its queue) and returns; closures fail cleanly meanwhile', async () => {
     const app = await appWithWebhook(t, receiver);
     const ids = await seedConnections(db, app.id, 15);
     receiver.respond = () => 500;
@@ -93,20 +94,27 @@ describe('webhook delivery through Redis failures', () => {
       expect(((await res.json()) as ErrorBody).error).toBe('temporarily_unavailable');
       expect(await db.query<Row[]>('SELECT id FROM connections WHERE id = ?', [id])).toHaveLength(1);
     }
-    // ...and closures that need only MySQL commit (their events wait in the outbox).
+    // ...a closure does not commit either, even below HTTP: it must tell every API process that the
+    // connection's tokens are dead (the Redis change signals), and nobody can hear that now...
     const admin = t.app.get(ConnectionAdminService);
-    for (const id of ids.slice(10, 15)) await admin.close(app.id, id);
+    for (const id of ids.slice(10, 15)) await expect(admin.close(app.id, id)).rejects.toMatchObject({ code: 'temporarily_unavailable' });
+    // ...while changes that need only MySQL commit (muting changes no token's answer): their events wait in the outbox.
+    const state = t.app.get(ConnectionStateService);
+    const owners = await db.query<{ id: string; user_id: number }[]>('SELECT id, user_id FROM connections WHERE id IN (?)', [ids.slice(10, 15)]);
+    for (const { id, user_id } of owners) await state.updateForUser(Number(user_id), id, { emailMuted: true });
 
-    // 4. Redis returns, empty. Every committed closure must still reach the receiver.
+    // 4. Redis returns, empty. Every committed change must still reach the receiver.
     receiver.respond = () => 200;
     await startRedis();
-    const closed = [...ids.slice(0, 5), ...ids.slice(10, 15)];
+    const closed = ids.slice(0, 5);
     await eventually(() => closed.every((id) => acknowledgedClosures(receiver).has(id)), 'every committed closure to be delivered', 40_000);
+    const muted = ids.slice(10, 15);
+    await eventually(() => muted.every((id) => acknowledged(receiver, 'email_muted_changed').has(id)), 'every committed mute to be delivered', 40_000);
     // The receiver's 2xx comes just before the worker records it.
     const undelivered = async () => (await db.query<Row[]>(`SELECT id FROM webhook_events WHERE application_id = ? AND status <> 'delivered'`, [app.id])).length;
     await eventually(async () => (await undelivered()) === 0, 'every event to be recorded as delivered');
     const remaining = await db.query<{ id: string }[]>('SELECT id FROM connections WHERE application_id = ?', [app.id]);
-    expect(remaining.map((r) => r.id).sort()).toEqual(ids.slice(5, 10).sort());
+    expect(remaining.map((r) => r.id).sort()).toEqual(ids.slice(5, 15).sort());
   });
 });
 

@@ -69,7 +69,7 @@ describe('@ApiEndpoint', () => {
     expect(write['401'].description).toBe('unauthorized');
     expect(write['403'].description).toBe('forbidden');
     expect(Object.keys(read).sort()).toEqual(['200', '401', 'default']);
-    expect(read['401'].description).toBe('invalid_token');
+    expect(read['401'].description).toBe('invalid_token, invalid_dpop_proof');
   });
 
   it('must sit above the route decorator', () => {
