@@ -246,7 +246,7 @@ describe('OAuth security checklist', () => {
       const redis = t.app.get<Redis>(REDIS);
       const keys = await redis.keys(`${t.config.redisPrefix}:code:*`);
       expect(keys.some((k) => k.includes(code))).toBe(false);
-      expect(keys).toContain(`${t.config.redisPrefix}:code:${sha256Hex(code)}`);
+      expect(keys).toContain(`${t.config.redisPrefix}:code:{${sha256Hex(code)}}`);
       const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
       const rows = await db.query<Row[]>('SELECT * FROM access_tokens');
       expect(JSON.stringify(rows)).not.toContain(body.access_token);

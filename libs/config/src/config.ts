@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as ipaddr from 'ipaddr.js';
+import { parseRedisUrl, RedisTarget, RedisUrlError } from './redis-url';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -13,6 +14,10 @@ export interface AppConfig {
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string;
+  /** REDIS_URL parsed: one node, a Sentinel set or a Cluster. */
+  redis: RedisTarget;
+  /** QUEUE_REDIS_URL parsed (default: REDIS_URL): where the BullMQ queues live. */
+  queueRedis: RedisTarget;
   /** Prefix of every Redis key and BullMQ queue (tests use one per run). */
   redisPrefix: string;
   relayDomain: string;
@@ -165,6 +170,22 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
+  return value;
+}
+
+function redisTarget(env: Env, name: string, fallback: string): RedisTarget {
+  try {
+    return parseRedisUrl(str(env, name, fallback));
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new ConfigError(name, error.message);
+    throw error;
+  }
+}
+
+/** Braces would make the prefix a Cluster hash tag: every key on one shard. */
+function redisPrefix(env: Env): string {
+  const value = str(env, 'REDIS_PREFIX', 'ls');
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(value)) throw new ConfigError('REDIS_PREFIX', `must be 1-64 of A-Z a-z 0-9 _ . : - (no braces), got "${value}"`);
   return value;
 }
 
@@ -338,8 +359,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     host: str(env, 'HOST', isProduction ? '0.0.0.0' : '127.0.0.1'),
     publicUrl,
     databaseUrl: url(env, 'DATABASE_URL', 'mysql://root@127.0.0.1:3306/loginsign', ['mysql:', 'mariadb:']),
-    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    redisPrefix: str(env, 'REDIS_PREFIX', 'ls'),
+    redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+    redis: redisTarget(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+    queueRedis: redisTarget(env, 'QUEUE_REDIS_URL', str(env, 'REDIS_URL', 'redis://127.0.0.1:6379')),
+    redisPrefix: redisPrefix(env),
     relayDomain,
     smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : null,
     logLevel: str(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),

@@ -52,7 +52,7 @@ export class CodesService {
   async issue(grant: Omit<CodeGrant, 'grantId'>): Promise<string> {
     const code = randomToken(32);
     const value: CodeGrant = { grantId: randomToken(16), ...grant };
-    await this.redis.set(`code:${sha256Hex(code)}`, JSON.stringify(value), 'EX', this.config.codeTtlSeconds);
+    await this.redis.set(`code:{${sha256Hex(code)}}`, JSON.stringify(value), 'EX', this.config.codeTtlSeconds);
     return code;
   }
 
@@ -62,7 +62,7 @@ export class CodesService {
     // The used marker outlives the code by an access token's lifetime, so a
     // late replay can still find and revoke what the first redemption got.
     const markerTtl = this.config.codeTtlSeconds + this.config.accessTokenTtlSeconds;
-    const [status, value] = await this.redis.takeCode!(`code:${hash}`, `code-used:${hash}`, markerTtl);
+    const [status, value] = await this.redis.takeCode!(`code:{${hash}}`, `code-used:{${hash}}`, markerTtl);
     if (status === 1) return { kind: 'ok', grant: JSON.parse(value) as CodeGrant };
     if (status === 2) return { kind: 'replayed', grantId: value };
     return { kind: 'invalid' };
