@@ -90,7 +90,7 @@ describe('Redis Cluster', () => {
     let d: Deployment;
     beforeAll(async () => {
       d = await startDeployment(cluster.url);
-    }, 90_000);
+    }, 240_000);
     afterAll(() => d?.stop());
 
     it('answers 503 at most, recovers by itself within 30 s and loses no acknowledged sign-in or webhook', async () => {

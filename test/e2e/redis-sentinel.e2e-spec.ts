@@ -16,7 +16,7 @@ describe('Redis Sentinel failover drills: 2 API + 2 worker processes', () => {
     sentinel = await startRedisSentinel(servers);
     watch.install();
     d = await startDeployment(sentinel.url);
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     watch.uninstall();

@@ -42,7 +42,7 @@ export function redisNodeOptions(target: Exclude<RedisTarget, { kind: 'cluster' 
   };
 }
 
-/** Options of a Cluster client: slots follow failovers (MOVED/ASK and periodic refresh). */
+/** Options of a Cluster client: slots follow failovers (MOVED/ASK, refresh when a node is lost). */
 function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, role: RedisRole, keyPrefix?: string): ClusterOptions {
   const { enableOfflineQueue, maxRetriesPerRequest } = ROLE_OPTIONS[role];
   return {
@@ -53,9 +53,8 @@ function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, role:
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 200,
+    // No periodic slot refresh: a command meeting the dead master refreshes the slots (a timer could also outlive quit()).
     slotsRefreshTimeout: 2000,
-    // A promoted replica is found within seconds even by a client that sends nothing to the dead master.
-    slotsRefreshInterval: 2000,
   };
 }
 
