@@ -97,6 +97,7 @@ export async function signInOnce(d: Deployment, n: number, acknowledged: TestUse
 interface Attempt {
   startedAt: number;
   ok: boolean;
+  error?: string;
 }
 
 /** Sign-ins in `lanes` concurrent loops until stopped. */
@@ -118,8 +119,9 @@ export class SignInStream {
         try {
           await signInOnce(this.d, n++, this.acknowledged);
           attempt.ok = true;
-        } catch {
+        } catch (error) {
           // A 503 or a refused connection during the switch: the watch checks no 500 was answered.
+          attempt.error = (error as Error).message.slice(0, 200);
           await new Promise((r) => setTimeout(r, 50));
         }
       }
@@ -128,6 +130,12 @@ export class SignInStream {
 
   succeededSince(time: number): number {
     return this.attempts.filter((a) => a.ok && a.startedAt >= time).length;
+  }
+
+  /** For a failure message: the attempts since `time` and their errors. */
+  since(time: number): string {
+    const recent = this.attempts.filter((a) => a.startedAt >= time);
+    return `${recent.filter((a) => a.ok).length} of ${recent.length} ok; errors: ${JSON.stringify(recent.filter((a) => a.error).map((a) => `+${a.startedAt - time} ms ${a.error}`))}`;
   }
 
   async stop(): Promise<void> {
@@ -156,7 +164,10 @@ export async function failoverDrill(
     await fail();
     await eventually(promoted, 'the promotion', 30_000);
     promotedAt = Date.now();
-    await eventually(() => stream.succeededSince(promotedAt) >= 4, 'sign-ins to succeed again after the promotion', 30_000);
+    await eventually(() => stream.succeededSince(promotedAt) >= 4, 'sign-ins to succeed again after the promotion', 30_000).catch((error: Error) => {
+      const logs = d.apis.map((api) => api.output().slice(-3000)).join('\n---\n');
+      throw new Error(`${error.message}: ${stream.since(promotedAt)}; since the failure: ${stream.since(failedAt)}\nAPI output:\n${logs}`);
+    });
     const recoverySeconds = (Date.now() - failedAt) / 1000;
     await stream.stop();
     // Everything works again on every API process, without a restart: sequential sign-ins, each must succeed.

@@ -34,8 +34,10 @@ export function redisNodeOptions(target: Exclude<RedisTarget, { kind: 'cluster' 
     password: target.password,
     db: target.db,
     tls: target.tls ? {} : undefined,
-    // Follow +switch-master at once instead of waiting for the old primary's connection to drop.
-    failoverDetector: true,
+    // No failoverDetector: its +switch-master disconnect can land while a reconnect is resolving the
+    // master (primary killed), which ends the client for good ("Connection is closed." until a
+    // restart; seen in test/e2e/redis-sentinel.e2e-spec.ts). A killed primary drops the connection,
+    // a demoted one answers READONLY: both reconnect through the sentinels.
     // A demoted primary: reconnect (Sentinel names the new one) and resend the command there.
     reconnectOnError: (error) => (isReadonly(error) ? 2 : false),
     sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
