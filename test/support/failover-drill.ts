@@ -14,7 +14,7 @@ import { eventually } from './eventually';
 
 const FAST = { WEBHOOK_BACKOFF_MS: '200', OUTBOX_RELAY_INTERVAL_MS: '100', OUTBOX_LOST_AFTER_SECONDS: '2', WORKER_LOCK_MS: '2000', WEBHOOK_TIMEOUT_MS: '3000' };
 
-/** Every answer of the deployment that is a 5xx other than 503 `temporarily_unavailable` with Retry-After. */
+/** Every answer of the deployment that is a 5xx other than 503 (`temporarily_unavailable` for JSON, the error page for browsers). */
 export class ServerErrorWatch {
   readonly wrong: string[] = [];
   readonly unavailable: string[] = [];
@@ -26,7 +26,8 @@ export class ServerErrorWatch {
       if (res.status >= 500) {
         const what = `${res.status} ${init?.method ?? 'GET'} ${input instanceof Request ? input.url : input.toString()}`;
         const body = await res.clone().text();
-        const clean = res.status === 503 && res.headers.get('retry-after') !== null && body.includes('temporarily_unavailable');
+        // JSON answers carry the contract's error; browser pages (authorize, consent) show the 503 error page.
+        const clean = res.status === 503 && (body.includes('temporarily_unavailable') || (res.headers.get('content-type') ?? '').startsWith('text/html'));
         (clean ? this.unavailable : this.wrong).push(`${what} ${body.slice(0, 300)}`);
       }
       return res;
