@@ -65,9 +65,11 @@ export class SessionService {
 
   // A session and its subject's index are separate hash tags (a session is
   // found by its cookie alone, so it cannot carry its user's tag): no command
-  // touches both at once. Writes go index first, removals session first, so a
-  // failure in between leaves at most an index entry without a session (pruned
-  // on the next read), never a live session that "sign out everywhere" misses.
+  // touches both at once. A new session is stored before it is indexed (a
+  // concurrent prune never sees an index entry whose session is still being
+  // written); if indexing fails, the request fails and the cookie is never
+  // sent, so the unindexed session is unreachable. Removals go session first,
+  // so a failure leaves only an index entry without a session (pruned later).
   private key(hash: string) {
     return `sess:{${hash}}`;
   }
@@ -110,8 +112,8 @@ export class SessionService {
     const hash = sha256Hex(id);
     const index = this.indexKey(kind, subjectId);
     await this.prune(index);
-    await this.redis.multi().sadd(index, hash).expire(index, this.config.sessionTtlSeconds).exec();
     await this.redis.set(this.key(hash), JSON.stringify(stored), 'EX', this.ttlFrom(now, now));
+    await this.redis.multi().sadd(index, hash).expire(index, this.config.sessionTtlSeconds).exec();
     return { id, ...stored };
   }
 
@@ -189,7 +191,7 @@ export class SessionService {
     const hashes = await this.redis.smembers(index);
     const live = new Map<string, Stored>();
     if (hashes.length === 0) return live;
-    // One GET per session (pipelined by the client): an MGET would cross slots on a Cluster.
+    // One GET per session, sent at once: an MGET would cross slots on a Cluster.
     const values = await Promise.all(hashes.map((h) => this.redis.get(this.key(h))));
     const ended: string[] = [];
     hashes.forEach((hash, i) => {
