@@ -47,7 +47,7 @@ describe('Authorization requests: prompt, max_age, login_hint, id_token_hint', (
 
   /** Moves the session's sign-in `seconds` into the past, as if the user had signed in that long ago. */
   async function ageSession(user: TestUser, seconds: number): Promise<void> {
-    const key = `sess:${sha256Hex(user.sessionId)}`;
+    const key = `sess:{${sha256Hex(user.sessionId)}}`;
     const stored = JSON.parse((await redis.get(key))!) as { authTime: number; createdAt: number };
     stored.authTime -= seconds;
     stored.createdAt -= seconds;

@@ -116,7 +116,7 @@ describe('housekeeping', () => {
     const redis = t.app.get<Redis>(REDIS);
     const live = await sessions.create('user', 900_001);
     const ended = [await sessions.create('user', 900_001), await sessions.create('user', 900_002)];
-    await redis.del(...ended.map((e) => `sess:${sha256Hex(e.id)}`));
+    await redis.del(...ended.map((e) => `sess:{${sha256Hex(e.id)}}`));
 
     const processor = new HousekeepingProcessor(db, {} as Queue, t.config, sessions);
     const result = await processor.process();
@@ -143,8 +143,8 @@ describe('housekeeping', () => {
     expect(await col('SELECT id FROM relay_messages')).toEqual(['rm_new_delivered', 'rm_old_queued']);
     expect(await col('SELECT id FROM relay_message_bodies')).toEqual(['b_new_orphan', 'b_old_needed']);
     expect(await col('SELECT alias FROM relay_reply_aliases')).toEqual(['used'.padEnd(26, '0')]);
-    expect(await redis.smembers('sess-of:user:900001')).toEqual([sha256Hex(live.id)]);
-    expect(await redis.exists('sess-of:user:900002')).toBe(0);
+    expect(await redis.smembers('sess-of:{user:900001}')).toEqual([sha256Hex(live.id)]);
+    expect(await redis.exists('sess-of:{user:900002}')).toBe(0);
 
     // A second run finds nothing.
     expect((await processor.process()).removed).toBe(0);

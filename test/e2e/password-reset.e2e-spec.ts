@@ -109,8 +109,8 @@ describe('Forgotten password (users and developers)', () => {
       const token = await requestLink(user.email);
       expect(token.length).toBeGreaterThanOrEqual(43);
       // Only the hash is stored: the raw token is no Redis key and appears in no value.
-      expect(await redis().exists(`pwreset:user:link:${token}`)).toBe(0);
-      expect(await redis().exists(`pwreset:user:link:${sha256Hex(token)}`)).toBe(1);
+      expect(await redis().exists(`pwreset:user:link:{${token}}`)).toBe(0);
+      expect(await redis().exists(`pwreset:user:link:{${sha256Hex(token)}}`)).toBe(1);
 
       const res = await reset(token, NEW_PASSWORD);
       expect(res.status).toBe(204);
@@ -149,7 +149,7 @@ describe('Forgotten password (users and developers)', () => {
     it('refuses an expired link', async () => {
       const user = await signUpUser(t.baseUrl);
       const token = await requestLink(user.email);
-      const key = `pwreset:user:link:${sha256Hex(token)}`;
+      const key = `pwreset:user:link:{${sha256Hex(token)}}`;
       expect(await redis().ttl(key)).toBeGreaterThan(3500);
       expect(await redis().ttl(key)).toBeLessThanOrEqual(3600);
       await redis().pexpire(key, 1);

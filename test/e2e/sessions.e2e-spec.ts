@@ -107,7 +107,7 @@ describe('sessions: list, sign out one, sign out the others', () => {
     expect(sessionsOf(after.html)).toHaveLength(1);
     expect(after.html).toContain('No other sessions.');
     // The index holds exactly the live session.
-    expect(await redis.scard(`sess-of:user:${(await t.app.get(SessionService).get(user.sessionId, 'user'))!.subjectId}`)).toBe(1);
+    expect(await redis.scard(`sess-of:{user:${(await t.app.get(SessionService).get(user.sessionId, 'user'))!.subjectId}}`)).toBe(1);
   });
 
   it('cannot sign out a session of another account, and refuses bad input and missing CSRF, ending nothing', async () => {
@@ -164,7 +164,7 @@ describe('sessions: list, sign out one, sign out the others', () => {
 
   it('records last use at most once a minute', async () => {
     const user = await signUpUser(t.baseUrl);
-    const key = `sess:${sha256Hex(user.sessionId)}`;
+    const key = `sess:{${sha256Hex(user.sessionId)}}`;
     const now = Math.floor(Date.now() / 1000);
     const backdate = async (secondsAgo: number) => {
       const data = JSON.parse((await redis.get(key))!) as Record<string, unknown>;
@@ -183,25 +183,25 @@ describe('sessions: list, sign out one, sign out the others', () => {
     const user = await signUpUser(t.baseUrl);
     const sessions = t.app.get(SessionService);
     const subjectId = (await sessions.get(user.sessionId, 'user'))!.subjectId;
-    const key = `sess:${sha256Hex(user.sessionId)}`;
+    const key = `sess:{${sha256Hex(user.sessionId)}}`;
     const data = JSON.parse((await redis.get(key))!) as Record<string, unknown>;
     await redis.set(key, JSON.stringify({ ...data, lastSeenAt: Math.floor(Date.now() / 1000) - 7 * 86400 }), 'KEEPTTL');
     expect((await fetch(`${t.baseUrl}/api/account/me`, { headers: { cookie: user.cookie } })).status).toBe(401);
     expect(await redis.exists(key)).toBe(0);
-    expect(await redis.sismember(`sess-of:user:${subjectId}`, sha256Hex(user.sessionId))).toBe(0);
+    expect(await redis.sismember(`sess-of:{user:${subjectId}}`, sha256Hex(user.sessionId))).toBe(0);
   });
 
   it('prunes ended sessions from the per-user index', async () => {
     const user = await signUpUser(t.baseUrl);
     const sessions = t.app.get(SessionService);
     const subjectId = (await sessions.get(user.sessionId, 'user'))!.subjectId;
-    const index = `sess-of:user:${subjectId}`;
+    const index = `sess-of:{user:${subjectId}}`;
     for (let i = 0; i < 5; i++) await signIn(t, user, '127.0.0.2', FIREFOX_LINUX);
     expect(await redis.scard(index)).toBe(6);
     // Sessions that end on their own (expiry) leave their ids behind until the index is read or grows.
     const members = await redis.smembers(index);
     const current = (await sessions.list('user', subjectId, user.sessionId)).find((s) => s.current)!.handle;
-    await redis.del(...members.filter((h) => h !== current).map((h) => `sess:${h}`));
+    await redis.del(...members.filter((h) => h !== current).map((h) => `sess:{${h}}`));
     await signIn(t, user, '127.0.0.2', FIREFOX_LINUX);
     expect(await redis.scard(index)).toBe(2);
   });
@@ -220,11 +220,11 @@ describe('sessions: idle timeout (SESSION_IDLE_SECONDS)', () => {
     const redis = t.app.get<Redis>(REDIS);
     const session = await sessions.get(user.sessionId, 'user');
     expect(session).not.toBeNull();
-    const index = `sess-of:user:${session!.subjectId}`;
+    const index = `sess-of:{user:${session!.subjectId}}`;
     const unused = await signIn(t, user, '127.0.0.2', FIREFOX_LINUX);
     expect(await me(t, unused)).toBe(200);
     // Watched without using it (a request would count as activity and keep it alive).
-    const stored = `sess:${sha256Hex(unused.cookie.slice('ls_session='.length))}`;
+    const stored = `sess:{${sha256Hex(unused.cookie.slice('ls_session='.length))}}`;
     expect(await redis.exists(stored)).toBe(1);
     await eventually(async () => (await redis.exists(stored)) === 0, 'the unused session to end');
     expect(await me(t, unused)).toBe(401);

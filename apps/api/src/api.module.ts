@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig, ConfigModule } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import { DatabaseModule, WritabilityRepository } from '@app/database';
 import { bullRoot, MetricsModule, RedisModule, SessionModule } from '@app/common';
 import { WebhooksModule } from '@app/webhooks';
 import { ErrorFilter } from './shared/error.filter';
@@ -34,7 +34,7 @@ export class ApiModule {
         MetricsModule.forRole({ role: 'api' }),
       ],
       controllers: [HealthController, AssetsController, MetricsController, DocsController],
-      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, OpenApiDocument],
+      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, OpenApiDocument, WritabilityRepository],
     };
   }
 }

@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { bullRoot, MetricsModule, QUEUES, RedisModule, SessionModule, TracingFlush } from '@app/common';
+import { bullRoot, MetricsModule, QUEUES, RedisModule, registerQueue, SessionModule, TracingFlush } from '@app/common';
 import { OutboxSweeper, WEBHOOK_QUEUE, WebhookDeliveryService, WebhooksModule } from '@app/webhooks';
 import { RELAY_QUEUE, RelayDelivery, RelayModule } from '@app/relay';
 import { HousekeepingProcessor } from './jobs/housekeeping.processor';
@@ -22,7 +21,7 @@ export class WorkerModule {
         RedisModule,
         SessionModule,
         bullRoot('worker'),
-        BullModule.registerQueue({ name: QUEUES.housekeeping }),
+        registerQueue(QUEUES.housekeeping),
         WebhooksModule,
         RelayModule,
         MetricsModule.forRole({

@@ -3,6 +3,7 @@ export * from './crypto';
 export * from './time';
 export * from './email';
 export * from './redis/redis.module';
+export * from './redis/redis-client';
 export * from './session';
 export * from './queue/queue.module';
 export * from './logger';

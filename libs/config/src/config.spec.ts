@@ -53,6 +53,12 @@ describe('loadConfig', () => {
     ['RELAY_REPLY_ALIAS_RETENTION_DAYS', '0'],
     ['FAILED_WEBHOOK_RETENTION_DAYS', 'x'],
     ['REDIS_URL', 'http://127.0.0.1'],
+    ['REDIS_URL', 'redis+sentinel://127.0.0.1:26379'],
+    ['REDIS_URL', 'redis+sentinel://a:26379,b:99999/mymaster'],
+    ['REDIS_URL', 'redis+cluster://a:7001,b:7002/0'],
+    ['REDIS_URL', 'redis+cluster://a:7001,,b:7002'],
+    ['QUEUE_REDIS_URL', 'redis+mesh://a:7001'],
+    ['REDIS_PREFIX', '{ls}'],
     ['PUBLIC_URL', 'ftp://example.com'],
     ['RELAY_DOMAIN', 'no spaces allowed.com x'],
     ['NODE_ENV', 'staging'],
@@ -70,6 +76,36 @@ describe('loadConfig', () => {
     ['RELAY_TLS_CERT', '-----BEGIN CERTIFICATE-----'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ SECRETS_FILE: file(), ...secrets(), [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('reads one-node, Sentinel and Cluster Redis URLs; the queues default to REDIS_URL', () => {
+    const sentinel = loadConfig({ SECRETS_FILE: file(), REDIS_URL: 'redis+sentinel://:p%40ss@s1:26380,[::1]/main-set/2?sentinelPassword=sp' });
+    expect(sentinel.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26380 },
+        { host: '::1', port: 26379 },
+      ],
+      masterName: 'main-set',
+      db: 2,
+      sentinelPassword: 'sp',
+      username: undefined,
+      password: 'p@ss',
+      tls: false,
+    });
+    expect(sentinel.queueRedis).toEqual(sentinel.redis);
+    const cluster = loadConfig({ SECRETS_FILE: file(), REDIS_URL: 'redis://127.0.0.1:6379', QUEUE_REDIS_URL: 'rediss+cluster://n1:7001,n2:7002' });
+    expect(cluster.redis).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
+    expect(cluster.queueRedis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'n1', port: 7001 },
+        { host: 'n2', port: 7002 },
+      ],
+      username: undefined,
+      password: undefined,
+      tls: true,
+    });
   });
 
   it('requires every secret from the environment in production', () => {

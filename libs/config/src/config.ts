@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as ipaddr from 'ipaddr.js';
+import { parseRedisUrl, RedisTarget, RedisUrlError } from './redis-url';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -17,6 +18,10 @@ export interface AppConfig {
   /** Whether `migrate` creates the database when missing (DATABASE_CREATE; managed MySQL often refuses CREATE DATABASE). */
   databaseCreate: boolean;
   redisUrl: string;
+  /** REDIS_URL parsed: one node, a Sentinel set or a Cluster. */
+  redis: RedisTarget;
+  /** QUEUE_REDIS_URL parsed (default: REDIS_URL): where the BullMQ queues live. */
+  queueRedis: RedisTarget;
   /** Prefix of every Redis key and BullMQ queue (tests use one per run). */
   redisPrefix: string;
   relayDomain: string;
@@ -204,6 +209,22 @@ function replicaUrls(env: Env, primary: string): string[] {
   });
 }
 
+function redisTarget(env: Env, name: string, fallback: string): RedisTarget {
+  try {
+    return parseRedisUrl(str(env, name, fallback));
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new ConfigError(name, error.message);
+    throw error;
+  }
+}
+
+/** Braces would make the prefix a Cluster hash tag: every key on one shard. */
+function redisPrefix(env: Env): string {
+  const value = str(env, 'REDIS_PREFIX', 'ls');
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(value)) throw new ConfigError('REDIS_PREFIX', `must be 1-64 of A-Z a-z 0-9 _ . : - (no braces), got "${value}"`);
+  return value;
+}
+
 /** A comma list of IP addresses or CIDR ranges (normalised to CIDR). */
 function cidrList(env: Env, name: string): string[] {
   const raw = str(env, name, '');
@@ -382,8 +403,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseUrl,
     databaseReplicaUrls: replicaUrls(env, databaseUrl),
     databaseCreate: bool(env, 'DATABASE_CREATE', true),
-    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    redisPrefix: str(env, 'REDIS_PREFIX', 'ls'),
+    redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+    redis: redisTarget(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+    queueRedis: redisTarget(env, 'QUEUE_REDIS_URL', str(env, 'REDIS_URL', 'redis://127.0.0.1:6379')),
+    redisPrefix: redisPrefix(env),
     relayDomain,
     smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : null,
     logLevel: str(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),

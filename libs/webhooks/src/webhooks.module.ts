@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { registerQueue } from '@app/common';
 import { WEBHOOK_QUEUE } from './events';
 import { DeveloperModule } from '@app/developer';
 import { WebhookEventsRepository } from './webhook-events.repository';
@@ -8,7 +9,7 @@ import { WebhookDeliveriesService } from './webhook-deliveries.service';
 
 /** What the API needs: the outbox and the deliveries log (no processor here). */
 @Module({
-  imports: [BullModule.registerQueue({ name: WEBHOOK_QUEUE }), DeveloperModule],
+  imports: [registerQueue(WEBHOOK_QUEUE), DeveloperModule],
   providers: [WebhookEventsRepository, WebhookOutbox, WebhookDeliveriesService],
   exports: [BullModule, WebhookEventsRepository, WebhookOutbox, WebhookDeliveriesService, DeveloperModule],
 })

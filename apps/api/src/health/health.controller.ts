@@ -1,7 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import Redis from 'ioredis';
-import { AppError, REDIS } from '@app/common';
+import { AppError, isCluster, REDIS } from '@app/common';
+import { WritabilityRepository } from '@app/database';
 import { WebhookEventsRepository, WORKER_HEARTBEATS_KEY as HEARTBEATS_KEY } from '@app/webhooks';
 import { ApiEndpoint } from '../shared/openapi';
 import { HealthStatus, Readiness } from './health.schemas';
@@ -17,7 +18,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly mysql: TypeOrmHealthIndicator,
+    private readonly mysql: WritabilityRepository,
     private readonly indicators: HealthIndicatorService,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly events: WebhookEventsRepository,
@@ -30,24 +31,40 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: MySQL and Redis answer; 503 otherwise. */
-  @ApiEndpoint({ summary: 'Readiness: MySQL and Redis answer (else 503)', response: Readiness, errors: ['temporarily_unavailable'] })
+  /**
+   * Readiness: this process can write. MySQL is not read-only; Redis answers
+   * as a master (one node, Sentinel), or the Cluster is in state ok (every
+   * slot served by a master). A PING alone would pass on a demoted primary.
+   */
+  @ApiEndpoint({ summary: 'Readiness: MySQL and Redis take writes (else 503)', response: Readiness, errors: ['temporarily_unavailable'] })
   @Get('ready')
   // Documented by @ApiEndpoint; terminus's own swagger answers would contradict it (and the error shape).
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready() {
-    return this.health.check([
-      () => this.mysql.pingCheck('mysql', { timeout: 1500 }),
-      async () => {
-        const redis = this.indicators.check('redis');
-        try {
-          await withTimeout(this.redis.ping(), 1500);
-          return redis.up();
-        } catch (error) {
-          return redis.down({ message: (error as Error).message });
-        }
-      },
-    ]);
+    return this.health.check([() => this.indicate('mysql', () => this.mysqlProblem()), () => this.indicate('redis', () => this.redisProblem())]);
+  }
+
+  private async indicate(name: string, problem: () => Promise<string | null>) {
+    const indicator = this.indicators.check(name);
+    try {
+      const found = await withTimeout(problem(), 1500);
+      return found === null ? indicator.up() : indicator.down({ message: found });
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
+  }
+
+  private async mysqlProblem(): Promise<string | null> {
+    return (await this.mysql.writable()) ? null : 'MySQL is read-only';
+  }
+
+  private async redisProblem(): Promise<string | null> {
+    if (isCluster(this.redis)) {
+      const info = String(await this.redis.cluster('INFO'));
+      return /^cluster_state:ok\b/m.test(info) ? null : 'the Redis Cluster is not in state ok';
+    }
+    const [role] = (await this.redis.role()) as [string];
+    return role === 'master' ? null : `Redis answers as a ${role}`;
   }
 
   /**

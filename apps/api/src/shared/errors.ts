@@ -54,11 +54,17 @@ const UNAVAILABLE_CODES = new Set([
   'ER_LOCK_DEADLOCK',
 ]);
 
+/** ioredis errors while Redis is down or failing over (a promoted replica takes over within seconds). */
+const REDIS_OUTAGE_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+const REDIS_OUTAGE_MESSAGE =
+  /^(Connection is closed|Stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|MOVED|ASK|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available|All sentinels are unreachable)/;
+
 function isInfrastructureOutage(error: unknown): boolean {
-  const e = error as { code?: string; name?: string; message?: string; driverError?: { code?: string } };
+  const e = error as { code?: string; name?: string; message?: string; driverError?: { code?: string }; previousErrors?: unknown[] };
   if (UNAVAILABLE_CODES.has(e?.code ?? '') || UNAVAILABLE_CODES.has(e?.driverError?.code ?? '')) return true;
-  // ioredis: commands fail with these while Redis is down.
-  return e?.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)/.test(e?.message ?? '');
+  // A MULTI refused as a whole (EXECABORT) because its commands met a demoted or unavailable node.
+  if (e?.previousErrors?.length) return e.previousErrors.every(isInfrastructureOutage);
+  return REDIS_OUTAGE_NAMES.has(e?.name ?? '') || REDIS_OUTAGE_MESSAGE.test(e?.message ?? '');
 }
 
 /** Any thrown value -> an AppError (an error code and its description). Unknown errors become server_error. */

@@ -18,11 +18,15 @@ export interface ResetTarget {
   email: string;
 }
 
-/** Deletes the link and its account's "newest" marker only when the link is still the newest one; 1 when spent now. */
+/**
+ * Deletes the account's "newest" marker only while it names this link; 1 when
+ * spent now. The marker alone decides (one key, one slot on a Cluster): once
+ * it is gone or names a newer link, this link is refused, so it is single use
+ * even if deleting the link itself afterwards fails.
+ */
 const CONSUME = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1])
 return 1`;
 
 /**
@@ -37,11 +41,11 @@ export class ResetLinksService {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
   private tokenKey(kind: ResetKind, hash: string) {
-    return `pwreset:${kind}:link:${hash}`;
+    return `pwreset:${kind}:link:{${hash}}`;
   }
 
   private newestKey(kind: ResetKind, subjectId: number) {
-    return `pwreset:${kind}:newest:${subjectId}`;
+    return `pwreset:${kind}:newest:{${kind}:${subjectId}}`;
   }
 
   /** Counts a mail to `email` (normalised); false when the address had its 3 this hour. */
@@ -53,11 +57,9 @@ export class ResetLinksService {
   async issue(kind: ResetKind, target: ResetTarget): Promise<string> {
     const token = randomToken(32);
     const hash = sha256Hex(token);
-    await this.redis
-      .multi()
-      .set(this.tokenKey(kind, hash), JSON.stringify(target), 'EX', RESET_LINK_TTL_SECONDS)
-      .set(this.newestKey(kind, target.subjectId), hash, 'EX', RESET_LINK_TTL_SECONDS)
-      .exec();
+    // The link, then the marker that makes it usable (different slots): a failure in between leaves an unusable link.
+    await this.redis.set(this.tokenKey(kind, hash), JSON.stringify(target), 'EX', RESET_LINK_TTL_SECONDS);
+    await this.redis.set(this.newestKey(kind, target.subjectId), hash, 'EX', RESET_LINK_TTL_SECONDS);
     return token;
   }
 
@@ -71,17 +73,19 @@ export class ResetLinksService {
   async consume(kind: ResetKind, token: unknown): Promise<ResetTarget | null> {
     const found = await this.read(kind, token);
     if (!found) return null;
-    const spent = await this.redis.eval(CONSUME, 2, this.tokenKey(kind, found.hash), this.newestKey(kind, found.target.subjectId), found.raw, found.hash);
-    return Number(spent) === 1 ? found.target : null;
+    const spent = await this.redis.eval(CONSUME, 1, this.newestKey(kind, found.target.subjectId), found.hash);
+    if (Number(spent) !== 1) return null;
+    await this.redis.del(this.tokenKey(kind, found.hash));
+    return found.target;
   }
 
-  private async read(kind: ResetKind, token: unknown): Promise<{ hash: string; raw: string; target: ResetTarget } | null> {
+  private async read(kind: ResetKind, token: unknown): Promise<{ hash: string; target: ResetTarget } | null> {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
     const hash = sha256Hex(token);
     const raw = await this.redis.get(this.tokenKey(kind, hash));
     if (raw === null) return null;
     const target = JSON.parse(raw) as ResetTarget;
     if ((await this.redis.get(this.newestKey(kind, target.subjectId))) !== hash) return null;
-    return { hash, raw, target };
+    return { hash, target };
   }
 }

@@ -1,18 +1,13 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { createRedisClient } from './redis-client';
 
 export const REDIS = Symbol('REDIS');
 
-/** One ioredis client per process; every key gets the configured prefix. */
+/** One client per process (one node, Sentinel or Cluster: REDIS_URL); every key gets the configured prefix. */
 export function createRedis(config: AppConfig): Redis {
-  return new Redis(config.redisUrl, {
-    keyPrefix: `${config.redisPrefix}:`,
-    // Fail fast while Redis is down instead of queueing commands forever.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    lazyConnect: false,
-  });
+  return createRedisClient(config.redis, 'app', `${config.redisPrefix}:`);
 }
 
 @Injectable()

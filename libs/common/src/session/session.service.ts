@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { REDIS } from '../redis/redis.module';
+import { isCluster } from '../redis/redis-client';
 import { randomToken, sha256Hex } from '../crypto';
 
 /** Who a session belongs to: an end user or a developer (separate cookies). */
@@ -63,12 +64,26 @@ export class SessionService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  // A session and its subject's index are separate hash tags (a session is
+  // found by its cookie alone, so it cannot carry its user's tag): no command
+  // touches both at once. A new session is stored before it is indexed (a
+  // concurrent prune never sees an index entry whose session is still being
+  // written); if indexing fails, the request fails and the cookie is never
+  // sent, so the unindexed session is unreachable. Removals go session first,
+  // so a failure leaves only an index entry without a session (pruned later).
   private key(hash: string) {
-    return `sess:${hash}`;
+    return `sess:{${hash}}`;
   }
 
   private indexKey(kind: SessionKind, subjectId: number) {
-    return `sess-of:${kind}:${subjectId}`;
+    return `sess-of:{${kind}:${subjectId}}`;
+  }
+
+  /** Ends the session, then drops it from its subject's index; true when the session was live. */
+  private async remove(hash: string, index: string): Promise<boolean> {
+    const removed = await this.redis.del(this.key(hash));
+    await this.redis.srem(index, hash);
+    return removed === 1;
   }
 
   /** Seconds the stored session may live from `now`: the idle timeout, capped by the absolute lifetime. */
@@ -98,7 +113,8 @@ export class SessionService {
     const hash = sha256Hex(id);
     const index = this.indexKey(kind, subjectId);
     await this.prune(index);
-    await this.redis.multi().set(this.key(hash), JSON.stringify(stored), 'EX', this.ttlFrom(now, now)).sadd(index, hash).expire(index, this.config.sessionTtlSeconds).exec();
+    await this.redis.set(this.key(hash), JSON.stringify(stored), 'EX', this.ttlFrom(now, now));
+    await this.redis.multi().sadd(index, hash).expire(index, this.config.sessionTtlSeconds).exec();
     return { id, ...stored };
   }
 
@@ -116,7 +132,7 @@ export class SessionService {
     data.ip ??= '';
     data.userAgent ??= '';
     if (now - data.lastSeenAt >= this.config.sessionIdleSeconds) {
-      await this.redis.multi().del(this.key(hash)).srem(this.indexKey(kind, data.subjectId), hash).exec();
+      await this.remove(hash, this.indexKey(kind, data.subjectId));
       return null;
     }
     if (now - data.lastSeenAt >= this.touchEverySeconds()) {
@@ -129,7 +145,7 @@ export class SessionService {
 
   async destroy(session: Pick<Session, 'id' | 'kind' | 'subjectId'>): Promise<void> {
     const hash = sha256Hex(session.id);
-    await this.redis.multi().del(this.key(hash)).srem(this.indexKey(session.kind, session.subjectId), hash).exec();
+    await this.remove(hash, this.indexKey(session.kind, session.subjectId));
   }
 
   /** Signs out every session of a subject, except (optionally) the current one. */
@@ -138,11 +154,9 @@ export class SessionService {
     const keep = exceptId ? sha256Hex(exceptId) : null;
     const hashes = (await this.redis.smembers(index)).filter((h) => h !== keep);
     if (hashes.length === 0) return;
-    await this.redis
-      .multi()
-      .del(...hashes.map((h) => this.key(h)))
-      .srem(index, ...hashes)
-      .exec();
+    // One DEL per session: each is its own slot on a Cluster.
+    await Promise.all(hashes.map((h) => this.redis.del(this.key(h))));
+    await this.redis.srem(index, ...hashes);
   }
 
   /**
@@ -154,8 +168,7 @@ export class SessionService {
     if (!HANDLE.test(handle)) return false;
     const index = this.indexKey(kind, subjectId);
     if (!(await this.redis.sismember(index, handle))) return false;
-    const results = await this.redis.multi().del(this.key(handle)).srem(index, handle).exec();
-    return Number(results?.[0]?.[1] ?? 0) === 1;
+    return this.remove(handle, index);
   }
 
   /** The subject's live sessions, most recently used first; `current` marks the session `currentId`. */
@@ -183,12 +196,16 @@ export class SessionService {
     // SCAN patterns and the keys it returns are not prefixed by ioredis.
     const prefix = `${this.config.redisPrefix}:`;
     let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}sess-of:*`, 'COUNT', count);
-      for (const key of keys) removed += (await this.prune(key.slice(prefix.length))).ended;
-      cursor = next;
-    } while (cursor !== '0');
+    // SCAN walks one node: on a Cluster, every master holds a share of the indexes.
+    const nodes = isCluster(this.redis) ? (this.redis as unknown as Cluster).nodes('master') : [this.redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}sess-of:*`, 'COUNT', count);
+        for (const key of keys) removed += (await this.prune(key.slice(prefix.length))).ended;
+        cursor = next;
+      } while (cursor !== '0');
+    }
     return removed;
   }
 
@@ -197,7 +214,8 @@ export class SessionService {
     const hashes = await this.redis.smembers(index);
     const live = new Map<string, Stored>();
     if (hashes.length === 0) return { live, ended: 0 };
-    const values = await this.redis.mget(...hashes.map((h) => this.key(h)));
+    // One GET per session, sent at once: an MGET would cross slots on a Cluster.
+    const values = await Promise.all(hashes.map((h) => this.redis.get(this.key(h))));
     const ended: string[] = [];
     hashes.forEach((hash, i) => {
       const raw = values[i];
