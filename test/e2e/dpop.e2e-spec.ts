@@ -2,8 +2,9 @@ import { expect } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, CryptoKey, decodeJwt, exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { DataSource } from 'typeorm';
 import { signUpUser } from '../support/accounts';
+import { freePort } from '../support/api-process';
+import { developerRequest } from '../support/developer';
 import { startApi, TestApp } from '../support/harness';
 import { authorizeAs, callbackParams, ClientApp, createClientApp, ErrorBody, exchangeCode, pkcePair, TokenBody } from '../support/oauth';
 
@@ -31,13 +32,11 @@ describe('DPoP', () => {
   let app: ClientApp;
   let as: oauth.AuthorizationServer;
   let client: oauth.Client;
-  let db: DataSource;
   const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
   beforeAll(async () => {
     t = await startApi();
     app = await createClientApp(t.baseUrl);
-    db = t.app.get(DataSource);
     as = await oauth.processDiscoveryResponse(new URL(t.baseUrl), await oauth.discoveryRequest(new URL(t.baseUrl), { algorithm: 'oidc', ...insecure }));
     client = { client_id: app.clientId };
   });
@@ -46,19 +45,19 @@ describe('DPoP', () => {
   });
 
   /** A new user's authorization code (openid, offline_access) as oauth4webapi validates it from the redirect. */
-  async function code(): Promise<{ params: URLSearchParams; verifier: string }> {
+  async function code(target = { client, redirectUri: app.redirectUri }): Promise<{ params: URLSearchParams; verifier: string }> {
     const verifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     const { res } = await authorizeAs(t.baseUrl, await signUpUser(t.baseUrl), {
       response_type: 'code',
-      client_id: app.clientId,
-      redirect_uri: app.redirectUri,
+      client_id: target.client.client_id,
+      redirect_uri: target.redirectUri,
       scope: 'openid profile offline_access',
       state,
       code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
     });
-    return { params: oauth.validateAuthResponse(as, client, new URL(res.headers.get('location')!), state), verifier };
+    return { params: oauth.validateAuthResponse(as, target.client, new URL(res.headers.get('location')!), state), verifier };
   }
 
   /** DPoP-bound tokens through oauth4webapi's DPoP handle. */
@@ -245,32 +244,59 @@ describe('DPoP', () => {
     }
   });
 
-  it('a refresh token bound to a key (a public client’s family) needs a proof of that key; an unbound one may change keys', async () => {
+  it('a confidential client’s refresh token is not bound: a proof of another key moves it to that key', async () => {
     const keys = await generateKeyPair('ES256');
     const { tokens } = await boundTokens(keys);
-    const htu = `${t.baseUrl}/oauth/token`;
-
-    // A confidential client's family is not bound: a proof with another key gets a token bound to that key.
     const other = await generateKeyPair('ES256');
-    const moved = await refreshRequest(tokens.refresh_token!, { dpop: await proof(other, { htm: 'POST', htu }) });
+    const moved = await refreshRequest(tokens.refresh_token!, { dpop: await proof(other, { htm: 'POST', htu: `${t.baseUrl}/oauth/token` }) });
     const movedBody = (await moved.json()) as TokenBody;
     expect(moved.status).toBe(200);
     expect(movedBody.token_type).toBe('DPoP');
     expect(decodeJwt(movedBody.access_token).cnf).toEqual({ jkt: await calculateJwkThumbprint(await exportJWK(other.publicKey)) });
+    // And without a proof it refreshes to a Bearer token.
+    const plain = await refreshRequest(movedBody.refresh_token!);
+    expect(plain.status).toBe(200);
+    expect(((await plain.json()) as TokenBody).token_type).toBe('Bearer');
+  });
 
-    // What the authorization code grant stores for a public client (its `type` arrives with the application kinds).
+  it('a public (spa) client’s refresh tokens are bound to the DPoP key of its code exchange', async () => {
+    const redirectUri = `http://127.0.0.1:${await freePort()}/cb`;
+    const created = await developerRequest(t.baseUrl, app.developerCookie, 'POST', '/api/developer/applications', { name: 'SPA', type: 'spa', redirectUris: [redirectUri] });
+    expect(created.status).toBe(201);
+    const spa: oauth.Client = { client_id: ((await created.json()) as { clientId: string }).clientId };
+    const keys = await generateKeyPair('ES256');
+    const DPoP = oauth.DPoP(spa, keys);
+    const { params, verifier } = await code({ client: spa, redirectUri });
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      spa,
+      await oauth.authorizationCodeGrantRequest(as, spa, oauth.None(), params, redirectUri, verifier, { DPoP, ...insecure }),
+    );
+    expect(tokens.token_type).toBe('dpop');
     const jkt = await calculateJwkThumbprint(await exportJWK(keys.publicKey));
-    const bound = movedBody.refresh_token!;
-    const hash = createHash('sha256').update(bound).digest();
-    await db.query(`UPDATE refresh_tokens SET dpop_jkt = ? WHERE family_id = (SELECT family_id FROM (SELECT family_id FROM refresh_tokens WHERE token_hash = ?) f)`, [jkt, hash]);
+    expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
 
-    expect(await errorOf(await refreshRequest(bound))).toEqual({ status: 400, error: 'invalid_dpop_proof', challenge: null });
-    expect(await errorOf(await refreshRequest(bound, { dpop: await proof(other, { htm: 'POST', htu }) }))).toEqual({ status: 400, error: 'invalid_grant', challenge: null });
-    const right = await refreshRequest(bound, { dpop: await proof(keys, { htm: 'POST', htu }) });
+    const htu = `${t.baseUrl}/oauth/token`;
+    const refresh = (refreshToken: string, headers: Record<string, string> = {}) =>
+      fetch(htu, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: spa.client_id, refresh_token: refreshToken }),
+      });
+    const other = await generateKeyPair('ES256');
+    expect(await errorOf(await refresh(tokens.refresh_token!))).toEqual({ status: 400, error: 'invalid_dpop_proof', challenge: null });
+    expect(await errorOf(await refresh(tokens.refresh_token!, { dpop: await proof(other, { htm: 'POST', htu }) }))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+      challenge: null,
+    });
+    const right = await refresh(tokens.refresh_token!, { dpop: await proof(keys, { htm: 'POST', htu }) });
     expect(right.status).toBe(200);
     const next = (await right.json()) as TokenBody;
+    expect(next.token_type).toBe('DPoP');
     expect(decodeJwt(next.access_token).cnf).toEqual({ jkt });
     // The binding goes with the family to the next refresh token.
-    expect(await errorOf(await refreshRequest(next.refresh_token!))).toEqual({ status: 400, error: 'invalid_dpop_proof', challenge: null });
+    expect(await errorOf(await refresh(next.refresh_token!))).toEqual({ status: 400, error: 'invalid_dpop_proof', challenge: null });
+    expect((await refresh(next.refresh_token!, { dpop: await proof(keys, { htm: 'POST', htu }) })).status).toBe(200);
   });
 });

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { decodeJwt } from 'jose';
 import { Browser } from 'playwright-core';
 import { signUpUser } from '../support/accounts';
 import { launchChromium } from '../support/browser';
@@ -36,9 +38,62 @@ const show = (value) => { document.getElementById('result').textContent = JSON.s
 </script>`;
 }
 
+/** The stock client library, served by the SPA's own server as an ES module. */
+const OAUTH4WEBAPI_MODULE = readFileSync(require.resolve('oauth4webapi'));
+
+/**
+ * The same app written with oauth4webapi: /start sends the browser to the
+ * authorization endpoint (PKCE S256, state kept in sessionStorage); /callback
+ * checks the answer (state, iss), exchanges the code bound to a fresh DPoP key,
+ * calls /api/user with proofs, refreshes with the same key and calls it again.
+ */
+function oauth4webapiPage(path: string, apiBase: string, clientId: string): string {
+  const config = JSON.stringify({ apiBase, clientId });
+  return `<!doctype html><title>SPA</title><pre id="result"></pre><script type="module">
+import * as oauth from '/oauth4webapi.js';
+const { apiBase, clientId } = ${config};
+const insecure = { [oauth.allowInsecureRequests]: true };
+const client = { client_id: clientId };
+const redirectUri = location.origin + '/callback';
+const issuer = new URL(apiBase);
+const show = (value) => { document.getElementById('result').textContent = JSON.stringify(value); };
+const userRequest = (token, DPoP) => oauth.protectedResourceRequest(token, 'GET', new URL(apiBase + '/api/user'), undefined, undefined, { DPoP, ...insecure });
+try {
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
+  if (${JSON.stringify(path)} === '/start') {
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    sessionStorage.setItem('flow', JSON.stringify({ verifier, state }));
+    const url = new URL(as.authorization_endpoint);
+    url.search = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'openid offline_access', state, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    location.assign(url);
+  } else {
+    const { verifier, state } = JSON.parse(sessionStorage.getItem('flow'));
+    const params = oauth.validateAuthResponse(as, client, new URL(location.href), state);
+    const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, verifier, { DPoP, ...insecure }));
+    const user = await userRequest(tokens.access_token, DPoP);
+    const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, { DPoP, ...insecure }));
+    const refreshedUser = await userRequest(refreshed.access_token, DPoP);
+    show({
+      tokenType: tokens.token_type, accessToken: tokens.access_token, userStatus: user.status, user: await user.json(),
+      refreshedTokenType: refreshed.token_type, refreshedAccessToken: refreshed.access_token, refreshedUserStatus: refreshedUser.status,
+      thumbprint: await DPoP.calculateThumbprint(),
+    });
+  }
+} catch (error) {
+  show({ failed: String(error), cause: String(error.cause) });
+}
+</script>`;
+}
+
 /** A static server for the single-page app on a loopback port of its own (its own origin). */
-async function startSpaServer(page: () => string): Promise<{ origin: string; server: Server }> {
-  const server = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page()));
+async function startSpaServer(page: (path: string) => string): Promise<{ origin: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url!, 'http://spa').pathname;
+    if (path === '/oauth4webapi.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(OAUTH4WEBAPI_MODULE);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page(path));
+  });
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -106,5 +161,37 @@ describe('a single-page app in Chromium talks to LoginSign cross-origin (CORS)',
     // The same page served from an unregistered origin: the browser refuses to hand over the answer.
     const blocked = await signInThrough(stranger.origin, spa.origin);
     expect(blocked.result.blocked).toMatch(/Failed to fetch/);
+  });
+
+  it('oauth4webapi in the page: PKCE, iss check, DPoP-bound tokens, /api/user and a refresh with the same key', async () => {
+    const dev = await signUpDeveloper(t.baseUrl);
+    let spaClientId = '';
+    const spa = await startSpaServer((path) => oauth4webapiPage(path, t.baseUrl, spaClientId));
+    servers.push(spa.server);
+    const created = await developerRequest(t.baseUrl, dev.cookie, 'POST', '/api/developer/applications', { name: 'SPA', type: 'spa', redirectUris: [`${spa.origin}/callback`] });
+    expect(created.status).toBe(201);
+    spaClientId = ((await created.json()) as { clientId: string }).clientId;
+
+    const user = await signUpUser(t.baseUrl);
+    const context = await browser.newContext();
+    try {
+      await context.addCookies([{ name: 'ls_session', value: user.sessionId, url: t.baseUrl }]);
+      const page = await context.newPage();
+      await page.goto(`${spa.origin}/start`);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL((url) => url.pathname === '/callback');
+      const text = page.locator('#result').filter({ hasText: /\S/ });
+      await text.waitFor();
+      const result = JSON.parse(await text.innerText()) as Record<string, unknown>;
+      expect(result).toMatchObject({ tokenType: 'dpop', userStatus: 200, refreshedTokenType: 'dpop', refreshedUserStatus: 200 });
+      expect((result.user as { globalId: string }).globalId).toBe(user.globalId);
+      for (const token of [result.accessToken, result.refreshedAccessToken] as string[]) {
+        expect(decodeJwt(token).cnf).toEqual({ jkt: result.thumbprint });
+        // Without the key the token is worthless: as a Bearer token it is refused.
+        expect((await fetch(`${t.baseUrl}/api/user`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+      }
+    } finally {
+      await context.close();
+    }
   });
 });

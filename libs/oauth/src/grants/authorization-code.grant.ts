@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@app/common';
-import { ApplicationRecord } from '@app/developer';
+import { ApplicationRecord, isPublicClient } from '@app/developer';
 import { CodeGrant, CodesService, Redemption } from '../codes.service';
 import { isValidVerifier, s256 } from '../pkce';
 import { isSubset } from '../scopes';
 import { IssuedToken, TokensService } from '../tokens.service';
 import { OFFLINE_ACCESS, RefreshTokensService } from '../refresh-tokens.service';
 import { IdTokensService } from '../oidc/id-tokens.service';
-import { GrantContext, GrantHandler, isPublicClient, TokenResponse } from './grant-handler';
+import { GrantContext, GrantHandler, TokenResponse } from './grant-handler';
 import { GrantsService } from './grants.service';
 import { requestedScope } from './requested-scope';
 
@@ -82,7 +82,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
         authTime: grant.authTime,
         amr: grant.amr,
         // RFC 9449 5: a public client's refresh tokens are bound to its DPoP key.
-        dpopJkt: isPublicClient(client) ? context.dpopJkt : null,
+        dpopJkt: isPublicClient(client.type) ? context.dpopJkt : null,
       });
     }
     if (scopes.includes('openid')) {

@@ -21,12 +21,3 @@ export interface GrantHandler {
   readonly grantType: string;
   handle(body: Record<string, string>, client: ApplicationRecord, context: GrantContext): Promise<TokenResponse>;
 }
-
-/**
- * Public clients (spa, native: no secret) get DPoP-bound refresh tokens.
- * Defensive: applications without a `type` are confidential web apps.
- */
-export function isPublicClient(client: ApplicationRecord): boolean {
-  const type = (client as ApplicationRecord & { type?: string }).type;
-  return type !== undefined && type !== 'web';
-}
