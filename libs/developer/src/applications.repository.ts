@@ -33,7 +33,19 @@ export interface StoredApplication {
 
 /** Columns an update may set. */
 export type ApplicationPatch = Partial<
-  Pick<StoredApplication, 'name' | 'redirectUris' | 'webhookUrl' | 'logoUrl' | 'senderDomains' | 'senderAddresses' | 'senderDomainsVerified' | 'idTokenSigningAlg' | 'requirePushedAuthorizationRequests' | 'postLogoutRedirectUris'>
+  Pick<
+    StoredApplication,
+    | 'name'
+    | 'redirectUris'
+    | 'webhookUrl'
+    | 'logoUrl'
+    | 'senderDomains'
+    | 'senderAddresses'
+    | 'senderDomainsVerified'
+    | 'idTokenSigningAlg'
+    | 'requirePushedAuthorizationRequests'
+    | 'postLogoutRedirectUris'
+  >
 >;
 
 interface ApplicationRow {

@@ -99,7 +99,6 @@ export class UpdateApplicationDto {
   @IsBoolean()
   requirePushedAuthorizationRequests?: boolean;
 
-
   /** Read-only after creation: accepted only when it names the current type. */
   @Given()
   @IsIn(APPLICATION_TYPES)
