@@ -48,7 +48,7 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
     receiver = await startReceiver();
     apis = await Promise.all(ports.map((port) => startApiProcess(env, port)));
     workers = await Promise.all([startWorker(env), startWorker(env)]);
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     await Promise.all([...apis, ...workers].map((p) => p.stop().catch(() => undefined)));
@@ -144,7 +144,7 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
 
     // Both worker processes are alive (neither crashed under the shared queues).
     for (const w of workers) expect(w.child.exitCode).toBeNull();
-  }, 90_000);
+  }, 240_000);
 });
 
 describe('API_PROCESSES=2: one node:cluster primary, two API processes on one port', () => {
@@ -172,7 +172,7 @@ describe('API_PROCESSES=2: one node:cluster primary, two API processes on one po
     await migrate(loadConfig(env));
     api = await startApiProcess(env, port, 2);
     const primary = api.child.pid!;
-    await eventually(() => childrenOf(primary).length === 2, 'two API processes', 30_000);
+    await eventually(() => childrenOf(primary).length === 2, 'two API processes', 90_000);
     const [first, second] = childrenOf(primary);
 
     // Both answer: wait until both listen (the primary hands connections out round-robin).
@@ -202,5 +202,5 @@ describe('API_PROCESSES=2: one node:cluster primary, two API processes on one po
     await api.stop('SIGTERM');
     expect(api.child.exitCode).toBe(0);
     for (const pid of children) expect(() => process.kill(pid, 0)).toThrow();
-  }, 90_000);
+  }, 240_000);
 });

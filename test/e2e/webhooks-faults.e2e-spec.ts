@@ -1,7 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { getQueueToken } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
+import { WEBHOOK_QUEUE } from '@app/webhooks';
 import { ApplicationUsersService as ConnectionAdminService, ConnectionStateService } from '@app/connections';
 import { freePort } from '../support/api-process';
 import { startApi, TestApp } from '../support/harness';
@@ -115,6 +118,17 @@ describe('webhook delivery through Redis failures', () => {
     await eventually(async () => (await undelivered()) === 0, 'every event to be recorded as delivered');
     const remaining = await db.query<{ id: string }[]>('SELECT id FROM connections WHERE application_id = ?', [app.id]);
     expect(remaining.map((r) => r.id).sort()).toEqual(ids.slice(5, 15).sort());
+    // The API's queue client reconnects on its own; the suite shuts the API down only once it has
+    // (closing a client that is still reconnecting makes BullMQ's close reject).
+    const queue = t.app.get<Queue>(getQueueToken(WEBHOOK_QUEUE), { strict: false });
+    await eventually(
+      () =>
+        queue.getJobCounts().then(
+          () => true,
+          () => false,
+        ),
+      'the API to reach Redis again',
+    );
   });
 });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
 /** How long a process may take to start (TEST_START_LIMIT_MS: more on a loaded machine, where compiling at start is slow). */
-const START_LIMIT_MS = Number(process.env.TEST_START_LIMIT_MS ?? 30_000);
+const START_LIMIT_MS = Number(process.env.TEST_START_LIMIT_MS ?? 90_000);
 
 export interface AppProcess {
   child: ChildProcess;
@@ -17,7 +17,7 @@ export interface AppProcess {
 /**
  * Starts one of the apps (`apps/<name>/src/main.ts`) as a real child process
  * with the test's environment, and waits until `ready(output)` returns a
- * truthy value (a log line, a port, a health check) — 30 s at most by default.
+ * truthy value (a log line, a port, a health check) — 90 s at most by default (a loaded CI machine compiles slowly).
  */
 export async function startAppProcess<T>(
   name: 'api' | 'worker' | 'relay',
