@@ -27,6 +27,7 @@ import { profileDir, WindowProfiler } from '../lib/profile';
 import { Figure, writeFigures } from '../lib/results';
 import { benchEnv, buildAndCheck, databaseUrl, deleteRedisPrefix, dropDatabase, freePort, freshDatabase, parseArgs, uniqueRedisPrefix } from '../lib/setup';
 import { printTable } from '../lib/table';
+import { codeFrom, hiddenInputs, REDIRECT_URI } from '../lib/authorize-answers';
 
 const QUICK = process.argv.includes('--quick');
 const args = parseArgs(process.argv.slice(2).filter((a) => a !== '--quick'));
@@ -38,7 +39,6 @@ const USERS = args.num('users', QUICK ? 100 : 200);
 const DATABASE_URL = databaseUrl('loginsign_bench_peer');
 const REDIS_PREFIX = uniqueRedisPrefix('peer');
 const PEER_REDIS_PREFIX = uniqueRedisPrefix('peer-oidc');
-const REDIRECT_URI = 'http://127.0.0.1:9/cb'; // never followed: the 303 Location is only parsed
 const SCOPE = 'openid profile email';
 const PROFILE_DIR = profileDir('peer');
 const CPU_COUNT = cpus().length;
@@ -113,31 +113,6 @@ const basic = (clientId: string, secret: string) => `Basic ${Buffer.from(`${enco
 /** A response header from autocannon's parsed headers (the peer's Koa sends `Location`, fastify `location`). */
 function header(headers: Record<string, string>, name: string): string | undefined {
   return headers[name] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-}
-
-/** The code of a 303 to the redirect URI (checks `state` when given), or null. */
-function codeFrom(location: string | undefined | null, state?: string): string | null {
-  if (!location || !location.startsWith(REDIRECT_URI)) return null;
-  const params = new URL(location).searchParams;
-  if (state !== undefined && params.get('state') !== state) return null;
-  return params.get('code');
-}
-
-function hiddenInputs(html: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const tag of html.match(/<input\b[^>]*>/gi) ?? []) {
-    const name = /\bname="([^"]*)"/.exec(tag)?.[1];
-    const value = /\bvalue="([^"]*)"/.exec(tag)?.[1];
-    if (name && value !== undefined && /type="hidden"/.test(tag)) {
-      out[name] = value
-        .replace(/&quot;/g, '"')
-        .replace(/&#39;/g, "'")
-        .replace(/&lt;/g, '<')
-        .replace(/&gt;/g, '>')
-        .replace(/&amp;/g, '&');
-    }
-  }
-  return out;
 }
 
 /** A returning sign-in done once by hand, to check a target before loading it. */

@@ -23,6 +23,7 @@ import { profileDir, WindowProfiler } from '../lib/profile';
 import { benchEnv, buildAndCheck, databaseUrl, deleteRedisPrefix, dropDatabase, freePort, freshDatabase, parseArgs, uniqueRedisPrefix } from '../lib/setup';
 import { printTable } from '../lib/table';
 import { writeFigures } from '../lib/results';
+import { codeFrom, hiddenInputs, REDIRECT_URI } from '../lib/authorize-answers';
 
 const args = parseArgs();
 const USERS = args.num('users', 200);
@@ -32,7 +33,6 @@ const CONNECTIONS = args.num('connections', 50);
 const TOKENS_PER_USER = args.num('tokens-per-user', 5);
 const DATABASE_URL = databaseUrl('loginsign_bench_signin');
 const REDIS_PREFIX = uniqueRedisPrefix('signin');
-const REDIRECT_URI = 'http://127.0.0.1:9/cb'; // never followed: the 303 Location is only parsed
 const SCOPE = 'profile email';
 const PROFILE_DIR = profileDir('signin');
 const CPU_COUNT = cpus().length;
@@ -72,31 +72,6 @@ function tokenBody(code: string, verifier: string): string {
 }
 
 const TOKEN_HEADERS = () => ({ 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth });
-
-/** The code of a 303 to the redirect URI (checks `state`), or null. */
-function codeFrom(location: string | undefined | null, state?: string): string | null {
-  if (!location || !location.startsWith(REDIRECT_URI)) return null;
-  const params = new URL(location).searchParams;
-  if (state !== undefined && params.get('state') !== state) return null;
-  return params.get('code');
-}
-
-function hiddenInputs(html: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const tag of html.match(/<input\b[^>]*>/gi) ?? []) {
-    const name = /\bname="([^"]*)"/.exec(tag)?.[1];
-    const value = /\bvalue="([^"]*)"/.exec(tag)?.[1];
-    if (name && value !== undefined && /type="hidden"/.test(tag)) {
-      out[name] = value
-        .replace(/&quot;/g, '"')
-        .replace(/&#39;/g, "'")
-        .replace(/&lt;/g, '<')
-        .replace(/&gt;/g, '>')
-        .replace(/&amp;/g, '&');
-    }
-  }
-  return out;
-}
 
 async function exchange(code: string, verifier: string): Promise<string> {
   const res = await fetch(`${baseUrl}/oauth/token`, { method: 'POST', headers: TOKEN_HEADERS(), body: tokenBody(code, verifier) });
