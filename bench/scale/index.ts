@@ -355,7 +355,7 @@ async function main(): Promise<number> {
     `  Redis commands per sign-in: single ${(sum(single.redis) / single.signIns).toFixed(2)}, cluster ${(sum(clustered.redis) / clustered.signIns).toFixed(2)} (${per(clustered.redis, clustered.signIns)})`,
   );
   console.log(
-    `\nToken cache, 4 processes, ${cache.revoked} revocations of other users' tokens in ${DURATION} s: ${cache.calls} /api/user calls, ${cache.lookups} access-token SELECTs -> hit rate ${pct(1 - cache.lookups / cache.calls)}`,
+    `\nToken cache, 4 processes, ${cache.revoked} revocations of other users' tokens in ${DURATION} s: ${cache.calls} /api/user calls, ${cache.lookups} access-token SELECTs -> hit rate ${((1 - cache.lookups / cache.calls) * 100).toFixed(2)}%`,
   );
   console.log(
     `\nCommand: npm run bench:scale -- --users=${USERS} --duration=${DURATION} --concurrency=${CONCURRENCY} --processes=${PROCESSES.join(',')} --revocations=${REVOCATIONS}`,
