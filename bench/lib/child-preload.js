@@ -57,10 +57,11 @@ if (dir && process.channel) {
 //    keyword) and Redis commands of this process (cluster children included:
 //    they inherit -r) and writes them to <dir>/<pid>.json four times a second,
 //    so a bench can take deltas per process whatever else uses the shared
-//    MySQL and Redis.
+//    MySQL and Redis. `tokenLookups`: the access-token check's SELECT (a miss
+//    of the token cache), told apart by the columns only it reads.
 const countDir = process.env.BENCH_COUNT_DIR;
 if (countDir) {
-  const counts = { pid: process.pid, http: 0, mysql: {}, redis: {} };
+  const counts = { pid: process.pid, http: 0, tokenLookups: 0, mysql: {}, redis: {} };
   const bump = (table, name) => (table[name] = (table[name] || 0) + 1);
   const http = require('node:http');
   const emit = http.Server.prototype.emit;
@@ -74,7 +75,9 @@ if (countDir) {
   for (const method of ['query', 'execute']) {
     const original = connection.prototype[method];
     connection.prototype[method] = function (sql, ...rest) {
+      const text = typeof sql === 'string' ? sql : (sql && sql.sql) || '';
       bump(counts.mysql, statement(sql));
+      if (/linked_verified[\s\S]*FROM access_tokens t\b/.test(text)) counts.tokenLookups++;
       return original.call(this, sql, ...rest);
     };
   }

@@ -63,3 +63,17 @@ export async function signUpUser(baseUrl: string, n: number): Promise<BenchUser>
   await res.arrayBuffer();
   return { email, cookie };
 }
+
+/** A new session for an existing user (`POST /api/account/login`), e.g. on an API backed by another Redis. */
+export async function logIn(baseUrl: string, email: string): Promise<BenchUser> {
+  const res = await fetch(`${baseUrl}/api/account/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'correct horse battery staple' }),
+  });
+  await expectStatus(res, 200, 'user login');
+  const cookie = setCookie(res, 'ls_session');
+  if (!cookie) throw new Error('user login: no ls_session cookie');
+  await res.arrayBuffer();
+  return { email, cookie };
+}

@@ -1,8 +1,9 @@
 // Redis Cluster (3 masters + 3 replicas, started here): every Redis-backed
 // flow runs on it (a MULTI, Lua script or multi-key command crossing slots
 // would answer 500 with CROSSSLOT), keys spread over the masters, and the
-// deployment survives the busiest master being killed.
+// deployment survives the busiest master being killed, relay mail included.
 import { expect } from '@jest/globals';
+import { createTransport } from 'nodemailer';
 import { startApi, TestApp } from '../support/harness';
 import { loginUser, signUpUser } from '../support/accounts';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
@@ -10,6 +11,24 @@ import { mailsTo } from '../support/mailbox';
 import { eventually } from '../support/eventually';
 import { RedisServers, startRedisCluster, TestRedisCluster } from '../support/redis-servers';
 import { Deployment, failoverDrill, ServerErrorWatch, startDeployment } from '../support/failover-drill';
+import { RelayProcess, Sink, startRelay, startSink } from '../support/relay';
+import { publishSender, registerSenders, startDns, TestDns } from '../support/dns';
+import { Row } from '../support/db';
+
+/** What the relay answered: 250, or the SMTP code of its refusal. */
+async function sendThroughRelay(port: number, to: string, subject: string): Promise<number> {
+  const transport = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+  try {
+    await transport.sendMail({ from: 'news@app.example', to, subject, text: 'relay drill' });
+    return 250;
+  } catch (error) {
+    const code = (error as { responseCode?: number }).responseCode;
+    if (!code) return 421; // Connection refused or dropped: what a sending server retries like a 4xx.
+    return code;
+  } finally {
+    transport.close();
+  }
+}
 
 describe('Redis Cluster', () => {
   const servers = new RedisServers();
@@ -86,14 +105,46 @@ describe('Redis Cluster', () => {
     }, 60_000);
   });
 
-  describe('failover drill: 2 API + 2 worker processes, the busiest master killed', () => {
+  describe('failover drill: 2 API + 2 worker processes and the relay, the busiest master killed', () => {
     let d: Deployment;
+    let sink: Sink;
+    let dns: TestDns;
+    let relay: RelayProcess;
     beforeAll(async () => {
-      d = await startDeployment(cluster.url);
+      sink = await startSink();
+      dns = await startDns();
+      publishSender(dns, 'app.example');
+      d = await startDeployment(cluster.url, { SMTP_URL: sink.url, DNS_SERVERS: dns.server, RELAY_BACKOFF_MS: '300' });
+      await registerSenders(d.apis[0].baseUrl, d.app.developerCookie, d.app.id, dns, { senderDomains: ['app.example'] });
+      relay = await startRelay(d.env);
     }, 240_000);
-    afterAll(() => d?.stop());
+    afterAll(async () => {
+      await relay?.stop('SIGKILL');
+      await d?.stop();
+      await sink?.close();
+      await dns?.close();
+    });
 
-    it('answers 503 at most, recovers by itself within 30 s and loses no acknowledged sign-in or webhook', async () => {
+    /** A connected user with a confirmed address: its relay address. */
+    async function relayRecipient(): Promise<{ relay: string; email: string }> {
+      const user = await signUpUser(d.apis[0].baseUrl);
+      await codeFor(d.apis[1].baseUrl, d.app, user);
+      const [row] = await d.db.query<Row[]>('SELECT c.user_id, c.relay_local FROM connections c JOIN users u ON u.id = c.user_id WHERE u.global_id = ? AND c.application_id = ?', [
+        user.globalId,
+        d.app.id,
+      ]);
+      await d.db.query('UPDATE user_emails SET confirmed_at = UTC_TIMESTAMP(3) WHERE user_id = ? AND confirmed_at IS NULL', [row.user_id]);
+      return { relay: `${String(row.relay_local)}@loginsign.com`, email: user.email.toLowerCase() };
+    }
+
+    const copiesOf = (subject: string) => sink.received.filter((m) => m.raw.toString('latin1').includes(subject));
+
+    it('answers 503 at most, recovers by itself within 30 s and loses no acknowledged sign-in, webhook or relay mail', async () => {
+      // Relay mail before the kill: accepted at once and forwarded.
+      const early = await relayRecipient();
+      expect(await sendThroughRelay(relay.port, early.relay, 'drill-before-kill')).toBe(250);
+      await sink.waitFor(() => copiesOf('drill-before-kill').length > 0);
+
       const before = await cluster.masters();
       expect(before.filter((m) => m.keys > 0).length).toBeGreaterThanOrEqual(2);
       let victimPort = 0;
@@ -111,6 +162,24 @@ describe('Redis Cluster', () => {
       expect(victimPort).toBeGreaterThan(0);
       // Readiness is back on both APIs.
       for (const api of d.apis) await eventually(async () => (await fetch(`${api.baseUrl}/health/ready`)).status === 200, 'readiness');
+
+      // Relay mail after recovery: a sending server retries temporary (4xx) answers; a 5xx would bounce it.
+      const late = await relayRecipient();
+      const answers: number[] = [];
+      await eventually(async () => {
+        answers.push(await sendThroughRelay(relay.port, late.relay, 'drill-after-recovery'));
+        return answers[answers.length - 1] === 250;
+      }, 'the relay to accept mail after the failover');
+      expect(answers.filter((code) => code >= 500)).toEqual([]);
+      await sink.waitFor(() => copiesOf('drill-after-recovery').length > 0);
+      // Exactly once each, to the user's own address; the relay never restarted.
+      await eventually(async () => {
+        const [{ open }] = await d.db.query<Row[]>(`SELECT COUNT(*) AS open FROM relay_messages WHERE status <> 'delivered'`);
+        return Number(open) === 0;
+      }, 'every relay message finished');
+      expect(copiesOf('drill-before-kill').map((m) => m.to)).toEqual([[early.email]]);
+      expect(copiesOf('drill-after-recovery').map((m) => m.to)).toEqual([[late.email]]);
+      expect(relay.child.exitCode).toBeNull();
       console.log(
         `cluster drill: ${result.failedAttempts} sign-ins failed cleanly during the switch; sign-ins succeeded again ${result.recoverySeconds.toFixed(1)} s after the kill`,
       );

@@ -49,9 +49,10 @@ export interface Deployment {
   stop(): Promise<void>;
 }
 
-export async function startDeployment(redisUrl: string): Promise<Deployment> {
+/** `extraEnv` goes to every process (e.g. the SMTP sink and DNS server of a relay drill). */
+export async function startDeployment(redisUrl: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
   const ports = [await freePort(), await freePort()];
-  const env = testEnv({ ...FAST, REDIS_URL: redisUrl, PUBLIC_URL: `http://127.0.0.1:${ports[0]}` });
+  const env = testEnv({ ...FAST, ...extraEnv, REDIS_URL: redisUrl, PUBLIC_URL: `http://127.0.0.1:${ports[0]}` });
   await migrate(loadConfig(env));
   const db = await new DataSource(dataSourceOptions(loadConfig(env))).initialize();
   const receiver = await startReceiver();
