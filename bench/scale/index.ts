@@ -27,6 +27,7 @@ import { startRedisCluster } from '../lib/redis-cluster';
 import { runBench, Service, startService, waitHttpOk } from '../lib/processes';
 import { benchEnv, buildAndCheck, databaseUrl, deleteRedisPrefix, dropDatabase, freePort, freshDatabase, parseArgs, uniqueRedisPrefix } from '../lib/setup';
 import { printTable } from '../lib/table';
+import { codeFrom, REDIRECT_URI } from '../lib/authorize-answers';
 
 const args = parseArgs();
 const USERS = args.num('users', 40);
@@ -36,7 +37,6 @@ const REVOCATIONS = args.num('revocations', 10);
 const PROCESSES = (process.argv.find((a) => a.startsWith('--processes='))?.split('=')[1] ?? '1,2,4').split(',').map(Number);
 const DATABASE_URL = databaseUrl('loginsign_bench_scale');
 const REDIS_PREFIX = uniqueRedisPrefix('scale');
-const REDIRECT_URI = 'http://127.0.0.1:9/cb';
 
 interface Counts {
   pid: number;
@@ -144,7 +144,7 @@ async function signIn(baseUrl: string, user: BenchUser, consent = false): Promis
   }
   await res.arrayBuffer();
   const location = res.headers.get('location');
-  const code = res.status === 303 && location?.startsWith(REDIRECT_URI) ? new URL(location).searchParams.get('code') : null;
+  const code = res.status === 303 ? codeFrom(location) : null;
   if (!code) throw new Error(`authorize: ${res.status} ${location}`);
   const token = await fetch(`${baseUrl}/oauth/token`, {
     method: 'POST',
