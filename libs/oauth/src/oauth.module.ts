@@ -16,36 +16,24 @@ import { DpopService } from './dpop.service';
 import { PushedRequestsService } from './pushed-requests.service';
 import { FreshSignInService } from './fresh-sign-in.service';
 
+/** What the OAuth module offers the apps and OidcModule (the signing keys' repository stays inside). */
+const SERVICES = [
+  CodesService,
+  GrantsService,
+  SigningKeysService,
+  DpopService,
+  TokensRepository,
+  TokensService,
+  RefreshTokensService,
+  TokenAdminService,
+  PushedRequestsService,
+  FreshSignInService,
+];
+
 @Module({
   imports: [AccessSignalsModule, DeveloperModule, IdentityModule, WebhooksModule, ConnectionsModule],
-  providers: [
-    CodesService,
-    GrantsService,
-    SigningKeysRepository,
-    SigningKeysService,
-    DpopService,
-    TokensRepository,
-    TokensService,
-    RefreshTokensService,
-    TokenAdminService,
-    PushedRequestsService,
-    FreshSignInService,
-  ],
+  providers: [SigningKeysRepository, ...SERVICES],
   // ConnectionsModule is re-exported: the apps' modules that use OAuth use connections too.
-  exports: [
-    CodesService,
-    GrantsService,
-    SigningKeysService,
-    DpopService,
-    TokensRepository,
-    TokensService,
-    RefreshTokensService,
-    TokenAdminService,
-    PushedRequestsService,
-    FreshSignInService,
-    ConnectionsModule,
-    DeveloperModule,
-    IdentityModule,
-  ],
+  exports: [...SERVICES, ConnectionsModule, DeveloperModule, IdentityModule],
 })
 export class OAuthModule {}
