@@ -2,7 +2,8 @@
 // own lifecycle: every child is stopped and the cleanup runs exactly once, on
 // success, on an error and on Ctrl-C / SIGTERM.
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const root = path.resolve(__dirname, '../..');
@@ -22,8 +23,9 @@ export interface Service {
 
 const services: Service[] = [];
 
-/** Lines a child prints (LOG_LEVEL=warn: only warnings and errors) are echoed, up to a limit. */
+/** Lines a child prints (LOG_LEVEL=warn: only warnings and errors) are echoed, up to a limit; all of them go to a log file. */
 const ECHO_LIMIT = 20;
+const LOG_DIR = path.join(tmpdir(), 'loginsign-bench-logs');
 
 /**
  * Starts `dist/...` (built by scripts/lib build()) with plain `node`, as in
@@ -41,16 +43,19 @@ export function startService(name: string, script: string, env: Record<string, s
   let output = '';
   let echoed = 0;
   let suppressed = 0;
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = path.join(LOG_DIR, `${name}-${child.pid}.log`);
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
     output = (output + text).slice(-65536);
+    appendFileSync(logFile, text);
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       if (echoed < ECHO_LIMIT) {
         echoed++;
         console.log(`  [${name}] ${line.slice(0, 300)}`);
       } else if (suppressed++ === 0) {
-        console.log(`  [${name}] (further output not echoed)`);
+        console.log(`  [${name}] (further output not echoed; all of it is in ${logFile})`);
       }
     }
   };

@@ -19,6 +19,8 @@ export const freePort = (): Promise<number> => scripts.freePort();
 
 export interface BenchArgs {
   keep: boolean;
+  /** Whether a bare `--name` flag was given. */
+  flag(name: string): boolean;
   /** Numeric `--name=value` options. */
   num(name: string, fallback: number): number;
 }
@@ -32,6 +34,7 @@ export function parseArgs(argv = process.argv.slice(2)): BenchArgs {
   }
   return {
     keep: known.has('keep'),
+    flag: (name) => known.get(name) === 'true',
     num(name, fallback) {
       const raw = known.get(name);
       if (raw === undefined) return fallback;

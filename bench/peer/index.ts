@@ -11,6 +11,7 @@
 //
 //   npm run bench:peer [-- --quick] [-- --rounds=3 --duration=10 --warmup=3 --connections=50 --users=200 --keep]
 //   BENCH_PROFILE=1 npm run bench:peer   also CPU-profiles LoginSign's API in each phase's last round
+//   npm run bench:peer -- --only-loginsign   LoginSign alone (no peer, no baseline, no figures written): for profiling
 //
 // --quick: 3 rounds of 3 s, 1 s warm-up, 100 users. Exits non-zero only on errors, never on a missed goal.
 import 'reflect-metadata';
@@ -36,6 +37,7 @@ const DURATION = args.num('duration', QUICK ? 3 : 10);
 const WARMUP = args.num('warmup', QUICK ? 1 : 3);
 const CONNECTIONS = args.num('connections', 50);
 const USERS = args.num('users', QUICK ? 100 : 200);
+const ONLY_LOGINSIGN = args.flag('only-loginsign');
 const DATABASE_URL = databaseUrl('loginsign_bench_peer');
 const REDIS_PREFIX = uniqueRedisPrefix('peer');
 const PEER_REDIS_PREFIX = uniqueRedisPrefix('peer-oidc');
@@ -690,6 +692,8 @@ async function main(): Promise<number> {
   // Other engineers' tests share this machine: wait a little for a quiet moment, then measure anyway (ratios count).
   await quietMachine(0.3, 10_000);
 
+  if (ONLY_LOGINSIGN) return measureLoginSign().then(() => 0);
+
   // The peer first, alone.
   const peerPort = await freePort();
   const peerBase = `http://127.0.0.1:${peerPort}`;
@@ -719,7 +723,18 @@ async function main(): Promise<number> {
   const peerResults = await measureTarget(peerTarget, null);
   await peer.stop();
 
-  // Then LoginSign: API + worker + relay, production settings.
+  const lsResults = await measureLoginSign();
+
+  console.log('> bare node:http baseline (scripts/bench-baseline-server.js)');
+  const bare = await measureBaseline();
+
+  writeFigures('peer', report(peerResults, lsResults, bare));
+  const failed = [...Object.values(peerResults), ...Object.values(lsResults)].some((p) => p.rounds.some((r) => r.errors.length));
+  return failed ? 1 : 0;
+}
+
+/** LoginSign: API + worker + relay, production settings. */
+async function measureLoginSign(): Promise<Results> {
   console.log(`> database ${new URL(DATABASE_URL).pathname.slice(1)} (fresh), Redis prefix ${REDIS_PREFIX}`);
   await freshDatabase(DATABASE_URL);
   const port = await freePort();
@@ -733,13 +748,7 @@ async function main(): Promise<number> {
   const lsTarget = await setUpLoginSign(api, [worker, relay], baseUrl);
   const lsResults = await measureTarget(lsTarget, PROFILE_DIR ? new WindowProfiler(api, PROFILE_DIR) : null);
   await Promise.all([api.stop(), worker.stop(), relay.stop()]);
-
-  console.log('> bare node:http baseline (scripts/bench-baseline-server.js)');
-  const bare = await measureBaseline();
-
-  writeFigures('peer', report(peerResults, lsResults, bare));
-  const failed = [...Object.values(peerResults), ...Object.values(lsResults)].some((p) => p.rounds.some((r) => r.errors.length));
-  return failed ? 1 : 0;
+  return lsResults;
 }
 
 runBench(main, async () => {

@@ -9,6 +9,7 @@ import { createLogger, PinoNestLogger } from '@app/common';
 import { createValidationPipe } from './shared/body';
 import { IdParamPipe } from './shared/id-param.pipe';
 import { registerInputGuards, requestIdFor } from './shared/input-guards';
+import { registerConnectionRecycling } from './shared/connection-recycling';
 import { registerOversizedBodyDrain } from './shared/oversized-body';
 import { helmetHeaders, registerSecurityHeaders } from './shared/security-headers';
 import { clientErrorHandler, frameworkErrors, registerHttpLayerErrors } from './shared/framework-errors';
@@ -33,9 +34,6 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     frameworkErrors: frameworkErrors as never,
     clientErrorHandler,
     http: { requireHostHeader: false },
-    // node:cluster hands out connections, not requests: a keep-alive client would stay on one
-    // process forever. Closing a connection after this many requests lets it land elsewhere.
-    maxRequestsPerSocket: config.httpMaxRequestsPerSocket,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
@@ -74,6 +72,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   registerSecurityHeaders(fastify, securityHeaders);
   registerHttpLayerErrors(fastify);
   registerOversizedBodyDrain(fastify);
+  registerConnectionRecycling(fastify, config.httpMaxRequestsPerSocket);
   recordHttpMetrics(fastify);
   registerCors(fastify, app.get(SpaOriginsService));
   fastify.addHook('onSend', async (request, reply) => {
