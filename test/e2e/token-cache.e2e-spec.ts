@@ -1,10 +1,12 @@
+import { ConnectionsRepository } from '@app/connections';
+import { ApplicationsRepository } from '@app/developer';
 import { TokensRepository } from '@app/oauth';
 import { confirmSignUpAddress, signUpUser, TestUser, uniqueEmail } from '../support/accounts';
 import { ApiProcess, freePort, startApiProcess } from '../support/api-process';
 import { getPage, inputValue, postForm, submitForm } from '../support/forms';
 import { mailsTo } from '../support/mailbox';
 import { startApi, TestApp } from '../support/harness';
-import { ClientApp, codeFor, connectWithRefresh, createClientApp, currentUser, exchangeCode } from '../support/oauth';
+import { authorizeAs, authorizePath, ClientApp, codeFor, connectWithRefresh, createClientApp, currentUser, exchangeCode, pkcePair } from '../support/oauth';
 
 /**
  * /api/user, userinfo and introspection answer from an in-process cache; these
@@ -70,6 +72,75 @@ describe('token lookup cache', () => {
     } finally {
       lookups.mockRestore();
     }
+  });
+
+  it("answers a returning user's authorization request from memory, and sees consent, blocking and application changes made elsewhere on the next one", async () => {
+    const user = await signUpUser(t.baseUrl);
+    const { connectionId } = await signedIn(user);
+    const params = {
+      response_type: 'code',
+      client_id: app.clientId,
+      redirect_uri: app.redirectUri,
+      scope: 'openid profile email',
+      state: 'st',
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+    };
+    const authorize = async (base = t.baseUrl) => {
+      const { res } = await getPage(base, authorizePath(params), user.jar);
+      const location = res.headers.get('location');
+      const query = location?.startsWith(app.redirectUri) ? new URL(location).searchParams : null;
+      return { status: res.status, code: query?.get('code') ?? null, error: query?.get('error') ?? null };
+    };
+    const issuedCode: unknown = { status: 303, code: expect.any(String) as unknown, error: null };
+    for (const base of both()) expect(await authorize(base)).toEqual(issuedCode);
+
+    const connectionLookups = jest.spyOn(t.app.get(ConnectionsRepository), 'find');
+    const applicationLookups = jest.spyOn(t.app.get(ApplicationsRepository), 'findByClientId');
+    try {
+      for (let i = 0; i < 5; i++) expect(await authorize()).toEqual(issuedCode);
+      expect(connectionLookups).not.toHaveBeenCalled();
+      expect(applicationLookups).not.toHaveBeenCalled();
+    } finally {
+      connectionLookups.mockRestore();
+      applicationLookups.mockRestore();
+    }
+
+    // "Stop using" through the other process: this one asks for consent again.
+    const page = await getPage(other.baseUrl, `/account/apps/${connectionId}`, user.jar);
+    expect((await postForm(other.baseUrl, `/account/apps/${connectionId}/revoke`, { _csrf: page.csrf! }, user.jar)).status).toBe(303);
+    expect(await authorize()).toEqual({ status: 200, code: null, error: null });
+    const again = await authorizeAs(t.baseUrl, user, params);
+    expect(again.consentShown).toBe(true);
+    expect(await authorize(other.baseUrl)).toEqual(issuedCode);
+
+    // Blocked and unblocked by the developer through the other process.
+    const block = (blocked: boolean) =>
+      fetch(`${other.baseUrl}/api/developer/applications/${app.id}/users/${connectionId}`, {
+        method: 'PATCH',
+        headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
+        body: JSON.stringify({ blocked }),
+      });
+    expect((await block(true)).status).toBe(200);
+    expect(await authorize()).toEqual({ status: 303, code: null, error: 'access_denied' });
+    expect((await block(false)).status).toBe(200);
+    expect(await authorize()).toEqual(issuedCode);
+
+    // The redirect URI removed through the other process: this one no longer redirects there.
+    const patched = await fetch(`${other.baseUrl}/api/developer/applications/${app.id}`, {
+      method: 'PATCH',
+      headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ redirectUris: ['https://elsewhere.example/cb'] }),
+    });
+    expect(patched.status).toBe(200);
+    expect((await authorize()).status).toBe(400);
+    const restored = await fetch(`${other.baseUrl}/api/developer/applications/${app.id}`, {
+      method: 'PATCH',
+      headers: { cookie: app.developerCookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ redirectUris: [app.redirectUri] }),
+    });
+    expect(restored.status).toBe(200);
+    expect(await authorize()).toEqual(issuedCode);
   });
 
   it('sees a block made through the other process on the very next request', async () => {

@@ -159,8 +159,8 @@ export class ConnectionStateService {
     if (Object.keys(set).length === 0) return [];
 
     await this.connections.update(m, c.id, set);
-    // The shared address and blocking are what the app's tokens see.
-    if (set.shared_email !== undefined || blocking) this.signals.userChanged(m, c.user_id);
+    // The app's tokens see the shared address and blocking; cached consent states see blocking.
+    this.signals.userChanged(m, c.user_id);
     if (blocking) {
       const before = { active: !!c.active, blocked: !!c.blocked };
       await this.connections.moveUserCount(m, applicationId, countBucket(before), countBucket({ ...before, blocked: changes.blocked! }));

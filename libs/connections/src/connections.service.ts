@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AccessChangeSignals, isDeadlock, isDuplicateKey, randomAlnum, randomId } from '@app/common';
+import { AccessChangeSignals, AccessSnapshot, isDeadlock, isDuplicateKey, randomAlnum, randomId, SignalledCache } from '@app/common';
 import { WebhookOutbox } from '@app/webhooks';
 import { ConnectionRow, ConnectionsRepository, UserCountBucket } from './connections.repository';
 
@@ -22,6 +22,19 @@ export interface Connection {
   lastSession: Date | null;
   joined: Date;
 }
+
+/** What an authorization request needs of a connection: whose it is, whether it is blocked, what the user consented to. */
+export interface ConsentState {
+  id: string;
+  blocked: boolean;
+  active: boolean;
+  scopes: string[];
+}
+
+/** ~60,000 returning users' consent states per process; least recently used go first. */
+const CONSENT_CACHE_BYTES = 16 * 1024 * 1024;
+/** An upper bound on an entry's life; the change signals end it as soon as anything changes. */
+const CONSENT_CACHE_MS = 10 * 60_000;
 
 /** The user's email choice on the consent page. */
 export type EmailShare = { kind: 'relay' } | { kind: 'none' } | { kind: 'address'; email: string };
@@ -47,6 +60,8 @@ export class ConnectionsService {
     private readonly signals: AccessChangeSignals,
   ) {}
 
+  private readonly consents = new SignalledCache<ConsentState>(CONSENT_CACHE_BYTES, (c) => 128 + 2 * c.id.length + 24 * c.scopes.length);
+
   private toConnection(row: ConnectionRow): Connection {
     return {
       id: row.id,
@@ -71,6 +86,35 @@ export class ConnectionsService {
   }
 
   /**
+   * The consent state of a returning user at /oauth/authorize, answered from
+   * memory while the change signals of the user and the application hold
+   * (every write to a connection raises its user's signal before it commits:
+   * consent, reactivation, "Stop using", blocking, deletion), so a sign-in of
+   * a returning user reads no MySQL. Same reasoning as the token lookups
+   * (TokensService.lookup): signals read before the query, cached under them.
+   */
+  async consentState(applicationId: string, userId: number): Promise<ConsentState | null> {
+    const key = `${applicationId}:${userId}`;
+    let now: AccessSnapshot | null = null;
+    try {
+      now = await this.signals.read(userId, applicationId);
+    } catch {
+      // Redis unreachable: MySQL answers (correct, slower).
+    }
+    const hit = now && this.consents.get(key, now);
+    if (hit) return hit;
+    const found = await this.find(applicationId, userId);
+    if (!found) {
+      this.consents.delete(key);
+      return null;
+    }
+    const state: ConsentState = { id: found.id, blocked: found.blocked, active: found.active, scopes: found.scopes };
+    const versions = now && (await this.signals.versionsFor(now).catch(() => null));
+    if (versions) this.consents.set(key, state, versions, Date.now() + CONSENT_CACHE_MS);
+    return state;
+  }
+
+  /**
    * Records the user's consent: creates the connection at the first consent
    * (new opaque id, new relay address, `user_connected` event) or re-activates
    * it with the newly chosen address. The consent covers exactly the scopes
@@ -87,10 +131,10 @@ export class ConnectionsService {
           const seen = await this.find(applicationId, userId, m);
           const existing = seen && (await this.find(applicationId, userId, m, true));
           let eventId: string | null = null;
+          // Live tokens see the newly chosen address; cached consent states (consentState) the new scopes.
+          this.signals.userChanged(m, userId);
           if (existing) {
             const sharedEmail = this.sharedEmail(share, existing.relayAddress);
-            // Live tokens of the connection see the newly chosen address.
-            if (sharedEmail !== existing.sharedEmail) this.signals.userChanged(m, userId);
             // The consent covers exactly the scopes shown now, never a union with an earlier one.
             await this.connections.reactivate(m, existing.id, userId, [...scopes].sort().join(' '), sharedEmail, share.kind === 'none');
             await this.connections.moveUserCount(m, applicationId, countBucket(existing), countBucket({ ...existing, active: true }));

@@ -251,10 +251,21 @@ export class ApplicationsService {
     return { webhookSecret };
   }
 
-  /** For /oauth/authorize and /oauth/token: one lookup on the unique client_id index. */
+  /**
+   * For /oauth/authorize, PAR and logout: the application of a client_id,
+   * from the per-process ClientAuthCache while the client's version signal is
+   * unchanged (one Redis GET), else one lookup on the unique client_id index.
+   */
   async findByClientId(clientId: string): Promise<ApplicationRecord | null> {
-    const app = await this.findEntityByClientId(clientId);
-    return app ? toRecord(app, this.config.secrets.sessionSecret) : null;
+    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return null;
+    const version = await this.clientAuth.version(clientId);
+    const cached = this.clientAuth.record(clientId, version);
+    if (cached) return cached;
+    const app = await this.apps.findByClientId(clientId);
+    if (!app) return null;
+    const record = toRecord(app, this.config.secrets.sessionSecret);
+    this.clientAuth.remember(clientId, null, version, record);
+    return record;
   }
 
   /**

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { AccessChangeSignals, AccessSnapshot, AppError, createRedis } from '@app/common';
+import { AccessChangeSignals, AccessSnapshot, AppError, createRedis, flatRecordBytes, SignalledCache } from '@app/common';
 import { AppConfig } from '@app/config';
 import { dataSourceOptions, dropDatabase } from '@app/database';
 import { testConfig } from '../../../test/support/harness';
-import { TokenLookupCache } from './token-lookup-cache';
 
 describe('AccessChangeSignals (real MariaDB and Redis)', () => {
   let config: AppConfig;
@@ -127,11 +126,11 @@ describe('AccessChangeSignals (real MariaDB and Redis)', () => {
   });
 });
 
-describe('TokenLookupCache', () => {
+describe('SignalledCache', () => {
   const snapshot = (user: string, application: string, pending = false): AccessSnapshot => ({ keys: ['u', 'a'], values: [user, application], pending });
 
   it('answers only under the same versions, with nothing in flight, before expiry', () => {
-    const cache = new TokenLookupCache<string>();
+    const cache = new SignalledCache<string>(1024 * 1024, (v) => v.length);
     cache.set('t1', 'row', { user: 'u1', application: 'a1' }, Date.now() + 60_000);
     cache.set('t2', 'row', { user: 'u1', application: 'a1' }, Date.now() - 1);
     expect(cache.get('t1', snapshot('u1', 'a1'))).toBe('row');
@@ -142,5 +141,19 @@ describe('TokenLookupCache', () => {
     cache.set('t1', 'row', { user: 'u1', application: 'a1' }, Date.now() + 60_000);
     expect(cache.get('t1', snapshot('u1', 'a2'))).toBeUndefined();
     expect(cache.get('t2', snapshot('u1', 'a1'))).toBeUndefined();
+  });
+
+  it('keeps within its byte budget, dropping the least recently used first', () => {
+    const versions = { user: 'u1', application: 'a1' };
+    const row = { id: 'c_1', name: 'x'.repeat(400), sessions: 3 };
+    const perEntry = 256 + 2 * 'k00'.length + flatRecordBytes(row);
+    const cache = new SignalledCache<typeof row>(10 * perEntry, flatRecordBytes);
+    for (let i = 0; i < 10; i++) cache.set(`k0${i}`, row, versions, Date.now() + 60_000);
+    expect(cache.get('k00', snapshot('u1', 'a1'))).toBe(row); // read: now the most recent
+    cache.set('k10', row, versions, Date.now() + 60_000);
+    expect(cache.bytes).toBeLessThanOrEqual(10 * perEntry);
+    expect(cache.peek('k00')).toBe(row);
+    expect(cache.peek('k01')).toBeUndefined(); // the least recently used went
+    expect(cache.peek('k10')).toBe(row);
   });
 });

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AccessChangeSignals, AccessSnapshot, AppError, randomToken } from '@app/common';
+import { AccessChangeSignals, AccessSnapshot, AppError, flatRecordBytes, randomToken, SignalledCache } from '@app/common';
 import { ConnectionsRepository } from '@app/connections';
 import { CodeGrant } from './codes.service';
-import { ConnectionOwners, TokenLookupCache } from './token-lookup-cache';
+import { ConnectionOwners } from './connection-owners';
 import { TokenRow, TokensRepository } from './tokens.repository';
 import { GrantsService } from './grants/grants.service';
 import { SigningKeysService } from './oidc/signing-keys.service';
@@ -83,7 +83,8 @@ export class TokensService {
     private readonly grants: GrantsService,
   ) {}
 
-  private readonly lookups = new TokenLookupCache<TokenRow>();
+  /** ~50,000 live tokens' rows per process; the least recently used go first. */
+  private readonly lookups = new SignalledCache<TokenRow>(32 * 1024 * 1024, flatRecordBytes);
   private readonly owners = new ConnectionOwners();
   private readonly verified = new VerifiedTokenCache<AccessClaims>();
 

@@ -100,7 +100,7 @@ export class AuthorizeController {
       if (!fresh) return { kind: 'sign-in', fresh: true };
     }
 
-    const connection = await this.connections.find(request.client.id, session.subjectId);
+    const connection = await this.connections.consentState(request.client.id, session.subjectId);
     if (silent && request.hintedSubject !== undefined && request.hintedSubject !== connection?.id) {
       return loginRequired('The signed-in user is not the one id_token_hint names.');
     }

@@ -59,11 +59,14 @@ const REDIS_OUTAGE_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFail
 const REDIS_OUTAGE_MESSAGE =
   /^(Connection is closed|Stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|MOVED|ASK|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available|All sentinels are unreachable)/;
 
-function isInfrastructureOutage(error: unknown): boolean {
+export function isInfrastructureOutage(error: unknown, seen = new Set<unknown>()): boolean {
   const e = error as { code?: string; name?: string; message?: string; driverError?: { code?: string }; previousErrors?: unknown[] };
   if (UNAVAILABLE_CODES.has(e?.code ?? '') || UNAVAILABLE_CODES.has(e?.driverError?.code ?? '')) return true;
   // A MULTI refused as a whole (EXECABORT) because its commands met a demoted or unavailable node.
-  if (e?.previousErrors?.length) return e.previousErrors.every(isInfrastructureOutage);
+  // ioredis can list the EXECABORT error among its own previous errors: each error is looked at once.
+  seen.add(error);
+  const previous = e?.previousErrors?.filter((p) => !seen.has(p)) ?? [];
+  if (previous.length) return previous.every((p) => isInfrastructureOutage(p, seen));
   return REDIS_OUTAGE_NAMES.has(e?.name ?? '') || REDIS_OUTAGE_MESSAGE.test(e?.message ?? '');
 }
 

@@ -1,2 +1,3 @@
 export * from './access-change-signals';
 export * from './access-signals.module';
+export * from './signalled-cache';

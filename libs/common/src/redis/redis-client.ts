@@ -9,8 +9,10 @@ import { RedisTarget } from '@app/config';
  */
 export type RedisRole = 'app' | 'producer' | 'worker';
 
-const ROLE_OPTIONS: Record<RedisRole, Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue'>> = {
-  app: { maxRetriesPerRequest: 1, enableOfflineQueue: true },
+const ROLE_OPTIONS: Record<RedisRole, Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue' | 'enableAutoPipelining'>> = {
+  // Commands issued in the same event-loop turn (concurrent requests) leave in one write: under
+  // load the per-command socket write was the API's largest single cost (npm run bench:peer profile).
+  app: { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true },
   producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false },
   worker: { maxRetriesPerRequest: null, enableOfflineQueue: true },
 };
@@ -46,10 +48,11 @@ export function redisNodeOptions(target: Exclude<RedisTarget, { kind: 'cluster' 
 
 /** Options of a Cluster client: slots follow failovers (MOVED/ASK, refresh when a node is lost). */
 function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, role: RedisRole, keyPrefix?: string): ClusterOptions {
-  const { enableOfflineQueue, maxRetriesPerRequest } = ROLE_OPTIONS[role];
+  const { enableOfflineQueue, maxRetriesPerRequest, enableAutoPipelining } = ROLE_OPTIONS[role];
   return {
     keyPrefix,
     enableOfflineQueue,
+    enableAutoPipelining,
     redisOptions: { username: target.username, password: target.password, tls: target.tls ? {} : undefined, maxRetriesPerRequest },
     clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
     retryDelayOnFailover: 200,
