@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SessionCounts } from '@app/connections';
 
 /** Pause between flush rounds (after one ends): session counts reach MySQL within about a second. */
@@ -12,7 +12,7 @@ const EVERY_MS = 500;
  * second time. A failed round (Redis or MySQL away) is retried by the next.
  */
 @Injectable()
-export class SessionCountFlusher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SessionCountFlusher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('session-counts');
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -24,11 +24,12 @@ export class SessionCountFlusher implements OnApplicationBootstrap, OnApplicatio
     this.schedule(0);
   }
 
-  async onApplicationShutdown() {
+  /** Before Redis and MySQL close (their clients end in onApplicationShutdown). */
+  async beforeApplicationShutdown() {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
-    // What the API counted up to now reaches MySQL before the process ends (else the next worker's round applies it).
+    // What the API counted up to now reaches MySQL before the process ends (else another worker's round applies it).
     await this.round();
   }
 
