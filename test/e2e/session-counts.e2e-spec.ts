@@ -21,6 +21,8 @@ import { getPage, postForm } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
 import { ClientApp, codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
 import { seedConnections } from '../support/seed';
+import { eventually } from '../support/eventually';
+import { startWorker } from '../support/worker';
 
 /**
  * Session counts are written behind: the code exchange writes one MySQL
@@ -243,5 +245,24 @@ describe('session counts', () => {
       statements.mockRestore();
     }
     await counts.flushAll();
+  });
+  it('the worker process applies a leftover batch at start, new counts within its rounds, and what is pending when it stops', async () => {
+    const [ada, bob] = [await signUpUser(t.baseUrl), await signUpUser(t.baseUrl)];
+    const leftover = await signIn(ada);
+    expect(await counts.takeBatch(sessionCountPartition(leftover))).not.toBeNull(); // a flusher died after moving it
+    const worker = await startWorker(t.env);
+    try {
+      await eventually(async () => (await inMysql(leftover)).sessions === 1, 'the leftover batch applied at start');
+      const later = await signIn(bob);
+      await eventually(async () => (await inMysql(later)).sessions === 1, 'a new session flushed by the running worker');
+      await eventually(async () => (await keysLeft()) === 0, 'the batch keys deleted');
+    } finally {
+      // Counted just before SIGTERM: the worker's last round applies it on the way out.
+      await signIn(ada);
+      await worker.stop();
+    }
+    expect((await inMysql(leftover)).sessions).toBe(2);
+    expect(await keysLeft()).toBe(0);
+    expect(worker.output()).not.toContain('flush failed');
   });
 });
