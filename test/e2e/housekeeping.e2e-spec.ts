@@ -111,6 +111,13 @@ describe('housekeeping', () => {
     await alias('unused', ago(200), ago(181));
     await alias('used', ago(400), ago(1));
 
+    // Session count batch ids: 1,500 applied more than a day ago go (crosses one batch); a recent one stays.
+    const batchIds = Array.from({ length: 1500 }, () => ({ id: id22(), at: new Date(Date.now() - 25 * 3600_000) })).concat({ id: 'recent-batch', at: ago(0) });
+    await db.query(
+      `INSERT INTO session_count_batches (id, applied_at) VALUES ${batchIds.map(() => '(?, ?)').join(',')}`,
+      batchIds.flatMap((b) => [b.id, b.at]),
+    );
+
     // Session indexes: one account with a live and an ended session, one whose only session ended.
     const sessions = t.app.get(SessionService);
     const redis = t.app.get<Redis>(REDIS);
@@ -131,6 +138,7 @@ describe('housekeeping', () => {
       relay_message_bodies: 1,
       failed_webhook_events: 1,
       relay_reply_aliases: 1,
+      session_count_batches: 1500,
       session_index_entries: 2,
     });
 
@@ -143,6 +151,7 @@ describe('housekeeping', () => {
     expect(await col('SELECT id FROM relay_messages')).toEqual(['rm_new_delivered', 'rm_old_queued']);
     expect(await col('SELECT id FROM relay_message_bodies')).toEqual(['b_new_orphan', 'b_old_needed']);
     expect(await col('SELECT alias FROM relay_reply_aliases')).toEqual(['used'.padEnd(26, '0')]);
+    expect(await col('SELECT id FROM session_count_batches')).toEqual(['recent-batch']);
     expect(await redis.smembers('sess-of:{user:900001}')).toEqual([sha256Hex(live.id)]);
     expect(await redis.exists('sess-of:{user:900002}')).toBe(0);
 

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { DataSource } from 'typeorm';
+import { SessionCounts } from '@app/connections';
 import { confirmSignUpAddress, signUpUser } from '../support/accounts';
 import { getPage } from '../support/forms';
 import { startApi, TestApp } from '../support/harness';
@@ -14,7 +15,9 @@ describe('Sign in with LoginSign, end to end', () => {
   });
   afterAll(() => t.close());
 
+  /** The connection's row once the session counts pending in Redis are flushed (the worker's step, run here). */
   const sessions = async (connectionId: string) => {
+    await t.app.get(SessionCounts).flushAll();
     const [row] = await t.app
       .get(DataSource)
       .query<{ sessions: number; last_session_at: Date | null }[]>('SELECT sessions, last_session_at FROM connections WHERE id = ?', [connectionId]);

@@ -4,6 +4,8 @@
 // deployment survives the busiest master being killed, relay mail included.
 import { expect } from '@jest/globals';
 import { createTransport } from 'nodemailer';
+import { DataSource } from 'typeorm';
+import { SessionCounts } from '@app/connections';
 import { startApi, TestApp } from '../support/harness';
 import { loginUser, signUpUser } from '../support/accounts';
 import { codeFor, createClientApp, currentUser, exchangeCode } from '../support/oauth';
@@ -77,8 +79,17 @@ describe('Redis Cluster', () => {
       const { code, verifier } = await codeFor(t.baseUrl, app, laptop);
       const token = await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier });
       expect(token.res.status).toBe(200);
-      expect((await currentUser(t.baseUrl, token.body.access_token)).res.status).toBe(200);
+      const me = await currentUser(t.baseUrl, token.body.access_token);
+      expect(me.res.status).toBe(200);
       expect((await exchangeCode(t.baseUrl, app, { code, code_verifier: verifier })).res.status).toBe(400);
+      // Session count: counted in Redis (not by the MySQL fallback), seen pending, flushed (the worker's steps) on the cluster.
+      const connectionId = me.body.id;
+      const counts = t.app.get(SessionCounts);
+      expect((await counts.pending([connectionId])).get(connectionId)?.sessions).toBe(1);
+      expect(await counts.flushAll()).toBe(1);
+      expect((await counts.pending([connectionId])).size).toBe(0);
+      const [counted] = await t.app.get(DataSource).query<Row[]>('SELECT sessions FROM connections WHERE id = ?', [connectionId]);
+      expect(Number(counted.sessions)).toBe(1);
       // Password reset: the link (mailed through the dev mailbox list), spent once.
       const forgot = await fetch(`${t.baseUrl}/api/account/password/forgot`, {
         method: 'POST',

@@ -3,7 +3,9 @@
 // sign-ins and account closures go through both APIs at once; nothing may be
 // allocated twice, counted twice or lost.
 import { execFileSync } from 'node:child_process';
+import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { batchKey, pendingKey, SESSION_COUNT_PARTITIONS } from '@app/connections';
 import { loadConfig } from '@app/config';
 import { dataSourceOptions, dropDatabase, migrate } from '@app/database';
 import { testEnv } from '../support/harness';
@@ -105,6 +107,15 @@ describe('scale-out: 2 API processes + 2 worker processes on one MySQL and one R
     expect(exchanges.size).toBe(USERS);
     expect(new Set(relayOf.values()).size).toBe(USERS);
 
+    // Sessions are counted in Redis at the exchange: exact at once through the developer API (from either API)...
+    const listed = await fetch(`${b}/api/developer/applications/${app.id}/users?limit=100`, { headers: { cookie: app.developerCookie } });
+    const { users: views } = (await listed.json()) as { users: { id: string; sessions: number }[] };
+    expect(new Map(views.map((v) => [v.id, v.sessions]))).toEqual(exchanges);
+    // ...and in MySQL once both workers' flushers have moved every pending count (each batch applied once).
+    const redis = new Redis(env.REDIS_URL, { keyPrefix: `${env.REDIS_PREFIX}:` });
+    const partitions = Array.from({ length: SESSION_COUNT_PARTITIONS }, (_, p) => p);
+    await eventually(async () => (await redis.exists(...partitions.flatMap((p) => [pendingKey(p), batchKey(p)]))) === 0, 'session counts flushed');
+    redis.disconnect();
     const rows = await db.query<{ id: string; sessions: number; relay_local: string; user_global_id: string }[]>(
       'SELECT id, sessions, relay_local, user_global_id FROM connections WHERE application_id = ?',
       [app.id],

@@ -6,6 +6,7 @@ import { AccountsService, LinkedEmailsService } from '@app/identity';
 import { WebhookOutbox } from '@app/webhooks';
 import { AccountAppRow, ConnectionsRepository } from './connections.repository';
 import { ConnectionStateService, EmailRequestOutcome } from './connection-state.service';
+import { PendingSessions, SessionCounts, withPending } from './session-counts';
 
 /** One app the user signed in to, as the account center shows it. */
 export interface AccountAppView {
@@ -45,18 +46,21 @@ export class AccountCenterService {
     private readonly connections: ConnectionStateService,
     private readonly outbox: WebhookOutbox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessionCounts: SessionCounts,
   ) {}
 
   /** The user's apps, most recently joined first. */
   async listApps(userId: number): Promise<AccountAppView[]> {
     const rows = await this.repository.listForUser(userId);
-    return rows.map((r) => this.toView(r));
+    const pending = await this.sessionCounts.pending(rows.map((r) => r.id));
+    return rows.map((r) => this.toView(r, pending.get(r.id)));
   }
 
   async getApp(userId: number, connectionId: string): Promise<AccountAppView> {
     const row = await this.repository.getForUser(userId, String(connectionId).slice(0, 64));
     if (!row) throw notFound('The app');
-    return this.toView(row);
+    const pending = await this.sessionCounts.pending([row.id]);
+    return this.toView(row, pending.get(row.id));
   }
 
   /** Name, image, region; the connections' copy of the name follows in the same transaction. */
@@ -123,7 +127,8 @@ export class AccountCenterService {
     if (noticeTo) await this.accounts.notifyDeleted(userId, noticeTo);
   }
 
-  private toView(r: AccountAppRow): AccountAppView {
+  /** `lastUsed` includes a session still pending in Redis (SessionCounts). */
+  private toView(r: AccountAppRow, pending?: PendingSessions): AccountAppView {
     const relayAddress = `${r.relay_local}@${this.config.relayDomain}`;
     const shareable = r.requested_email === relayAddress || Number(r.requested_confirmed) === 1;
     return {
@@ -131,7 +136,7 @@ export class AccountCenterService {
       appName: r.app_name,
       logoUrl: r.logo_url,
       joined: r.joined_at,
-      lastUsed: r.last_session_at,
+      lastUsed: withPending({ sessions: 0, lastAt: r.last_session_at }, pending).lastAt,
       sharedEmail: r.shared_email,
       relayAddress,
       isForwarding: !!r.is_forwarding,

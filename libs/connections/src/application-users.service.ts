@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { decodeCursor, encodeCursor, isoUtc, notFound } from '@app/common';
 import { ConnectionsRepository, ListCursor, UserStatus, UserViewRow } from './connections.repository';
 import { ConnectionStateService, UserChanges } from './connection-state.service';
+import { PendingSessions, SessionCounts, withPending } from './session-counts';
 
 /** A user of an application as the developer sees it. */
 export interface DeveloperUserView {
@@ -52,6 +53,7 @@ export class ApplicationUsersService {
     private readonly connections: ConnectionsRepository,
     private readonly state: ConnectionStateService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessionCounts: SessionCounts,
   ) {}
 
   private cursorKey() {
@@ -69,8 +71,9 @@ export class ApplicationUsersService {
       : { ...(await this.plainPage(applicationId, query, after)), totalIsLowerBound: false };
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
+    const pending = await this.sessionCounts.pending(page.map((r) => r.id));
     return {
-      users: page.map((r) => this.toView(r)),
+      users: page.map((r) => this.toView(r, pending.get(r.id))),
       total,
       ...(totalIsLowerBound ? { totalIsLowerBound: true as const } : {}),
       nextCursor: rows.length > query.limit ? encodeCursor(this.cursorKey(), last.joined_at, last.id) : null,
@@ -88,7 +91,8 @@ export class ApplicationUsersService {
   async get(applicationId: string, connectionId: string): Promise<DeveloperUserView> {
     const row = await this.connections.getView(applicationId, connectionId);
     if (!row) throw notFound('The user');
-    return this.toView(row);
+    const pending = await this.sessionCounts.pending([row.id]);
+    return this.toView(row, pending.get(row.id));
   }
 
   /** The developer's PATCH: the change (ConnectionStateService.update), then the user as it now is. */
@@ -102,7 +106,9 @@ export class ApplicationUsersService {
     await this.state.close(applicationId, connectionId);
   }
 
-  private toView(r: UserViewRow): DeveloperUserView {
+  /** The row with the sessions still pending in Redis added (SessionCounts): exact right after an exchange. */
+  private toView(r: UserViewRow, pending?: PendingSessions): DeveloperUserView {
+    const counted = withPending({ sessions: Number(r.sessions), lastAt: r.last_session_at }, pending);
     return {
       id: r.id,
       globalId: r.user_global_id,
@@ -112,8 +118,8 @@ export class ApplicationUsersService {
       blocked: !!r.blocked,
       emailMuted: !!r.email_muted,
       isForwarding: !!r.is_forwarding,
-      sessions: Number(r.sessions),
-      lastSession: isoUtc(r.last_session_at),
+      sessions: counted.sessions,
+      lastSession: isoUtc(counted.lastAt),
       joined: isoUtc(r.joined_at)!,
       region: r.region,
     };

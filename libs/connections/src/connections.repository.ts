@@ -447,12 +447,14 @@ export class ConnectionsRepository {
   }
 
   /**
-   * One more session of a connection that is still consented and not blocked
-   * (a code exchange); false when it is not, and nothing changes.
+   * One more session of a connection that is still consented and not blocked,
+   * written directly: a code exchange's fallback while Redis is unreachable
+   * (sessions are otherwise counted through SessionCounts); false when the
+   * connection is not live, and nothing changes.
    */
   async recordSession(m: EntityManager, connectionId: string, applicationId: string): Promise<boolean> {
     const counted: { affectedRows: number } = await m.query(
-      `UPDATE connections SET sessions = sessions + 1, last_session_at = UTC_TIMESTAMP(3)
+      `UPDATE connections SET sessions = sessions + 1, last_session_at = GREATEST(COALESCE(last_session_at, UTC_TIMESTAMP(3)), UTC_TIMESTAMP(3))
        WHERE id = ? AND application_id = ? AND blocked = 0 AND active = 1`,
       [connectionId, applicationId],
     );

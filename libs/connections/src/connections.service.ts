@@ -18,6 +18,11 @@ export interface Connection {
   emailMuted: boolean;
   blocked: boolean;
   active: boolean;
+  /**
+   * As MySQL has them: sessions still pending in Redis are not added here (the
+   * consent flow reads connections inside its transaction and shows no count);
+   * displayed counts go through ApplicationUsersService / AccountCenterService.
+   */
   sessions: number;
   lastSession: Date | null;
   joined: Date;

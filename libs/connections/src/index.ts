@@ -4,3 +4,5 @@ export * from './connections.service';
 export * from './connection-state.service';
 export * from './application-users.service';
 export * from './account-center.service';
+export * from './session-counts';
+export * from './session-counts.repository';

@@ -106,6 +106,21 @@ export class TokensRepository {
     ]);
   }
 
+  /**
+   * A code exchange's token, one autocommit statement: inserted only while the
+   * connection of this application is still consented and not blocked; false
+   * (nothing written) when it is not.
+   */
+  async insertAccessTokenIfConnected(jti: string, connectionId: string, applicationId: string, grantId: string, scope: string, ttlSeconds: number): Promise<boolean> {
+    const result: { affectedRows?: number } = await this.db.query(
+      `INSERT INTO access_tokens (id, connection_id, grant_id, scope, expires_at)
+       SELECT ?, c.id, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND FROM connections c
+       WHERE c.id = ? AND c.application_id = ? AND c.blocked = 0 AND c.active = 1`,
+      [jti, grantId, scope, ttlSeconds, connectionId, applicationId],
+    );
+    return affected(result) === 1;
+  }
+
   async revokeAccessToken(jti: string): Promise<void> {
     await this.db.query(`UPDATE access_tokens SET revoked = 1 WHERE id = ?`, [jti]);
   }

@@ -1,9 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AccessChangeSignals, AccessSnapshot, AppError, flatRecordBytes, randomToken, SignalledCache } from '@app/common';
-import { ConnectionsRepository } from '@app/connections';
+import { ConnectionsRepository, SessionCounts } from '@app/connections';
 import { CodeGrant } from './codes.service';
 import { ConnectionOwners } from './connection-owners';
 import { TokenRow, TokensRepository } from './tokens.repository';
@@ -81,23 +81,29 @@ export class TokensService {
     private readonly connections: ConnectionsRepository,
     private readonly repository: TokensRepository,
     private readonly grants: GrantsService,
+    private readonly sessionCounts: SessionCounts,
   ) {}
+
+  private readonly logger = new Logger('tokens');
 
   /** ~50,000 live tokens' rows per process; the least recently used go first. */
   private readonly lookups = new SignalledCache<TokenRow>(32 * 1024 * 1024, flatRecordBytes);
   private readonly owners = new ConnectionOwners();
   private readonly verified = new VerifiedTokenCache<AccessClaims>();
 
-  /** Exchanges a redeemed code: one session of the connection, one access token (bound to `jkt` when given). */
+  /**
+   * Exchanges a redeemed code: one access token (bound to `jkt` when given) and
+   * one session of the connection. One MySQL statement, no transaction: the
+   * INSERT writes the token only while the connection is live; the session is
+   * counted in Redis and flushed to MySQL by the worker (SessionCounts).
+   */
   async issueForGrant(grant: CodeGrant, clientId: string, scopes: string[], jkt: string | null = null): Promise<IssuedToken> {
     const ttl = this.config.accessTokenTtlSeconds;
     const jti = randomToken(16);
     const scope = scopes.join(' ');
-    await this.db.transaction(async (m) => {
-      const counted = await this.connections.recordSession(m, grant.connectionId, grant.applicationId);
-      if (!counted) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
-      await this.repository.insertAccessToken(m, jti, grant.connectionId, grant.grantId, scope, ttl);
-    });
+    const issued = await this.repository.insertAccessTokenIfConnected(jti, grant.connectionId, grant.applicationId, grant.grantId, scope, ttl);
+    if (!issued) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
+    await this.countSession(grant);
     // A replay that raced this exchange marked the grant revoked before our
     // row existed, so its UPDATE missed us: revoke our row too. The exchange
     // itself still answers (exactly one redemption wins), with a dead token.
@@ -105,6 +111,22 @@ export class TokensService {
       await this.repository.revokeAccessToken(jti);
     }
     return this.sign(grant.connectionId, jti, scope, clientId, ttl, jkt);
+  }
+
+  /**
+   * The exchange's session, counted in Redis. When Redis fails, the old direct
+   * UPDATE counts it instead: the token row is already committed and the code
+   * spent, so failing the exchange now (503) would cost the client its sign-in
+   * and still leave the count wrong; a second statement only while Redis is
+   * down is the cheaper price. Only when MySQL fails too does the exchange fail.
+   */
+  private async countSession(grant: CodeGrant): Promise<void> {
+    try {
+      await this.sessionCounts.record(grant.connectionId);
+    } catch (error) {
+      this.logger.warn(`session count written to MySQL directly (Redis: ${error instanceof Error ? error.message : String(error)})`);
+      await this.connections.recordSession(this.db.manager, grant.connectionId, grant.applicationId);
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { QUEUES, SessionService } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { SessionCountsRepository } from '@app/connections';
 import { EmailVerificationsRepository } from '@app/identity';
 import { TokensRepository } from '@app/oauth';
 import { RelayMessagesRepository } from '@app/relay';
@@ -29,6 +30,7 @@ export interface HousekeepingResult {
  *   message logs and orphaned relay bodies older than WEBHOOK_LOG_RETENTION_DAYS (default 30);
  * - webhook events that failed for good, after FAILED_WEBHOOK_RETENTION_DAYS (90);
  * - relay reply aliases unused for RELAY_REPLY_ALIAS_RETENTION_DAYS (180);
+ * - ids of session count batches applied more than a day ago;
  * - ids of ended sessions in the per-account session indexes in Redis (SCAN, never KEYS).
  * Every delete touches only the rows it removes: nothing shared is updated.
  * Scheduled every 10 minutes (one scheduler for all worker processes, by BullMQ's
@@ -41,6 +43,7 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
   private readonly emailVerifications: EmailVerificationsRepository;
   private readonly webhookEvents: WebhookEventsRepository;
   private readonly relayMessages: RelayMessagesRepository;
+  private readonly sessionCountBatches: SessionCountsRepository;
 
   constructor(
     db: DataSource,
@@ -54,6 +57,7 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
     this.emailVerifications = new EmailVerificationsRepository(db);
     this.webhookEvents = new WebhookEventsRepository(db);
     this.relayMessages = new RelayMessagesRepository(db);
+    this.sessionCountBatches = new SessionCountsRepository(db);
   }
 
   async onApplicationBootstrap() {
@@ -85,6 +89,7 @@ export class HousekeepingProcessor extends ManagedWorkerHost implements OnApplic
     tables.relay_message_bodies = await this.inBatches((n) => this.relayMessages.purgeOrphanBodies(days, n));
     tables.failed_webhook_events = await this.inBatches((n) => this.webhookEvents.purgeFailed(this.config.retention.failedWebhookDays, n));
     tables.relay_reply_aliases = await this.inBatches((n) => this.relayMessages.purgeUnusedReplyAliases(this.config.retention.replyAliasDays, n));
+    tables.session_count_batches = await this.inBatches((n) => this.sessionCountBatches.purgeAppliedBatches(n));
     tables.session_index_entries = await this.sessions.pruneAllIndexes(BATCH);
     const removed = Object.values(tables).reduce((a, b) => a + b, 0);
     this.logger.log(

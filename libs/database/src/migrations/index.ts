@@ -19,6 +19,7 @@ import { DropAuthzVersion1764375000000 } from './1764375000000-DropAuthzVersion'
 import { PartitionedGlobalIdSequence1764375100000 } from './1764375100000-PartitionedGlobalIdSequence';
 import { UserCountSlots1764375200000 } from './1764375200000-UserCountSlots';
 import { ReplyAliasLastUse1764376000000 } from './1764376000000-ReplyAliasLastUse';
+import { SessionCountBatches1764377100000 } from './1764377100000-SessionCountBatches';
 
 /** Every migration, in order. New ones are appended here. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   PartitionedGlobalIdSequence1764375100000,
   UserCountSlots1764375200000,
   ReplyAliasLastUse1764376000000,
+  SessionCountBatches1764377100000,
 ];
