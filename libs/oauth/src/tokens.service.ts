@@ -103,11 +103,12 @@ export class TokensService {
     const scope = scopes.join(' ');
     const issued = await this.repository.insertAccessTokenIfConnected(jti, grant.connectionId, grant.applicationId, grant.grantId, scope, ttl);
     if (!issued) throw new AppError('invalid_grant', 'The user is no longer connected to this application.');
-    await this.countSession(grant);
     // A replay that raced this exchange marked the grant revoked before our
     // row existed, so its UPDATE missed us: revoke our row too. The exchange
     // itself still answers (exactly one redemption wins), with a dead token.
-    if (await this.grants.isRevoked(grant.grantId)) {
+    // Both Redis steps leave together (one write with auto-pipelining).
+    const [, revokedMeanwhile] = await Promise.all([this.countSession(grant), this.grants.isRevoked(grant.grantId)]);
+    if (revokedMeanwhile) {
       await this.repository.revokeAccessToken(jti);
     }
     return this.sign(grant.connectionId, jti, scope, clientId, ttl, jkt);
