@@ -1,6 +1,7 @@
 import { ConnectionsRepository } from '@app/connections';
 import { ApplicationsRepository } from '@app/developer';
 import { TokensRepository } from '@app/oauth';
+import { MysqlQueryRunner } from 'typeorm/driver/mysql/MysqlQueryRunner';
 import { confirmSignUpAddress, signUpUser, TestUser, uniqueEmail } from '../support/accounts';
 import { ApiProcess, freePort, startApiProcess } from '../support/api-process';
 import { getPage, inputValue, postForm, submitForm } from '../support/forms';
@@ -143,6 +144,43 @@ describe('token lookup cache', () => {
     expect(await authorize()).toEqual(issuedCode);
   });
 
+  it("a returning user's whole sign-in (authorize, token with id_token, /api/user) costs one MySQL statement: the access token's row", async () => {
+    const user = await signUpUser(t.baseUrl);
+    await signedIn(user);
+    const signIn = async () => {
+      const pkce = pkcePair();
+      const { res } = await getPage(
+        t.baseUrl,
+        authorizePath({
+          response_type: 'code',
+          client_id: app.clientId,
+          redirect_uri: app.redirectUri,
+          scope: 'openid profile email',
+          state: 's',
+          code_challenge: pkce.challenge,
+          code_challenge_method: 'S256',
+        }),
+        user.jar,
+      );
+      const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+      const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
+      expect((await currentUser(t.baseUrl, body.access_token)).res.status).toBe(200);
+    };
+    await signIn(); // this process knows the connection's profile now
+    // A new token is answered from that profile once it is newer than the profile by more than the
+    // allowed clock skew between processes (5 s): the clock, not an event, is what this waits for.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    const statements = jest.spyOn(MysqlQueryRunner.prototype, 'query');
+    try {
+      await signIn();
+      await signIn();
+      const sql = statements.mock.calls.map(([text]) => String(text).trim().replace(/\s+/g, ' ').slice(0, 40));
+      expect(sql).toEqual([expect.stringMatching(/^INSERT INTO access_tokens/), expect.stringMatching(/^INSERT INTO access_tokens/)]);
+    } finally {
+      statements.mockRestore();
+    }
+  });
+
   it('sees a block made through the other process on the very next request', async () => {
     const { token, connectionId } = await signedIn();
     const res = await fetch(`${other.baseUrl}/api/developer/applications/${app.id}/users/${connectionId}`, {
@@ -210,6 +248,43 @@ describe('token lookup cache', () => {
     for (const base of [...both(), ...both()]) expect((await currentUser(base, exchanged.body.access_token)).res.status).toBe(200);
     expect((await exchangeCode(other.baseUrl, app, { code, code_verifier: verifier })).res.status).toBe(400);
     expect(await statuses(exchanged.body.access_token)).toEqual([401, 401]);
+  });
+
+  it("never answers a token revoked before its connection's profile was cached from that profile, and ends the profile with a later revocation", async () => {
+    const user = await signUpUser(t.baseUrl);
+    await signedIn(user);
+    const signIn = async () => {
+      const pkce = pkcePair();
+      const { res } = await getPage(
+        t.baseUrl,
+        authorizePath({
+          response_type: 'code',
+          client_id: app.clientId,
+          redirect_uri: app.redirectUri,
+          scope: 'openid profile email',
+          state: 's',
+          code_challenge: pkce.challenge,
+          code_challenge_method: 'S256',
+        }),
+        user.jar,
+      );
+      const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+      return (await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier })).body.access_token;
+    };
+    const unused = await signIn();
+    expect((await clientPost(other.baseUrl, '/oauth/revoke', { token: unused })).status).toBe(200);
+    // Past the clock-skew margin, a newer token caches the connection's profile on both processes.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    const fresh = await signIn();
+    for (const base of [...both(), ...both()]) expect((await currentUser(base, fresh)).res.status).toBe(200);
+    expect(await statuses(unused)).toEqual([401, 401]);
+    // A token newer than the profile, revoked: the revocation ends the profile everywhere.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    const newer = await signIn();
+    expect(await statuses(newer)).toEqual([200, 200]);
+    expect((await clientPost(other.baseUrl, '/oauth/revoke', { token: newer })).status).toBe(200);
+    expect(await statuses(newer)).toEqual([401, 401]);
+    expect(await statuses(fresh)).toEqual([200, 200]);
   });
 
   it('sees the deletion of the application', async () => {

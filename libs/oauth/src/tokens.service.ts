@@ -50,6 +50,20 @@ export interface AccessClaims {
   cnf?: { jkt: string };
 }
 
+/**
+ * How far the clocks of two API processes may disagree. A token issued this
+ * long after a connection's profile was cached can be answered from that
+ * profile (see `lookup`); a skew beyond it could serve a token revoked just
+ * before the profile was read.
+ */
+const CLOCK_SKEW_MS = 5_000;
+
+/** A connection's profile as read with one of its tokens, and when the change signals were read before that read. */
+interface CachedProfile {
+  row: TokenRow;
+  readAt: number;
+}
+
 /** The RFC 9068 media type of access tokens, in their `typ` header. */
 const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Longer than any access token we sign; spares verifying junk. */
@@ -88,6 +102,8 @@ export class TokensService {
 
   /** ~50,000 live tokens' rows per process; the least recently used go first. */
   private readonly lookups = new SignalledCache<TokenRow>(32 * 1024 * 1024, flatRecordBytes);
+  /** ~30,000 connections' profiles per process, for tokens newer than the profile (see `lookup`). */
+  private readonly profiles = new SignalledCache<CachedProfile>(16 * 1024 * 1024, (p) => flatRecordBytes(p.row) + 16);
   private readonly owners = new ConnectionOwners();
   private readonly verified = new VerifiedTokenCache<AccessClaims>();
 
@@ -187,7 +203,7 @@ export class TokensService {
   async authenticate(token: string): Promise<TokenProfile | null> {
     const claims = await this.verifyClaims(token);
     if (!claims) return null;
-    const row = await this.lookup(claims.jti, claims.sub);
+    const row = await this.lookup(claims.jti, claims.sub, claims.iat);
     if (!row) return null;
     if (row.id !== claims.sub) return null;
     return {
@@ -216,8 +232,14 @@ export class TokensService {
    * raise, it saw the change in flight and cached nothing); its settle after
    * commit replaces them again. A missing key is created only if still
    * missing (a raise in between created it: nothing is cached).
+   *
+   * A token seen for the first time is answered from its connection's
+   * profile, cached with an older token, when it was issued after that
+   * profile's signals were read (beyond the clock skew) and they still hold:
+   * every revocation raises its user's signal, so a token revoked since would
+   * have ended the profile, and one revoked before was issued before it.
    */
-  private async lookup(jti: string, connectionId: string): Promise<TokenRow | null> {
+  private async lookup(jti: string, connectionId: string, issuedAt: number): Promise<TokenRow | null> {
     const cached = this.lookups.peek(jti);
     const owner = cached ? { userId: String(cached.user_id), applicationId: cached.application_id } : this.owners.get(connectionId);
     if (!owner) {
@@ -227,6 +249,7 @@ export class TokensService {
       if (row) this.owners.set(row.id, row.user_id, row.application_id);
       return row;
     }
+    const readAt = Date.now();
     let now: AccessSnapshot | null = null;
     try {
       now = await this.signals.read(owner.userId, owner.applicationId);
@@ -235,19 +258,36 @@ export class TokensService {
     }
     const hit = now && this.lookups.get(jti, now);
     if (hit) return hit;
+    const profile = now && this.profiles.get(connectionId, now);
+    if (profile && issuedAt * 1000 > profile.readAt + CLOCK_SKEW_MS) return profile.row;
     const row = await this.repository.lookupAccessToken(jti);
     if (!row) {
       this.lookups.delete(jti);
       return null;
     }
     const versions = now && (await this.signals.versionsFor(now).catch(() => null));
-    if (versions) this.lookups.set(jti, row, versions, new Date(row.expires_at).getTime());
+    if (versions) {
+      const expiresAt = new Date(row.expires_at).getTime();
+      this.lookups.set(jti, row, versions, expiresAt);
+      this.profiles.set(row.id, { row, readAt }, versions, expiresAt);
+    }
     return row;
+  }
+
+  /**
+   * The connection's profile from memory while its change signals hold (the
+   * id_token's claims at a code exchange); null when this process has none.
+   */
+  async cachedProfile(connectionId: string): Promise<TokenRow | null> {
+    const owner = this.owners.get(connectionId);
+    if (!owner) return null;
+    const now = await this.signals.read(owner.userId, owner.applicationId).catch(() => null);
+    return (now && this.profiles.get(connectionId, now)?.row) ?? null;
   }
 
   /** Introspection: the row of a token whose claims were verified, if it is live. */
   async liveRow(claims: AccessClaims): Promise<TokenRow | null> {
-    const row = await this.lookup(claims.jti, claims.sub);
+    const row = await this.lookup(claims.jti, claims.sub, claims.iat);
     return row && row.id === claims.sub ? row : null;
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ClaimsRow, ConnectionsRepository } from '@app/connections';
-import type { TokenProfile } from '../tokens.service';
+import { TokenProfile, TokensService } from '../tokens.service';
 
 /** OpenID Connect standard claims of one connection, as its granted scopes allow. */
 export interface UserClaims {
@@ -28,10 +28,12 @@ export class ClaimsService {
   constructor(
     private readonly connections: ConnectionsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tokens: TokensService,
   ) {}
 
+  /** From the profile the token lookups cached while nothing changed (a returning user's exchange), else one query. */
   async forConnection(connectionId: string, scopes: string[]): Promise<UserClaims | null> {
-    const row = await this.connections.claimsSource(connectionId);
+    const row = (await this.tokens.cachedProfile(connectionId)) ?? (await this.connections.claimsSource(connectionId));
     return row && this.build(row, scopes);
   }
 
