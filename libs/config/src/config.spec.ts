@@ -27,6 +27,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('recycles keep-alive connections only when there are several API processes to spread them over, unless told', () => {
+    expect(loadConfig({ SECRETS_FILE: file() }).httpMaxRequestsPerSocket).toBe(0);
+    expect(loadConfig({ SECRETS_FILE: file(), API_PROCESSES: '2' }).httpMaxRequestsPerSocket).toBe(100);
+    expect(loadConfig({ SECRETS_FILE: file(), API_PROCESSES: '2', HTTP_MAX_REQUESTS_PER_SOCKET: '0' }).httpMaxRequestsPerSocket).toBe(0);
+    expect(loadConfig({ SECRETS_FILE: file(), HTTP_MAX_REQUESTS_PER_SOCKET: '500' }).httpMaxRequestsPerSocket).toBe(500);
+  });
+
   it('reads the replica list and the purge policy', () => {
     const config = loadConfig({
       SECRETS_FILE: file(),

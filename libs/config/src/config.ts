@@ -375,6 +375,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('NODE_ENV', `must be development, production or test, got "${nodeEnv}"`);
   }
   const isProduction = nodeEnv === 'production';
+  const apiProcesses = int(env, 'API_PROCESSES', 1, 1, 256);
   const port = int(env, 'PORT', 3000, 0, 65535);
   const publicUrl = url(env, 'PUBLIC_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
   // Production cookies are Secure: over plain http only a loopback origin (local smoke tests, benchmarks) works.
@@ -429,8 +430,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 1000, 600_000),
     allowPrivateWebhookTargets: bool(env, 'ALLOW_PRIVATE_WEBHOOK_TARGETS', !isProduction),
     globalIdBlockSize: int(env, 'GLOBAL_ID_BLOCK_SIZE', 20, 1, 10_000),
-    apiProcesses: int(env, 'API_PROCESSES', 1, 1, 256),
-    httpMaxRequestsPerSocket: int(env, 'HTTP_MAX_REQUESTS_PER_SOCKET', 100, 0, 1_000_000),
+    apiProcesses,
+    // Recycling keep-alive connections only spreads clients over node:cluster children: one process has nothing to spread.
+    httpMaxRequestsPerSocket: int(env, 'HTTP_MAX_REQUESTS_PER_SOCKET', apiProcesses > 1 ? 100 : 0, 0, 1_000_000),
     webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     retention: {
       replyAliasDays: int(env, 'RELAY_REPLY_ALIAS_RETENTION_DAYS', 180, 1, 3650),
