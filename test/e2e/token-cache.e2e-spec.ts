@@ -46,6 +46,15 @@ describe('token lookup cache', () => {
     return { token, connectionId: id, user: who };
   }
 
+  /** A returning user's authorization (remembered consent) and code exchange: the access token. */
+  async function returningSignIn(user: TestUser): Promise<string> {
+    const pkce = pkcePair();
+    const query = { response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, scope: 'openid profile email', state: 's' };
+    const { res } = await getPage(t.baseUrl, authorizePath({ ...query, code_challenge: pkce.challenge, code_challenge_method: 'S256' }), user.jar);
+    const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+    return (await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier })).body.access_token;
+  }
+
   const statuses = async (token: string) => Promise.all(both().map(async (base) => (await currentUser(base, token)).res.status));
 
   const userinfo = async (base: string, token: string) => {
@@ -147,25 +156,7 @@ describe('token lookup cache', () => {
   it("a returning user's whole sign-in (authorize, token with id_token, /api/user) costs one MySQL statement: the access token's row", async () => {
     const user = await signUpUser(t.baseUrl);
     await signedIn(user);
-    const signIn = async () => {
-      const pkce = pkcePair();
-      const { res } = await getPage(
-        t.baseUrl,
-        authorizePath({
-          response_type: 'code',
-          client_id: app.clientId,
-          redirect_uri: app.redirectUri,
-          scope: 'openid profile email',
-          state: 's',
-          code_challenge: pkce.challenge,
-          code_challenge_method: 'S256',
-        }),
-        user.jar,
-      );
-      const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
-      const { body } = await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier });
-      expect((await currentUser(t.baseUrl, body.access_token)).res.status).toBe(200);
-    };
+    const signIn = async () => expect((await currentUser(t.baseUrl, await returningSignIn(user))).res.status).toBe(200);
     await signIn(); // this process knows the connection's profile now
     // A new token is answered from that profile once it is newer than the profile by more than the
     // allowed clock skew between processes (5 s): the clock, not an event, is what this waits for.
@@ -253,24 +244,7 @@ describe('token lookup cache', () => {
   it("never answers a token revoked before its connection's profile was cached from that profile, and ends the profile with a later revocation", async () => {
     const user = await signUpUser(t.baseUrl);
     await signedIn(user);
-    const signIn = async () => {
-      const pkce = pkcePair();
-      const { res } = await getPage(
-        t.baseUrl,
-        authorizePath({
-          response_type: 'code',
-          client_id: app.clientId,
-          redirect_uri: app.redirectUri,
-          scope: 'openid profile email',
-          state: 's',
-          code_challenge: pkce.challenge,
-          code_challenge_method: 'S256',
-        }),
-        user.jar,
-      );
-      const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
-      return (await exchangeCode(t.baseUrl, app, { code, code_verifier: pkce.verifier })).body.access_token;
-    };
+    const signIn = () => returningSignIn(user);
     const unused = await signIn();
     expect((await clientPost(other.baseUrl, '/oauth/revoke', { token: unused })).status).toBe(200);
     // Past the clock-skew margin, a newer token caches the connection's profile on both processes.

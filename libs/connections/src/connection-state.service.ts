@@ -159,8 +159,9 @@ export class ConnectionStateService {
     if (Object.keys(set).length === 0) return [];
 
     await this.connections.update(m, c.id, set);
-    // The app's tokens see the shared address and blocking; cached consent states see blocking.
-    this.signals.userChanged(m, c.user_id);
+    // The app's tokens see the shared address and blocking, cached consent states blocking (either
+    // way); forwarding and mute change no cached answer, so they need only MySQL.
+    if (set.shared_email !== undefined || blocking) this.signals.userChanged(m, c.user_id);
     if (blocking) {
       const before = { active: !!c.active, blocked: !!c.blocked };
       await this.connections.moveUserCount(m, applicationId, countBucket(before), countBucket({ ...before, blocked: changes.blocked! }));

@@ -1,7 +1,9 @@
-import { VERIFIED_TOKENS_MAX, VerifiedTokenCache } from './verified-token-cache';
+import { flatRecordBytes } from '@app/common';
+import { VERIFIED_ENTRY_OVERHEAD_BYTES, VERIFIED_TOKENS_BUDGET_BYTES, VerifiedTokenCache } from './verified-token-cache';
 
 describe('VerifiedTokenCache', () => {
   const later = () => Date.now() + 60_000;
+  const claims = (n: number) => ({ n });
 
   it('keys by the SHA-256 of the token, never the token itself', () => {
     const key = VerifiedTokenCache.keyOf('header.payload.signature');
@@ -12,34 +14,49 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('forgets an entry at the token expiry', () => {
-    const cache = new VerifiedTokenCache<string>();
-    cache.set('expired', 'claims', Date.now() - 1);
-    cache.set('live', 'claims', later());
+    const cache = new VerifiedTokenCache<{ n: number }>();
+    cache.set('expired', claims(1), Date.now() - 1);
+    cache.set('live', claims(2), later());
     expect(cache.get('expired')).toBeUndefined();
-    expect(cache.get('live')).toBe('claims');
+    expect(cache.get('live')).toEqual(claims(2));
     expect(cache.size).toBe(1);
   });
 
-  it('stays within its bound, evicting the least recently used entry', () => {
-    const cache = new VerifiedTokenCache<number>(3);
-    cache.set('a', 1, later());
-    cache.set('b', 2, later());
-    cache.set('c', 3, later());
-    expect(cache.get('a')).toBe(1); // a is now the most recently used
-    cache.set('d', 4, later());
+  it('stays within its byte budget, evicting the least recently used entry', () => {
+    const entryBytes = VERIFIED_ENTRY_OVERHEAD_BYTES + 2 + 100;
+    const cache = new VerifiedTokenCache<{ n: number }>(3 * entryBytes, () => 100);
+    cache.set('a', claims(1), later());
+    cache.set('b', claims(2), later());
+    cache.set('c', claims(3), later());
+    expect(cache.get('a')).toEqual(claims(1)); // a is now the most recently used
+    cache.set('d', claims(4), later());
     expect(cache.size).toBe(3);
     expect(cache.get('b')).toBeUndefined();
-    expect([cache.get('a'), cache.get('c'), cache.get('d')]).toEqual([1, 3, 4]);
-    cache.set('d', 5, later()); // replacing does not evict
+    expect([cache.get('a'), cache.get('c'), cache.get('d')]).toEqual([claims(1), claims(3), claims(4)]);
+    cache.set('d', claims(5), later()); // replacing does not evict
     expect(cache.size).toBe(3);
-    expect(cache.get('d')).toBe(5);
+    expect(cache.get('d')).toEqual(claims(5));
+    expect(cache.bytes).toBe(3 * entryBytes);
   });
 
-  it('has a documented default bound', () => {
-    const cache = new VerifiedTokenCache<number>();
-    for (let i = 0; i < VERIFIED_TOKENS_MAX + 10; i++) cache.set(String(i), i, later());
-    expect(cache.size).toBe(VERIFIED_TOKENS_MAX);
-    expect(cache.get('0')).toBeUndefined();
-    expect(cache.get(String(VERIFIED_TOKENS_MAX + 9))).toBe(VERIFIED_TOKENS_MAX + 9);
+  it('holds tens of thousands of typical tokens in its default budget, and no more bytes than it', () => {
+    const cache = new VerifiedTokenCache<Record<string, unknown>>();
+    const typical = (i: number) => ({
+      iss: 'https://id.example.com',
+      sub: `c_${String(i).padStart(22, '0')}`,
+      aud: 'https://id.example.com',
+      client_id: 'ls_0123456789abcdef0123',
+      scope: 'openid profile email',
+      jti: String(i).padStart(22, 'x'),
+      iat: 1_800_000_000,
+      exp: 1_800_003_600,
+    });
+    const perEntry = VERIFIED_ENTRY_OVERHEAD_BYTES + 2 * 44 + flatRecordBytes(typical(0));
+    const fits = Math.floor(VERIFIED_TOKENS_BUDGET_BYTES / perEntry);
+    expect(fits).toBeGreaterThan(30_000);
+    for (let i = 0; i < fits + 10; i++) cache.set(VerifiedTokenCache.keyOf(String(i)), typical(i), later());
+    expect(cache.bytes).toBeLessThanOrEqual(VERIFIED_TOKENS_BUDGET_BYTES);
+    expect(cache.get(VerifiedTokenCache.keyOf('0'))).toBeUndefined();
+    expect(cache.get(VerifiedTokenCache.keyOf(String(fits + 9)))).toEqual(typical(fits + 9));
   });
 });

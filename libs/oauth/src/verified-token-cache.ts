@@ -1,11 +1,12 @@
-import { sha256 } from '@app/common';
+import { ByteBudgetLru, flatRecordBytes, sha256 } from '@app/common';
 
+/** What one entry costs beside its claims: the 44-character key, the map slot, the expiry. */
+export const VERIFIED_ENTRY_OVERHEAD_BYTES = 256;
 /**
- * At most this many verified access tokens per process. An entry is the
- * SHA-256 of a token (a 44-character key) and its claims, about 0.5 KB, so a
- * full cache holds about 25 MB.
+ * At most this many bytes of verified access tokens per process: with
+ * typical claims (~0.4 KB) about 50,000 tokens.
  */
-export const VERIFIED_TOKENS_MAX = 50_000;
+export const VERIFIED_TOKENS_BUDGET_BYTES = 24 * 1024 * 1024;
 
 interface Entry<T> {
   claims: T;
@@ -15,13 +16,16 @@ interface Entry<T> {
 /**
  * The claims of access tokens whose signature this process has already
  * checked, keyed by the SHA-256 of the token (the token itself is not kept),
- * each until the token's `exp`. Least recently used entries go first when full.
- * Only the signature check is skipped: revocation is looked up separately.
+ * each until the token's `exp`. Bounded by bytes: the least recently used
+ * entries go first. Only the signature check is skipped: revocation is looked
+ * up separately.
  */
-export class VerifiedTokenCache<T> {
-  private readonly entries = new Map<string, Entry<T>>();
+export class VerifiedTokenCache<T extends object> {
+  private readonly entries: ByteBudgetLru<string, Entry<T>>;
 
-  constructor(private readonly max = VERIFIED_TOKENS_MAX) {}
+  constructor(budgetBytes = VERIFIED_TOKENS_BUDGET_BYTES, sizeOf: (claims: T) => number = flatRecordBytes) {
+    this.entries = new ByteBudgetLru(budgetBytes, (key, entry) => VERIFIED_ENTRY_OVERHEAD_BYTES + 2 * key.length + sizeOf(entry.claims));
+  }
 
   static keyOf(token: string): string {
     return sha256(token).toString('base64');
@@ -31,19 +35,21 @@ export class VerifiedTokenCache<T> {
     return this.entries.size;
   }
 
+  get bytes(): number {
+    return this.entries.bytes;
+  }
+
   get(key: string): T | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= Date.now()) return undefined;
-    // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
-    this.entries.set(key, entry);
+    if (entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
     return entry.claims;
   }
 
   set(key: string, claims: T, expiresAt: number): void {
-    this.entries.delete(key);
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { claims, expiresAt });
   }
 }
