@@ -195,20 +195,15 @@ const WHY = {
     'a returning sign-in is authorize + exchange + profile; authorize and profile read no MySQL any more, so the exchange decides it (next line); profile of the phase: node crypto 25% (two RSA signatures per exchange, one per id_token and one per RFC 9068 access token; the peer signs one and issues opaque access tokens), socket writes 21%, GC 9% (docs/performance.md)',
   'peer/exchanges_ratio':
     'one autocommit INSERT (the access token row) + Redis (code, session count, revocation check) per exchange; profile of the phase: node crypto + jose 30% (two RS256 signatures; the peer signs only the id_token), socket writes 23% (the MySQL INSERT alone ~12%), GC 9%. Would close it: access tokens without a MySQL row (revocation through Redis only) and ES256 signing (RFC 9068 requires RS256 support, so RS256 stays the default) (docs/performance.md)',
-  'peer/profile_ratio':
-    'per request: one SHA-256 + Map lookup for the verified claims, one pipelined Redis read of the change signals, JSON out; no MySQL',
+  'peer/profile_ratio': 'per request: one SHA-256 + Map lookup for the verified claims, one pipelined Redis read of the change signals, JSON out; no MySQL',
   'peer/user_vs_bare':
     'the bare server does no work: per request LoginSign still reads the change signals from Redis (one round trip), runs Nest routing, pipes and guards, security headers and JSON serialisation; profile: socket writes 16% (the response), ioredis 13%, GC 12%, fastify 9% (docs/performance.md)',
-  'peer/signins_p99_p50':
-    'tail latency at saturation: 50 connections queue behind one API thread, MariaDB and Redis on 2 shared cores',
-  'peer/exchanges_p99_p50':
-    'tail latency at saturation: 50 connections queue behind one API thread (RSA signing)',
-  'peer/profile_p99_p50':
-    'tail latency at saturation: GC pauses',
+  'peer/signins_p99_p50': 'tail latency at saturation: 50 connections queue behind one API thread, MariaDB and Redis on 2 shared cores',
+  'peer/exchanges_p99_p50': 'tail latency at saturation: 50 connections queue behind one API thread (RSA signing)',
+  'peer/profile_p99_p50': 'tail latency at saturation: GC pauses',
   'peer/api_rss':
-    'V8 heap headroom and a Nest process\'s baseline, not live data: with NODE_OPTIONS=--max-old-space-size=128 the same load peaks at 287-291 MB and throughput drops 20-25% (docs/performance.md, Memory); the caches are bounded by bytes (about 100 MB at most, far from full here)',
-  'peer/all_rss':
-    'three Node processes (API, worker, relay), each ~110-150 MB idle; the API grows under load as above',
+    "V8 heap headroom and a Nest process's baseline, not live data: with NODE_OPTIONS=--max-old-space-size=128 the same load peaks at 287-291 MB and throughput drops 20-25% (docs/performance.md, Memory); the caches are bounded by bytes (about 100 MB at most, far from full here)",
+  'peer/all_rss': 'three Node processes (API, worker, relay), each ~110-150 MB idle; the API grows under load as above',
   'users-list':
     'a one-word name prefix ("Noah") matches ~20,000 of 1M users: the search counts and sorts every match (union of three prefix ranges, COUNT(*) OVER (), ORDER BY joined_at) on each request; 32-51 ms p95 alone, ~200-260 ms with 10 clients on 2 cores. Fix: cap the counted total ("10,000+") and page from the joined_at index',
 };

@@ -98,7 +98,8 @@ export function benchEnv(o: BenchEnvOptions): Record<string, string> {
     SESSION_SECRET: secret(),
     GLOBAL_ID_KEY: secret(),
     DATA_ENCRYPTION_KEY: secret(),
-    LOG_LEVEL: 'warn',
+    // BENCH_LOG_LEVEL=info measures the default production level (two request lines per request).
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
     LOGIN_MAX_FAILURES_PER_IP: '1000000',
     // Every simulated client signs up and signs in from this machine: exempt it from the per-IP counters.
