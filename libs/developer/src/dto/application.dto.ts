@@ -28,15 +28,8 @@ const RedirectUris = () =>
 const PostLogoutRedirectUris = () =>
   applyDecorators(MaxLength(APPLICATION_LIMITS.urlMax, { each: true }), IsString({ each: true }), ArrayMaxSize(APPLICATION_LIMITS.redirectUrisMax), IsArray(), Given());
 
-/** Body of `POST /api/developer/applications`. */
-export class CreateApplicationDto {
-  @IsString()
-  @MaxLength(APPLICATION_LIMITS.nameMax)
-  name: string;
-
-  @RedirectUris()
-  redirectUris: string[];
-
+/** The settings a developer may give at creation and change later (each absent = default / unchanged). */
+abstract class ApplicationSettingsDto {
   @OptionalUrl()
   webhookUrl?: string | null;
 
@@ -46,11 +39,13 @@ export class CreateApplicationDto {
   @Given()
   @IsIn(ID_TOKEN_SIGNING_ALGS)
   idTokenSigningAlg?: IdTokenSigningAlg;
+
   /** RFC 9126: accept only pushed authorization requests (default false). */
   @Given()
   @IsBoolean()
   requirePushedAuthorizationRequests?: boolean;
-  /** `web` (default), `spa` or `native`; fixed for the application's life. */
+
+  /** `web` (default), `spa` or `native`; fixed for the application's life (a PATCH may only name the current type). */
   @Given()
   @IsIn(APPLICATION_TYPES)
   type?: ApplicationType;
@@ -59,8 +54,18 @@ export class CreateApplicationDto {
   postLogoutRedirectUris?: string[];
 }
 
+/** Body of `POST /api/developer/applications`. */
+export class CreateApplicationDto extends ApplicationSettingsDto {
+  @IsString()
+  @MaxLength(APPLICATION_LIMITS.nameMax)
+  name: string;
+
+  @RedirectUris()
+  redirectUris: string[];
+}
+
 /** Body of `PATCH /api/developer/applications/:appId`: absent = unchanged, `null` clears webhookUrl / logoUrl. */
-export class UpdateApplicationDto {
+export class UpdateApplicationDto extends ApplicationSettingsDto {
   @Given()
   @IsString()
   @MaxLength(APPLICATION_LIMITS.nameMax)
@@ -69,12 +74,6 @@ export class UpdateApplicationDto {
   @Given()
   @RedirectUris()
   redirectUris?: string[];
-
-  @OptionalUrl()
-  webhookUrl?: string | null;
-
-  @OptionalUrl()
-  logoUrl?: string | null;
 
   /** Registered senders of relay mail (the service checks each entry). */
   @Given()
@@ -90,20 +89,4 @@ export class UpdateApplicationDto {
   @IsString({ each: true })
   @MaxLength(APPLICATION_LIMITS.emailMax, { each: true })
   senderAddresses?: string[];
-
-  @Given()
-  @IsIn(ID_TOKEN_SIGNING_ALGS)
-  idTokenSigningAlg?: IdTokenSigningAlg;
-
-  @Given()
-  @IsBoolean()
-  requirePushedAuthorizationRequests?: boolean;
-
-  /** Read-only after creation: accepted only when it names the current type. */
-  @Given()
-  @IsIn(APPLICATION_TYPES)
-  type?: ApplicationType;
-
-  @PostLogoutRedirectUris()
-  postLogoutRedirectUris?: string[];
 }
