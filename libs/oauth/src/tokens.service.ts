@@ -250,12 +250,7 @@ export class TokensService {
       return row;
     }
     const readAt = Date.now();
-    let now: AccessSnapshot | null = null;
-    try {
-      now = await this.signals.read(owner.userId, owner.applicationId);
-    } catch {
-      // Redis unreachable: MySQL answers every request (correct, slower).
-    }
+    const now = await this.readSignals(owner);
     const hit = now && this.lookups.get(jti, now);
     if (hit) return hit;
     const profile = now && this.profiles.get(connectionId, now);
@@ -280,9 +275,13 @@ export class TokensService {
    */
   async cachedProfile(connectionId: string): Promise<TokenRow | null> {
     const owner = this.owners.get(connectionId);
-    if (!owner) return null;
-    const now = await this.signals.read(owner.userId, owner.applicationId).catch(() => null);
+    const now = owner && (await this.readSignals(owner));
     return (now && this.profiles.get(connectionId, now)?.row) ?? null;
+  }
+
+  /** The change signals of a connection's user and application; null when Redis is unreachable (MySQL answers then: correct, slower). */
+  private readSignals(owner: { userId: string; applicationId: string }): Promise<AccessSnapshot | null> {
+    return this.signals.read(owner.userId, owner.applicationId).catch(() => null);
   }
 
   /** Introspection: the row of a token whose claims were verified, if it is live. */
