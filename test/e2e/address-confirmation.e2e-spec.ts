@@ -50,6 +50,14 @@ describe('Confirmed addresses', () => {
     return postForm(t.baseUrl, '/account/emails/verify', { _csrf: page.csrf!, token: inputValue(page.html, 'token')! }, user.jar);
   }
 
+  it('concurrent sign-ups each get their link (a deadlock between their link writes is retried, not dropped)', async () => {
+    const users = await Promise.all(Array.from({ length: 24 }, (_, i) => signUpUser(t.baseUrl, { name: `Concurrent ${i}` })));
+    for (const user of users) {
+      expect(await confirmationLinks(user.email)).toHaveLength(1);
+      expect(await liveLinks(user.email)).toBe(1);
+    }
+  });
+
   it('sign-up mails a link; the page names the account and needs its session; following it confirms the address', async () => {
     const user = await signUpUser(t.baseUrl, { name: 'Ada <Lovelace>' });
     const [path] = await confirmationLinks(user.email);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import Redis from 'ioredis';
-import { AccessChangeSignals, AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, REDIS, sha256, sha256Hex, takeSlot } from '@app/common';
+import { AccessChangeSignals, AppError, isDuplicateKey, normalizeEmail, parseEmail, randomToken, REDIS, retryOnDeadlock, sha256, sha256Hex, takeSlot } from '@app/common';
 import { MailerService } from '../mail/mailer.service';
 import { AccountNoticesService } from '../notices/account-notices.service';
 import { LIMITS } from './limits';
@@ -60,10 +60,13 @@ export class LinkedEmailsService {
   /** Stores a fresh link for the address (older ones of it stop working) and mails it. */
   private async mailLink(userId: number, email: string, signUp: boolean): Promise<void> {
     const token = randomToken(32);
-    await this.db.transaction(async (m) => {
-      await this.expirePending(m, userId, email);
-      await this.verifications.insert(m, userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS);
-    });
+    // Concurrent sign-ups lock neighbouring gaps of the links' index: a deadlock victim runs again.
+    await retryOnDeadlock(() =>
+      this.db.transaction(async (m) => {
+        await this.expirePending(m, userId, email);
+        await this.verifications.insert(m, userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS);
+      }),
+    );
     const link = `${this.config.publicUrl}/account/emails/verify?${new URLSearchParams({ token })}`;
     const why = signUp ? `A LoginSign account was created with ${email}.` : `Someone (hopefully you) asked to link ${email} to a LoginSign account.`;
     await this.mailer.send({
