@@ -21,9 +21,11 @@ RUN node_modules/.bin/swc apps libs -d dist --config-file .swcrc --ignore "**/*.
 
 # Runtime: production dependencies and the compiled code, as the unprivileged "node" user.
 FROM node:20-bookworm-slim AS runtime
+# MALLOC_MMAP_THRESHOLD_: as scripts/lib.js PROCESS_ENV (large freed blocks go back to the system).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules

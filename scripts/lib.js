@@ -13,6 +13,15 @@ function mtime(file) {
 const swcBin = path.join(root, 'node_modules', '.bin', 'swc');
 
 /**
+ * Environment every LoginSign process starts with (npm start, the benches; the
+ * Dockerfile sets the same). glibc raises its mmap threshold to the largest
+ * block freed so far: after argon2's 19 MiB password hashes it served them from
+ * per-thread arenas it never returns, ~90 MB of RSS in the API. A fixed
+ * threshold keeps large blocks in mmap, handed back to the system when freed.
+ */
+const PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/**
  * Installs dependencies when node_modules is missing or older than the lock
  * file, or when the build tools are missing (a production install omits them:
  * `npm ci --include=dev` brings them back, whatever NODE_ENV says).
@@ -102,4 +111,4 @@ async function prepare(beforeBuild = () => {}) {
   await checkServices();
 }
 
-module.exports = { root, ensureInstalled, pruneDevDependencies, build, checkServices, prepare, waitForPort, freePort };
+module.exports = { root, PROCESS_ENV, ensureInstalled, pruneDevDependencies, build, checkServices, prepare, waitForPort, freePort };

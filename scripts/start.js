@@ -7,7 +7,7 @@ const { spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');
 const readline = require('node:readline');
-const { root, ensureInstalled, pruneDevDependencies, build, checkServices } = require('./lib');
+const { root, PROCESS_ENV, ensureInstalled, pruneDevDependencies, build, checkServices } = require('./lib');
 
 const production = process.env.NODE_ENV === 'production';
 const children = [];
@@ -41,7 +41,7 @@ function run(name, script, env = {}) {
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, script)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...childLogEnv(), ...env },
+    env: { ...PROCESS_ENV, ...process.env, ...childLogEnv(), ...env },
   });
   forward(child.stdout, process.stdout);
   forward(child.stderr, process.stderr);

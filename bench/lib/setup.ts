@@ -12,6 +12,7 @@ const scripts = require(`${root}/scripts/lib`) as {
   build(): void;
   checkServices(env?: NodeJS.ProcessEnv): Promise<void>;
   freePort(): Promise<number>;
+  PROCESS_ENV: Record<string, string>;
 };
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -87,6 +88,7 @@ export interface BenchEnvOptions {
  */
 export function benchEnv(o: BenchEnvOptions): Record<string, string> {
   return {
+    ...scripts.PROCESS_ENV,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(o.port),

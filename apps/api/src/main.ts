@@ -1,6 +1,7 @@
 import './tracing';
 import cluster, { Worker } from 'node:cluster';
 import { AppConfig, loadConfig } from '@app/config';
+import { limitHeapGrowth } from '@app/common';
 import { warnIfExposed } from './exposure';
 import { createApi } from './bootstrap';
 import { stopTracing } from '../../../libs/common/src/tracing/start';
@@ -83,6 +84,7 @@ function primary(config: AppConfig) {
 
 function main() {
   const config = loadConfig();
+  limitHeapGrowth(config.heapGrowingPercent);
   if (cluster.isPrimary && config.apiProcesses > 1) {
     primary(config);
     return;

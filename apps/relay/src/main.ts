@@ -1,9 +1,10 @@
 import './tracing';
-import { ProcessMetrics } from '@app/common';
+import { limitHeapGrowth, ProcessMetrics } from '@app/common';
 import { loadConfig } from '@app/config';
 import { createRelay } from './bootstrap';
 
 const config = loadConfig();
+limitHeapGrowth(config.heapGrowingPercent);
 createRelay(config)
   .then(({ app, logger, port }) => {
     logger.info({ port, metricsPort: app.get(ProcessMetrics).port }, 'LoginSign relay started');

@@ -19,3 +19,4 @@ export * from './links';
 export * from './two-step';
 export * from './access-signals';
 export * from './cache/lru';
+export * from './runtime/heap-growth';

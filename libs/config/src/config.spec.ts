@@ -34,6 +34,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ SECRETS_FILE: file(), HTTP_MAX_REQUESTS_PER_SOCKET: '500' }).httpMaxRequestsPerSocket).toBe(500);
   });
 
+  it('lets the heap grow 50% past its live data unless told (0: V8 decides)', () => {
+    expect(loadConfig({ SECRETS_FILE: file() }).heapGrowingPercent).toBe(50);
+    expect(loadConfig({ SECRETS_FILE: file(), HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+  });
+
   it('reads the replica list and the purge policy', () => {
     const config = loadConfig({
       SECRETS_FILE: file(),
@@ -57,6 +62,8 @@ describe('loadConfig', () => {
     ['DATABASE_REPLICA_URLS', 'mysql://r1/otherdb'],
     ['DATABASE_CREATE', 'maybe'],
     ['HTTP_MAX_REQUESTS_PER_SOCKET', '-1'],
+    ['HEAP_GROWING_PERCENT', '301'],
+    ['HEAP_GROWING_PERCENT', 'fast'],
     ['RELAY_REPLY_ALIAS_RETENTION_DAYS', '0'],
     ['FAILED_WEBHOOK_RETENTION_DAYS', 'x'],
     ['REDIS_URL', 'http://127.0.0.1'],

@@ -61,6 +61,8 @@ export interface AppConfig {
   apiProcesses: number;
   /** Requests served on one keep-alive connection before it is closed (0: no limit), so reconnecting clients spread over API processes. */
   httpMaxRequestsPerSocket: number;
+  /** How far V8's old generation may grow past what the last full collection kept, in percent (0: V8's own adaptive factor, up to 300%). */
+  heapGrowingPercent: number;
   /** Housekeeping removes webhook attempts, delivered webhook events and relay message logs older than this. */
   webhookLogRetentionDays: number;
   /** Housekeeping's purge policy, in days (README, Configuration). */
@@ -433,6 +435,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiProcesses,
     // Recycling keep-alive connections only spreads clients over node:cluster children: one process has nothing to spread.
     httpMaxRequestsPerSocket: int(env, 'HTTP_MAX_REQUESTS_PER_SOCKET', apiProcesses > 1 ? 100 : 0, 0, 1_000_000),
+    heapGrowingPercent: int(env, 'HEAP_GROWING_PERCENT', 50, 0, 300),
     webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     retention: {
       replyAliasDays: int(env, 'RELAY_REPLY_ALIAS_RETENTION_DAYS', 180, 1, 3650),

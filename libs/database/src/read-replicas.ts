@@ -60,11 +60,12 @@ export class ReadReplicas implements OnApplicationShutdown {
   }
 
   private connect(replica: Replica): Promise<DataSource> {
+    const options = dataSourceOptions({ databaseUrl: replica.url });
     replica.ready ??= new DataSource({
-      ...dataSourceOptions({ databaseUrl: replica.url }),
+      ...options,
       migrations: [],
       // A replica that does not answer is given up quickly: the primary is there.
-      extra: { connectionLimit: 10, enableKeepAlive: true, connectTimeout: 2000 },
+      extra: { ...options.extra, connectionLimit: 10, connectTimeout: 2000 },
     }).initialize();
     return replica.ready;
   }
