@@ -65,7 +65,7 @@ export class ReadReplicas implements OnApplicationShutdown {
       ...options,
       migrations: [],
       // A replica that does not answer is given up quickly: the primary is there.
-      extra: { ...options.extra, connectionLimit: 10, connectTimeout: 2000 },
+      extra: { ...(options.extra as Record<string, unknown>), connectionLimit: 10, connectTimeout: 2000 },
     }).initialize();
     return replica.ready;
   }
