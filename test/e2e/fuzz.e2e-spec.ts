@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyInstance, RouteOptions } from 'fastify';
+import { RouteOptions } from 'fastify';
 import { ERROR_STATUS } from '@app/common';
 import { dropDatabase } from '@app/database';
 import { createApi } from '../../apps/api/src/bootstrap';
@@ -247,7 +247,7 @@ describe('fuzzing every route with generated input', () => {
     const config = await testConfig();
     databaseUrl = config.databaseUrl;
     app = await createApi(config);
-    const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+    const fastify = app.getHttpAdapter().getInstance();
     fastify.addHook('onRoute', (route: RouteOptions) => {
       for (const method of [route.method].flat()) {
         if (method !== 'HEAD' && method !== 'OPTIONS') routes.push({ method, url: route.url });

@@ -107,6 +107,24 @@ describe('TRUST_PROXY and RATE_LIMIT_ALLOWLIST', () => {
   });
 });
 
+describe('TRUST_PROXY as a hop count', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApi({ TRUST_PROXY: '1', LOGIN_MAX_FAILURES_PER_IP: '3' });
+  });
+  afterAll(() => t.close());
+
+  it('believes the nearest X-Forwarded-For entry only: the entries a client writes itself further left do not count', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const via = (client: string, spoofed: string) => ({ 'x-forwarded-for': `${spoofed}, ${client}` });
+    for (let i = 0; i < 3; i++) expect((await userLogin(t, '127.0.0.2', user.email, 'wrong password', via('198.51.100.1', `192.0.2.${i}`))).status).toBe(401);
+    // A fresh left-hand entry does not make the same client a new one.
+    expectRateLimited(await userLogin(t, '127.0.0.2', user.email, user.password, via('198.51.100.1', '192.0.2.99')));
+    // Another client behind the same proxy is not held back.
+    expect((await userLogin(t, '127.0.0.2', user.email, user.password, via('198.51.100.2', '198.51.100.1'))).status).toBe(200);
+  });
+});
+
 describe('sign-up limits per IP', () => {
   let t: TestApp;
   beforeAll(async () => {

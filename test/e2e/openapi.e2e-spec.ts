@@ -4,7 +4,6 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv, { ValidateFunction } from 'ajv';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject, OperationObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
-import { FastifyInstance } from 'fastify';
 import { AppConfig } from '@app/config';
 import { dropDatabase } from '@app/database';
 import { createApi } from '../../apps/api/src/bootstrap';
@@ -38,7 +37,7 @@ describe('OpenAPI document (/openapi.json) and /docs', () => {
   beforeAll(async () => {
     config = await testConfig({ METRICS_TOKEN });
     app = await createApi(config);
-    const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+    const fastify = app.getHttpAdapter().getInstance();
     fastify.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) routes.add(`${method} ${route.url}`);
     });

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
-import { FastifyInstance } from 'fastify';
 import { AppConfig } from '@app/config';
 import { ApiModule } from './api.module';
 import { createLogger, PinoNestLogger } from '@app/common';
@@ -25,7 +24,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
     // TRUST_PROXY: unset = request.ip is the socket address and X-Forwarded-For is ignored.
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     requestIdHeader: false,
     genReqId: requestIdFor,
     routerOptions: { ignoreTrailingSlash: false },
@@ -39,7 +38,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     logger: new PinoNestLogger(logger),
     bufferLogs: false,
   });
-  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  const fastify = app.getHttpAdapter().getInstance();
 
   // Errors raised by Fastify itself (body parsing, size limit) reach Nest's error
   // handler, hence ErrorFilter, which maps their codes (shared/errors.ts).
@@ -84,4 +83,13 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   app.get(OpenApiDocument).document = createOpenApiDocument(app, config);
   app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count n believes the n nearest
+ * X-Forwarded-For entries, as the contract says; Fastify 5.12 reads a bare
+ * number as "trust nothing", so the count becomes the trust function it means.
+ */
+function fastifyTrustProxy(trust: AppConfig['trustProxy']) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
 }
