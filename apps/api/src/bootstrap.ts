@@ -9,6 +9,7 @@ import { createValidationPipe } from './shared/body';
 import { IdParamPipe } from './shared/id-param.pipe';
 import { registerInputGuards, requestIdFor } from './shared/input-guards';
 import { registerConnectionRecycling } from './shared/connection-recycling';
+import { requestLoggingOptions } from './shared/request-logging';
 import { registerOversizedBodyDrain } from './shared/oversized-body';
 import { helmetHeaders, registerSecurityHeaders } from './shared/security-headers';
 import { clientErrorHandler, frameworkErrors, registerHttpLayerErrors } from './shared/framework-errors';
@@ -33,6 +34,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     frameworkErrors: frameworkErrors as never,
     clientErrorHandler,
     http: { requireHostHeader: false },
+    ...requestLoggingOptions(logger),
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
@@ -74,8 +76,9 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   registerConnectionRecycling(fastify, config.httpMaxRequestsPerSocket);
   recordHttpMetrics(fastify);
   registerCors(fastify, app.get(SpaOriginsService));
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 
   app.useGlobalPipes(new IdParamPipe(), createValidationPipe());

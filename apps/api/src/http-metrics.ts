@@ -8,8 +8,9 @@ import { httpRequestDuration } from '@app/common';
  * that match no route share the label `unmatched`.
  */
 export function recordHttpMetrics(fastify: FastifyInstance): void {
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     httpRequestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
   });
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** 32 random bytes, base64url: 256 bits for secrets, codes and tokens. */
 export function randomToken(bytes = 32): string {
@@ -23,12 +23,17 @@ export function randomId(prefix: string): string {
   return `${prefix}_${randomAlnum(20)}`;
 }
 
+// crypto.hash: one call instead of a Hash object per digest (about half the time; access tokens are hashed per request).
 export function sha256(value: string | Buffer): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 export function sha256Hex(value: string | Buffer): string {
-  return createHash('sha256').update(value).digest('hex');
+  return hash('sha256', value, 'hex');
+}
+
+export function sha256Base64(value: string | Buffer): string {
+  return hash('sha256', value, 'base64');
 }
 
 export function hmacSha256(key: Buffer | string, value: string | Buffer): Buffer {

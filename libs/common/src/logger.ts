@@ -36,28 +36,29 @@ function prettyStream(): DestinationStream {
   });
 }
 
+/** The API's line per answered request (apps/api/src/shared/request-logging.ts). */
 interface CompletedRequestLog {
-  res?: { statusCode?: number; request?: { method?: string; url?: string } };
+  req?: { method?: string; url?: string };
+  res?: { statusCode?: number };
   responseTime?: number;
 }
 
-/**
- * For the readable console: Fastify's two lines per request ("incoming
- * request", "request completed") become one, `GET /login 200 4 ms`.
- */
+/** For the readable console: the line per request reads `GET /login 200 4 ms`. */
 function compactRequestLines(this: Logger, args: Parameters<pino.LogFn>, method: pino.LogFn) {
   const [first, message] = args as unknown[];
-  if (message === 'incoming request') return;
   const done = first as CompletedRequestLog;
-  if (message === 'request completed' && done?.res?.request) {
-    const { method: verb, url } = done.res.request;
-    return method.apply(this, [`${verb} ${redactUrl(url ?? '')} ${done.res.statusCode} ${Math.round(done.responseTime ?? 0)} ms`]);
+  if (message === 'request completed' && done?.req) {
+    const { method: verb, url } = done.req;
+    return method.apply(this, [`${verb} ${redactUrl(url ?? '')} ${done.res?.statusCode} ${Math.round(done.responseTime ?? 0)} ms`]);
   }
   return method.apply(this, args);
 }
 
-/** Structured logs (JSON, or readable lines on a terminal); credentials in headers and URLs are redacted. */
-export function createLogger(config: AppConfig, name: string): Logger {
+/**
+ * Structured logs (JSON, or readable lines on a terminal); credentials in headers and URLs are redacted.
+ * `destination`: where JSON lines go instead of stdout (tests read them).
+ */
+export function createLogger(config: AppConfig, name: string, destination?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     name,
     level: config.logLevel,
@@ -70,7 +71,7 @@ export function createLogger(config: AppConfig, name: string): Logger {
       err: serializeError,
     },
   };
-  if (!usesPrettyLogs(config)) return pino(options);
+  if (!usesPrettyLogs(config)) return destination ? pino(options, destination) : pino(options);
   return pino({ ...options, hooks: { logMethod: compactRequestLines } }, prettyStream());
 }
 

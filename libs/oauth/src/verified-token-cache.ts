@@ -1,4 +1,4 @@
-import { ByteBudgetLru, flatRecordBytes, sha256 } from '@app/common';
+import { ByteBudgetLru, flatRecordBytes, sha256Base64 } from '@app/common';
 
 /** What one entry costs beside its claims: the 44-character key, the map slot, the expiry. */
 export const VERIFIED_ENTRY_OVERHEAD_BYTES = 256;
@@ -28,7 +28,7 @@ export class VerifiedTokenCache<T extends object> {
   }
 
   static keyOf(token: string): string {
-    return sha256(token).toString('base64');
+    return sha256Base64(token);
   }
 
   get size(): number {

@@ -23,9 +23,10 @@ export function requestIdFor(request: Pick<IncomingMessage, 'headers'>): string 
  * would store something other than what was sent.
  */
 export function registerInputGuards(fastify: FastifyInstance): void {
-  fastify.addHook('preValidation', (request) => {
+  fastify.addHook('preValidation', (request, _reply, done) => {
     const refusal = illFormedInputError(request.body, request.query);
-    return refusal ? Promise.reject(refusal) : Promise.resolve();
+    if (refusal) done(refusal);
+    else done();
   });
 }
 
