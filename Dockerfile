@@ -21,8 +21,7 @@ RUN node_modules/.bin/swc apps libs -d dist --config-file .swcrc --ignore "**/*.
 
 # Runtime: production dependencies and the compiled code, as the unprivileged "node" user.
 FROM node:20-bookworm-slim AS runtime
-# MALLOC_MMAP_THRESHOLD_: as scripts/lib.js PROCESS_ENV (large freed blocks go back to the system);
-# the API's --max-semi-space-size in CMD: as scripts/lib.js API_NODE_ARGS.
+# MALLOC_MMAP_THRESHOLD_: as scripts/lib.js PROCESS_ENV (large freed blocks go back to the system).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
@@ -38,4 +37,4 @@ USER node
 EXPOSE 3000 2525 9464 9465
 # The API's readiness; the worker and the relay override it with `node scripts/healthcheck.js worker|relay`.
 HEALTHCHECK --interval=10s --timeout=5s --retries=6 CMD ["node", "scripts/healthcheck.js", "api"]
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=24", "dist/apps/api/src/main.js"]
+CMD ["node", "--enable-source-maps", "dist/apps/api/src/main.js"]

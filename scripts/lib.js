@@ -22,16 +22,6 @@ const swcBin = path.join(root, 'node_modules', '.bin', 'swc');
 const PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /**
- * Node flags of the API process (npm start, the benches, the Dockerfile and
- * docker-compose.yml). A young generation of 24 MB instead of 16: /api/user
- * allocates per request objects that die young, and with the smaller space
- * more of them outlive a scavenge and are promoted, so the capped old
- * generation (HEAP_GROWING_PERCENT) is collected more often. Measured in
- * docs/performance.md ("Memory"): ~15-20% less CPU per /api/user for ~15 MB.
- */
-const API_NODE_ARGS = ['--max-semi-space-size=24'];
-
-/**
  * Installs dependencies when node_modules is missing or older than the lock
  * file, or when the build tools are missing (a production install omits them:
  * `npm ci --include=dev` brings them back, whatever NODE_ENV says).
@@ -121,4 +111,4 @@ async function prepare(beforeBuild = () => {}) {
   await checkServices();
 }
 
-module.exports = { root, PROCESS_ENV, API_NODE_ARGS, ensureInstalled, pruneDevDependencies, build, checkServices, prepare, waitForPort, freePort };
+module.exports = { root, PROCESS_ENV, ensureInstalled, pruneDevDependencies, build, checkServices, prepare, waitForPort, freePort };

@@ -7,7 +7,7 @@ const { spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');
 const readline = require('node:readline');
-const { root, PROCESS_ENV, API_NODE_ARGS, ensureInstalled, pruneDevDependencies, build, checkServices } = require('./lib');
+const { root, PROCESS_ENV, ensureInstalled, pruneDevDependencies, build, checkServices } = require('./lib');
 
 const production = process.env.NODE_ENV === 'production';
 const children = [];
@@ -37,8 +37,8 @@ function forward(stream, out) {
   });
 }
 
-function run(name, script, env = {}, nodeArgs = []) {
-  const child = spawn(process.execPath, ['--enable-source-maps', ...nodeArgs, path.join(root, script)], {
+function run(name, script, env = {}) {
+  const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, script)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...PROCESS_ENV, ...process.env, ...childLogEnv(), ...env },
@@ -107,7 +107,7 @@ async function main() {
   await migrate(config, (line) => applied.push(line));
   console.log(applied.length ? `> database migrated (${applied.length} migrations applied)` : '> database is up to date');
 
-  run('api', 'dist/apps/api/src/main.js', {}, API_NODE_ARGS);
+  run('api', 'dist/apps/api/src/main.js');
   // API_PROCESSES > 1: main.js is a node:cluster primary that forks them. WORKER_PROCESSES copies of the worker,
   // each serving its metrics on its own port (WORKER_METRICS_PORT, the next one, ...).
   const workers = Number(process.env.WORKER_PROCESSES || 1);

@@ -8,10 +8,6 @@ import path from 'node:path';
 
 export const root = path.resolve(__dirname, '../..');
 const PRELOAD = path.join(__dirname, 'child-preload.js');
-const API_SCRIPT = 'dist/apps/api/src/main.js';
-// scripts/lib.js is plain CommonJS without types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { API_NODE_ARGS } = require(`${root}/scripts/lib`) as { API_NODE_ARGS: string[] };
 
 export interface Service {
   name: string;
@@ -39,9 +35,7 @@ const LOG_DIR = path.join(tmpdir(), 'loginsign-bench-logs');
 export function startService(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = [], scriptArgs: string[] = []): Service {
   const file = path.join(root, script);
   if (!existsSync(file)) throw new Error(`${script} is missing; the build did not run`);
-  // The API runs with the node flags npm start gives it.
-  const productionArgs = script === API_SCRIPT ? API_NODE_ARGS : [];
-  const child = spawn(process.execPath, ['-r', PRELOAD, ...productionArgs, ...nodeArgs, file, ...scriptArgs], {
+  const child = spawn(process.execPath, ['-r', PRELOAD, ...nodeArgs, file, ...scriptArgs], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'], // the IPC channel: profiler control and orphan guard

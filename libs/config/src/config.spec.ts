@@ -35,7 +35,7 @@ describe('loadConfig', () => {
   });
 
   it('lets the heap grow 50% past its live data unless told (0: V8 decides)', () => {
-    expect(loadConfig({ SECRETS_FILE: file() }).heapGrowingPercent).toBe(30);
+    expect(loadConfig({ SECRETS_FILE: file() }).heapGrowingPercent).toBe(50);
     expect(loadConfig({ SECRETS_FILE: file(), HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
   });
 

@@ -435,7 +435,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiProcesses,
     // Recycling keep-alive connections only spreads clients over node:cluster children: one process has nothing to spread.
     httpMaxRequestsPerSocket: int(env, 'HTTP_MAX_REQUESTS_PER_SOCKET', apiProcesses > 1 ? 100 : 0, 0, 1_000_000),
-    heapGrowingPercent: int(env, 'HEAP_GROWING_PERCENT', 30, 0, 300),
+    heapGrowingPercent: int(env, 'HEAP_GROWING_PERCENT', 50, 0, 300),
     webhookLogRetentionDays: int(env, 'WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     retention: {
       replyAliasDays: int(env, 'RELAY_REPLY_ALIAS_RETENTION_DAYS', 180, 1, 3650),
