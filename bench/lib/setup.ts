@@ -100,7 +100,7 @@ export function benchEnv(o: BenchEnvOptions): Record<string, string> {
     SESSION_SECRET: secret(),
     GLOBAL_ID_KEY: secret(),
     DATA_ENCRYPTION_KEY: secret(),
-    // BENCH_LOG_LEVEL=info measures the default production level (two request lines per request).
+    // BENCH_LOG_LEVEL=info measures the default production level (one request line per request).
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
     LOGIN_MAX_FAILURES_PER_IP: '1000000',
