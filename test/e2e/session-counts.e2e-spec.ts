@@ -137,6 +137,39 @@ describe('session counts', () => {
     expect((await viewed(connection)).sessions).toBe(2);
   });
 
+  it('a whole flush between the MySQL read and the Redis read is counted once, not lost: the read is repeated', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const connection = await signIn(user);
+    expect(await signIn(user)).toBe(connection);
+    await counts.flushAll();
+    expect(await signIn(user)).toBe(connection); // 2 in MySQL, 1 pending
+    let reads = 0;
+    const { result, pending } = await counts.readWithPending(
+      async () => {
+        reads++;
+        const row = await inMysql(connection);
+        // The worker's flush runs between this read and the Redis one (the first time only).
+        if (reads === 1) expect(await counts.flushPartition(sessionCountPartition(connection))).toBe(1);
+        return row;
+      },
+      () => [connection],
+    );
+    expect(reads).toBe(2);
+    expect(result.sessions + (pending.get(connection)?.sessions ?? 0)).toBe(3);
+    // Through the developer API and the account center, with a flush on every MySQL read's heels.
+    expect(await signIn(user)).toBe(connection);
+    let stop = false;
+    const flusher = (async () => {
+      while (!stop) await counts.flushAll();
+    })();
+    try {
+      for (let i = 0; i < 20; i++) expect((await viewed(connection)).sessions).toBe(4);
+    } finally {
+      stop = true;
+      await flusher;
+    }
+  });
+
   it('two flushers at once (own Redis clients and MySQL pools) apply every batch once', async () => {
     const otherDb = await new DataSource(dataSourceOptions(t.config)).initialize();
     const otherRedis = createRedis(t.config);

@@ -51,15 +51,19 @@ export class AccountCenterService {
 
   /** The user's apps, most recently joined first. */
   async listApps(userId: number): Promise<AccountAppView[]> {
-    const rows = await this.repository.listForUser(userId);
-    const pending = await this.sessionCounts.pending(rows.map((r) => r.id));
+    const { result: rows, pending } = await this.sessionCounts.readWithPending(
+      () => this.repository.listForUser(userId),
+      (found) => found.map((r) => r.id),
+    );
     return rows.map((r) => this.toView(r, pending.get(r.id)));
   }
 
   async getApp(userId: number, connectionId: string): Promise<AccountAppView> {
-    const row = await this.repository.getForUser(userId, String(connectionId).slice(0, 64));
+    const { result: row, pending } = await this.sessionCounts.readWithPending(
+      () => this.repository.getForUser(userId, String(connectionId).slice(0, 64)),
+      (found) => (found ? [found.id] : []),
+    );
     if (!row) throw notFound('The app');
-    const pending = await this.sessionCounts.pending([row.id]);
     return this.toView(row, pending.get(row.id));
   }
 

@@ -66,12 +66,18 @@ export class ApplicationUsersService {
    */
   async list(applicationId: string, query: UserListQuery): Promise<UserList> {
     const after: ListCursor | null = query.cursor !== undefined ? decodeCursor(this.cursorKey(), query.cursor) : null;
-    const { rows, total, totalIsLowerBound } = query.search
-      ? await this.connections.searchPage(applicationId, query.search, query.status, after, query.limit + 1)
-      : { ...(await this.plainPage(applicationId, query, after)), totalIsLowerBound: false };
+    const {
+      result: { rows, total, totalIsLowerBound },
+      pending,
+    } = await this.sessionCounts.readWithPending(
+      async () =>
+        query.search
+          ? await this.connections.searchPage(applicationId, query.search, query.status, after, query.limit + 1)
+          : { ...(await this.plainPage(applicationId, query, after)), totalIsLowerBound: false },
+      (found) => found.rows.slice(0, query.limit).map((r) => r.id),
+    );
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
-    const pending = await this.sessionCounts.pending(page.map((r) => r.id));
     return {
       users: page.map((r) => this.toView(r, pending.get(r.id))),
       total,
@@ -89,9 +95,11 @@ export class ApplicationUsersService {
   }
 
   async get(applicationId: string, connectionId: string): Promise<DeveloperUserView> {
-    const row = await this.connections.getView(applicationId, connectionId);
+    const { result: row, pending } = await this.sessionCounts.readWithPending(
+      () => this.connections.getView(applicationId, connectionId),
+      (found) => (found ? [found.id] : []),
+    );
     if (!row) throw notFound('The user');
-    const pending = await this.sessionCounts.pending([row.id]);
     return this.toView(row, pending.get(row.id));
   }
 

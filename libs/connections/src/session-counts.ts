@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomToken, REDIS } from '@app/common';
 import { SessionCountEntry, SessionCountsRepository } from './session-counts.repository';
 
@@ -20,34 +21,53 @@ return 1
 /**
  * The partition's batch: the one left over (not yet deleted, maybe not yet
  * applied), else the pending counts renamed to the batch key and given the
- * id ARGV[1]; empty when there is neither.
+ * id ARGV[1] (a flush step: KEYS[3] moves on); empty when there is neither.
  */
 const TAKE = `
 if redis.call('EXISTS', KEYS[2]) == 0 then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
   redis.call('RENAME', KEYS[1], KEYS[2])
   redis.call('HSET', KEYS[2], '${BATCH_ID_FIELD}', ARGV[1])
+  redis.call('INCR', KEYS[3])
 end
 return redis.call('HGETALL', KEYS[2])
 `;
 
-/** Deletes the batch key when it still holds batch ARGV[1] (a slower worker must not delete a newer batch). */
+/** Deletes the batch key when it still holds batch ARGV[1] (a slower worker must not delete a newer batch); a flush step. */
 const DROP = `
-if redis.call('HGET', KEYS[1], '${BATCH_ID_FIELD}') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('HGET', KEYS[1], '${BATCH_ID_FIELD}') == ARGV[1] then
+  redis.call('INCR', KEYS[2])
+  return redis.call('DEL', KEYS[1])
+end
 return 0
 `;
 
-/** The given fields of the pending hash and of the batch key, read together (no flush step can fall between them). */
+/** The partition's flush state: its step counter and whether a batch is in flight. */
+const STATE = `
+return {redis.call('GET', KEYS[1]) or '0', redis.call('EXISTS', KEYS[2])}
+`;
+
+/** The given fields of the pending hash and of the batch key, and the flush state, read together (no flush step can fall between them). */
 const PEEK = `
-return {redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('HMGET', KEYS[2], unpack(ARGV))}
+return {redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('HMGET', KEYS[2], unpack(ARGV)), redis.call('GET', KEYS[3]) or '0', redis.call('EXISTS', KEYS[2])}
 `;
 
 type Scripts = {
   sessionCountRecord(pending: string, connectionId: string, at: number): Promise<number>;
-  sessionCountTake(pending: string, batch: string, batchId: string): Promise<string[]>;
-  sessionCountDrop(batch: string, batchId: string): Promise<number>;
-  sessionCountPeek(pending: string, batch: string, ...fields: string[]): Promise<[(string | null)[], (string | null)[]]>;
+  sessionCountTake(pending: string, batch: string, step: string, batchId: string): Promise<string[]>;
+  sessionCountDrop(batch: string, step: string, batchId: string): Promise<number>;
+  sessionCountState(step: string, batch: string): Promise<[string, number]>;
+  sessionCountPeek(pending: string, batch: string, step: string, ...fields: string[]): Promise<[(string | null)[], (string | null)[], string, number]>;
 };
+
+/** A partition's flush state: `step` moves on each batch taken and each batch deleted. */
+interface FlushState {
+  step: string;
+  batchInFlight: boolean;
+}
+
+/** Reads of MySQL + Redis retried while a flush step falls between them (then the last read is kept). */
+const STABLE_READ_ATTEMPTS = 4;
 
 /** Sessions not yet in MySQL of one connection. */
 export interface PendingSessions {
@@ -71,6 +91,7 @@ export function sessionCountPartition(connectionId: string): number {
 /** Both keys of a partition share its hash tag: the scripts touch them together, also on a Redis Cluster. */
 export const pendingKey = (partition: number) => `sess-count:{sc:${partition}}`;
 export const batchKey = (partition: number) => `sess-count-batch:{sc:${partition}}`;
+export const flushStepKey = (partition: number) => `sess-count-step:{sc:${partition}}`;
 
 /** Adds what is pending to a figure read from MySQL. */
 export function withPending<T extends { sessions: number; lastAt: Date | null }>(row: T, pending: PendingSessions | undefined): T {
@@ -98,9 +119,10 @@ export class SessionCounts {
     private readonly repository: SessionCountsRepository,
   ) {
     redis.defineCommand('sessionCountRecord', { numberOfKeys: 1, lua: RECORD });
-    redis.defineCommand('sessionCountTake', { numberOfKeys: 2, lua: TAKE });
-    redis.defineCommand('sessionCountDrop', { numberOfKeys: 1, lua: DROP });
-    redis.defineCommand('sessionCountPeek', { numberOfKeys: 2, lua: PEEK });
+    redis.defineCommand('sessionCountTake', { numberOfKeys: 3, lua: TAKE });
+    redis.defineCommand('sessionCountDrop', { numberOfKeys: 2, lua: DROP });
+    redis.defineCommand('sessionCountState', { numberOfKeys: 2, lua: STATE });
+    redis.defineCommand('sessionCountPeek', { numberOfKeys: 3, lua: PEEK });
     this.scripts = redis as unknown as Scripts;
   }
 
@@ -110,42 +132,70 @@ export class SessionCounts {
   }
 
   /**
-   * What is still in Redis for these connections (pending, and a batch not yet
-   * deleted), one script call per partition touched, all sent at once (one
-   * round trip). A batch applied to MySQL but not yet deleted is counted twice
-   * for that instant (and a replica's lag may hide a batch just applied): the
-   * figures are exact whenever no flush is in flight. Empty when Redis fails:
-   * the page shows the MySQL figures.
+   * A MySQL read of connections (`read`) and what is still in Redis for them,
+   * consistent with each other. Read MySQL, then Redis, and a flush that
+   * applies and deletes a batch in between is counted by neither (too low);
+   * the other order counts it twice. So each partition's flush state is read
+   * before `read` and again with the counts, and the whole read is repeated
+   * (a few times, a flush step takes milliseconds) unless no batch was in
+   * flight and no step was taken meanwhile. When Redis fails: the MySQL
+   * figures alone. A replica's lag may still hide a batch just applied.
    */
+  async readWithPending<R>(read: () => Promise<R>, idsOf: (result: R) => readonly string[]): Promise<{ result: R; pending: Map<string, PendingSessions> }> {
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.flushStates().catch(() => null);
+      const result = await read();
+      const peeked = before ? await this.peek(idsOf(result)).catch(() => null) : null;
+      if (!before || !peeked) return { result, pending: new Map() };
+      const settled = [...peeked.states].every(([p, after]) => !after.batchInFlight && !before[p].batchInFlight && after.step === before[p].step);
+      if (settled || attempt === STABLE_READ_ATTEMPTS) return { result, pending: peeked.pending };
+      await sleep(10 * attempt);
+    }
+  }
+
+  /** What is still in Redis for these connections, at one instant per partition (empty when Redis fails). */
   async pending(connectionIds: readonly string[]): Promise<Map<string, PendingSessions>> {
-    const found = new Map<string, PendingSessions>();
+    return (await this.peek(connectionIds).catch(() => null))?.pending ?? new Map();
+  }
+
+  /** Every partition's flush state, one script call each, sent at once (one round trip). */
+  private flushStates(): Promise<FlushState[]> {
+    return Promise.all(
+      Array.from({ length: SESSION_COUNT_PARTITIONS }, async (_, p) => {
+        const [step, batch] = await this.scripts.sessionCountState(flushStepKey(p), batchKey(p));
+        return { step, batchInFlight: batch === 1 };
+      }),
+    );
+  }
+
+  /** Pending and in-flight counts of these connections, and the flush state of each partition touched. */
+  private async peek(connectionIds: readonly string[]): Promise<{ pending: Map<string, PendingSessions>; states: Map<number, FlushState> }> {
+    const pending = new Map<string, PendingSessions>();
+    const states = new Map<number, FlushState>();
     const byPartition = new Map<number, string[]>();
     for (const id of new Set(connectionIds)) {
       const p = sessionCountPartition(id);
       byPartition.set(p, [...(byPartition.get(p) ?? []), id]);
     }
-    try {
-      await Promise.all(
-        [...byPartition].map(async ([p, ids]) => {
-          const fields = ids.flatMap((id) => [`n:${id}`, `t:${id}`]);
-          const [pending, batch] = await this.scripts.sessionCountPeek(pendingKey(p), batchKey(p), ...fields);
-          ids.forEach((id, i) => {
-            const sessions = Number(pending[2 * i] ?? 0) + Number(batch[2 * i] ?? 0);
-            if (sessions === 0) return;
-            const lastAt = Math.max(Number(pending[2 * i + 1] ?? 0), Number(batch[2 * i + 1] ?? 0));
-            found.set(id, { sessions, lastAt: lastAt > 0 ? new Date(lastAt) : null });
-          });
-        }),
-      );
-    } catch {
-      return new Map();
-    }
-    return found;
+    await Promise.all(
+      [...byPartition].map(async ([p, ids]) => {
+        const fields = ids.flatMap((id) => [`n:${id}`, `t:${id}`]);
+        const [waiting, batch, step, inFlight] = await this.scripts.sessionCountPeek(pendingKey(p), batchKey(p), flushStepKey(p), ...fields);
+        states.set(p, { step, batchInFlight: inFlight === 1 });
+        ids.forEach((id, i) => {
+          const sessions = Number(waiting[2 * i] ?? 0) + Number(batch[2 * i] ?? 0);
+          if (sessions === 0) return;
+          const lastAt = Math.max(Number(waiting[2 * i + 1] ?? 0), Number(batch[2 * i + 1] ?? 0));
+          pending.set(id, { sessions, lastAt: lastAt > 0 ? new Date(lastAt) : null });
+        });
+      }),
+    );
+    return { pending, states };
   }
 
   /** Step 1 of a flush: the partition's leftover batch, else its pending counts moved to a new batch; null when there is nothing. */
   async takeBatch(partition: number): Promise<SessionCountBatch | null> {
-    const flat = await this.scripts.sessionCountTake(pendingKey(partition), batchKey(partition), randomToken(16));
+    const flat = await this.scripts.sessionCountTake(pendingKey(partition), batchKey(partition), flushStepKey(partition), randomToken(16));
     if (flat.length === 0) return null;
     let id = '';
     const byConnection = new Map<string, SessionCountEntry>();
@@ -170,7 +220,7 @@ export class SessionCounts {
 
   /** Step 3: the batch key deleted (only while it still holds this batch). */
   async dropBatch(partition: number, batchId: string): Promise<void> {
-    await this.scripts.sessionCountDrop(batchKey(partition), batchId);
+    await this.scripts.sessionCountDrop(batchKey(partition), flushStepKey(partition), batchId);
   }
 
   /**
