@@ -35,7 +35,7 @@ export interface UserListQuery {
 export interface UserList {
   users: DeveloperUserView[];
   total: number;
-  /** Present (true) when a search matched more than SEARCH_TOTAL_EXACT_MAX users: `total` is then that limit ("10,000+"). */
+  /** Present (true) when a search matched more than SEARCH_TOTAL_EXACT_MAX users: `total` is then that limit ("1,000+"). */
   totalIsLowerBound?: true;
   nextCursor: string | null;
 }

@@ -167,7 +167,7 @@ function matchesSql(status?: UserStatus, searched: readonly (readonly [string, s
 }
 
 /** Up to this many matches a search's `total` is exact; above, it is this number as a lower bound ("10,000+"). */
-export const SEARCH_TOTAL_EXACT_MAX = 10_000;
+export const SEARCH_TOTAL_EXACT_MAX = 1_000;
 
 /**
  * The matches for counting: each branch stops after `?` entries (the limit + 1),

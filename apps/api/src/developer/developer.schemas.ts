@@ -115,13 +115,13 @@ export class ApplicationUser {
 export class ApplicationUserList {
   @ApiProperty({ type: [ApplicationUser], description: 'Newest `joined` first.' })
   users: ApplicationUser[];
-  @ApiProperty({ type: 'integer', minimum: 0, description: 'Size of the filtered set; with a search, exact up to 10,000 matches, above that 10,000 with `totalIsLowerBound`.' })
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Size of the filtered set; with a search, exact up to 1,000 matches, above that 1,000 with `totalIsLowerBound`.' })
   total: number;
   @ApiProperty({
     type: Boolean,
     enum: [true],
     required: false,
-    description: 'Present (true) when a search matched more than 10,000 users: `total` is then a lower bound ("10,000+").',
+    description: 'Present (true) when a search matched more than 1,000 users: `total` is then a lower bound ("1,000+").',
   })
   totalIsLowerBound?: true;
   @ApiProperty({ type: String, nullable: true, description: 'null on the last page.' })

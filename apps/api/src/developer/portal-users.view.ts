@@ -47,7 +47,7 @@ function rowActions(app: PortalApp, user: PortalUser, csrf: string, filters: Use
 export interface UsersPageData {
   users: PortalUser[];
   total: number;
-  /** `total` is a lower bound: shown as "10,000+". */
+  /** `total` is a lower bound: shown as "1,000+". */
   totalIsLowerBound?: true;
   nextCursor: string | null;
 }
