@@ -202,10 +202,10 @@ const WHY = {
   'peer/exchanges_p99_p50': 'tail latency at saturation: 50 connections queue behind one API thread (RSA signing)',
   'peer/profile_p99_p50': 'tail latency at saturation: GC pauses',
   'peer/api_rss':
-    "V8 heap headroom and a Nest process's baseline, not live data: with NODE_OPTIONS=--max-old-space-size=128 the same load peaks at 287-291 MB and throughput drops 20-25% (docs/performance.md, Memory); the caches are bounded by bytes (about 100 MB at most, far from full here)",
+    "V8 heap headroom and a Nest process's baseline, not live data: HEAP_GROWING_PERCENT (default 50) holds the heap near 1.5x what the last full collection kept, and the caches are bounded by bytes (about 110 MB at most) (docs/performance.md, Memory)",
   'peer/all_rss': 'three Node processes (API, worker, relay), each ~110-150 MB idle; the API grows under load as above',
   'users-list':
-    'a one-word name prefix ("Noah") matches ~20,000 of 1M users: the search counts and sorts every match (union of three prefix ranges, COUNT(*) OVER (), ORDER BY joined_at) on each request; 32-51 ms p95 alone, ~200-260 ms with 10 clients on 2 cores. Fix: cap the counted total ("10,000+") and page from the joined_at index',
+    'a one-word name prefix ("Noah") matches ~20,000 of 1M users: the total is counted only up to 1,000 ("1,000+") and the page walked from the (joined_at, id) index, but the walk reads each walked row for the filter (~2,500 per page) and the count reads 3 x 1,001 index entries; ~20 ms p95 alone, ~100 ms with 10 clients on 2 cores (MariaDB CPU). Would close it: the searched prefixes in the list index, or a short per-application cache of a broad term\'s first page (docs/performance.md)',
 };
 
 function reading(fig, bench) {
