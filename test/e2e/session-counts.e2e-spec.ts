@@ -170,6 +170,30 @@ describe('session counts', () => {
     }
   });
 
+  it('while Redis fails, a read of counts shows the MySQL figures, read once', async () => {
+    const user = await signUpUser(t.baseUrl);
+    const connection = await signIn(user);
+    await counts.flushAll();
+    expect(await signIn(user)).toBe(connection); // 1 in MySQL, 1 pending
+    const scripts = redis as unknown as Record<'sessionCountState' | 'sessionCountPeek', () => Promise<unknown>>;
+    for (const failing of ['sessionCountState', 'sessionCountPeek'] as const) {
+      const refused = jest.spyOn(scripts, failing).mockRejectedValueOnce(new Error('Connection is closed.'));
+      let reads = 0;
+      const { result, pending } = await counts.readWithPending(
+        () => {
+          reads++;
+          return inMysql(connection);
+        },
+        () => [connection],
+      );
+      expect(refused).toHaveBeenCalled();
+      refused.mockRestore();
+      expect({ reads, mysql: result.sessions, pending: pending.size }).toEqual({ reads: 1, mysql: 1, pending: 0 });
+    }
+    expect((await viewed(connection)).sessions).toBe(2);
+    await counts.flushAll();
+  });
+
   it('two flushers at once (own Redis clients and MySQL pools) apply every batch once', async () => {
     const otherDb = await new DataSource(dataSourceOptions(t.config)).initialize();
     const otherRedis = createRedis(t.config);

@@ -1,8 +1,8 @@
-import Fastify, { FastifyBaseLogger } from 'fastify';
+import Fastify, { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { Writable } from 'node:stream';
 import { createLogger } from '@app/common';
 import { loadConfig } from '@app/config';
-import { requestLoggingOptions } from './request-logging';
+import { OneLineRequestLog, requestLoggingOptions } from './request-logging';
 
 /** A Fastify app logging through the API's logger into an array of parsed lines. */
 async function appLoggingAt(level: string) {
@@ -27,7 +27,7 @@ async function appLoggingAt(level: string) {
     return { ok: true };
   });
   await app.ready();
-  return { app, lines, childSpy };
+  return { app, lines, childSpy, logger };
 }
 
 describe('request logging', () => {
@@ -54,6 +54,17 @@ describe('request logging', () => {
     const notFound = lines.find((l) => l.msg === 'route not found');
     expect(notFound?.reqId).toEqual(expect.any(String));
     expect(notFound?.req).toMatchObject({ method: 'GET' });
+    expect(JSON.stringify(lines)).not.toContain('secret-code');
+    await app.close();
+  });
+
+  it('writes a response that failed on the socket as one error line with the error, even when info is off', async () => {
+    const { app, lines, logger } = await appLoggingAt('error');
+    const request = { id: 'req-failed', method: 'GET', url: '/quiet?code=secret-code', ip: '127.0.0.1' } as unknown as FastifyRequest;
+    const reply = { statusCode: 200, elapsedTime: 3 } as unknown as FastifyReply;
+    new OneLineRequestLog(logger).requestCompleted(new Error('socket hang up'), request, reply);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, msg: 'request errored', reqId: 'req-failed', res: { statusCode: 200 }, err: { message: 'socket hang up' } });
     expect(JSON.stringify(lines)).not.toContain('secret-code');
     await app.close();
   });
