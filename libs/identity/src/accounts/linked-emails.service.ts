@@ -58,12 +58,14 @@ export class LinkedEmailsService {
   }
 
   /** Stores a fresh link for the address (older ones of it stop working) and mails it. */
-  private async mailLink(userId: number, email: string, signUp: boolean): Promise<void> {
+  /** `newAccount`: the account was created in this request, so it has no earlier link to expire. */
+  private async mailLink(userId: number, email: string, signUp: boolean, newAccount = false): Promise<void> {
     const token = randomToken(32);
-    // Concurrent sign-ups lock neighbouring gaps of the links' index: a deadlock victim runs again.
+    // Expiring earlier links locks the index gap where a new account's links would be: concurrent sign-ups
+    // deadlocked there, so a new account skips it. Elsewhere a deadlock victim runs again.
     await retryOnDeadlock(() =>
       this.db.transaction(async (m) => {
-        await this.expirePending(m, userId, email);
+        if (!newAccount) await this.expirePending(m, userId, email);
         await this.verifications.insert(m, userId, email, sha256(token), EMAIL_LINK_TTL_SECONDS);
       }),
     );
@@ -85,7 +87,7 @@ export class LinkedEmailsService {
     if (!primary) throw new AppError('not_found', 'The account was not found.');
     if (primary.confirmed) throw new AppError('invalid_request', 'Your primary address is confirmed already.');
     await this.takeSendSlot(userId, primary.email, atSignUp);
-    await this.mailLink(userId, primary.email, true);
+    await this.mailLink(userId, primary.email, true, atSignUp);
     return primary.email;
   }
 
